@@ -1,0 +1,108 @@
+"""codey: LLMs on the command line and inside ordinary synchronous Python.
+
+``import codey`` stays light: only the errors load here; everything else
+(attrs, requests, sseclient-py) loads on first use, through ``__getattr__``.
+"""
+
+from codey._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ChatLogError,
+    ChunkTimeoutError,
+    CodeyError,
+    ConnectTimeoutError,
+    DeadlineExceededError,
+    IncompleteStreamError,
+    MissingAPIKeyError,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    UnknownModelError,
+)
+
+__version__ = "0.1.0"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from codey._api import complete as complete
+    from codey._api import models as models
+    from codey._api import providers as providers
+    from codey._api import stream as stream
+    from codey._chatlog import Chat as Chat
+    from codey._chatlog import ChatSettings as ChatSettings
+    from codey._chatlog import parse_chat as parse_chat
+    from codey._stream import Stream as Stream
+    from codey._types import Finish as Finish
+    from codey._types import Message as Message
+    from codey._types import ReasoningDelta as ReasoningDelta
+    from codey._types import TextDelta as TextDelta
+    from codey._types import ToolCallDelta as ToolCallDelta
+    from codey._types import Usage as Usage
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Chat",
+    "ChatLogError",
+    "ChatSettings",
+    "ChunkTimeoutError",
+    "CodeyError",
+    "ConnectTimeoutError",
+    "DeadlineExceededError",
+    "Finish",
+    "IncompleteStreamError",
+    "Message",
+    "MissingAPIKeyError",
+    "NetworkError",
+    "RateLimitError",
+    "ReasoningDelta",
+    "ServerError",
+    "Stream",
+    "StreamError",
+    "TextDelta",
+    "ToolCallDelta",
+    "UnknownModelError",
+    "Usage",
+    "__version__",
+    "complete",
+    "models",
+    "parse_chat",
+    "providers",
+    "stream",
+]
+
+# Public name -> the private module that defines it, imported on first access.
+_LAZY = {
+    "complete": "codey._api",
+    "models": "codey._api",
+    "providers": "codey._api",
+    "stream": "codey._api",
+    "Chat": "codey._chatlog",
+    "ChatSettings": "codey._chatlog",
+    "parse_chat": "codey._chatlog",
+    "Stream": "codey._stream",
+    "Finish": "codey._types",
+    "Message": "codey._types",
+    "ReasoningDelta": "codey._types",
+    "TextDelta": "codey._types",
+    "ToolCallDelta": "codey._types",
+    "Usage": "codey._types",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'codey' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

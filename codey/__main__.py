@@ -1,0 +1,5 @@
+import sys
+
+from codey.cli import main
+
+sys.exit(main())

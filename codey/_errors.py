@@ -1,0 +1,169 @@
+"""The errors codey raises.
+
+::
+
+    CodeyError(Exception)
+    ├── MissingAPIKeyError         the message names the environment variable to set
+    ├── UnknownModelError          also a ValueError
+    ├── ChatLogError               also a ValueError: invalid front matter (names the line)
+    ├── APIStatusError             .status_code .provider .message
+    │   ├── AuthenticationError    401, 403
+    │   ├── BadRequestError        400, 404, 413, 422 (and other 4xx)
+    │   ├── RateLimitError         429
+    │   └── ServerError            408, 409, 5xx, 529
+    ├── NetworkError               could not connect, or the connection broke before the response
+    ├── StreamError                an error event or malformed data mid-stream; .partial_text
+    │   └── IncompleteStreamError  the body ended before the provider's end marker
+    ├── ConnectTimeoutError        also a TimeoutError: no response within connect_timeout
+    ├── ChunkTimeoutError          also a TimeoutError: silence longer than chunk_timeout
+    └── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
+
+Every error carries ``.partial_text``: the text the caller had been given
+before it was raised (empty when none). Errors pickle with their attributes,
+so Celery and multiprocessing can carry them.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatLogError",
+    "ChunkTimeoutError",
+    "CodeyError",
+    "ConnectTimeoutError",
+    "DeadlineExceededError",
+    "IncompleteStreamError",
+    "MissingAPIKeyError",
+    "NetworkError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
+    "UnknownModelError",
+]
+
+
+def _restore(cls: type[CodeyError], args: tuple[Any, ...], state: dict[str, Any]) -> CodeyError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class CodeyError(Exception):
+    """The root of every error codey raises on purpose."""
+
+    #: The text yielded to the caller before the error (set when raised from a stream).
+    partial_text: str = ""
+
+    def __init__(self, message: str, **attributes: Any) -> None:
+        super().__init__(message)
+        self.__dict__.update(attributes)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class MissingAPIKeyError(CodeyError):
+    """No API key for the provider: the message names the variable to set."""
+
+    provider: Optional[str] = None
+    env_var: Optional[str] = None
+
+
+class UnknownModelError(CodeyError, ValueError):
+    """The model name matches no known provider."""
+
+    model: Optional[str] = None
+
+
+class ChatLogError(CodeyError, ValueError):
+    """A chat log that cannot be read: invalid front matter or settings."""
+
+    #: 1-based line number in the chat-log text, when known.
+    line: Optional[int] = None
+
+
+class APIStatusError(CodeyError):
+    """The provider answered with an HTTP error status."""
+
+    status_code: int = 0
+    provider: Optional[str] = None
+    #: Seconds the server asked us to wait (``Retry-After``), if it said.
+    retry_after: Optional[float] = None
+    #: The provider's error type (``overloaded_error``, ``rate_limit_exceeded``...), if given.
+    error_type: Optional[str] = None
+
+    def __str__(self) -> str:
+        return f"{self.provider} returned HTTP {self.status_code}: {self.message}"
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: the key is wrong, revoked or lacks access."""
+
+
+class BadRequestError(APIStatusError):
+    """400, 404, 413, 422 and other client errors: the request itself is wrong."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests or tokens; retried with backoff."""
+
+
+class ServerError(APIStatusError):
+    """408, 409, 5xx, 529: the provider is busy or failing; retried with backoff."""
+
+
+class NetworkError(CodeyError, ConnectionError):
+    """Could not connect, or the connection broke before the response began."""
+
+
+class StreamError(CodeyError):
+    """An error event or malformed data in the stream."""
+
+    provider: Optional[str] = None
+    #: The provider's error type, such as ``overloaded_error``.
+    error_type: Optional[str] = None
+
+
+class IncompleteStreamError(StreamError):
+    """The connection closed before the provider's end-of-stream marker."""
+
+
+class ConnectTimeoutError(CodeyError, TimeoutError):
+    """No response (connect and headers) within ``connect_timeout``."""
+
+
+class ChunkTimeoutError(CodeyError, TimeoutError):
+    """The server said nothing for ``chunk_timeout`` seconds."""
+
+
+class DeadlineExceededError(CodeyError, TimeoutError):
+    """The whole call took longer than ``deadline`` seconds."""
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """Map an HTTP status to its error class."""
+    if status in (401, 403):
+        return AuthenticationError
+    if status in (408, 409, 429) or status >= 500:
+        return RateLimitError if status == 429 else ServerError
+    return BadRequestError
+
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and issubclass(_cls, CodeyError):
+        _cls.__module__ = "codey"
+del _cls

@@ -1,0 +1,64 @@
+"""What every provider module offers the engine."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Protocol
+
+import attrs
+
+from codey._types import Event
+
+
+@attrs.frozen
+class RequestSpec:
+    """A provider-neutral request: what the caller asked for."""
+
+    model: str
+    messages: tuple[tuple[str, str], ...]  # (role, content), system messages included
+    max_tokens: Optional[int] = None
+    temperature: Optional[float] = None
+
+
+@attrs.frozen
+class HTTPRequest:
+    """What goes on the wire. The key travels only in ``headers`` and never in the repr."""
+
+    url: str
+    headers: dict[str, str] = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+
+
+class Parser(Protocol):
+    """Turns one server-sent event into events for the stream.
+
+    ``done`` becomes true at the provider's end marker; ``complete_at_eof``
+    says whether a clean end of the body now would be a complete answer (a
+    Chat Completions stream whose ``finish_reason`` arrived without
+    ``[DONE]``); ``saw_text`` whether any text was produced.
+    """
+
+    done: bool
+    complete_at_eof: bool
+    saw_text: bool
+
+    def feed(self, event: str, data: str, out: list[Any]) -> None: ...
+
+
+class Provider(Protocol):
+    name: str
+    key_env: str
+    base_url_env: str
+    default_base_url: str
+    prefixes: tuple[str, ...]
+    models: tuple[str, ...]
+
+    def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest: ...
+
+    def new_parser(self) -> Parser: ...
+
+    def error_details(self, body: Any) -> tuple[Optional[str], Optional[str]]:
+        """(message, error type) from a decoded JSON error body, or (None, None)."""
+        ...
+
+
+__all__ = ["Event", "HTTPRequest", "Parser", "Provider", "RequestSpec"]

@@ -1,0 +1,154 @@
+"""The Anthropic Messages wire format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from codey._errors import StreamError
+from codey._providers._base import HTTPRequest, RequestSpec
+from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+
+name = "anthropic"
+key_env = "ANTHROPIC_API_KEY"
+base_url_env = "ANTHROPIC_BASE_URL"
+default_base_url = "https://api.anthropic.com"
+prefixes = ("claude-",)
+models = (
+    "claude-opus-4-1",
+    "claude-opus-4-0",
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-0",
+    "claude-3-7-sonnet-latest",
+    "claude-haiku-4-5",
+    "claude-3-5-haiku-latest",
+)
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+
+
+def build_request(spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+    system = [content for role, content in spec.messages if role == "system"]
+    body: dict[str, Any] = {
+        "model": spec.model,
+        "max_tokens": spec.max_tokens if spec.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": [
+            {"role": role, "content": content}
+            for role, content in spec.messages
+            if role != "system"
+        ],
+        "stream": True,
+    }
+    if system:
+        body["system"] = "\n\n".join(system)
+    if spec.temperature is not None:
+        body["temperature"] = spec.temperature
+    headers = {
+        "x-api-key": api_key,
+        "anthropic-version": API_VERSION,
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+    }
+    return HTTPRequest(
+        url=base_url.rstrip("/") + "/v1/messages",
+        headers=headers,
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+    )
+
+
+def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
+    """(message, type) from ``{"type": "error", "error": {"type": ..., "message": ...}}``."""
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if isinstance(error, str):
+        return error, None
+    if not isinstance(error, dict):
+        return None, None
+    message = error.get("message")
+    error_type = error.get("type")
+    return (
+        str(message) if message is not None else None,
+        str(error_type) if error_type is not None else None,
+    )
+
+
+class MessagesParser:
+    """Parses Messages events (``event:`` names, JSON ``data:``)."""
+
+    __slots__ = ("_input_tokens", "complete_at_eof", "done", "saw_text")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.complete_at_eof = False
+        self.saw_text = False
+        self._input_tokens: Optional[int] = None
+
+    def feed(self, event: str, data: str, out: list[Any]) -> None:
+        if event == "ping":
+            return
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise StreamError(
+                f"anthropic sent malformed data: {data[:200]!r}", provider=name
+            ) from None
+        if not isinstance(obj, dict):
+            raise StreamError(f"anthropic sent unexpected data: {data[:200]!r}", provider=name)
+        kind = obj.get("type") or event
+        if kind == "content_block_delta":
+            delta = obj.get("delta") or {}
+            delta_type = delta.get("type")
+            if delta_type == "text_delta":
+                text = delta.get("text")
+                if text:
+                    out.append(text)
+                    self.saw_text = True
+            elif delta_type == "thinking_delta":
+                thinking = delta.get("thinking")
+                if thinking:
+                    out.append(ReasoningDelta(thinking))
+            elif delta_type == "input_json_delta":
+                out.append(
+                    ToolCallDelta(
+                        index=obj.get("index", 0), arguments=delta.get("partial_json", "")
+                    )
+                )
+        elif kind == "content_block_start":
+            block = obj.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                out.append(
+                    ToolCallDelta(
+                        index=obj.get("index", 0), id=block.get("id"), name=block.get("name")
+                    )
+                )
+            elif block.get("type") == "text" and block.get("text"):
+                out.append(block["text"])
+                self.saw_text = True
+        elif kind == "message_start":
+            usage = (obj.get("message") or {}).get("usage") or {}
+            self._input_tokens = usage.get("input_tokens")
+            out.append(Usage(self._input_tokens, usage.get("output_tokens")))
+        elif kind == "message_delta":
+            usage = obj.get("usage") or {}
+            if usage:
+                out.append(
+                    Usage(usage.get("input_tokens", self._input_tokens), usage.get("output_tokens"))
+                )
+            reason = (obj.get("delta") or {}).get("stop_reason")
+            if reason:
+                out.append(Finish(reason))
+        elif kind == "message_stop":
+            self.done = True
+        elif kind == "error":
+            error = obj.get("error") or {}
+            message, error_type = error_details(obj)
+            raise StreamError(
+                message or f"anthropic sent an error: {data[:200]}",
+                provider=name,
+                error_type=error_type or (error.get("type") if isinstance(error, dict) else None),
+            )
+
+
+def new_parser() -> MessagesParser:
+    return MessagesParser()

@@ -1,0 +1,163 @@
+"""The Chat Completions wire format (OpenAI, and the services that copy it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from codey._errors import StreamError
+from codey._providers._base import HTTPRequest, RequestSpec
+from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+
+name = "openai"
+key_env = "OPENAI_API_KEY"
+base_url_env = "OPENAI_BASE_URL"
+default_base_url = "https://api.openai.com/v1"
+prefixes = ("gpt-", "o1", "o3", "o4", "chatgpt-")
+models = (
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "o1",
+    "o3",
+    "o3-mini",
+    "o4-mini",
+    "chatgpt-4o-latest",
+)
+#: The name of the field that caps the answer's length.
+max_tokens_field = "max_completion_tokens"
+
+
+def build_chat_request(
+    spec: RequestSpec, api_key: str, base_url: str, max_tokens_field: str
+) -> HTTPRequest:
+    body: dict[str, Any] = {
+        "model": spec.model,
+        "messages": [{"role": role, "content": content} for role, content in spec.messages],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if spec.max_tokens is not None:
+        body[max_tokens_field] = spec.max_tokens
+    if spec.temperature is not None:
+        body["temperature"] = spec.temperature
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+    }
+    return HTTPRequest(
+        url=base_url.rstrip("/") + "/chat/completions",
+        headers=headers,
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+    )
+
+
+def build_request(spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+    return build_chat_request(spec, api_key, base_url, max_tokens_field)
+
+
+def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
+    """(message, type) from ``{"error": {...}}`` (or a bare string error)."""
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error", body)
+    if isinstance(error, str):
+        return error, None
+    if not isinstance(error, dict):
+        return None, None
+    message = error.get("message")
+    error_type = error.get("type") or error.get("code")
+    return (
+        str(message) if message is not None else None,
+        str(error_type) if error_type is not None else None,
+    )
+
+
+class ChatParser:
+    """Parses Chat Completions ``data:`` events."""
+
+    __slots__ = ("complete_at_eof", "done", "provider", "saw_text")
+
+    def __init__(self, provider: str = name) -> None:
+        self.provider = provider
+        self.done = False
+        self.complete_at_eof = False
+        self.saw_text = False
+
+    def feed(self, event: str, data: str, out: list[Any]) -> None:
+        if data == "[DONE]":
+            self.done = True
+            return
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise StreamError(
+                f"{self.provider} sent malformed data: {data[:200]!r}", provider=self.provider
+            ) from None
+        if not isinstance(obj, dict):
+            raise StreamError(
+                f"{self.provider} sent unexpected data: {data[:200]!r}", provider=self.provider
+            )
+        error = obj.get("error")
+        if error:
+            message, error_type = error_details(obj)
+            code = error.get("code") if isinstance(error, dict) else None
+            raise StreamError(
+                message or f"{self.provider} sent an error: {data[:200]}",
+                provider=self.provider,
+                error_type=error_type,
+                code=str(code) if code is not None else None,
+            )
+        choices = obj.get("choices")
+        if choices:
+            choice = choices[0]
+            delta = choice.get("delta")
+            if delta:
+                content = delta.get("content")
+                if content:
+                    out.append(content)
+                    self.saw_text = True
+                if len(delta) > 1 or content is None:
+                    self._extra(delta, out)
+            reason = choice.get("finish_reason")
+            if reason:
+                out.append(Finish(reason))
+                self.complete_at_eof = True
+        usage = obj.get("usage")
+        if usage:
+            out.append(
+                Usage(
+                    input_tokens=usage.get("prompt_tokens"),
+                    output_tokens=usage.get("completion_tokens"),
+                )
+            )
+
+    def _extra(self, delta: dict[str, Any], out: list[Any]) -> None:
+        # A refusal is what the model said, so it is text.
+        refusal = delta.get("refusal")
+        if refusal:
+            out.append(refusal)
+            self.saw_text = True
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning and isinstance(reasoning, str):
+            out.append(ReasoningDelta(reasoning))
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") or {}
+            out.append(
+                ToolCallDelta(
+                    index=call.get("index", 0),
+                    id=call.get("id"),
+                    name=function.get("name"),
+                    arguments=function.get("arguments") or "",
+                )
+            )
+
+
+def new_parser() -> ChatParser:
+    return ChatParser(name)

@@ -1,0 +1,103 @@
+"""The retry policy: what may be retried, and how long to wait. Pure functions."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Optional
+
+from codey._errors import (
+    ChunkTimeoutError,
+    CodeyError,
+    ConnectTimeoutError,
+    IncompleteStreamError,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
+
+#: Error-event types that mean "busy or failing, try again" (Anthropic's names).
+RETRYABLE_EVENT_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
+#: Words that mark a Chat Completions error object's type or code as retryable.
+_RETRYABLE_WORDS = ("server", "overload", "rate_limit", "internal", "unavailable", "timeout")
+
+#: The longest ``Retry-After`` honoured, in seconds; longer ones fall back to backoff.
+MAX_RETRY_AFTER = 60.0
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failure before any text arrived may be retried.
+
+    Only failures that cannot have produced output qualify: connection
+    errors, connect timeouts, 408/409/429/5xx/529, a body that broke before
+    any text, and busy/failing error events. A chunk timeout is never
+    retried: a server that went silent mid-answer is not asked again.
+    """
+    if isinstance(exc, ChunkTimeoutError) or not isinstance(exc, CodeyError):
+        return False
+    if isinstance(exc, (RateLimitError, ServerError, NetworkError, ConnectTimeoutError)):
+        return True
+    if isinstance(exc, IncompleteStreamError):
+        return True
+    if isinstance(exc, StreamError):
+        return is_retryable_error_type(exc.error_type, getattr(exc, "code", None))
+    return False
+
+
+def is_retryable_error_type(error_type: Optional[str], code: Optional[str] = None) -> bool:
+    """Whether an error event's type (or Chat Completions code) names a busy or failing server."""
+    for name in (error_type, code):
+        if not name:
+            continue
+        name = str(name).lower()
+        if name in RETRYABLE_EVENT_TYPES or any(word in name for word in _RETRYABLE_WORDS):
+            return True
+    return False
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> Optional[float]:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_delay(
+    retry_number: int,
+    retry_after: Optional[float] = None,
+    *,
+    rand: Optional[float] = None,
+) -> float:
+    """How long to wait before retry number ``retry_number`` (0 for the first retry).
+
+    A ``Retry-After`` of at most 60 s wins; otherwise exponential backoff
+    (0.5 s, 1 s, 2 s... capped at 8 s) with jitter between half and all of it.
+    """
+    if retry_after is not None and retry_after <= MAX_RETRY_AFTER:
+        return retry_after
+    if rand is None:
+        rand = random.random()
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**retry_number) * (0.5 + rand / 2.0)

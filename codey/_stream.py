@@ -1,0 +1,313 @@
+"""``Stream``: a worker thread per stream, and a queue between it and the caller.
+
+The worker runs a *producer* (see ``codey._transport``) that puts lists of
+items on the queue: ``str`` for text, event objects for everything else, one
+list per network read. It ends with ``END`` or an exception. The caller's
+generator drains the queue with timeouts taken from the shared ``Channel``.
+This module knows no provider and no HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import socket
+import threading
+import weakref
+from collections.abc import Iterator
+from time import monotonic
+from typing import Any, Callable, Optional
+
+from codey._errors import (
+    ChunkTimeoutError,
+    CodeyError,
+    DeadlineExceededError,
+)
+from codey._types import Finish, Usage
+
+#: The worker finished cleanly.
+END = object()
+#: ``close()`` woke a caller blocked on the queue.
+_WAKE = object()
+
+CONNECTING = "connecting"
+STREAMING = "streaming"
+BACKOFF = "backoff"
+
+_ids = itertools.count(1)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket.shutdown on the raw descriptor, so that an SSL socket's
+    # state is not touched from this thread; the blocked recv returns at once.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
+
+
+class Channel:
+    """What the worker and the caller share. The worker never holds the ``Stream``.
+
+    ``lock`` guards ``sock``, ``phase``, ``attempt`` and ``aborted``.
+    ``expires_at`` (monotonic seconds, or None for no limit) is written by the
+    worker alone: at each attempt, and at every read once the body flows.
+    """
+
+    __slots__ = (
+        "aborted",
+        "attempt",
+        "cancelled",
+        "chunk_timeout",
+        "connect_timeout",
+        "expires_at",
+        "lock",
+        "phase",
+        "queue",
+        "saw_text",
+        "sock",
+    )
+
+    def __init__(self, connect_timeout: Optional[float], chunk_timeout: Optional[float]) -> None:
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.cancelled = threading.Event()
+        self.sock: Optional[socket.socket] = None
+        self.connect_timeout = connect_timeout
+        self.chunk_timeout = chunk_timeout
+        self.expires_at: Optional[float] = None
+        self.phase = CONNECTING
+        self.attempt = 0
+        self.aborted = 0
+        self.saw_text = False
+
+    # -- the worker's side -------------------------------------------------
+
+    def begin_attempt(self) -> int:
+        with self.lock:
+            self.attempt += 1
+            self.phase = CONNECTING
+            self.sock = None
+            timeout = self.connect_timeout
+            self.expires_at = None if timeout is None else monotonic() + timeout
+            return self.attempt
+
+    def begin_backoff(self, delay: float) -> None:
+        with self.lock:
+            self.phase = BACKOFF
+            self.sock = None
+            self.expires_at = monotonic() + delay
+
+    def begin_streaming(self, attempt: int, sock: Optional[socket.socket]) -> bool:
+        """Mark the response as begun; False if the caller already gave up on this attempt."""
+        with self.lock:
+            if self.aborted == attempt or self.cancelled.is_set():
+                return False
+            self.phase = STREAMING
+            if sock is not None:
+                self.sock = sock
+            timeout = self.chunk_timeout
+            self.expires_at = None if timeout is None else monotonic() + timeout
+            return True
+
+    def set_socket(self, sock: socket.socket) -> None:
+        """Note the socket in use, so ``cancel()`` can unblock a read on it."""
+        with self.lock:
+            self.sock = sock
+            if self.cancelled.is_set() or self.aborted == self.attempt:
+                _shutdown(sock)
+
+    def forget_socket(self) -> None:
+        with self.lock:
+            self.sock = None
+
+    def was_aborted(self, attempt: int) -> bool:
+        return self.aborted == attempt
+
+    # -- the caller's side -------------------------------------------------
+
+    def abort_attempt(self) -> None:
+        """The connect timeout passed: make the worker's attempt fail (it may be retried)."""
+        with self.lock:
+            if self.phase != CONNECTING:
+                return
+            self.aborted = self.attempt
+            self.expires_at = None
+            if self.sock is not None:
+                _shutdown(self.sock)
+
+    def cancel(self) -> None:
+        """Stop the worker and close the connection; safe from any thread, more than once."""
+        with self.lock:
+            if self.cancelled.is_set():
+                return
+            self.cancelled.set()
+            if self.sock is not None:
+                _shutdown(self.sock)
+        self.queue.put(_WAKE)
+
+
+def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
+    try:
+        producer(channel)
+    except BaseException as exc:  # handed to the caller, never lost
+        if not channel.cancelled.is_set():
+            channel.queue.put(exc)
+    else:
+        channel.queue.put(END)
+    finally:
+        channel.forget_socket()
+
+
+class Stream:
+    """A streaming answer: iterate it for text; use it as a context manager.
+
+    Iterating yields each text delta (never an empty string) as it arrives.
+    Leaving the loop early, ``close()``, leaving a ``with`` block, or garbage
+    collection stops the worker thread and closes the connection. An error in
+    the worker is raised here, after every chunk that arrived before it.
+    """
+
+    #: The model name sent to the API.
+    model: str
+    #: The provider's name (``openai``, ``xai``, ``anthropic``).
+    provider: str
+    #: Token usage once reported, else None.
+    usage: Optional[Usage]
+    #: The provider's stop reason once known (``stop``, ``end_turn``...), else None.
+    finish_reason: Optional[str]
+
+    def __init__(
+        self,
+        producer: Callable[[Channel], None],
+        *,
+        model: str,
+        provider: str,
+        connect_timeout: Optional[float] = None,
+        chunk_timeout: Optional[float] = None,
+        deadline: Optional[float] = None,
+    ) -> None:
+        self.model = model
+        self.provider = provider
+        self.usage = None
+        self.finish_reason = None
+        self._parts: list[str] = []
+        self._done = False
+        self._chunk_timeout = chunk_timeout
+        self._deadline_seconds = deadline
+        self._deadline = None if deadline is None else monotonic() + deadline
+        channel = self._channel = Channel(connect_timeout, chunk_timeout)
+        # The finalizer holds the channel, not the stream: collection can close it.
+        self._finalizer = weakref.finalize(self, channel.cancel)
+        thread = threading.Thread(
+            target=_work,
+            args=(channel, producer),
+            name=f"codey-{provider}-{next(_ids)}",
+            daemon=True,
+        )
+        thread.start()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._done else "open"
+        return f"<codey.Stream {self.provider}:{self.model} {state}>"
+
+    @property
+    def text(self) -> str:
+        """All text yielded so far."""
+        parts = self._parts
+        if len(parts) > 1:
+            parts[:] = ["".join(parts)]
+        return parts[0] if parts else ""
+
+    def __iter__(self) -> Iterator[str]:
+        return self._iterate()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the stream: the worker ends and the connection closes. Idempotent."""
+        self._done = True
+        self._finalizer()
+
+    def _iterate(self) -> Iterator[str]:
+        if self._done:
+            return
+        parts = self._parts
+        channel = self._channel
+        try:
+            while True:
+                item = self._next()
+                if item.__class__ is list:
+                    for piece in item:
+                        if piece.__class__ is str:
+                            parts.append(piece)
+                            yield piece
+                        else:
+                            self._apply(piece)
+                    if channel.cancelled.is_set():
+                        return
+                elif item is END or item is _WAKE:
+                    return
+                else:
+                    raise self._fail(item)
+        finally:
+            self.close()
+
+    def _apply(self, event: object) -> None:
+        if isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, Finish):
+            self.finish_reason = event.reason
+
+    def _fail(self, exc: BaseException) -> BaseException:
+        self.close()
+        if isinstance(exc, CodeyError):
+            exc.partial_text = self.text
+        return exc
+
+    def _next(self) -> Any:
+        """The next item from the worker, enforcing chunk_timeout and deadline."""
+        channel = self._channel
+        get = channel.queue.get
+        floor = 0.0
+        while True:
+            expires = channel.expires_at
+            deadline = self._deadline
+            if expires is None:
+                if deadline is None:
+                    return get()
+                limit = deadline
+            elif deadline is None or expires < deadline:
+                limit = expires
+            else:
+                limit = deadline
+            try:
+                return get(timeout=max(floor, limit - monotonic()))
+            except queue.Empty:
+                pass
+            now = monotonic()
+            if deadline is not None and now >= deadline:
+                raise self._fail(
+                    DeadlineExceededError(
+                        f"{self.provider} did not finish within the {self._deadline_seconds} s "
+                        "deadline"
+                    )
+                )
+            expires = channel.expires_at
+            if expires is None or now < expires:
+                continue
+            phase = channel.phase
+            if phase == STREAMING:
+                raise self._fail(
+                    ChunkTimeoutError(
+                        f"{self.provider} sent nothing for {self._chunk_timeout} s (chunk_timeout)"
+                    )
+                )
+            if phase == CONNECTING:
+                channel.abort_attempt()
+            # Between attempts: wait for the worker to move on, without spinning.
+            floor = 0.001

@@ -1,0 +1,426 @@
+"""HTTP for codey: the only module that imports requests and sseclient-py.
+
+``produce`` runs in a stream's worker thread. It posts the request with
+``stream=True``, retries what may be retried, and feeds sseclient-py a byte
+iterator that yields whatever one read returned, so no event waits for the
+next. Each read's events travel to the caller as one list on the queue.
+Foreign exceptions become codey errors here, and only here.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+import socket
+import threading
+import zlib
+from collections.abc import Iterator
+from time import monotonic
+from typing import Any, Optional
+
+import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
+from sseclient import SSEClient
+
+from codey import __version__
+from codey._errors import (
+    APIStatusError,
+    ChunkTimeoutError,
+    CodeyError,
+    ConnectTimeoutError,
+    IncompleteStreamError,
+    NetworkError,
+    StreamError,
+    status_error_class,
+)
+from codey._providers._base import HTTPRequest, Provider
+from codey._retry import backoff_delay, is_retryable, parse_retry_after
+from codey._stream import Channel
+
+log = logging.getLogger("codey")
+log.addHandler(logging.NullHandler())
+
+#: Bytes asked of one read: whatever has arrived, up to this much.
+READ_SIZE = 65536
+_BOM = b"\xef\xbb\xbf"
+_EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
+_ERROR_BODY_LIMIT = 65536
+
+
+class Plan:
+    """Everything the worker needs for one stream (the key only inside ``request``)."""
+
+    __slots__ = (
+        "api_key",
+        "chunk_timeout",
+        "connect_timeout",
+        "provider",
+        "request",
+        "retries",
+        "session",
+    )
+
+    def __init__(
+        self,
+        *,
+        provider: Provider,
+        request: HTTPRequest,
+        api_key: str,
+        retries: int,
+        connect_timeout: Optional[float],
+        chunk_timeout: Optional[float],
+        session: Optional[requests.Session],
+    ) -> None:
+        self.provider = provider
+        self.request = request
+        self.api_key = api_key
+        self.retries = retries
+        self.connect_timeout = connect_timeout
+        self.chunk_timeout = chunk_timeout
+        self.session = session
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.provider.name} {self.request.url}>"
+
+
+# -- sockets: note each one in the stream's channel, so close() can unblock it --
+
+_current = threading.local()
+
+
+def _note_socket(sock: Optional[socket.socket]) -> None:
+    channel: Optional[Channel] = getattr(_current, "channel", None)
+    if channel is not None and sock is not None:
+        channel.set_socket(sock)
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _note_socket(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _note_socket(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _note_socket(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _note_socket(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+_session: Optional[requests.Session] = None
+_session_lock = threading.Lock()
+
+
+def default_session() -> requests.Session:
+    """codey's own session, shared by all streams (urllib3's pool is thread-safe)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            session = requests.Session()
+            adapter = _Adapter(pool_connections=16, pool_maxsize=256)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = f"codey/{__version__}"
+            # Only what we decode ourselves: no brotli or zstd surprises.
+            session.headers["Accept-Encoding"] = "gzip, deflate"
+            _session = session
+        return _session
+
+
+def _socket_of(response: requests.Response) -> Optional[socket.socket]:
+    raw = response.raw
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is None:
+        sock = getattr(
+            getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None
+        )
+    return sock if isinstance(sock, socket.socket) else None
+
+
+# -- the producer ---------------------------------------------------------------
+
+
+def produce(channel: Channel, plan: Plan) -> None:
+    """Run the request, with retries, putting the answer on ``channel.queue``."""
+    _current.channel = channel
+    try:
+        retry = 0
+        while True:
+            try:
+                _attempt(channel, plan)
+                return
+            except CodeyError as exc:
+                if channel.cancelled.is_set():
+                    return
+                if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
+                    raise
+                delay = backoff_delay(retry, getattr(exc, "retry_after", None))
+                log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
+                channel.begin_backoff(delay)
+                if channel.cancelled.wait(delay):
+                    return
+                retry += 1
+    finally:
+        _current.channel = None
+
+
+def _attempt(channel: Channel, plan: Plan) -> None:
+    attempt = channel.begin_attempt()
+    request = plan.request
+    session = plan.session or default_session()
+    timeout = plan.connect_timeout
+    try:
+        response = session.post(
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            stream=True,
+            timeout=(timeout, timeout),
+        )
+    except requests.exceptions.RequestException as exc:
+        raise _request_error(channel, attempt, plan, exc) from exc
+    try:
+        sock = _socket_of(response)
+        if not channel.begin_streaming(attempt, sock):
+            if channel.cancelled.is_set():
+                return
+            raise _connect_timeout(plan)
+        if response.status_code >= 400:
+            raise _status_error(response, plan)
+        if sock is not None and plan.chunk_timeout != timeout:
+            sock.settimeout(plan.chunk_timeout)
+        _read_events(channel, plan, response)
+    finally:
+        channel.forget_socket()
+        response.close()
+
+
+def _connect_timeout(plan: Plan) -> ConnectTimeoutError:
+    return ConnectTimeoutError(
+        f"{plan.provider.name} did not respond within {plan.connect_timeout} s "
+        "(connect_timeout: connection and response headers)"
+    )
+
+
+def _request_error(
+    channel: Channel, attempt: int, plan: Plan, exc: requests.exceptions.RequestException
+) -> CodeyError:
+    if channel.was_aborted(attempt) or isinstance(
+        exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)
+    ):
+        return _connect_timeout(plan)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return NetworkError(
+            _redact(
+                f"could not reach {plan.provider.name} at {plan.request.url}: {_reason(exc)}",
+                plan.api_key,
+            )
+        )
+    return CodeyError(_redact(f"invalid request to {plan.request.url}: {exc}", plan.api_key))
+
+
+def _reason(exc: BaseException) -> str:
+    # requests wraps urllib3's MaxRetryError, which wraps the socket error.
+    inner: Any = exc.args[0] if exc.args else exc
+    inner = getattr(inner, "reason", inner)
+    text = str(inner)
+    match = re.search(r"\[Errno [^\]]+\] [^')\"]+", text)
+    return match.group(0) if match else text
+
+
+def _redact(text: str, api_key: str) -> str:
+    return text.replace(api_key, "[REDACTED]") if api_key else text
+
+
+def _status_error(response: requests.Response, plan: Plan) -> APIStatusError:
+    status = response.status_code
+    try:
+        raw = response.raw.read(_ERROR_BODY_LIMIT, decode_content=True) or b""
+    except Exception:  # the status already says what went wrong
+        raw = b""
+    text = raw.decode("utf-8", "replace")
+    message: Optional[str] = None
+    error_type: Optional[str] = None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if body is not None:
+        message, error_type = plan.provider.error_details(body)
+    if not message:
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        if title:
+            message = " ".join(title.group(1).split())
+        else:
+            message = " ".join(text.split())[:300] or (response.reason or "no details")
+    return status_error_class(status)(
+        _redact(message, plan.api_key),
+        status_code=status,
+        provider=plan.provider.name,
+        retry_after=parse_retry_after(response.headers),
+        error_type=error_type,
+    )
+
+
+class _Body:
+    """The byte iterator fed to sseclient-py.
+
+    Before each read it hands the events parsed from the previous read to
+    the caller, as one list: the caller never waits for a batch to fill.
+    Every read resets the chunk timer, whatever it carried.
+    """
+
+    __slots__ = ("channel", "decoder", "eof", "fp", "out", "plan", "tail")
+
+    def __init__(self, channel: Channel, plan: Plan, response: requests.Response) -> None:
+        self.channel = channel
+        self.plan = plan
+        # http.client's response: its read1() returns whatever has arrived.
+        self.fp: http.client.HTTPResponse = response.raw._fp  # type: ignore[assignment]
+        self.out: list[Any] = []
+        self.eof = False
+        self.tail = b"\n\n"
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            self.decoder = None
+        elif encoding in ("gzip", "x-gzip"):
+            self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.decoder = zlib.decompressobj()
+        else:
+            raise StreamError(
+                f"{plan.provider.name} sent an unsupported content-encoding: {encoding}",
+                provider=plan.provider.name,
+            )
+
+    def flush(self) -> None:
+        if self.out:
+            self.channel.queue.put(self.out)
+            self.out = []
+
+    def __iter__(self) -> Iterator[bytes]:
+        channel = self.channel
+        put = channel.queue.put
+        read1 = self.fp.read1
+        decoder = self.decoder
+        timeout = self.plan.chunk_timeout
+        # The first bytes, kept until we know whether they start with a BOM.
+        pending: Optional[bytes] = b""
+        while True:
+            if self.out:
+                put(self.out)
+                self.out = []
+            try:
+                data = read1(READ_SIZE)
+            except Exception as exc:
+                if channel.cancelled.is_set():
+                    return
+                raise self._read_error(exc) from exc
+            if timeout is not None:
+                channel.expires_at = monotonic() + timeout
+            if not data:
+                if decoder is not None:
+                    data = decoder.flush()
+                self.eof = True
+                if pending or data:
+                    yield (pending or b"") + data
+                return
+            if decoder is not None:
+                try:
+                    data = decoder.decompress(data)
+                except zlib.error as exc:
+                    raise StreamError(
+                        f"{self.plan.provider.name} sent a corrupt compressed body: {exc}",
+                        provider=self.plan.provider.name,
+                    ) from exc
+                if not data:
+                    continue
+            if pending is not None:
+                data = pending + data
+                if len(data) < 3 and _BOM.startswith(data):
+                    pending = data
+                    continue
+                if data.startswith(_BOM):
+                    data = data[3:]
+                pending = None
+                if not data:
+                    continue
+            self.tail = data[-4:]
+            yield data
+
+    def ended_mid_event(self) -> bool:
+        return self.eof and not self.tail.endswith(_EVENT_ENDS)
+
+    def _read_error(self, exc: Exception) -> CodeyError:
+        name = self.plan.provider.name
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return ChunkTimeoutError(
+                f"{name} sent nothing for {self.plan.chunk_timeout} s (chunk_timeout)"
+            )
+        if isinstance(exc, (http.client.IncompleteRead, OSError)):
+            return IncompleteStreamError(
+                f"the connection to {name} broke before the end of the answer: "
+                f"{type(exc).__name__}",
+                provider=name,
+            )
+        return IncompleteStreamError(
+            f"{name} sent a malformed HTTP body: {type(exc).__name__}: {exc}", provider=name
+        )
+
+
+def _read_events(channel: Channel, plan: Plan, response: requests.Response) -> None:
+    parser = plan.provider.new_parser()
+    body = _Body(channel, plan, response)
+    feed = parser.feed
+    try:
+        for event in SSEClient(iter(body)).events():
+            feed(event.event, event.data, body.out)
+            if parser.done:
+                break
+    except StreamError as exc:
+        if body.ended_mid_event() and not exc.error_type:
+            # The last event was cut off, not malformed.
+            exc = IncompleteStreamError(
+                f"{plan.provider.name} closed the connection in the middle of an event",
+                provider=plan.provider.name,
+            )
+        channel.saw_text = channel.saw_text or parser.saw_text
+        body.flush()
+        raise exc from None
+    except BaseException:
+        channel.saw_text = channel.saw_text or parser.saw_text
+        body.flush()
+        raise
+    channel.saw_text = channel.saw_text or parser.saw_text
+    body.flush()
+    if parser.done or channel.cancelled.is_set() or parser.complete_at_eof:
+        return
+    raise IncompleteStreamError(
+        f"{plan.provider.name} closed the connection before the end of the answer",
+        provider=plan.provider.name,
+    )

@@ -1,0 +1,44 @@
+"""Shared fixtures: a clean environment and a check that no codey thread leaks."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+#: A distinctive fake key: no error message, repr or log line may ever contain it.
+FAKE_KEY = "sk-test-SECRET-0123456789abcdef"
+
+_CLEARED_PREFIXES = ("OPENAI_", "XAI_", "ANTHROPIC_", "CODEY_")
+_CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NO_COLOR")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    """Every test starts with no provider keys, base URLs, proxies or codey settings."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name.upper() in _CLEARED:
+            monkeypatch.delenv(name, raising=False)
+    # Never read the developer's own config file.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+
+def _codey_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("codey-")]
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a codey worker thread running."""
+    before = set(_codey_threads())
+    yield
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        leaked = [t for t in _codey_threads() if t not in before and t.is_alive()]
+        if not leaked:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"codey threads still running after the test: {leaked}")
