@@ -1,0 +1,91 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.conftest import FAKE_KEY
+
+#: One model per provider, for parametrised tests.
+MODELS = {"openai": "gpt-4.1", "xai": "grok-3", "anthropic": "claude-sonnet-4-0"}
+
+
+def kwargs_for(fake: object, provider: str, **extra: object) -> dict[str, object]:
+    """stream() keywords that point at the fake provider with the fake key."""
+    options: dict[str, object] = {
+        "model": MODELS[provider],
+        "api_key": FAKE_KEY,
+        "base_url": fake.base_url(provider),  # type: ignore[attr-defined]
+        "chunk_timeout": 2.0,
+        "connect_timeout": 2.0,
+    }
+    options.update(extra)
+    return options
+
+
+def codey_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("codey-")]
+
+
+def wait_until(predicate: object, timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.005)
+    return bool(predicate())  # type: ignore[operator]
+
+
+def open_sockets() -> int:
+    """How many sockets this process holds (Linux)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A server that accepts connections and never answers: yields its base URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+
+    thread = threading.Thread(target=accept, name="silent-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def closed_port_url() -> str:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}"
