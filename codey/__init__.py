@@ -8,6 +8,7 @@ from codey._errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    CancelledError,
     ChatLogError,
     ChunkTimeoutError,
     CodeyError,
@@ -20,6 +21,7 @@ from codey._errors import (
     ServerError,
     StreamError,
     UnknownModelError,
+    UnsupportedOptionError,
 )
 
 __version__ = "0.1.0"
@@ -33,7 +35,10 @@ if TYPE_CHECKING:
     from codey._chatlog import Chat as Chat
     from codey._chatlog import ChatSettings as ChatSettings
     from codey._chatlog import parse_chat as parse_chat
+    from codey._many import StreamMany as StreamMany
+    from codey._many import stream_many as stream_many
     from codey._stream import Stream as Stream
+    from codey._stream import Timings as Timings
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
@@ -45,6 +50,7 @@ __all__ = [
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "CancelledError",
     "Chat",
     "ChatLogError",
     "ChatSettings",
@@ -62,9 +68,12 @@ __all__ = [
     "ServerError",
     "Stream",
     "StreamError",
+    "StreamMany",
     "TextDelta",
+    "Timings",
     "ToolCallDelta",
     "UnknownModelError",
+    "UnsupportedOptionError",
     "Usage",
     "__version__",
     "complete",
@@ -72,6 +81,7 @@ __all__ = [
     "parse_chat",
     "providers",
     "stream",
+    "stream_many",
 ]
 
 # Public name -> the private module that defines it, imported on first access.
@@ -84,6 +94,9 @@ _LAZY = {
     "ChatSettings": "codey._chatlog",
     "parse_chat": "codey._chatlog",
     "Stream": "codey._stream",
+    "Timings": "codey._stream",
+    "StreamMany": "codey._many",
+    "stream_many": "codey._many",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from codey import _providers
-from codey._errors import MissingAPIKeyError
-from codey._providers._base import RequestSpec
+from codey._errors import CancelledError, MissingAPIKeyError
+from codey._providers._base import Provider, RequestSpec
 from codey._stream import Channel, Stream
 from codey._types import ROLES, Message
 
@@ -75,76 +76,119 @@ def stream(
     retries: int = 2,
     session: Optional[requests.Session] = None,
     deadline: Optional[float] = None,
+    reasoning_effort: Optional[str] = None,
+    thinking_budget: Optional[int] = None,
+    fallbacks: Sequence[str] = (),
+    cancel: Optional[threading.Event] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
-    :param prompt: one user message, or a whole conversation (``Message``\\ s or
-        dicts with ``role`` and ``content``).
+    :param prompt: one user message, or a whole conversation (``Message`` objects
+        or dicts with ``role`` and ``content``).
     :param model: a model name or ``provider:model``; default ``CODEY_MODEL``, else grok-3.
+    :param system: a system message, put first.
     :param chunk_timeout: the longest silence from the server once the response began.
     :param connect_timeout: the longest wait for the response to begin.
+    :param api_key: the key, instead of the provider's environment variable.
+    :param base_url: the API's base URL, instead of the environment or the default.
     :param retries: how many times a failure before any text is retried.
-    :param deadline: one bound, in seconds, over the whole call.
-    :raises MissingAPIKeyError, UnknownModelError: at once; everything else while iterating.
+    :param session: a ``requests.Session`` of your own (proxies, CA bundle, adapters).
+    :param deadline: one bound, in seconds, over the whole call, retries included.
+    :param reasoning_effort: ``low``, ``medium`` or ``high`` for OpenAI-style models.
+    :param thinking_budget: tokens of extended thinking for Anthropic models.
+    :param fallbacks: models to try in turn when the model fails before any text.
+        ``api_key`` and ``base_url`` apply to the first model only.
+    :param cancel: a ``threading.Event``; setting it, from any thread, closes the stream.
+    :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
+        at once; everything that depends on the server is raised while iterating.
     """
-    provider, api_model = _providers.resolve(model or default_model())
-    key = api_key if api_key is not None else os.environ.get(provider.key_env, "")
-    if not key:
+    if not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a non-negative int, not {retries!r}")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
+        raise ValueError(f"max_tokens must be a positive int, not {max_tokens!r}")
+    if isinstance(fallbacks, str):
+        raise TypeError("fallbacks must be a list of model names, not a str")
+    chunk_timeout = _check_timeout("chunk_timeout", chunk_timeout)
+    connect_timeout = _check_timeout("connect_timeout", connect_timeout)
+    deadline = _check_timeout("deadline", deadline)
+    messages = _messages(prompt, system)
+    from codey import _transport  # requests and sseclient load with the first stream
+
+    plans = []
+    for index, name in enumerate([model or default_model(), *fallbacks]):
+        provider, api_model = _providers.resolve(name)
+        key = api_key if api_key is not None and index == 0 else None
+        url = base_url if index == 0 else None
+        spec = RequestSpec(
+            model=api_model,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning_effort=reasoning_effort,
+            thinking_budget=thinking_budget,
+        )
+        key = key or _api_key(provider)
+        plans.append(
+            _transport.Plan(
+                provider=provider,
+                model=api_model,
+                request=provider.build_request(spec, key, _base_url(provider, url)),
+                api_key=key,
+                retries=retries,
+                connect_timeout=connect_timeout,
+                chunk_timeout=chunk_timeout,
+                session=session,
+            )
+        )
+
+    def producer(channel: Channel) -> None:
+        _transport.produce(channel, plans)
+
+    return Stream(
+        producer,
+        targets=[(plan.provider.name, plan.model) for plan in plans],
+        connect_timeout=connect_timeout,
+        chunk_timeout=chunk_timeout,
+        deadline=deadline,
+        cancel=cancel,
+    )
+
+
+def _api_key(provider: Provider) -> str:
+    key = os.environ.get(provider.key_env, "")
+    if not key and provider.key_required:
         raise MissingAPIKeyError(
             f"no API key for {provider.name}: set the {provider.key_env} environment variable "
             "(or pass api_key=)",
             provider=provider.name,
             env_var=provider.key_env,
         )
-    url = base_url or os.environ.get(provider.base_url_env) or provider.default_base_url
+    return key
+
+
+def _base_url(provider: Provider, url: Optional[str]) -> str:
+    url = url or os.environ.get(provider.base_url_env) or provider.default_base_url
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"base URL must start with http:// or https://, not {url!r}")
-    if not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a non-negative int, not {retries!r}")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
-        raise ValueError(f"max_tokens must be a positive int, not {max_tokens!r}")
-    chunk_timeout = _check_timeout("chunk_timeout", chunk_timeout)
-    connect_timeout = _check_timeout("connect_timeout", connect_timeout)
-    deadline = _check_timeout("deadline", deadline)
-    spec = RequestSpec(
-        model=api_model,
-        messages=_messages(prompt, system),
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
-    from codey import _transport  # requests and sseclient load with the first stream
-
-    plan = _transport.Plan(
-        provider=provider,
-        request=provider.build_request(spec, key, url),
-        api_key=key,
-        retries=retries,
-        connect_timeout=connect_timeout,
-        chunk_timeout=chunk_timeout,
-        session=session,
-    )
-
-    def producer(channel: Channel) -> None:
-        _transport.produce(channel, plan)
-
-    return Stream(
-        producer,
-        model=api_model,
-        provider=provider.name,
-        connect_timeout=connect_timeout,
-        chunk_timeout=chunk_timeout,
-        deadline=deadline,
-    )
+    return url
 
 
 def complete(prompt: Prompt, **kwargs: Any) -> str:
-    """The whole answer as one string (``stream()`` joined)."""
+    """The whole answer as one string: ``stream()`` with the same keywords, joined.
+
+    :raises CancelledError: if the stream was closed (``cancel``) before its end.
+    """
     with stream(prompt, **kwargs) as answer:
-        return "".join(answer)
+        text = "".join(answer)
+        if answer.cancelled:
+            raise CancelledError(
+                "the stream was cancelled before the end of the answer", partial_text=text
+            )
+        return text
 
 
 def models() -> list[str]:
-    """Every known model name, grouped by provider."""
+    """Every known model name, grouped by provider (``service:model`` where a prefix is needed)."""
     return [model for provider in _providers.PROVIDERS for model in provider.models]
 
 

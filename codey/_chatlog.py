@@ -18,7 +18,8 @@ A chat log is what ``codey save`` writes and ``codey prompt`` reads::
 
 The rules, in the order :func:`parse_chat` applies them:
 
-- CRLF line endings read as LF, and a leading byte-order mark is ignored.
+- CRLF (and lone CR) line endings read as LF; a leading byte-order mark is
+  ignored.
 - Optional front matter at the very start: TOML between ``+++`` lines or YAML
   between ``---`` lines. Its camelCase keys (``model``, ``delimiterPrefix``,
   ``delimiterSuffix``, ``userDelimiter``, ``assistantDelimiter``,
@@ -129,7 +130,8 @@ def parse_chat(text: str) -> Chat:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_chat() takes a str, not {type(text).__name__}")
-    text = text.replace("\r\n", "\n")
+    # Universal newlines, as Python's text files read them: CRLF and CR are LF.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.startswith("\ufeff"):
         text = text[1:]
     settings, body = _split_front_matter(text)
@@ -189,9 +191,7 @@ def _load_yaml(source: str) -> object:
     try:
         import yaml
     except ImportError:
-        raise _error(
-            1, "YAML front matter needs PyYAML: pip install 'codey[yaml]'"
-        ) from None
+        raise _error(1, "YAML front matter needs PyYAML: pip install 'codey[yaml]'") from None
     try:
         return yaml.safe_load(source)
     except yaml.YAMLError as exc:
@@ -206,8 +206,9 @@ def _settings(data: object, kind: str, lines: list[str]) -> ChatSettings:
     if data is None:
         return ChatSettings()
     if not isinstance(data, dict):
-        raise _error(2, f"the {kind} front matter must be a table of settings, "
-                        f"not {type(data).__name__}")
+        raise _error(
+            2, f"the {kind} front matter must be a table of settings, not {type(data).__name__}"
+        )
     values: dict[str, Any] = {}
     for key, attribute in _KEYS.items():
         if key not in data or (data[key] is None and key == "model"):

@@ -6,6 +6,7 @@
     ├── MissingAPIKeyError         the message names the environment variable to set
     ├── UnknownModelError          also a ValueError
     ├── ChatLogError               also a ValueError: invalid front matter (names the line)
+    ├── UnsupportedOptionError     also a ValueError: an option the provider cannot honour
     ├── APIStatusError             .status_code .provider .message
     │   ├── AuthenticationError    401, 403
     │   ├── BadRequestError        400, 404, 413, 422 (and other 4xx)
@@ -16,6 +17,7 @@
     │   └── IncompleteStreamError  the body ended before the provider's end marker
     ├── ConnectTimeoutError        also a TimeoutError: no response within connect_timeout
     ├── ChunkTimeoutError          also a TimeoutError: silence longer than chunk_timeout
+    ├── CancelledError             complete() of a stream closed or cancelled before its end
     └── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
 
 Every error carries ``.partial_text``: the text the caller had been given
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIStatusError",
+    "CancelledError",
     "AuthenticationError",
     "BadRequestError",
     "ChatLogError",
@@ -45,6 +48,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "UnknownModelError",
+    "UnsupportedOptionError",
 ]
 
 
@@ -87,6 +91,10 @@ class UnknownModelError(CodeyError, ValueError):
     """The model name matches no known provider."""
 
     model: Optional[str] = None
+
+
+class UnsupportedOptionError(CodeyError, ValueError):
+    """An option the model's provider cannot honour (``thinking_budget`` for OpenAI...)."""
 
 
 class ChatLogError(CodeyError, ValueError):
@@ -148,6 +156,10 @@ class ConnectTimeoutError(CodeyError, TimeoutError):
 
 class ChunkTimeoutError(CodeyError, TimeoutError):
     """The server said nothing for ``chunk_timeout`` seconds."""
+
+
+class CancelledError(CodeyError):
+    """``complete()`` of a stream that was closed or cancelled before its end."""
 
 
 class DeadlineExceededError(CodeyError, TimeoutError):

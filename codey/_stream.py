@@ -13,17 +13,20 @@ import itertools
 import queue
 import socket
 import threading
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from time import monotonic
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
+
+import attrs
 
 from codey._errors import (
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
 )
-from codey._types import Finish, Usage
+from codey._types import Finish, ReasoningDelta, TextDelta, Usage
 
 #: The worker finished cleanly.
 END = object()
@@ -60,12 +63,21 @@ class Channel:
         "cancelled",
         "chunk_timeout",
         "connect_timeout",
+        "current",
         "expires_at",
+        "last_read",
         "lock",
+        "longest_gap",
         "phase",
         "queue",
+        "retries",
+        "retry_wait",
         "saw_text",
         "sock",
+        "started",
+        "t_end",
+        "t_first_text",
+        "t_headers",
     )
 
     def __init__(self, connect_timeout: Optional[float], chunk_timeout: Optional[float]) -> None:
@@ -80,6 +92,17 @@ class Channel:
         self.attempt = 0
         self.aborted = 0
         self.saw_text = False
+        #: Which of the stream's models is answering (fallbacks move it on).
+        self.current = 0
+        # Timings, in monotonic seconds, written by the worker alone.
+        self.started = monotonic()
+        self.t_headers: Optional[float] = None
+        self.t_first_text: Optional[float] = None
+        self.t_end: Optional[float] = None
+        self.last_read: Optional[float] = None
+        self.longest_gap = 0.0
+        self.retries = 0
+        self.retry_wait = 0.0
 
     # -- the worker's side -------------------------------------------------
 
@@ -97,6 +120,8 @@ class Channel:
             self.phase = BACKOFF
             self.sock = None
             self.expires_at = monotonic() + delay
+            self.retries += 1
+            self.retry_wait += delay
 
     def begin_streaming(self, attempt: int, sock: Optional[socket.socket]) -> bool:
         """Mark the response as begun; False if the caller already gave up on this attempt."""
@@ -106,8 +131,9 @@ class Channel:
             self.phase = STREAMING
             if sock is not None:
                 self.sock = sock
+            now = self.t_headers = self.last_read = monotonic()
             timeout = self.chunk_timeout
-            self.expires_at = None if timeout is None else monotonic() + timeout
+            self.expires_at = None if timeout is None else now + timeout
             return True
 
     def set_socket(self, sock: socket.socket) -> None:
@@ -151,27 +177,53 @@ def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
     try:
         producer(channel)
     except BaseException as exc:  # handed to the caller, never lost
+        channel.t_end = monotonic()
         if not channel.cancelled.is_set():
             channel.queue.put(exc)
     else:
+        channel.t_end = monotonic()
         channel.queue.put(END)
     finally:
         channel.forget_socket()
 
 
+@attrs.frozen
+class Timings:
+    """Where a stream's time went, in seconds from the call to ``stream()``.
+
+    Measured with a monotonic clock; a snapshot, taken during or after the stream.
+    """
+
+    #: Until the response headers of the attempt that answered (None until then).
+    to_headers: Optional[float]
+    #: Until the first text arrived (None until then).
+    to_first_text: Optional[float]
+    #: The longest silence between two reads of the body, once it began.
+    longest_gap: float
+    #: Seconds since the server last sent anything (0 once the stream ended).
+    idle: float
+    #: From the call to the end of the stream (or until now, while it runs).
+    total: float
+    #: How many times a failed attempt was retried (fallback models included).
+    retries: int
+    #: Seconds spent waiting between attempts.
+    retry_wait: float
+
+
 class Stream:
     """A streaming answer: iterate it for text; use it as a context manager.
 
-    Iterating yields each text delta (never an empty string) as it arrives.
-    Leaving the loop early, ``close()``, leaving a ``with`` block, or garbage
-    collection stops the worker thread and closes the connection. An error in
-    the worker is raised here, after every chunk that arrived before it.
+    Iterating yields each text delta (never an empty string) as it arrives;
+    :meth:`events` yields typed events instead. Leaving the loop early,
+    :meth:`close`, leaving a ``with`` block, or garbage collection stops the
+    worker thread and closes the connection. An error in the worker is raised
+    here, after every chunk that arrived before it.
+
+    ``close()`` may be called from any thread. A thread blocked iterating the
+    stream then stops with a clean end (no exception): ``cancelled`` is True
+    and ``finish_reason`` stays None, so a cut answer can be told from a whole one.
     """
 
-    #: The model name sent to the API.
-    model: str
-    #: The provider's name (``openai``, ``xai``, ``anthropic``).
-    provider: str
     #: Token usage once reported, else None.
     usage: Optional[Usage]
     #: The provider's stop reason once known (``stop``, ``end_turn``...), else None.
@@ -181,24 +233,26 @@ class Stream:
         self,
         producer: Callable[[Channel], None],
         *,
-        model: str,
-        provider: str,
+        targets: Sequence[tuple[str, str]],
         connect_timeout: Optional[float] = None,
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
+        cancel: Optional[threading.Event] = None,
     ) -> None:
-        self.model = model
-        self.provider = provider
+        self._targets = tuple(targets)
         self.usage = None
         self.finish_reason = None
         self._parts: list[str] = []
+        self._reasoning: list[str] = []
         self._done = False
+        self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
         channel = self._channel = Channel(connect_timeout, chunk_timeout)
         # The finalizer holds the channel, not the stream: collection can close it.
         self._finalizer = weakref.finalize(self, channel.cancel)
+        provider = self._targets[0][0]
         thread = threading.Thread(
             target=_work,
             args=(channel, producer),
@@ -206,21 +260,71 @@ class Stream:
             daemon=True,
         )
         thread.start()
+        if cancel is not None:
+            _watch(cancel, channel)
 
     def __repr__(self) -> str:
         state = "closed" if self._done else "open"
         return f"<codey.Stream {self.provider}:{self.model} {state}>"
 
     @property
+    def model(self) -> str:
+        """The model name sent to the API (the fallback's, when one answered)."""
+        return self._targets[self._channel.current][1]
+
+    @property
+    def provider(self) -> str:
+        """The provider's name (``openai``, ``xai``, ``anthropic``)."""
+        return self._targets[self._channel.current][0]
+
+    @property
     def text(self) -> str:
         """All text yielded so far."""
-        parts = self._parts
-        if len(parts) > 1:
-            parts[:] = ["".join(parts)]
-        return parts[0] if parts else ""
+        return _joined(self._parts)
+
+    @property
+    def reasoning(self) -> str:
+        """All reasoning (thinking) text received so far."""
+        return _joined(self._reasoning)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream has ended, for any reason."""
+        return self._done
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the stream was closed before its end (by ``close()``, a break, ``cancel``)."""
+        return self._channel.cancelled.is_set() and not self._ended
+
+    @property
+    def timings(self) -> Timings:
+        """A snapshot of where the time went so far."""
+        channel = self._channel
+        now = monotonic()
+        started = channel.started
+        end = channel.t_end
+        last = channel.last_read
+        gap = channel.longest_gap
+        if end is None and last is not None and now - last > gap:
+            gap = now - last  # the silence going on right now counts too
+        return Timings(
+            to_headers=None if channel.t_headers is None else channel.t_headers - started,
+            to_first_text=None if channel.t_first_text is None else channel.t_first_text - started,
+            longest_gap=gap,
+            idle=0.0 if end is not None or last is None else now - last,
+            total=(now if end is None else end) - started,
+            retries=channel.retries,
+            retry_wait=channel.retry_wait,
+        )
 
     def __iter__(self) -> Iterator[str]:
-        return self._iterate()
+        return self._run(False)
+
+    def events(self) -> Iterator[Union[TextDelta, ReasoningDelta, Any]]:
+        """Typed events in arrival order: ``TextDelta``, ``ReasoningDelta``,
+        ``ToolCallDelta``, ``Usage``, and one final ``Finish``."""
+        return self._run(True)
 
     def __enter__(self) -> Stream:
         return self
@@ -229,11 +333,14 @@ class Stream:
         self.close()
 
     def close(self) -> None:
-        """Stop the stream: the worker ends and the connection closes. Idempotent."""
+        """Stop the stream: the worker ends and the connection closes.
+
+        Idempotent, and safe to call from any thread.
+        """
         self._done = True
         self._finalizer()
 
-    def _iterate(self) -> Iterator[str]:
+    def _run(self, typed: bool) -> Iterator[Any]:
         if self._done:
             return
         parts = self._parts
@@ -245,12 +352,19 @@ class Stream:
                     for piece in item:
                         if piece.__class__ is str:
                             parts.append(piece)
-                            yield piece
+                            yield TextDelta(piece) if typed else piece
                         else:
                             self._apply(piece)
+                            if typed and piece.__class__ is not Finish:
+                                yield piece
                     if channel.cancelled.is_set():
                         return
-                elif item is END or item is _WAKE:
+                elif item is END:
+                    self._ended = True
+                    if typed:
+                        yield Finish(self.finish_reason)
+                    return
+                elif item is _WAKE:
                     return
                 else:
                     raise self._fail(item)
@@ -258,7 +372,9 @@ class Stream:
             self.close()
 
     def _apply(self, event: object) -> None:
-        if isinstance(event, Usage):
+        if isinstance(event, ReasoningDelta):
+            self._reasoning.append(event.text)
+        elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
@@ -311,3 +427,43 @@ class Stream:
                 channel.abort_attempt()
             # Between attempts: wait for the worker to move on, without spinning.
             floor = 0.001
+
+
+def _joined(parts: list[str]) -> str:
+    if len(parts) > 1:
+        parts[:] = ["".join(parts)]
+    return parts[0] if parts else ""
+
+
+# -- cancel=threading.Event(): one watcher thread for all streams that have one --
+
+_watched: dict[Channel, threading.Event] = {}
+_watch_lock = threading.Lock()
+_watcher: Optional[threading.Thread] = None
+#: How often the watcher looks at the cancel events, in seconds.
+WATCH_INTERVAL = 0.005
+
+
+def _watch(cancel: threading.Event, channel: Channel) -> None:
+    global _watcher
+    with _watch_lock:
+        _watched[channel] = cancel
+        if _watcher is None:
+            _watcher = threading.Thread(target=_watch_loop, name="codey-cancel-watch", daemon=True)
+            _watcher.start()
+
+
+def _watch_loop() -> None:
+    global _watcher
+    while True:
+        with _watch_lock:
+            for channel, cancel in list(_watched.items()):
+                if cancel.is_set():
+                    channel.cancel()
+                if channel.cancelled.is_set():
+                    del _watched[channel]
+            if not _watched:
+                _watcher = None
+                return
+        # A threading.Event cannot be waited on together with others: poll them.
+        time.sleep(WATCH_INTERVAL)

@@ -16,7 +16,7 @@ import re
 import socket
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from time import monotonic
 from typing import Any, Optional
 
@@ -37,7 +37,7 @@ from codey._errors import (
     StreamError,
     status_error_class,
 )
-from codey._providers._base import HTTPRequest, Provider
+from codey._providers._base import HTTPRequest, Parser, Provider
 from codey._retry import backoff_delay, is_retryable, parse_retry_after
 from codey._stream import Channel
 
@@ -58,6 +58,7 @@ class Plan:
         "api_key",
         "chunk_timeout",
         "connect_timeout",
+        "model",
         "provider",
         "request",
         "retries",
@@ -68,6 +69,7 @@ class Plan:
         self,
         *,
         provider: Provider,
+        model: str,
         request: HTTPRequest,
         api_key: str,
         retries: int,
@@ -76,6 +78,7 @@ class Plan:
         session: Optional[requests.Session],
     ) -> None:
         self.provider = provider
+        self.model = model
         self.request = request
         self.api_key = api_key
         self.retries = retries
@@ -165,28 +168,54 @@ def _socket_of(response: requests.Response) -> Optional[socket.socket]:
 # -- the producer ---------------------------------------------------------------
 
 
-def produce(channel: Channel, plan: Plan) -> None:
-    """Run the request, with retries, putting the answer on ``channel.queue``."""
+def produce(channel: Channel, plans: Sequence[Plan]) -> None:
+    """Run the request, with retries then fallbacks, putting the answer on ``channel.queue``.
+
+    The next plan (a fallback model) is tried only when one failed, after its
+    retries, before any text arrived. If all fail, the last error is raised
+    with ``.attempts``: the (model, error) of every plan tried.
+    """
     _current.channel = channel
+    attempts: list[tuple[str, CodeyError]] = []
     try:
-        retry = 0
-        while True:
+        for index, plan in enumerate(plans):
+            channel.current = index
             try:
-                _attempt(channel, plan)
+                _with_retries(channel, plan)
                 return
             except CodeyError as exc:
                 if channel.cancelled.is_set():
                     return
-                if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
+                attempts.append((plan.model, exc))
+                if channel.saw_text or index == len(plans) - 1:
+                    if len(plans) > 1:
+                        exc.attempts = attempts  # type: ignore[attr-defined]
                     raise
-                delay = backoff_delay(retry, getattr(exc, "retry_after", None))
-                log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
-                channel.begin_backoff(delay)
-                if channel.cancelled.wait(delay):
-                    return
-                retry += 1
+                log.debug(
+                    "%s failed, falling back to %s: %s", plan.model, plans[index + 1].model, exc
+                )
+                channel.retries += 1
     finally:
         _current.channel = None
+
+
+def _with_retries(channel: Channel, plan: Plan) -> None:
+    retry = 0
+    while True:
+        try:
+            _attempt(channel, plan)
+            return
+        except CodeyError as exc:
+            if channel.cancelled.is_set():
+                return
+            if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
+                raise
+            delay = backoff_delay(retry, getattr(exc, "retry_after", None))
+            log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
+            channel.begin_backoff(delay)
+            if channel.cancelled.wait(delay):
+                return
+            retry += 1
 
 
 def _attempt(channel: Channel, plan: Plan) -> None:
@@ -295,10 +324,13 @@ class _Body:
     Every read resets the chunk timer, whatever it carried.
     """
 
-    __slots__ = ("channel", "decoder", "eof", "fp", "out", "plan", "tail")
+    __slots__ = ("channel", "decoder", "eof", "fp", "out", "parser", "plan", "tail")
 
-    def __init__(self, channel: Channel, plan: Plan, response: requests.Response) -> None:
+    def __init__(
+        self, channel: Channel, plan: Plan, response: requests.Response, parser: Parser
+    ) -> None:
         self.channel = channel
+        self.parser = parser
         self.plan = plan
         # http.client's response: its read1() returns whatever has arrived.
         self.fp: http.client.HTTPResponse = response.raw._fp  # type: ignore[assignment]
@@ -320,7 +352,10 @@ class _Body:
 
     def flush(self) -> None:
         if self.out:
-            self.channel.queue.put(self.out)
+            channel = self.channel
+            if channel.t_first_text is None and self.parser.saw_text:
+                channel.t_first_text = channel.last_read
+            channel.queue.put(self.out)
             self.out = []
 
     def __iter__(self) -> Iterator[bytes]:
@@ -329,10 +364,14 @@ class _Body:
         read1 = self.fp.read1
         decoder = self.decoder
         timeout = self.plan.chunk_timeout
+        parser = self.parser
         # The first bytes, kept until we know whether they start with a BOM.
         pending: Optional[bytes] = b""
+        read_at = monotonic()
         while True:
             if self.out:
+                if channel.t_first_text is None and parser.saw_text:
+                    channel.t_first_text = read_at
                 put(self.out)
                 self.out = []
             try:
@@ -341,8 +380,12 @@ class _Body:
                 if channel.cancelled.is_set():
                     return
                 raise self._read_error(exc) from exc
+            now = monotonic()
+            if now - read_at > channel.longest_gap:
+                channel.longest_gap = now - read_at
+            channel.last_read = read_at = now
             if timeout is not None:
-                channel.expires_at = monotonic() + timeout
+                channel.expires_at = now + timeout
             if not data:
                 if decoder is not None:
                     data = decoder.flush()
@@ -395,7 +438,7 @@ class _Body:
 
 def _read_events(channel: Channel, plan: Plan, response: requests.Response) -> None:
     parser = plan.provider.new_parser()
-    body = _Body(channel, plan, response)
+    body = _Body(channel, plan, response, parser)
     feed = parser.feed
     try:
         for event in SSEClient(iter(body)).events():

@@ -65,9 +65,12 @@ class ToolCallDelta:
 
 @attrs.frozen
 class Finish:
-    """The provider said why it stopped (``stop``, ``end_turn``, ``length``...)."""
+    """The provider said why it stopped (``stop``, ``end_turn``, ``length``...).
 
-    reason: str
+    ``Stream.events()`` ends with one; its reason is None if the provider gave none.
+    """
+
+    reason: Optional[str]
 
 
 #: What a provider adapter makes of one server-sent event.

@@ -1,39 +1,52 @@
-"""The provider registry: an explicit list, so adding one is one file and one line here."""
+"""The provider registry: an explicit list, so adding one is one object and one line here."""
 
 from __future__ import annotations
 
-from typing import cast
+import threading
 
 from codey._errors import UnknownModelError
-from codey._providers import anthropic, openai, xai
 from codey._providers._base import Provider
+from codey._providers.anthropic import ANTHROPIC, Messages
+from codey._providers.openai import OPENAI, ChatCompletions
+from codey._providers.xai import COMPATIBLE, XAI
+
+__all__ = ["PROVIDERS", "ChatCompletions", "Messages", "get", "register", "resolve"]
 
 #: Every provider, in the order ``codey.providers()`` lists them.
-PROVIDERS: tuple[Provider, ...] = cast("tuple[Provider, ...]", (anthropic, openai, xai))
-_BY_NAME = {p.name: p for p in PROVIDERS}
+PROVIDERS: list[Provider] = [ANTHROPIC, OPENAI, XAI, *COMPATIBLE]
+_lock = threading.Lock()
 
 
 def get(name: str) -> Provider:
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise UnknownModelError(
-            f"unknown provider {name!r}; known providers: {', '.join(_BY_NAME)}", model=name
-        ) from None
+    for provider in PROVIDERS:
+        if provider.name == name:
+            return provider
+    raise UnknownModelError(
+        f"unknown provider {name!r}; known providers: {', '.join(p.name for p in PROVIDERS)}",
+        model=name,
+    )
+
+
+def register(provider: Provider) -> None:
+    """Add a provider (or replace the one of the same name)."""
+    with _lock:
+        PROVIDERS[:] = [p for p in PROVIDERS if p.name != provider.name] + [provider]
 
 
 def resolve(model: str) -> tuple[Provider, str]:
     """The provider of ``model`` and the name to send: ``provider:model`` or a known prefix."""
     head, sep, rest = model.partition(":")
-    if sep and head in _BY_NAME:
-        if not rest:
-            raise UnknownModelError(f"no model named after {head!r}", model=model)
-        return _BY_NAME[head], rest
+    if sep:
+        for provider in PROVIDERS:
+            if provider.name == head:
+                if not rest:
+                    raise UnknownModelError(f"no model named after {head!r}", model=model)
+                return provider, rest
     for provider in PROVIDERS:
-        if model.startswith(provider.prefixes):
+        if provider.prefixes and model.startswith(provider.prefixes):
             return provider, model
     raise UnknownModelError(
         f"unknown model {model!r}: name a known model (see `codey models`) or use "
-        f"PROVIDER:MODEL with a provider from: {', '.join(_BY_NAME)}",
+        f"PROVIDER:MODEL with a provider from: {', '.join(p.name for p in PROVIDERS)}",
         model=model,
     )

@@ -17,6 +17,8 @@ class RequestSpec:
     messages: tuple[tuple[str, str], ...]  # (role, content), system messages included
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
+    reasoning_effort: Optional[str] = None
+    thinking_budget: Optional[int] = None
 
 
 @attrs.frozen
@@ -45,12 +47,15 @@ class Parser(Protocol):
 
 
 class Provider(Protocol):
+    #: ``openai`` (Chat Completions) or ``anthropic`` (Messages): the wire format.
+    kind: str
     name: str
     key_env: str
     base_url_env: str
     default_base_url: str
     prefixes: tuple[str, ...]
     models: tuple[str, ...]
+    key_required: bool
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest: ...
 

@@ -5,55 +5,33 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from codey._errors import StreamError
+from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import HTTPRequest, RequestSpec
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
-name = "anthropic"
-key_env = "ANTHROPIC_API_KEY"
-base_url_env = "ANTHROPIC_BASE_URL"
-default_base_url = "https://api.anthropic.com"
-prefixes = ("claude-",)
-models = (
-    "claude-opus-4-1",
-    "claude-opus-4-0",
-    "claude-sonnet-4-5",
-    "claude-sonnet-4-0",
-    "claude-3-7-sonnet-latest",
-    "claude-haiku-4-5",
-    "claude-3-5-haiku-latest",
-)
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+#: The smallest thinking budget the API accepts.
+MIN_THINKING_BUDGET = 1024
 
 
-def build_request(spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
-    system = [content for role, content in spec.messages if role == "system"]
-    body: dict[str, Any] = {
-        "model": spec.model,
-        "max_tokens": spec.max_tokens if spec.max_tokens is not None else DEFAULT_MAX_TOKENS,
-        "messages": [
-            {"role": role, "content": content}
-            for role, content in spec.messages
-            if role != "system"
-        ],
-        "stream": True,
-    }
-    if system:
-        body["system"] = "\n\n".join(system)
+def _max_tokens(spec: RequestSpec) -> int:
+    budget = spec.thinking_budget
+    if budget is None:
+        return spec.max_tokens if spec.max_tokens is not None else DEFAULT_MAX_TOKENS
+    if budget < MIN_THINKING_BUDGET:
+        raise UnsupportedOptionError(
+            f"thinking_budget must be at least {MIN_THINKING_BUDGET} tokens, not {budget}"
+        )
     if spec.temperature is not None:
-        body["temperature"] = spec.temperature
-    headers = {
-        "x-api-key": api_key,
-        "anthropic-version": API_VERSION,
-        "Content-Type": "application/json",
-        "Accept": "text/event-stream",
-    }
-    return HTTPRequest(
-        url=base_url.rstrip("/") + "/v1/messages",
-        headers=headers,
-        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-    )
+        raise UnsupportedOptionError("anthropic does not accept a temperature with thinking")
+    if spec.max_tokens is None:
+        return budget + DEFAULT_MAX_TOKENS
+    if spec.max_tokens <= budget:
+        raise UnsupportedOptionError(
+            f"max_tokens ({spec.max_tokens}) must be larger than thinking_budget ({budget})"
+        )
+    return spec.max_tokens
 
 
 def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
@@ -76,9 +54,10 @@ def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
 class MessagesParser:
     """Parses Messages events (``event:`` names, JSON ``data:``)."""
 
-    __slots__ = ("_input_tokens", "complete_at_eof", "done", "saw_text")
+    __slots__ = ("_input_tokens", "complete_at_eof", "done", "name", "saw_text")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "anthropic") -> None:
+        self.name = name
         self.done = False
         self.complete_at_eof = False
         self.saw_text = False
@@ -91,10 +70,12 @@ class MessagesParser:
             obj = json.loads(data)
         except ValueError:
             raise StreamError(
-                f"anthropic sent malformed data: {data[:200]!r}", provider=name
+                f"{self.name} sent malformed data: {data[:200]!r}", provider=self.name
             ) from None
         if not isinstance(obj, dict):
-            raise StreamError(f"anthropic sent unexpected data: {data[:200]!r}", provider=name)
+            raise StreamError(
+                f"{self.name} sent unexpected data: {data[:200]!r}", provider=self.name
+            )
         kind = obj.get("type") or event
         if kind == "content_block_delta":
             delta = obj.get("delta") or {}
@@ -144,11 +125,96 @@ class MessagesParser:
             error = obj.get("error") or {}
             message, error_type = error_details(obj)
             raise StreamError(
-                message or f"anthropic sent an error: {data[:200]}",
-                provider=name,
+                message or f"{self.name} sent an error: {data[:200]}",
+                provider=self.name,
                 error_type=error_type or (error.get("type") if isinstance(error, dict) else None),
             )
 
 
-def new_parser() -> MessagesParser:
-    return MessagesParser()
+class Messages:
+    """A service that speaks the Anthropic Messages API."""
+
+    kind = "anthropic"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        key_env: str,
+        base_url_env: str,
+        default_base_url: str,
+        prefixes: tuple[str, ...] = (),
+        models: tuple[str, ...] = (),
+        key_required: bool = True,
+    ) -> None:
+        self.name = name
+        self.key_env = key_env
+        self.base_url_env = base_url_env
+        self.default_base_url = default_base_url
+        self.prefixes = prefixes
+        self.models = models
+        self.key_required = key_required
+
+    def __repr__(self) -> str:
+        return f"<provider {self.name} (Messages) {self.default_base_url}>"
+
+    def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+        if spec.reasoning_effort is not None:
+            raise UnsupportedOptionError(
+                "reasoning_effort is for OpenAI-style models; anthropic models take "
+                "thinking_budget= (tokens)"
+            )
+        system = [content for role, content in spec.messages if role == "system"]
+        body: dict[str, Any] = {
+            "model": spec.model,
+            "max_tokens": _max_tokens(spec),
+            "messages": [
+                {"role": role, "content": content}
+                for role, content in spec.messages
+                if role != "system"
+            ],
+            "stream": True,
+        }
+        if system:
+            body["system"] = "\n\n".join(system)
+        if spec.temperature is not None:
+            body["temperature"] = spec.temperature
+        if spec.thinking_budget is not None:
+            body["thinking"] = {"type": "enabled", "budget_tokens": spec.thinking_budget}
+        headers = {
+            "anthropic-version": API_VERSION,
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+        }
+        if api_key:
+            headers["x-api-key"] = api_key
+        return HTTPRequest(
+            url=base_url.rstrip("/") + "/v1/messages",
+            headers=headers,
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
+
+    def new_parser(self) -> MessagesParser:
+        return MessagesParser(self.name)
+
+    @staticmethod
+    def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
+        return error_details(body)
+
+
+ANTHROPIC = Messages(
+    "anthropic",
+    key_env="ANTHROPIC_API_KEY",
+    base_url_env="ANTHROPIC_BASE_URL",
+    default_base_url="https://api.anthropic.com",
+    prefixes=("claude-",),
+    models=(
+        "claude-opus-4-1",
+        "claude-opus-4-0",
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-0",
+        "claude-3-7-sonnet-latest",
+        "claude-haiku-4-5",
+        "claude-3-5-haiku-latest",
+    ),
+)

@@ -5,61 +5,79 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from codey._errors import StreamError
+from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import HTTPRequest, RequestSpec
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
-name = "openai"
-key_env = "OPENAI_API_KEY"
-base_url_env = "OPENAI_BASE_URL"
-default_base_url = "https://api.openai.com/v1"
-prefixes = ("gpt-", "o1", "o3", "o4", "chatgpt-")
-models = (
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "gpt-4.1-nano",
-    "gpt-4o",
-    "gpt-4o-mini",
-    "gpt-5",
-    "gpt-5-mini",
-    "gpt-5-nano",
-    "o1",
-    "o3",
-    "o3-mini",
-    "o4-mini",
-    "chatgpt-4o-latest",
-)
-#: The name of the field that caps the answer's length.
-max_tokens_field = "max_completion_tokens"
 
+class ChatCompletions:
+    """A service that speaks Chat Completions: OpenAI, xAI, and the many that copy them."""
 
-def build_chat_request(
-    spec: RequestSpec, api_key: str, base_url: str, max_tokens_field: str
-) -> HTTPRequest:
-    body: dict[str, Any] = {
-        "model": spec.model,
-        "messages": [{"role": role, "content": content} for role, content in spec.messages],
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    if spec.max_tokens is not None:
-        body[max_tokens_field] = spec.max_tokens
-    if spec.temperature is not None:
-        body["temperature"] = spec.temperature
-    headers = {
-        "Authorization": f"Bearer {api_key}",
-        "Content-Type": "application/json",
-        "Accept": "text/event-stream",
-    }
-    return HTTPRequest(
-        url=base_url.rstrip("/") + "/chat/completions",
-        headers=headers,
-        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-    )
+    kind = "openai"
 
+    def __init__(
+        self,
+        name: str,
+        *,
+        key_env: str,
+        base_url_env: str,
+        default_base_url: str,
+        prefixes: tuple[str, ...] = (),
+        models: tuple[str, ...] = (),
+        max_tokens_field: str = "max_tokens",
+        include_usage: bool = True,
+        key_required: bool = True,
+    ) -> None:
+        self.name = name
+        self.key_env = key_env
+        self.base_url_env = base_url_env
+        self.default_base_url = default_base_url
+        self.prefixes = prefixes
+        self.models = models
+        #: The name of the field that caps the answer's length.
+        self.max_tokens_field = max_tokens_field
+        #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
+        self.include_usage = include_usage
+        #: Whether a request needs a key (a local server such as Ollama does not).
+        self.key_required = key_required
 
-def build_request(spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
-    return build_chat_request(spec, api_key, base_url, max_tokens_field)
+    def __repr__(self) -> str:
+        return f"<provider {self.name} (Chat Completions) {self.default_base_url}>"
+
+    def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+        if spec.thinking_budget is not None:
+            raise UnsupportedOptionError(
+                f"thinking_budget is for Anthropic models; {self.name} models take "
+                "reasoning_effort= (low, medium, high)"
+            )
+        body: dict[str, Any] = {
+            "model": spec.model,
+            "messages": [{"role": role, "content": content} for role, content in spec.messages],
+            "stream": True,
+        }
+        if self.include_usage:
+            body["stream_options"] = {"include_usage": True}
+        if spec.max_tokens is not None:
+            body[self.max_tokens_field] = spec.max_tokens
+        if spec.temperature is not None:
+            body["temperature"] = spec.temperature
+        if spec.reasoning_effort is not None:
+            body["reasoning_effort"] = spec.reasoning_effort
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return HTTPRequest(
+            url=base_url.rstrip("/") + "/chat/completions",
+            headers=headers,
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
+
+    def new_parser(self) -> ChatParser:
+        return ChatParser(self.name)
+
+    @staticmethod
+    def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
+        return error_details(body)
 
 
 def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
@@ -84,7 +102,7 @@ class ChatParser:
 
     __slots__ = ("complete_at_eof", "done", "provider", "saw_text")
 
-    def __init__(self, provider: str = name) -> None:
+    def __init__(self, provider: str) -> None:
         self.provider = provider
         self.done = False
         self.complete_at_eof = False
@@ -159,5 +177,27 @@ class ChatParser:
             )
 
 
-def new_parser() -> ChatParser:
-    return ChatParser(name)
+OPENAI = ChatCompletions(
+    "openai",
+    key_env="OPENAI_API_KEY",
+    base_url_env="OPENAI_BASE_URL",
+    default_base_url="https://api.openai.com/v1",
+    prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"),
+    models=(
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-4.1-nano",
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "o1",
+        "o3",
+        "o3-mini",
+        "o4-mini",
+        "chatgpt-4o-latest",
+    ),
+    # o-series models reject max_tokens.
+    max_tokens_field="max_completion_tokens",
+)

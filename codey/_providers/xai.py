@@ -1,30 +1,66 @@
-"""xAI (Grok): the Chat Completions wire format under its own names."""
+"""xAI (Grok), and the other services that speak Chat Completions."""
 
 from __future__ import annotations
 
-from codey._providers._base import HTTPRequest, RequestSpec
-from codey._providers.openai import ChatParser, build_chat_request, error_details
+from codey._providers.openai import ChatCompletions
 
-name = "xai"
-key_env = "XAI_API_KEY"
-base_url_env = "XAI_BASE_URL"
-default_base_url = "https://api.x.ai/v1"
-prefixes = ("grok-",)
-models = (
-    "grok-4",
-    "grok-3",
-    "grok-3-mini",
-    "grok-3-fast",
-    "grok-3-mini-fast",
+XAI = ChatCompletions(
+    "xai",
+    key_env="XAI_API_KEY",
+    base_url_env="XAI_BASE_URL",
+    default_base_url="https://api.x.ai/v1",
+    prefixes=("grok-",),
+    models=("grok-4", "grok-3", "grok-3-mini", "grok-3-fast", "grok-3-mini-fast"),
 )
 
-
-def build_request(spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
-    return build_chat_request(spec, api_key, base_url, "max_tokens")
-
-
-def new_parser() -> ChatParser:
-    return ChatParser(name)
-
-
-__all__ = ["build_request", "error_details", "new_parser"]
+#: Services with an OpenAI-compatible endpoint: name them as ``service:model``
+#: (those with a distinctive prefix, such as ``gemini-``, also without it).
+COMPATIBLE = (
+    ChatCompletions(
+        "ollama",
+        key_env="OLLAMA_API_KEY",
+        base_url_env="OLLAMA_BASE_URL",
+        default_base_url="http://localhost:11434/v1",
+        models=("ollama:llama3.2", "ollama:qwen3", "ollama:gemma3"),
+        key_required=False,
+    ),
+    ChatCompletions(
+        "openrouter",
+        key_env="OPENROUTER_API_KEY",
+        base_url_env="OPENROUTER_BASE_URL",
+        default_base_url="https://openrouter.ai/api/v1",
+        models=("openrouter:openai/gpt-4.1", "openrouter:anthropic/claude-sonnet-4"),
+    ),
+    ChatCompletions(
+        "groq",
+        key_env="GROQ_API_KEY",
+        base_url_env="GROQ_BASE_URL",
+        default_base_url="https://api.groq.com/openai/v1",
+        models=("groq:llama-3.3-70b-versatile", "groq:openai/gpt-oss-120b"),
+    ),
+    ChatCompletions(
+        "deepseek",
+        key_env="DEEPSEEK_API_KEY",
+        base_url_env="DEEPSEEK_BASE_URL",
+        default_base_url="https://api.deepseek.com/v1",
+        prefixes=("deepseek-",),
+        models=("deepseek-chat", "deepseek-reasoner"),
+    ),
+    ChatCompletions(
+        "mistral",
+        key_env="MISTRAL_API_KEY",
+        base_url_env="MISTRAL_BASE_URL",
+        default_base_url="https://api.mistral.ai/v1",
+        prefixes=("mistral-", "magistral-", "codestral-"),
+        models=("mistral-large-latest", "mistral-small-latest", "codestral-latest"),
+        include_usage=False,  # Mistral rejects unknown fields and reports usage anyway
+    ),
+    ChatCompletions(
+        "gemini",
+        key_env="GEMINI_API_KEY",
+        base_url_env="GEMINI_BASE_URL",
+        default_base_url="https://generativelanguage.googleapis.com/v1beta/openai",
+        prefixes=("gemini-",),
+        models=("gemini-2.5-pro", "gemini-2.5-flash"),
+    ),
+)

@@ -1,0 +1,200 @@
+"""Helpers for ``codey buffer``, ``codey format`` and ``codey color``.
+
+The Markdown libraries (mdformat for ``format``, rich for ``color``) are an
+optional extra, ``codey[markdown]``; they are imported only inside the
+functions that need them, and their absence is a :class:`MissingExtraError`
+that says what to install.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+
+from codey._errors import CodeyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Optional, TextIO
+
+__all__ = ["MissingExtraError", "Spinner", "color_markdown", "format_markdown"]
+
+#: What to install for ``format`` and ``color``.
+MARKDOWN_EXTRA = "pip install 'codey[markdown]'"
+
+#: Where ``codey format`` wraps prose, as the original's prettier ``proseWrap: always`` did.
+WRAP = 80
+
+
+class MissingExtraError(CodeyError):
+    """An optional dependency is not installed; the message says what to install."""
+
+
+# -- format -------------------------------------------------------------------
+
+
+def format_markdown(text: str, wrap: int = WRAP) -> str:
+    """Rewrap Markdown prose to ``wrap`` columns, keeping code blocks, lists and tables.
+
+    The result ends with exactly one newline.
+
+    Raises:
+        MissingExtraError: mdformat is not installed.
+    """
+    try:
+        import mdformat
+        from mdformat.plugins import PARSER_EXTENSIONS
+    except ImportError:
+        raise MissingExtraError(f"codey format needs mdformat: {MARKDOWN_EXTRA}") from None
+    options = {"wrap": wrap}
+    if "tables" in PARSER_EXTENSIONS:
+        # mdformat-tables (or mdformat-gfm) understands GFM tables.
+        result = mdformat.text(text, options=options, extensions={"tables"})
+    else:
+        # Plain mdformat reads a table as a paragraph and would rewrap it into
+        # one long line: format the text around the tables, keep them as written.
+        parts = []
+        for is_table, segment in _split_tables(text):
+            if is_table:
+                parts.append(segment.rstrip("\n") + "\n")
+            elif segment.strip():
+                parts.append(mdformat.text(segment, options=options))
+        result = "\n".join(parts)
+    return result.rstrip("\n") + "\n"
+
+
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_TABLE_DELIMITER_RE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _split_tables(text: str) -> list[tuple[bool, str]]:
+    """Split Markdown into (is_table, text) segments; tables inside code fences don't count."""
+    lines = text.splitlines(keepends=True)
+    segments: list[tuple[bool, str]] = []
+    current: list[str] = []
+    fence: Optional[str] = None
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        match = _FENCE_RE.match(line)
+        if fence is not None:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+        elif match:
+            fence = match.group(1)
+        elif (
+            "|" in line
+            and index + 1 < len(lines)
+            and "|" in lines[index + 1]
+            and _TABLE_DELIMITER_RE.match(lines[index + 1])
+        ):
+            # A header row, then the delimiter row, then rows until a blank line.
+            end = index + 2
+            while end < len(lines) and lines[end].strip() and "|" in lines[end]:
+                end += 1
+            if current:
+                segments.append((False, "".join(current)))
+                current = []
+            segments.append((True, "".join(lines[index:end])))
+            index = end
+            continue
+        current.append(line)
+        index += 1
+    if current:
+        segments.append((False, "".join(current)))
+    return segments
+
+
+# -- color --------------------------------------------------------------------
+
+
+def color_markdown(text: str, file: TextIO, no_color: bool = False) -> None:
+    """Render Markdown with terminal colours and highlighted code blocks to ``file``.
+
+    With ``no_color`` the Markdown is written as it is, plain text.
+
+    Raises:
+        MissingExtraError: rich is not installed.
+    """
+    if no_color:
+        file.write(text.rstrip("\n") + "\n")
+        return
+    try:
+        from rich.console import Console
+        from rich.markdown import Markdown
+    except ImportError:
+        raise MissingExtraError(f"codey color needs rich: {MARKDOWN_EXTRA}") from None
+    # rich decides on colours from the terminal and from FORCE_COLOR / NO_COLOR.
+    console = Console(file=file, soft_wrap=False, emoji=False, highlight=False)
+    console.print(Markdown(text, code_theme="monokai", hyperlinks=False))
+    file.flush()
+
+
+# -- buffer -------------------------------------------------------------------
+
+
+class Spinner:
+    """A spinner on a terminal while the caller blocks (``codey buffer``).
+
+    It draws only when ``stream`` is a terminal, from a daemon thread named
+    ``codey-spinner``, and leaves the line clean when it stops.
+    """
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+    INTERVAL = 0.08
+
+    def __init__(self, stream: TextIO, text: str = "Buffering input...") -> None:
+        self._stream = stream
+        self._text = text
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def __enter__(self) -> Spinner:
+        if _isatty(self._stream):
+            self._thread = threading.Thread(target=self._spin, name="codey-spinner", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop and erase the spinner; stopping twice does nothing."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+            self._write("\r\x1b[K")
+
+    def _spin(self) -> None:
+        index = 0
+        while not self._stop.is_set():
+            self._write(f"\r{self.FRAMES[index % len(self.FRAMES)]} {self._text}")
+            index += 1
+            self._stop.wait(self.INTERVAL)
+
+    def _write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):  # a closed terminal: nothing to draw on
+            self._stop.set()
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def stderr_is_terminal() -> bool:
+    """Whether standard error is a terminal (a spinner may be drawn there)."""
+    return _isatty(sys.stderr)

@@ -1,0 +1,672 @@
+"""The ``codey`` command line: ``build_parser()`` and ``main(argv) -> int``.
+
+Kept cheap to import (the man page generator calls ``build_parser()``, and
+``codey --help`` should be instant): only argparse, os and sys load here, plus
+the light ``codey`` package. json, the streaming engine and the Markdown
+libraries load inside the commands that use them.
+
+Every failure ends in :func:`main`, which prints one line on standard error
+and returns the code :func:`exit_code` picks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import codey
+from codey._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ChatLogError,
+    ChunkTimeoutError,
+    CodeyError,
+    ConnectTimeoutError,
+    DeadlineExceededError,
+    IncompleteStreamError,
+    MissingAPIKeyError,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    UnknownModelError,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO, Any, Callable, Optional, TextIO
+
+    from codey._chatlog import Chat, ChatSettings
+
+__all__ = ["build_parser", "exit_code", "main"]
+
+NO_PROMPT = "No prompt supplied (argument or stdin required)."
+NO_INPUT = "No input supplied for {} (argument or stdin required)."
+DEFAULT_FILE = "codey.md"
+
+#: Stream error events that mean "busy or failing" when no text had arrived yet.
+_BUSY_EVENTS = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
+
+# -- the parser ---------------------------------------------------------------
+
+DESCRIPTION = """\
+codey puts large language models (OpenAI, xAI, Anthropic) on the command line.
+It streams an answer to standard output as it arrives, reads and writes
+Markdown chat logs so a conversation can be continued, and formats and colours
+Markdown for the terminal.
+"""
+
+EXAMPLES = """\
+examples:
+  codey prompt "What is a monad?" --model claude-sonnet-4-0
+  git diff | codey prompt --system "Review this diff" | codey format | codey color
+  codey prompt "..." | codey buffer | codey format | codey color
+  codey save "What about the UK?" --file chat.md && codey prompt < chat.md
+"""
+
+ENVIRONMENT = """\
+environment:
+  OPENAI_API_KEY, XAI_API_KEY, ANTHROPIC_API_KEY    the providers' API keys
+  OPENAI_BASE_URL, XAI_BASE_URL, ANTHROPIC_BASE_URL  other API endpoints
+  CODEY_MODEL    the default model (else grok-3)
+  NO_COLOR       codey color prints plain text
+  CODEY_DEBUG=1  print a traceback with an error
+"""
+
+EXIT_STATUS = """\
+exit status:
+  0 success; 1 other error; 2 usage error; 3 configuration or authentication
+  (missing key, unknown model, invalid front matter, 401, 403, 400, 404, 422);
+  4 provider busy or failing, after retries (429, 5xx, 529, overloaded);
+  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C);
+  141 standard output closed (| head)
+"""
+
+CHAT_INPUT_HELP = (
+    "the prompt; without it, standard input is read when it is not a terminal. "
+    "Either is read as a chat log: optional TOML (+++) or YAML (---) front matter, "
+    'then messages separated by delimiters such as "# === ASSISTANT ===" '
+    '(see "chat logs" in codey(1))'
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, from which ``--help`` and the man page are made."""
+    parser = argparse.ArgumentParser(
+        prog="codey",
+        description=DESCRIPTION,
+        epilog="\n".join((EXAMPLES, ENVIRONMENT, EXIT_STATUS)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {codey.__version__}")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True
+    )
+
+    def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=description)
+
+    def model_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--model",
+            metavar="MODEL",
+            help="the model, such as gpt-4.1, grok-3 or claude-sonnet-4-0, or "
+            "PROVIDER:MODEL (default: the chat log's front matter, else "
+            "$CODEY_MODEL, else grok-3)",
+        )
+
+    prompt = command(
+        "prompt",
+        "stream an answer to a prompt or a chat log",
+        "Send a prompt, or a whole chat log, to a model and write the answer to "
+        "standard output as it arrives, then a newline.",
+    )
+    prompt.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
+    model_option(prompt)
+    prompt.add_argument(
+        "--chunk",
+        action="store_true",
+        help='write one JSON object per line, {"chunk":"..."}, flushed as each piece '
+        "arrives (no final newline)",
+    )
+    prompt.add_argument(
+        "--add-delimiters",
+        action="store_true",
+        help="write the assistant delimiter before the answer and the user delimiter "
+        "after it, so the output can be appended to a chat log",
+    )
+    prompt.add_argument("--system", metavar="TEXT", help="a system message")
+    prompt.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        metavar="N",
+        help="the most tokens the answer may use (Anthropic's default: 4096)",
+    )
+    prompt.add_argument(
+        "--temperature", type=_non_negative, metavar="T", help="the sampling temperature"
+    )
+    prompt.add_argument(
+        "--chunk-timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help="give up when the server sends nothing for this long once the answer "
+        "has begun (default: 15)",
+    )
+    prompt.set_defaults(run=_cmd_prompt)
+
+    save = command(
+        "save",
+        "stream an answer and append the exchange to a chat-log file",
+        "Append the prompt to a chat-log file, send the whole conversation to a model, "
+        "and append the answer to the file as it arrives (also echoing it to standard "
+        "output), followed by the user delimiter, so the file stays a valid chat log "
+        "that codey prompt can continue. If the answer stops early, what arrived is "
+        'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
+        "says why. The file is locked while codey writes to it.",
+    )
+    save.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
+    save.add_argument(
+        "--file",
+        default=DEFAULT_FILE,
+        metavar="FILE",
+        help=f"the chat-log file, created if needed (default: {DEFAULT_FILE})",
+    )
+    model_option(save)
+    save.set_defaults(run=_cmd_save)
+
+    models = command(
+        "models",
+        "list the known models",
+        "Print every known model, one per line, grouped by provider.",
+    )
+    models.set_defaults(run=_cmd_models)
+    providers = command("providers", "list the providers", "Print every provider, one per line.")
+    providers.set_defaults(run=_cmd_providers)
+
+    text_help = "the text; without it, standard input is read when it is not a terminal"
+    buffer = command(
+        "buffer",
+        "read all the input, then write it out",
+        "Read all of the input (with a spinner on standard error when it is a "
+        "terminal), then write it out, stripped, with a final newline. Put it before "
+        "codey format or codey color, which need the whole text.",
+    )
+    buffer.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    buffer.set_defaults(run=_cmd_buffer)
+
+    fmt = command(
+        "format",
+        "rewrap Markdown to 80 columns",
+        "Rewrap Markdown prose to 80 columns without breaking code blocks, lists or "
+        "tables (needs the markdown extra: pip install 'codey[markdown]').",
+    )
+    fmt.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    fmt.set_defaults(run=_cmd_format)
+
+    color = command(
+        "color",
+        "render Markdown with terminal colours",
+        "Render Markdown with terminal colours and highlighted code blocks; plain text "
+        "when NO_COLOR is set (needs the markdown extra: pip install 'codey[markdown]').",
+    )
+    color.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    color.set_defaults(run=_cmd_color)
+    return parser
+
+
+# -- main and errors ----------------------------------------------------------
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except BrokenPipeError:
+        # The reader went away (| head -1): the stream is closed by now; exit
+        # quietly, with no complaint from the interpreter's final flush.
+        _discard_stdout()
+        return 141
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        _report(exc)
+        return exit_code(exc)
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit status for an error: what kind of failure it was (see ``codey(1)``)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 141
+    if isinstance(
+        exc,
+        (MissingAPIKeyError, UnknownModelError, ChatLogError, AuthenticationError, BadRequestError),
+    ):
+        return 3
+    if isinstance(exc, (RateLimitError, ServerError)):
+        return 4
+    if isinstance(exc, APIStatusError):
+        status = exc.status_code
+        return 4 if status in (408, 409, 429) or status >= 500 else 3
+    if isinstance(exc, (ConnectTimeoutError, ChunkTimeoutError, DeadlineExceededError)):
+        return 5
+    if (
+        isinstance(exc, StreamError)
+        and not isinstance(exc, IncompleteStreamError)
+        and not exc.partial_text
+        and _busy_event(exc)
+    ):
+        return 4
+    if isinstance(exc, (StreamError, NetworkError)):
+        return 6
+    return 1
+
+
+def _busy_event(exc: StreamError) -> bool:
+    """An error event that says the provider is busy or failing (retried, in vain)."""
+    if exc.error_type in _BUSY_EVENTS:
+        return True
+    try:  # the engine's own rule, which also knows Chat Completions' names
+        from codey._retry import is_retryable_error_type
+    except ImportError:  # pragma: no cover
+        return False
+    return is_retryable_error_type(exc.error_type, getattr(exc, "code", None))
+
+
+def _report(exc: BaseException) -> None:
+    """One line on standard error (and the traceback first, with CODEY_DEBUG=1)."""
+    try:
+        if os.environ.get("CODEY_DEBUG", "") not in ("", "0"):
+            import traceback
+
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+        sys.stderr.write(f"codey: error: {_describe(exc)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # standard error itself is gone
+        pass
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc} (set CODEY_DEBUG=1 for a traceback)"
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _fail(message: str) -> int:
+    """A failure with the original tool's exact message (no "codey: error:" prefix)."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+    return 1
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests capture it): nothing will flush at exit
+
+
+# -- input and output ---------------------------------------------------------
+
+
+def _read_input(argument: Optional[str]) -> Optional[str]:
+    """INPUT, else standard input when it is not a terminal; None when there is none.
+
+    Standard input is read as UTF-8 and stripped; whitespace alone counts as no input.
+    """
+    if argument is not None:
+        text = argument
+    else:
+        stdin = sys.stdin
+        if stdin is None or _isatty(stdin):
+            return None
+        raw = getattr(stdin, "buffer", None)
+        text = raw.read().decode("utf-8", errors="replace") if raw is not None else stdin.read()
+        text = text.lstrip("\ufeff").strip()
+    return text if text.strip() else None
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def _stdout() -> TextIO:
+    """Standard output, writing UTF-8 whatever the locale says."""
+    out = sys.stdout
+    import io
+
+    if isinstance(out, io.TextIOWrapper) and out.encoding.lower().replace("-", "") != "utf8":
+        out.reconfigure(encoding="utf-8")
+    return out
+
+
+class _Answer:
+    """Writes an answer to standard output: text as it comes, or JSON lines (--chunk)."""
+
+    def __init__(self, out: TextIO, chunk: bool) -> None:
+        self.out = out
+        self.chunk = chunk
+        self.wrote = ""  # the last character written, in plain mode
+        if chunk:
+            import json
+
+            self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+    def write(self, text: str) -> None:
+        if self.chunk:
+            # Byte-compatible with the original's JSON.stringify({chunk}).
+            line = self._encoder.encode({"chunk": text})
+            self.out.write(line + "\n")
+        else:
+            self.out.write(text)
+            if text:
+                self.wrote = text[-1]
+        self.out.flush()
+
+    def end(self) -> None:
+        """The final newline of plain output."""
+        if not self.chunk:
+            self.out.write("\n")
+            self.out.flush()
+
+    def end_early(self) -> None:
+        """After a failure, finish a partial line on a terminal, so the prompt starts clean."""
+        if not self.chunk and self.wrote not in ("", "\n") and _isatty(self.out):
+            try:
+                self.out.write("\n")
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _has_prompt(chat: Chat) -> bool:
+    return any(message.role != "system" for message in chat.messages)
+
+
+def _stream_options(args: argparse.Namespace, chat: Chat) -> dict[str, Any]:
+    """The keywords for codey.stream(): only what was given, so the library's defaults hold."""
+    options: dict[str, Any] = {}
+    model = args.model or chat.settings.model
+    if model:
+        options["model"] = model
+    for name in ("system", "max_tokens", "temperature", "chunk_timeout"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    return options
+
+
+# -- commands -----------------------------------------------------------------
+
+
+def _cmd_prompt(args: argparse.Namespace) -> int:
+    text = _read_input(args.input)
+    if text is None:
+        return _fail(NO_PROMPT)
+    chat = codey.parse_chat(text)
+    if not _has_prompt(chat):
+        return _fail(NO_PROMPT)
+    settings = chat.settings
+    answer = _Answer(_stdout(), chunk=args.chunk)
+    stream = codey.stream(chat.messages, **_stream_options(args, chat))
+    with stream:
+        try:
+            if args.add_delimiters:
+                answer.write(settings.delimiter("assistant"))
+            for piece in stream:
+                answer.write(piece)
+            if args.add_delimiters:
+                answer.write(settings.delimiter("user"))
+        except BrokenPipeError:
+            raise
+        except BaseException:
+            answer.end_early()
+            raise
+    answer.end()
+    return 0
+
+
+def _cmd_save(args: argparse.Namespace) -> int:
+    text = _read_input(args.input)
+    if text is None:
+        return _fail(NO_PROMPT)
+    out = _stdout()
+    with _locked(args.file) as log:
+        log.seek(0)
+        existing = log.read()
+        chat, joint = _continue(existing, text)
+        if not _has_prompt(chat):
+            return _fail(NO_PROMPT)
+        settings = chat.settings
+        answer = _Answer(out, chunk=False)
+        stream = codey.stream(chat.messages, **_stream_options(args, chat))
+        writer = _SaveWriter(log, joint + text + settings.delimiter("assistant"), settings)
+        with stream:
+            try:
+                for piece in stream:
+                    writer.write(piece)
+                    answer.write(piece)
+            except BaseException as exc:
+                writer.interrupted(exc)
+                if not isinstance(exc, BrokenPipeError):
+                    answer.end_early()
+                raise
+            writer.finish()
+    answer.end()
+    return 0
+
+
+def _continue(existing: str, prompt: str) -> tuple[Chat, str]:
+    """The conversation once ``prompt`` is appended to a chat log, and what goes between.
+
+    A log that ends with the user delimiter (as ``save`` leaves it) gets the
+    prompt right after it, byte for byte as the original tool wrote it. A log
+    that ends otherwise gets what it needs for the prompt to start a new user
+    message: a newline, the rest of the delimiter, or the whole user delimiter.
+    """
+    from codey._chatlog import parse_chat
+    from codey._types import Message
+
+    if not existing.strip():
+        return parse_chat(existing + prompt), ""
+    before = parse_chat(existing)  # an invalid front matter fails here, before any write
+    settings = before.settings
+    probe = "codey-probe"
+    wanted = [*before.messages, Message("user", probe)]
+    tail = existing[len(existing.rstrip()) :]
+    suffix = settings.delimiter_suffix
+    candidates = ["", "\n"]
+    if suffix.startswith(tail):
+        candidates.append(suffix[len(tail) :])
+    candidates.append(settings.delimiter("user"))
+    joint = candidates[-1]
+    for candidate in candidates:
+        try:
+            if parse_chat(existing + candidate + probe).messages == wanted:
+                joint = candidate
+                break
+        except ChatLogError:
+            continue
+    return parse_chat(existing + joint + prompt), joint
+
+
+class _SaveWriter:
+    """Appends one exchange to the chat-log file as the answer streams.
+
+    Nothing is written until the first piece of the answer arrives (or the
+    answer ends empty), so a request that fails outright leaves the file as it
+    was and can simply be run again.
+    """
+
+    def __init__(self, log: IO[str], head: str, settings: ChatSettings) -> None:
+        self.log = log
+        self.head: Optional[str] = head
+        self.settings = settings
+
+    def _put(self, text: str) -> None:
+        if self.head is not None:
+            text, self.head = self.head + text, None
+        self.log.write(text)
+        self.log.flush()
+
+    def write(self, piece: str) -> None:
+        self._put(piece)
+
+    def finish(self) -> None:
+        self._put(self.settings.delimiter("user"))
+
+    def interrupted(self, exc: BaseException) -> None:
+        """Close a partial answer: a note for the reader, then the user delimiter."""
+        if self.head is not None:
+            return  # nothing arrived: the file is untouched
+        from codey._chatlog import interrupted_note
+
+        if isinstance(exc, KeyboardInterrupt):
+            reason = "Ctrl-C"
+        elif isinstance(exc, BrokenPipeError):
+            reason = "standard output was closed"
+        else:
+            reason = f"{type(exc).__name__}: {_describe(exc)}"
+        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
+        try:
+            self._put(
+                "\n\n" + interrupted_note(reason) + separator + self.settings.delimiter("user")
+            )
+        except OSError:
+            pass  # the original error matters more
+
+
+class _locked:
+    """Open ``path`` for appending (created if needed), holding an exclusive lock.
+
+    Two ``codey save`` runs on one file take turns instead of interleaving. Where
+    ``fcntl`` is missing (Windows) or the file system has no locks, codey goes on
+    without one.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> IO[str]:
+        self.log = log = open(self.path, "a+", encoding="utf-8", newline="")
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return log
+        try:
+            fcntl.flock(log.fileno(), fcntl.LOCK_EX)
+        except OSError:  # pragma: no cover - a file system without locks
+            pass
+        except BaseException:  # Ctrl-C while waiting for the lock
+            log.close()
+            raise
+        return log
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.log.close()  # closing releases the lock
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    out = _stdout()
+    # codey.models() lists them grouped by provider, in codey.providers() order.
+    out.write("".join(f"{name}\n" for name in codey.models()))
+    out.flush()
+    return 0
+
+
+def _cmd_providers(args: argparse.Namespace) -> int:
+    out = _stdout()
+    out.write("".join(f"{name}\n" for name in codey.providers()))
+    out.flush()
+    return 0
+
+
+def _cmd_buffer(args: argparse.Namespace) -> int:
+    if args.input is None and not _isatty(sys.stdin):
+        from codey._render import Spinner
+
+        with Spinner(sys.stderr):
+            text = _read_input(None)
+    else:
+        text = _read_input(args.input)
+    if text is None:
+        return _fail(NO_INPUT.format("buffering"))
+    out = _stdout()
+    out.write(text.strip() + "\n")
+    out.flush()
+    return 0
+
+
+def _cmd_format(args: argparse.Namespace) -> int:
+    text = _read_input(args.input)
+    if text is None:
+        return _fail(NO_INPUT.format("formatting"))
+    from codey._render import format_markdown
+
+    out = _stdout()
+    out.write(format_markdown(text))
+    out.flush()
+    return 0
+
+
+def _cmd_color(args: argparse.Namespace) -> int:
+    text = _read_input(args.input)
+    if text is None:
+        return _fail(NO_INPUT.format("colorizing"))
+    from codey._render import color_markdown
+
+    color_markdown(text, _stdout(), no_color=bool(os.environ.get("NO_COLOR")))
+    return 0

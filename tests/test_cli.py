@@ -1,0 +1,849 @@
+"""The command line, in process: ``codey.cli.main([...])`` against the fake provider."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import codey
+from codey._providers import resolve
+from codey import cli
+from codey.cli import exit_code, main
+from codey.testing import (
+    FAKE_API_KEY,
+    Close,
+    ErrorEvent,
+    FakeProvider,
+    Stall,
+    Text,
+    answer,
+    error,
+    events,
+)
+
+SEED = Path(__file__).parent / "fixtures" / "chat" / "seed-chat.md"
+ASSISTANT = "\n\n# === ASSISTANT ===\n\n"
+USER = "\n\n# === USER ===\n\n"
+
+
+class Terminal(io.StringIO):
+    """Standard input (or error) that is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def piped(text: str) -> io.TextIOWrapper:
+    """Standard input that is a pipe holding ``text``."""
+    return io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def terminal_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input is a terminal unless a test pipes something in."""
+    monkeypatch.setattr(sys, "stdin", Terminal())
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
+    """The fake provider, with its base URLs and keys in the environment."""
+    with FakeProvider() as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(err: str) -> None:
+    assert err.startswith("codey: error: ")
+    assert err.endswith("\n")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert FAKE_API_KEY not in err
+
+
+class TestPrompt:
+    """codey prompt: streaming, input, options and the request sent."""
+
+    def test_streams_the_answer(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The answer, then one newline; nothing on stderr."""
+        fake.push(answer("Hel", "lo", " wörld"))
+        assert run(capsys, "prompt", "hi", "--model", "gpt-4.1") == (0, "Hello wörld\n", "")
+        request = fake.requests[-1]
+        assert request.json["model"] == "gpt-4.1"
+        assert request.json["messages"] == [{"role": "user", "content": "hi"}]
+        assert request.json["stream"] is True
+
+    def test_chunk_json_lines(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        """--chunk: compact JSON, non-ASCII kept, one object per line, no final newline."""
+        fake.push(answer("Hé", "llo ✓", '"q"\n\\'))
+        code, out, err = run(capsys, "prompt", "hi", "--model", "gpt-4.1", "--chunk")
+        assert (code, err) == (0, "")
+        assert out == '{"chunk":"Hé"}\n{"chunk":"llo ✓"}\n{"chunk":"\\"q\\"\\n\\\\"}\n'
+        assert [json.loads(line)["chunk"] for line in out.splitlines()] == [
+            "Hé",
+            "llo ✓",
+            '"q"\n\\',
+        ]
+
+    def test_add_delimiters(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        """--add-delimiters: the assistant delimiter, the answer, the user delimiter, a newline."""
+        fake.push(answer("Paris."))
+        code, out, _ = run(capsys, "prompt", "capital?", "--model", "o3", "--add-delimiters")
+        assert code == 0
+        assert out == ASSISTANT + "Paris." + USER + "\n"
+
+    def test_add_delimiters_with_chunk(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """With --chunk, each delimiter is its own JSON line."""
+        fake.push(answer("a", "b"))
+        code, out, _ = run(capsys, "prompt", "q", "--model", "o3", "--chunk", "--add-delimiters")
+        assert code == 0
+        assert [json.loads(line) for line in out.splitlines()] == [
+            {"chunk": ASSISTANT},
+            {"chunk": "a"},
+            {"chunk": "b"},
+            {"chunk": USER},
+        ]
+        assert out.endswith("}\n")
+
+    def test_custom_delimiters(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The front matter's prefix, names and suffix are used for --add-delimiters."""
+        fake.push(answer("ok"))
+        log = (
+            '+++\nmodel = "gpt-4.1"\ndelimiterPrefix = "\\n"\ndelimiterSuffix = "\\n"\n'
+            'userDelimiter = "## me"\nassistantDelimiter = "## bot"\n+++\nq\n'
+        )
+        code, out, _ = run(capsys, "prompt", log, "--add-delimiters")
+        assert code == 0
+        assert out == "\n## bot\nok\n## me\n\n"
+
+    def test_stdin_chat_log(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A chat log on stdin is sent as the whole conversation."""
+        monkeypatch.setattr(sys, "stdin", piped(SEED.read_text(encoding="utf-8")))
+        fake.push(answer("sure"))
+        code, out, _ = run(capsys, "prompt", "--model", "claude-sonnet-4-0")
+        assert (code, out) == (0, "sure\n")
+        messages = fake.requests[-1].json["messages"]
+        assert len(messages) == 12
+        assert [m["role"] for m in messages] == ["user", "assistant"] * 6
+        assert messages[0]["content"].startswith("my file codey.js is a program.")
+
+    def test_stdin_is_stripped(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Input from stdin is stripped of surrounding whitespace."""
+        monkeypatch.setattr(sys, "stdin", piped("\n\n  what is 2+2?  \n\n"))
+        fake.push(answer("4"))
+        assert run(capsys, "prompt", "--model", "gpt-4.1")[0] == 0
+        assert fake.requests[-1].json["messages"] == [{"role": "user", "content": "what is 2+2?"}]
+
+    def test_argument_wins_over_stdin(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A positional INPUT is used even when stdin has something."""
+        monkeypatch.setattr(sys, "stdin", piped("from stdin"))
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", "from argument", "--model", "gpt-4.1")[0] == 0
+        assert fake.requests[-1].json["messages"][0]["content"] == "from argument"
+
+    def test_system_and_options(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--system, --max-tokens and --temperature reach the request."""
+        fake.push(answer("ok"))
+        code, _, _ = run(
+            capsys,
+            "prompt",
+            "hi",
+            "--model",
+            "claude-sonnet-4-0",
+            "--system",
+            "be terse",
+            "--max-tokens",
+            "50",
+            "--temperature",
+            "0.5",
+        )
+        assert code == 0
+        body = fake.requests[-1].json
+        assert body["system"] == "be terse"
+        assert body["max_tokens"] == 50
+        assert body["temperature"] == 0.5
+        assert body["messages"] == [{"role": "user", "content": "hi"}]
+
+    def test_system_section(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        """A chat log's system section is sent as a system message."""
+        fake.push(answer("ok"))
+        log = "# === SYSTEM ===\n\nbe terse\n\n# === USER ===\n\nhi"
+        assert run(capsys, "prompt", log, "--model", "gpt-4.1")[0] == 0
+        assert fake.requests[-1].json["messages"] == [
+            {"role": "system", "content": "be terse"},
+            {"role": "user", "content": "hi"},
+        ]
+
+
+class TestModelPrecedence:
+    """--model, else the front matter, else CODEY_MODEL, else grok-3."""
+
+    LOG = '+++\nmodel = "claude-sonnet-4-0"\n+++\n\nhi'
+
+    def test_flag_wins(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", self.LOG, "--model", "gpt-4.1")[0] == 0
+        assert fake.requests[-1].json["model"] == "gpt-4.1"
+
+    def test_front_matter_beats_environment(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("CODEY_MODEL", "gpt-4.1")
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", self.LOG)[0] == 0
+        assert fake.requests[-1].path.startswith("/anthropic/")
+        assert fake.requests[-1].json["model"] == "claude-sonnet-4-0"
+
+    def test_yaml_front_matter(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", "---\nmodel: openai:my-finetune\n---\nhi")[0] == 0
+        assert fake.requests[-1].json["model"] == "my-finetune"
+
+    def test_environment(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("CODEY_MODEL", "gpt-4.1")
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", "hi")[0] == 0
+        assert fake.requests[-1].json["model"] == "gpt-4.1"
+
+    def test_default(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", "hi")[0] == 0
+        assert fake.requests[-1].path.startswith("/xai/")
+        assert fake.requests[-1].json["model"] == "grok-3"
+
+
+class TestNoInput:
+    """Without input, the original tool's exact message and exit status 1."""
+
+    @pytest.mark.parametrize(
+        ("command", "message"),
+        [
+            ("prompt", "No prompt supplied (argument or stdin required)."),
+            ("save", "No prompt supplied (argument or stdin required)."),
+            ("buffer", "No input supplied for buffering (argument or stdin required)."),
+            ("format", "No input supplied for formatting (argument or stdin required)."),
+            ("color", "No input supplied for colorizing (argument or stdin required)."),
+        ],
+    )
+    @pytest.mark.parametrize("how", ["terminal", "empty pipe", "blank pipe", "blank argument"])
+    def test_message(
+        self,
+        command: str,
+        message: str,
+        how: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        argv = [command]
+        if how == "empty pipe":
+            monkeypatch.setattr(sys, "stdin", piped(""))
+        elif how == "blank pipe":
+            monkeypatch.setattr(sys, "stdin", piped(" \n\t\n"))
+        elif how == "blank argument":
+            argv.append("   ")
+        assert run(capsys, *argv) == (1, "", message + "\n")
+        assert not (tmp_path / "codey.md").exists()
+
+    def test_only_front_matter(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A chat log with no message is no prompt."""
+        code, _, err = run(capsys, "prompt", '+++\nmodel = "o3"\n+++\n')
+        assert (code, err) == (1, "No prompt supplied (argument or stdin required).\n")
+
+    def test_only_system(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A system message alone is no prompt."""
+        code, _, err = run(capsys, "prompt", "# === SYSTEM ===\n\nbe terse")
+        assert (code, err) == (1, "No prompt supplied (argument or stdin required).\n")
+
+
+class TestErrors:
+    """Each failure: one line on stderr and the exit status of its kind."""
+
+    def test_missing_key(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(capsys, "prompt", "hi", "--model", "gpt-4.1")
+        assert (code, out) == (3, "")
+        assert_one_error_line(err)
+        assert "OPENAI_API_KEY" in err
+
+    def test_unknown_model(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(capsys, "prompt", "hi", "--model", "llama-9")
+        assert (code, out) == (3, "")
+        assert_one_error_line(err)
+        assert "llama-9" in err
+        assert fake.requests == []
+
+    def test_invalid_front_matter(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "prompt", "+++\nmodel = 3\n+++\nhi")
+        assert (code, out) == (3, "")
+        assert_one_error_line(err)
+        assert "line 2" in err
+        assert fake.requests == []
+
+    @pytest.mark.parametrize(
+        ("status", "expected"),
+        [
+            (400, 3),
+            (401, 3),
+            (403, 3),
+            (404, 3),
+            (413, 3),
+            (422, 3),
+            (429, 4),
+            (500, 4),
+            (503, 4),
+            (529, 4),
+        ],
+    )
+    def test_http_status(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], status: int, expected: int
+    ) -> None:
+        fake.default = error(status, "nope", retry_after=0)
+        code, out, err = run(capsys, "prompt", "hi", "--model", "claude-sonnet-4-0")
+        assert (code, out) == (expected, "")
+        assert_one_error_line(err)
+        assert str(status) in err
+        if expected == 4:
+            assert len(fake.requests) == 3  # the library's two retries came first
+
+    def test_busy_event_before_text(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An overloaded_error event before any text, after the retries, is 4."""
+        fake.default = events(ErrorEvent("overloaded_error", "Overloaded"))
+        code, out, err = run(capsys, "prompt", "hi", "--model", "claude-sonnet-4-0")
+        assert (code, out) == (4, "")
+        assert_one_error_line(err)
+
+    def test_error_event_after_text(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An error event after text is a broken stream (6); the partial output stays."""
+        fake.push(events(Text("Hel"), ErrorEvent("overloaded_error", "Overloaded")))
+        code, out, err = run(capsys, "prompt", "hi", "--model", "claude-sonnet-4-0")
+        assert (code, out) == (6, "Hel")
+        assert_one_error_line(err)
+        assert len(fake.requests) == 1
+
+    def test_incomplete_stream(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A body that ends before the end marker is 6."""
+        fake.push(events(Text("Hel"), Close()))
+        code, out, err = run(capsys, "prompt", "hi", "--model", "gpt-4.1")
+        assert (code, out) == (6, "Hel")
+        assert_one_error_line(err)
+
+    def test_chunk_timeout(self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]) -> None:
+        """Silence longer than --chunk-timeout is 5; the partial output stays."""
+        fake.push(events(Text("Hel"), Stall()))
+        code, out, err = run(capsys, "prompt", "hi", "--model", "gpt-4.1", "--chunk-timeout", "0.3")
+        assert (code, out) == (5, "Hel")
+        assert_one_error_line(err)
+        assert fake.requests[-1].disconnected.wait(2.0)
+
+    def test_chunk_timeout_json(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """With --chunk, the lines already written stay whole."""
+        fake.push(events(Text("Hel"), Stall()))
+        code, out, _ = run(
+            capsys, "prompt", "hi", "--model", "gpt-4.1", "--chunk", "--chunk-timeout", "0.3"
+        )
+        assert (code, out) == (5, '{"chunk":"Hel"}\n')
+
+    def test_network_error(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Nothing listening: a network error, 6, after the retries."""
+        with FakeProvider() as server:
+            url = server.base_url("openai")
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        monkeypatch.setenv("OPENAI_API_KEY", FAKE_API_KEY)
+        code, out, err = run(capsys, "prompt", "hi", "--model", "gpt-4.1")
+        assert (code, out) == (6, "")
+        assert_one_error_line(err)
+
+    def test_debug_traceback(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CODEY_DEBUG=1 adds the traceback; the last line is still the one-line error."""
+        monkeypatch.setenv("CODEY_DEBUG", "1")
+        code, _, err = run(capsys, "prompt", "hi", "--model", "gpt-4.1")
+        assert code == 3
+        assert "Traceback" in err
+        assert err.splitlines()[-1].startswith("codey: error: ")
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            [],
+            ["nonsense"],
+            ["prompt", "--bogus"],
+            ["prompt", "hi", "--max-tokens", "0"],
+            ["prompt", "hi", "--max-tokens", "many"],
+            ["prompt", "hi", "--temperature", "-1"],
+            ["prompt", "hi", "--temperature", "nan"],
+            ["prompt", "hi", "--chunk-timeout", "0"],
+            ["models", "extra"],
+        ],
+    )
+    def test_usage_errors(self, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+        """Usage errors are argparse's: exit status 2 and a usage message."""
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, "")
+        assert "usage: codey" in err
+
+
+class TestExitCode:
+    """exit_code() maps every error kind in one place."""
+
+    @pytest.mark.parametrize(
+        ("exc", "expected"),
+        [
+            (codey.MissingAPIKeyError("k"), 3),
+            (codey.UnknownModelError("m"), 3),
+            (codey.ChatLogError("c", line=1), 3),
+            (codey.AuthenticationError("a", status_code=401), 3),
+            (codey.BadRequestError("b", status_code=400), 3),
+            (codey.RateLimitError("r", status_code=429), 4),
+            (codey.ServerError("s", status_code=529), 4),
+            (codey.APIStatusError("x", status_code=418), 3),
+            (codey.APIStatusError("x", status_code=502), 4),
+            (codey.StreamError("o", error_type="overloaded_error"), 4),
+            (codey.StreamError("o", error_type="api_error"), 4),
+            (codey.StreamError("o", error_type="rate_limit_error"), 4),
+            (codey.StreamError("o", error_type="server_error"), 4),
+            (codey.StreamError("o", error_type="overloaded_error", partial_text="Hel"), 6),
+            (codey.StreamError("o", error_type="invalid_request_error"), 6),
+            (codey.StreamError("malformed"), 6),
+            (codey.IncompleteStreamError("i"), 6),
+            (codey.NetworkError("n"), 6),
+            (codey.ConnectTimeoutError("t"), 5),
+            (codey.ChunkTimeoutError("t", partial_text="x"), 5),
+            (codey.DeadlineExceededError("d"), 5),
+            (codey.CodeyError("other"), 1),
+            (PermissionError(13, "Permission denied", "x.md"), 1),
+            (ValueError("v"), 1),
+            (KeyboardInterrupt(), 130),
+            (BrokenPipeError(), 141),
+        ],
+        ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else None,
+    )
+    def test_exit_code(self, exc: BaseException, expected: int) -> None:
+        assert exit_code(exc) == expected
+
+
+class TestSave:
+    """codey save: the chat-log file as the answer streams."""
+
+    def test_new_file(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        """A new file gets the prompt, the delimiters and the answer; stdout the answer."""
+        monkeypatch.chdir(tmp_path)
+        fake.push(answer("Par", "is."))
+        code, out, err = run(capsys, "save", "capital of france?", "--model", "gpt-4.1")
+        assert (code, out, err) == (0, "Paris.\n", "")
+        text = (tmp_path / "codey.md").read_text(encoding="utf-8")
+        assert text == "capital of france?" + ASSISTANT + "Paris." + USER
+
+    def test_continues_a_file(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A second save appends, sends the whole conversation, and the file stays valid."""
+        log = tmp_path / "chat.md"
+        fake.push(answer("Paris."), answer("London."))
+        assert run(capsys, "save", "france?", "--file", str(log), "--model", "gpt-4.1")[0] == 0
+        assert run(capsys, "save", "the UK?", "--file", str(log), "--model", "gpt-4.1")[:2] == (
+            0,
+            "London.\n",
+        )
+        text = log.read_text(encoding="utf-8")
+        assert (
+            text
+            == "france?" + ASSISTANT + "Paris." + USER + "the UK?" + ASSISTANT + "London." + USER
+        )
+        assert fake.requests[-1].json["messages"] == [
+            {"role": "user", "content": "france?"},
+            {"role": "assistant", "content": "Paris."},
+            {"role": "user", "content": "the UK?"},
+        ]
+        chat = codey.parse_chat(text)
+        assert [m.role for m in chat.messages] == ["user", "assistant"] * 2
+
+    def test_seed_file(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """The seed chat log ends with the user delimiter: the exchange is appended as is."""
+        log = tmp_path / "seed.md"
+        seed = SEED.read_text(encoding="utf-8")
+        log.write_text(seed, encoding="utf-8")
+        fake.push(answer("Yes."))
+        assert run(capsys, "save", "one more?", "--file", str(log), "--model", "o3")[0] == 0
+        assert log.read_text(encoding="utf-8") == seed + "one more?" + ASSISTANT + "Yes." + USER
+        assert len(fake.requests[-1].json["messages"]) == 13
+
+    def test_front_matter_model_and_delimiters(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """The file's own front matter sets the model and the delimiters."""
+        log = tmp_path / "chat.md"
+        log.write_text(
+            '+++\nmodel = "claude-sonnet-4-0"\nuserDelimiter = "# ME"\n+++\n', encoding="utf-8"
+        )
+        fake.push(answer("hi!"))
+        assert run(capsys, "save", "hello", "--file", str(log))[0] == 0
+        assert fake.requests[-1].json["model"] == "claude-sonnet-4-0"
+        assert log.read_text(encoding="utf-8") == (
+            '+++\nmodel = "claude-sonnet-4-0"\nuserDelimiter = "# ME"\n+++\n'
+            "hello" + ASSISTANT + "hi!" + "\n\n# ME\n\n"
+        )
+
+    @pytest.mark.parametrize(
+        ("existing", "joint"),
+        [
+            ("", ""),
+            ("q" + ASSISTANT + "a" + USER, ""),
+            ("q" + ASSISTANT + "a\n\n# === USER ===\n", "\n"),
+            ("q" + ASSISTANT + "a\n\n# === USER ===", "\n\n"),
+            ("q" + ASSISTANT + "a", USER),
+            ("just a note", USER),
+            ('+++\nmodel = "o3"\n+++', "\n"),
+            ('+++\nmodel = "o3"\n+++\n', ""),
+        ],
+    )
+    def test_joint(self, existing: str, joint: str) -> None:
+        """The prompt always starts a new user message, whatever the file ends with."""
+        chat, got = cli._continue(existing, "NEW")
+        assert got == joint
+        assert chat.messages[-1] == codey.Message("user", "NEW")
+        assert chat.messages[:-1] == codey.parse_chat(existing).messages
+
+    def test_stdin_prompt(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        """The prompt may come from stdin (stripped)."""
+        monkeypatch.setattr(sys, "stdin", piped("  from stdin \n"))
+        fake.push(answer("ok"))
+        log = tmp_path / "c.md"
+        assert run(capsys, "save", "--file", str(log), "--model", "gpt-4.1")[0] == 0
+        assert log.read_text(encoding="utf-8") == "from stdin" + ASSISTANT + "ok" + USER
+
+    def test_stream_breaks_midway(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """What arrived is kept, with a note and the user delimiter; the status says why."""
+        log = tmp_path / "c.md"
+        fake.push(events(Text("Half "), Text("an answer"), Close()))
+        code, out, err = run(capsys, "save", "q", "--file", str(log), "--model", "gpt-4.1")
+        assert (code, out) == (6, "Half an answer")
+        assert_one_error_line(err)
+        text = log.read_text(encoding="utf-8")
+        assert text.startswith("q" + ASSISTANT + "Half an answer\n\n<!-- codey: interrupted: ")
+        assert "IncompleteStreamError" in text
+        assert text.endswith(" -->" + USER)
+        chat = codey.parse_chat(text)
+        assert [(m.role, m.content) for m in chat.messages] == [
+            ("user", "q"),
+            ("assistant", "Half an answer"),
+        ]
+
+    def test_failed_file_can_be_continued(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """After an interrupted answer, the next save continues the conversation."""
+        log = tmp_path / "c.md"
+        fake.push(events(Text("Half"), ErrorEvent("api_error", "boom")), answer("Whole."))
+        assert run(capsys, "save", "q", "--file", str(log), "--model", "claude-sonnet-4-0")[0] == 6
+        assert (
+            run(capsys, "save", "again", "--file", str(log), "--model", "claude-sonnet-4-0")[0] == 0
+        )
+        assert fake.requests[-1].json["messages"] == [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": "Half"},
+            {"role": "user", "content": "again"},
+        ]
+        assert log.read_text(encoding="utf-8").endswith("again" + ASSISTANT + "Whole." + USER)
+
+    def test_failure_before_text_leaves_the_file(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A request that fails before any text leaves the file untouched (run it again)."""
+        log = tmp_path / "c.md"
+        log.write_text("old" + ASSISTANT + "answer" + USER, encoding="utf-8")
+        fake.push(error(401, "bad key"))
+        code, out, err = run(capsys, "save", "q", "--file", str(log), "--model", "gpt-4.1")
+        assert (code, out) == (3, "")
+        assert_one_error_line(err)
+        assert log.read_text(encoding="utf-8") == "old" + ASSISTANT + "answer" + USER
+
+    def test_missing_key_leaves_no_file(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        log = tmp_path / "c.md"
+        code, _, err = run(capsys, "save", "q", "--file", str(log), "--model", "gpt-4.1")
+        assert code == 3
+        assert "OPENAI_API_KEY" in err
+        assert not log.exists() or log.read_text(encoding="utf-8") == ""
+
+    def test_invalid_front_matter(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A file with invalid front matter is an error naming the line, and is not touched."""
+        log = tmp_path / "c.md"
+        log.write_text("---\nmodel: [\n---\nq\n", encoding="utf-8")
+        code, _, err = run(capsys, "save", "q2", "--file", str(log))
+        assert code == 3
+        assert_one_error_line(err)
+        assert "line 2" in err
+        assert log.read_text(encoding="utf-8") == "---\nmodel: [\n---\nq\n"
+        assert fake.requests == []
+
+    def test_unwritable_file(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A file that cannot be opened is exit status 1 with one line."""
+        code, _, err = run(capsys, "save", "q", "--file", str(tmp_path), "--model", "gpt-4.1")
+        assert code == 1
+        assert_one_error_line(err)
+        assert str(tmp_path) in err
+
+
+class TestListings:
+    """codey models and codey providers."""
+
+    def test_providers(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(capsys, "providers")
+        assert (code, err) == (0, "")
+        assert out.splitlines() == codey.providers()
+        assert set(out.splitlines()) >= {"openai", "xai", "anthropic"}
+
+    def test_models(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Every known model, one per line, grouped by provider in providers() order."""
+        code, out, err = run(capsys, "models")
+        assert (code, err) == (0, "")
+        names = out.splitlines()
+        assert names == codey.models()
+        assert {"gpt-4.1", "grok-3", "claude-sonnet-4-0"} <= set(names)
+        order = codey.providers()
+
+        def provider_index(model: str) -> int:
+            return order.index(resolve(model)[0].name)
+
+        indexes = [provider_index(name) for name in names]
+        assert indexes == sorted(indexes)
+
+
+class TestBuffer:
+    """codey buffer."""
+
+    def test_argument(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run(capsys, "buffer", "  some text \n") == (0, "some text\n", "")
+
+    def test_stdin(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Stdin is read whole, stripped and written out; no spinner off a terminal."""
+        monkeypatch.setattr(sys, "stdin", piped("\n# Title\n\nbody ✓\n\n"))
+        assert run(capsys, "buffer") == (0, "# Title\n\nbody ✓\n", "")
+
+    def test_spinner_on_a_terminal(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """With stderr a terminal, a spinner is drawn while reading, then erased."""
+        import threading
+
+        from codey import _render
+
+        stop = threading.Event()
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        monkeypatch.setattr(sys, "stdin", piped("text\n"))
+        monkeypatch.setattr(_render.Spinner, "INTERVAL", 0.01)
+
+        def slow_read(argument: object) -> str:
+            stop.wait(0.3)
+            return "text"
+
+        monkeypatch.setattr(cli, "_read_input", slow_read)
+        assert main(["buffer"]) == 0
+        assert capsys.readouterr().out == "text\n"
+        drawn = terminal.getvalue()
+        assert "Buffering input..." in drawn
+        assert drawn.endswith("\r\x1b[K")
+
+
+CODE_LINE = "code = " + repr("never wrapped " * 7)
+MARKDOWN = (
+    """\
+# Title
+
+This paragraph is long enough that it has to be wrapped, because it goes on well \
+past the eightieth column of the terminal.
+
+- a list item that is also quite long and should be wrapped nicely under its own bullet point
+- short
+
+```python
+"""
+    + CODE_LINE
+    + """
+```
+
+| a | b |
+|---|---|
+| 1 | a long cell that makes this row wider than eighty columns, which must not be broken |
+"""
+)
+
+
+class TestFormat:
+    """codey format: rewrap to 80 columns, keep code blocks, lists and tables."""
+
+    def test_format(self, capsys: pytest.CaptureFixture[str]) -> None:
+        pytest.importorskip("mdformat")
+        code, out, err = run(capsys, "format", MARKDOWN)
+        assert (code, err) == (0, "")
+        assert out.endswith("|\n")
+        assert not out.endswith("\n\n")
+        lines = out.splitlines()
+        prose = [line for line in lines if not line.startswith(("code = ", "| 1"))]
+        assert all(len(line) <= 80 for line in prose), out
+        assert (
+            "This paragraph is long enough that it has to be wrapped, because it goes on well"
+            in out
+        )
+        assert CODE_LINE in lines
+        assert "| a | b |" in lines
+        assert "|---|---|" in lines or "| --- | --- |" in lines
+        assert any(line.startswith("| 1 |") for line in lines)
+        assert any(line.startswith(("  should be", "  bullet")) for line in lines)
+
+    def test_stdin(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        pytest.importorskip("mdformat")
+        monkeypatch.setattr(sys, "stdin", piped("*hello*\n"))
+        assert run(capsys, "format") == (0, "*hello*\n", "")
+
+    def test_without_mdformat(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without the extra: one line saying what to install, exit status 1."""
+        monkeypatch.setitem(sys.modules, "mdformat", None)
+        code, out, err = run(capsys, "format", "text")
+        assert (code, out) == (1, "")
+        assert_one_error_line(err)
+        assert "pip install 'codey[markdown]'" in err
+
+
+class TestColor:
+    """codey color: rich Markdown, plain text with NO_COLOR."""
+
+    def test_no_color(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """NO_COLOR: the text as it is."""
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert run(capsys, "color", "# Title\n\n**bold**\n") == (0, "# Title\n\n**bold**\n", "")
+
+    def test_forced_color(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With colours forced, ANSI escapes; the code block is highlighted."""
+        pytest.importorskip("rich")
+        monkeypatch.setenv("FORCE_COLOR", "1")
+        monkeypatch.setenv("COLUMNS", "80")
+        code, out, err = run(capsys, "color", "# Title\n\n**bold**\n\n```python\nx = 1\n```\n")
+        assert (code, err) == (0, "")
+        assert "\x1b[" in out
+        assert "Title" in out
+        assert "bold" in out
+        assert "**" not in out
+
+    def test_plain_off_a_terminal(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Off a terminal (and no FORCE_COLOR), rich renders without escapes."""
+        pytest.importorskip("rich")
+        code, out, _ = run(capsys, "color", "**bold** text")
+        assert code == 0
+        assert "\x1b[" not in out
+        assert "bold text" in out
+
+    def test_without_rich(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setitem(sys.modules, "rich", None)
+        monkeypatch.setitem(sys.modules, "rich.console", None)
+        code, out, err = run(capsys, "color", "text")
+        assert (code, out) == (1, "")
+        assert_one_error_line(err)
+        assert "pip install 'codey[markdown]'" in err
+
+
+class TestVersionAndHelp:
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run(capsys, "--version") == (0, f"codey {codey.__version__}\n", "")
+
+    @pytest.mark.parametrize(
+        "command", [None, "prompt", "save", "models", "providers", "buffer", "format", "color"]
+    )
+    def test_help(self, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+        argv = ["--help"] if command is None else [command, "--help"]
+        code, out, err = run(capsys, *argv)
+        assert (code, err) == (0, "")
+        assert out.startswith(f"usage: codey{'' if command is None else ' ' + command}")

@@ -1,0 +1,168 @@
+"""man/codey.1: current with build_parser(), complete, and rendered without warnings."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from codey.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "man" / "codey.1"
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "codey_man_generate", ROOT / "man" / "generate.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generate() -> ModuleType:
+    pytest.importorskip("argparse_manpage")
+    return load_generator()
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return PAGE.read_text(encoding="utf-8")
+
+
+def test_page_is_current(generate: ModuleType) -> None:
+    """The committed page is what the parser generates now: run python man/generate.py."""
+    assert generate.is_current(PAGE), "man/codey.1 is stale: run python man/generate.py"
+
+
+def test_generation_is_stable(generate: ModuleType, tmp_path: Path) -> None:
+    """Writing twice changes nothing the second time; a stale page is rewritten."""
+    target = tmp_path / "codey.1"
+    assert generate.write(target) is True
+    first = target.read_text(encoding="utf-8")
+    assert generate.write(target) is False
+    assert target.read_text(encoding="utf-8") == first
+    target.write_text(first.replace("prompt", "PROMPT"), encoding="utf-8")
+    assert not generate.is_current(target)
+    assert generate.main(["--check", "-o", str(target)]) == 1
+    assert generate.write(target) is True
+    assert generate.main(["--check", "-o", str(target)]) == 0
+
+
+def _unescaped(page: str) -> str:
+    return page.replace("\\-", "-").replace("\\fB", "").replace("\\fR", "").replace("\\fI", "")
+
+
+def test_documents_every_command_and_option(page: str) -> None:
+    """Every subcommand and every option of the parser appears in the page."""
+    text = _unescaped(page)
+    parser = build_parser()
+    subparsers = next(
+        action for action in parser._actions if action.__class__.__name__ == "_SubParsersAction"
+    )
+    choices: dict[str, object] = subparsers.choices  # type: ignore[assignment]
+    assert set(choices) == {
+        "prompt",
+        "save",
+        "models",
+        "providers",
+        "buffer",
+        "format",
+        "color",
+    }
+    for name, sub in choices.items():
+        assert f"COMMAND 'codey {name}'" in text.replace("\\,", "").replace("\\/", "")
+        for action in sub._actions:  # type: ignore[attr-defined]
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert option in text, option
+    assert "--version" in text
+
+
+@pytest.mark.parametrize(
+    "needle",
+    [
+        "OPENAI_API_KEY",
+        "XAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_BASE_URL",
+        "XAI_BASE_URL",
+        "ANTHROPIC_BASE_URL",
+        "CODEY_MODEL",
+        "NO_COLOR",
+        "CODEY_DEBUG",
+        ".SH ENVIRONMENT",
+        ".SH EXIT STATUS",
+        ".SH CHAT LOGS",
+        "delimiterPrefix",
+        "delimiterSuffix",
+        "userDelimiter",
+        "assistantDelimiter",
+        "systemDelimiter",
+        "# === ASSISTANT ===",
+        "pip install 'codey[markdown]'",
+    ],
+)
+def test_documents(page: str, needle: str) -> None:
+    assert needle in _unescaped(page)
+
+
+def test_documents_every_exit_status(page: str) -> None:
+    section = page.split(".SH EXIT STATUS", 1)[1].split(".SH ", 1)[0]
+    for status in ("0", "1", "2", "3", "4", "5", "6", "130", "141"):
+        assert f".TP\n.B {status}\n" in section
+
+
+def test_groff_renders_without_warnings() -> None:
+    """groff -man -ww: no warnings."""
+    if shutil.which("groff") is None:
+        pytest.skip("groff is not installed")
+    result = subprocess.run(
+        ["groff", "-man", "-Tutf8", "-ww", "-z", str(PAGE)],
+        capture_output=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, b"")
+
+
+def test_man_renders_without_warnings() -> None:
+    """man -l man/codey.1: no warnings, and the page reads as expected."""
+    if shutil.which("man") is None:
+        pytest.skip("man is not installed")
+    env = dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat", LANG="C.UTF-8")
+    result = subprocess.run(
+        ["man", "--warnings", "-l", str(PAGE)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0 and b"--warnings" in result.stderr:  # a man without the option
+        result = subprocess.run(["man", "-l", str(PAGE)], capture_output=True, env=env, check=False)
+    assert result.stderr == b""
+    assert result.returncode == 0
+    rendered = result.stdout.decode("utf-8")
+    assert "codey - LLMs on the command line" in rendered
+    assert "EXIT STATUS" in rendered
+
+
+def test_generator_runs_as_a_script(tmp_path: Path) -> None:
+    """python man/generate.py -o FILE works from anywhere."""
+    pytest.importorskip("argparse_manpage")
+    target = tmp_path / "page.1"
+    subprocess.run(
+        [sys.executable, str(ROOT / "man" / "generate.py"), "-o", str(target)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert target.read_text(encoding="utf-8").startswith(".TH CODEY")

@@ -1,0 +1,368 @@
+"""The command line as a real process: ``python -m codey`` against the fake provider.
+
+Exit statuses, Ctrl-C during a stalled stream, ``| head -1``, bytes on the
+wire of standard output, the file lock of ``save``, and start-up cost.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Optional, Union
+
+import pytest
+
+from codey.testing import (
+    FAKE_API_KEY,
+    Close,
+    Done,
+    FakeProvider,
+    Finish,
+    Pause,
+    Stall,
+    Step,
+    Text,
+    answer,
+    error,
+    events,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = Path(__file__).parent / "fixtures" / "chat" / "seed-chat.md"
+ASSISTANT = "\n\n# === ASSISTANT ===\n\n"
+USER = "\n\n# === USER ===\n\n"
+TIMEOUT = 20.0
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and pipes")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    with FakeProvider() as server:
+        yield server
+
+
+def environment(fake: Optional[FakeProvider] = None, **extra: str) -> dict[str, str]:
+    """The (already cleaned) environment, codey importable, the fake's URLs and keys."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("CODEY_DEBUG", None)
+    if fake is not None:
+        env.update(fake.env())
+    env.update(extra)
+    return env
+
+
+def codey(
+    *args: str,
+    env: Mapping[str, str],
+    stdin: Union[int, IO[bytes]] = subprocess.DEVNULL,
+    cwd: Optional[Path] = None,
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "codey", *args],
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        timeout=TIMEOUT,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def start(*args: str, env: Mapping[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "codey", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
+
+
+def read_until(proc: subprocess.Popen[bytes], wanted: bytes, timeout: float = TIMEOUT) -> bytes:
+    """Read the process's stdout as it comes until ``wanted`` appears."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in data:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out waiting for {wanted!r}; got {data!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            piece = os.read(fd, 65536)
+            assert piece, f"stdout closed before {wanted!r}; got {data!r}"
+            data += piece
+    return data
+
+
+def one_error_line(stderr: bytes) -> str:
+    text = stderr.decode("utf-8")
+    assert text.startswith("codey: error: "), text
+    assert text.count("\n") == 1, text
+    assert "Traceback" not in text
+    assert FAKE_API_KEY not in text
+    return text
+
+
+class TestOutput:
+    """Bytes on standard output."""
+
+    def test_streamed_text(self, fake: FakeProvider) -> None:
+        fake.push(answer("Hel", "lo ✓"))
+        result = codey("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        assert (result.returncode, result.stdout, result.stderr) == (
+            0,
+            "Hello ✓\n".encode(),
+            b"",
+        )
+
+    def test_chunk_bytes_are_utf8_whatever_the_locale(self, fake: FakeProvider) -> None:
+        """--chunk keeps non-ASCII as UTF-8 even when Python would write ASCII."""
+        fake.push(answer("Hé", "llo"))
+        env = environment(fake, PYTHONIOENCODING="ascii", LC_ALL="C")
+        result = codey("prompt", "hi", "--model", "gpt-4.1", "--chunk", env=env)
+        assert result.returncode == 0
+        assert result.stdout == b'{"chunk":"H\xc3\xa9"}\n{"chunk":"llo"}\n'
+
+    def test_add_delimiters(self, fake: FakeProvider) -> None:
+        fake.push(answer("Paris."))
+        result = codey("prompt", "q", "--model", "o3", "--add-delimiters", env=environment(fake))
+        assert result.stdout.decode() == ASSISTANT + "Paris." + USER + "\n"
+
+    def test_seed_chat_log_on_stdin(self, fake: FakeProvider) -> None:
+        """codey prompt < seed-chat.md sends the whole conversation."""
+        fake.push(answer("ok"))
+        with SEED.open("rb") as stdin:
+            result = codey("prompt", "--model", "grok-3", env=environment(fake), stdin=stdin)
+        assert (result.returncode, result.stdout) == (0, b"ok\n")
+        messages = fake.requests[-1].json["messages"]
+        assert len(messages) == 12
+        assert [m["role"] for m in messages] == ["user", "assistant"] * 6
+
+    def test_python_dash_m_version(self) -> None:
+        from codey import __version__
+
+        result = codey("--version", env=environment())
+        assert (result.returncode, result.stdout) == (0, f"codey {__version__}\n".encode())
+
+
+class TestExitStatus:
+    """Each kind of failure: its exit status and exactly one line on stderr."""
+
+    def test_missing_key(self) -> None:
+        result = codey("prompt", "hi", "--model", "claude-sonnet-4-0", env=environment())
+        assert result.returncode == 3
+        assert "ANTHROPIC_API_KEY" in one_error_line(result.stderr)
+
+    def test_authentication(self, fake: FakeProvider) -> None:
+        fake.push(error(401, "invalid x-api-key"))
+        result = codey("prompt", "hi", "--model", "claude-sonnet-4-0", env=environment(fake))
+        assert (result.returncode, result.stdout) == (3, b"")
+        assert "401" in one_error_line(result.stderr)
+
+    def test_busy(self, fake: FakeProvider) -> None:
+        fake.default = error(429, "slow down", retry_after=0)
+        result = codey("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        assert result.returncode == 4
+        one_error_line(result.stderr)
+        assert len(fake.requests) == 3
+
+    def test_chunk_timeout(self, fake: FakeProvider) -> None:
+        fake.push(events(Text("partial"), Stall()))
+        result = codey(
+            "prompt", "hi", "--model", "gpt-4.1", "--chunk-timeout", "0.5", env=environment(fake)
+        )
+        assert (result.returncode, result.stdout) == (5, b"partial")
+        one_error_line(result.stderr)
+
+    def test_broken_stream(self, fake: FakeProvider) -> None:
+        fake.push(events(Text("partial"), Close()))
+        result = codey("prompt", "hi", "--model", "grok-3", env=environment(fake))
+        assert (result.returncode, result.stdout) == (6, b"partial")
+        one_error_line(result.stderr)
+
+    def test_no_input(self) -> None:
+        result = codey("prompt", env=environment())
+        assert (result.returncode, result.stdout) == (1, b"")
+        assert result.stderr == b"No prompt supplied (argument or stdin required).\n"
+
+    def test_usage(self) -> None:
+        result = codey("prompt", "--nope", env=environment())
+        assert result.returncode == 2
+        assert result.stderr.startswith(b"usage: codey")
+        assert b"--nope" in result.stderr
+
+    def test_debug_traceback(self) -> None:
+        result = codey("prompt", "hi", "--model", "gpt-4.1", env=environment(CODEY_DEBUG="1"))
+        assert result.returncode == 3
+        assert b"Traceback" in result.stderr
+        assert result.stderr.decode().splitlines()[-1].startswith("codey: error: ")
+
+
+class TestInterrupt:
+    """Ctrl-C (SIGINT) during a stalled stream."""
+
+    def test_prompt(self, fake: FakeProvider) -> None:
+        """Exit 130, the partial output stays, no traceback, the connection is closed."""
+        fake.push(events(Text("partial "), Text("answer"), Stall()))
+        proc = start("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        try:
+            seen = read_until(proc, b"partial answer")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == 130
+        assert seen + out == b"partial answer"
+        assert err == b""
+        assert fake.requests[-1].disconnected.wait(2.0)
+
+    def test_save(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """save keeps what arrived, notes the interruption and closes with the user delimiter."""
+        log = tmp_path / "chat.md"
+        fake.push(events(Text("half an "), Text("answer"), Stall()))
+        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        try:
+            read_until(proc, b"half an answer")
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == 130
+        assert err == b""
+        text = log.read_text(encoding="utf-8")
+        assert text == (
+            "q" + ASSISTANT + "half an answer\n\n<!-- codey: interrupted: Ctrl-C -->" + USER
+        )
+
+
+class TestClosedPipe:
+    """codey prompt ... | head -1."""
+
+    def test_head(self, fake: FakeProvider) -> None:
+        """Exit 141 at once, nothing on stderr, the upstream connection closed."""
+        steps: list[Step] = [Text("first line\n")]
+        for number in range(2, 40):
+            steps += [Pause(0.05), Text(f"line {number}\n")]
+        fake.push(events(*steps, Finish(), Done()))
+        codey_proc = start("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        assert codey_proc.stdout is not None
+        head = subprocess.Popen(["head", "-1"], stdin=codey_proc.stdout, stdout=subprocess.PIPE)
+        codey_proc.stdout.close()  # only head reads it now
+        try:
+            head_out, _ = head.communicate(timeout=TIMEOUT)
+            started = time.monotonic()
+            _, err = codey_proc.communicate(timeout=TIMEOUT)
+            elapsed = time.monotonic() - started
+        finally:
+            codey_proc.kill()
+            codey_proc.wait()
+        assert head_out == b"first line\n"
+        assert codey_proc.returncode == 141
+        assert err == b""
+        assert elapsed < 1.5  # it stopped at the next write, not at the end of the answer
+        assert fake.requests[-1].disconnected.wait(2.0)
+
+    def test_save_to_head(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """save | head -1: the file keeps what arrived and stays a valid chat log."""
+        log = tmp_path / "chat.md"
+        steps: list[Step] = [Text("first line\n")]
+        for number in range(2, 40):
+            steps += [Pause(0.05), Text(f"line {number}\n")]
+        fake.push(events(*steps, Finish(), Done()))
+        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        assert proc.stdout is not None
+        head = subprocess.Popen(["head", "-1"], stdin=proc.stdout, stdout=subprocess.PIPE)
+        proc.stdout.close()
+        try:
+            head.communicate(timeout=TIMEOUT)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert (proc.returncode, err) == (141, b"")
+        text = log.read_text(encoding="utf-8")
+        assert "<!-- codey: interrupted: standard output was closed -->" in text
+        assert text.endswith(USER)
+
+
+class TestSaveLock:
+    """Two saves on one file take turns."""
+
+    def test_no_interleaving(self, fake: FakeProvider, tmp_path: Path) -> None:
+        log = tmp_path / "chat.md"
+        env = environment(fake)
+        fake.push(
+            events(Text("alpha "), Stall(), Text("omega"), Finish(), Done()),
+            answer("beta"),
+        )
+        first = start("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
+        second: Optional[subprocess.Popen[bytes]] = None
+        try:
+            read_until(first, b"alpha ")
+            second = start("save", "two", "--file", str(log), "--model", "gpt-4.1", env=env)
+            time.sleep(0.5)
+            # The second waits for the lock before it even sends its request.
+            assert len(fake.requests) == 1
+            assert second.poll() is None
+            fake.release()
+            assert first.wait(TIMEOUT) == 0
+            assert second.wait(TIMEOUT) == 0
+        finally:
+            for proc in (first, second):
+                if proc is not None:
+                    proc.kill()
+                    proc.communicate()
+        assert log.read_text(encoding="utf-8") == (
+            "one" + ASSISTANT + "alpha omega" + USER + "two" + ASSISTANT + "beta" + USER
+        )
+        assert fake.requests[-1].json["messages"][-2:] == [
+            {"role": "assistant", "content": "alpha omega"},
+            {"role": "user", "content": "two"},
+        ]
+
+
+class TestStartUp:
+    """codey --help is cheap: no engine, no JSON, no Markdown libraries."""
+
+    def test_help_imports_little(self) -> None:
+        code = (
+            "import sys\n"
+            "from codey.cli import build_parser\n"
+            "build_parser().format_help()\n"
+            "heavy = {'requests', 'urllib3', 'sseclient', 'attrs', 'json', 'rich', 'mdformat',\n"
+            "    'yaml', 'tomllib', 'tomli', 'codey._api', 'codey._stream'} & set(sys.modules)\n"
+            "assert not heavy, sorted(heavy)\n"
+        )
+        subprocess.run([sys.executable, "-c", code], env=environment(), check=True)
+
+    def test_help_wall_time(self) -> None:
+        """codey --help costs at most 80 ms more than python -c pass (best of 7)."""
+
+        def best(*args: str) -> float:
+            times = []
+            for _ in range(7):
+                started = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, *args],
+                    env=environment(),
+                    stdout=subprocess.DEVNULL,
+                    check=True,
+                )
+                times.append(time.perf_counter() - started)
+            return min(times)
+
+        baseline = best("-c", "pass")
+        help_time = best("-m", "codey", "--help")
+        assert help_time - baseline < 0.080, (help_time, baseline)
