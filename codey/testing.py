@@ -641,7 +641,7 @@ class _AnthropicRenderer(_Renderer):
         if self.started:
             return ""
         self.started = True
-        message = {
+        message: dict[str, Any] = {
             "id": "msg_fake",
             "type": "message",
             "role": "assistant",
@@ -683,12 +683,12 @@ class _AnthropicRenderer(_Renderer):
             out = self.start() + self.open_block(("text", 0), {"type": "text", "text": ""})
             return out + self.delta({"type": "text_delta", "text": step.text})
         if isinstance(step, Reasoning):
-            block = {"type": "thinking", "thinking": ""}
-            out = self.start() + self.open_block(("thinking", 0), block)
+            out = self.start()
+            out += self.open_block(("thinking", 0), {"type": "thinking", "thinking": ""})
             return out + self.delta({"type": "thinking_delta", "thinking": step.text})
         if isinstance(step, ToolCall):
             self.any_tool = True
-            block = {
+            block: dict[str, Any] = {
                 "type": "tool_use",
                 "id": step.id or f"toolu_fake_{step.index}",
                 "name": step.name,
@@ -855,7 +855,11 @@ class FakeProvider:
         self.host = host
         #: Replies served, one per chat/messages request, first in first out.
         self._queue: deque[Reply] = deque()
-        #: Served when the queue is empty; ``None`` means a 500 "no scripted reply".
+        #: Called with each :class:`RecordedRequest` when the queue is empty, to make
+        #: its reply (for replies that depend on the request); else ``default`` serves.
+        self.responder: Optional[Callable[[RecordedRequest], Reply]] = None
+        #: Served when the queue is empty and there is no responder; ``None`` means
+        #: a 500 "no scripted reply".
         self.default: Optional[Reply] = None
         #: The model names ``GET .../models`` lists.
         self.models: list[str] = [_DEFAULT_MODEL]
@@ -1028,10 +1032,12 @@ class FakeProvider:
             self._requests.append(request)
             self._changed.notify_all()
 
-    def _next_reply(self, provider: str) -> Reply:
+    def _next_reply(self, request: RecordedRequest) -> Reply:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
+        if self.responder is not None:
+            return self.responder(request)
         if self.default is not None:
             return self.default
         return error(500, "no scripted reply", error_type=None)
@@ -1132,8 +1138,12 @@ class _Connection:
         except OSError:
             raise self.gone() from None
         while True:
-            self.wait(None)
-            self.buffer = b""
+            ready = _wait_readable([self.sock, self.server._stop_r], None)
+            if self.server._closed:
+                raise _Gone()
+            if self.sock in ready:
+                self.receive()
+                self.buffer = b""
 
     # -- reading a request
 
@@ -1165,7 +1175,7 @@ class _Connection:
 
     def read_body(self, headers: http.client.HTTPMessage) -> bytes:
         if "chunked" in (headers.get("transfer-encoding") or "").lower():
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size_line = self.read_until(b"\r\n", 1024)
                 try:
@@ -1234,12 +1244,13 @@ class _Connection:
                 message = f"method {method} not allowed on {target}"
                 return self.respond_simple(405, fmt, message, keep_alive)
             model = request.model or _DEFAULT_MODEL
-            return self.respond(self.server._next_reply(fmt), fmt, model, keep_alive)
+            return self.respond(self.server._next_reply(request), fmt, model, keep_alive)
         return self.respond_simple(404, fmt, f"no such path: {target}", keep_alive)
 
     def models_reply(self, provider: str) -> Reply:
         names = list(self.server.models)
         obj: dict[str, Any]
+        data: list[dict[str, Any]]
         if provider == "anthropic":
             data = [
                 {

@@ -13,7 +13,6 @@ from codey.testing import (
     Comment,
     FakeProvider,
     Pause,
-    Reasoning,
     Stall,
     Text,
     ToolCall,
@@ -21,7 +20,6 @@ from codey.testing import (
     error,
     events,
 )
-from tests.conftest import FAKE_KEY
 from tests.helpers import MODELS, codey_threads, kwargs_for, wait_until
 
 
@@ -154,7 +152,8 @@ class TestTimings:
         during = stream.timings
         assert during.retries == 1
         assert 0.04 <= during.retry_wait <= 0.2
-        assert during.to_headers is not None and during.to_first_text is not None
+        assert during.to_headers is not None
+        assert during.to_first_text is not None
         assert during.to_headers <= during.to_first_text <= during.total
         assert next(iterator) == "b"
         assert stream.timings.longest_gap >= 0.25
@@ -219,9 +218,7 @@ class TestFallbacks:
             return answer("from claude")
 
         fake.responder = respond
-        stream = codey.stream(
-            "hi", model="gpt-4.1", fallbacks=["claude-sonnet-4-0"], retries=1
-        )
+        stream = codey.stream("hi", model="gpt-4.1", fallbacks=["claude-sonnet-4-0"], retries=1)
         assert "".join(stream) == "from claude"
         assert (stream.model, stream.provider) == ("claude-sonnet-4-0", "anthropic")
         assert [r.provider for r in fake.requests] == ["openai", "openai", "anthropic"]
@@ -229,7 +226,9 @@ class TestFallbacks:
     def test_all_fail_keeps_every_error(self, fake, monkeypatch):
         for name, value in fake.env().items():
             monkeypatch.setenv(name, value)
-        fake.responder = lambda request: error(401 if request.provider == "openai" else 429, "no", retry_after=0)
+        fake.responder = lambda request: error(
+            401 if request.provider == "openai" else 429, "no", retry_after=0
+        )
         with pytest.raises(codey.RateLimitError) as info:
             codey.complete("hi", model="gpt-4.1", fallbacks=["grok-3"], retries=0)
         attempts = info.value.attempts
@@ -248,9 +247,7 @@ class TestFallbacks:
 
     def test_fallback_key_is_checked_at_once(self, fake):
         with pytest.raises(codey.MissingAPIKeyError, match="ANTHROPIC_API_KEY"):
-            codey.stream(
-                "hi", fallbacks=["claude-sonnet-4-0"], **kwargs_for(fake, "openai")
-            )
+            codey.stream("hi", fallbacks=["claude-sonnet-4-0"], **kwargs_for(fake, "openai"))
 
 
 class TestCancel:
@@ -272,7 +269,8 @@ class TestCancel:
         stopped = time.monotonic()
         assert got == ["a"]
         assert stopped - closed_at[0] < 0.1
-        assert stream.cancelled and stream.finish_reason is None
+        assert stream.cancelled
+        assert stream.finish_reason is None
         assert fake.requests[-1].disconnected.wait(1.0)
 
     def test_cancel_event(self, fake):
@@ -290,4 +288,5 @@ class TestCancel:
         fake.push(answer("whole"))
         stream = codey.stream("hi", **kwargs_for(fake, "openai"))
         assert "".join(stream) == "whole"
-        assert not stream.cancelled and stream.closed
+        assert not stream.cancelled
+        assert stream.closed

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import codey
-from codey._providers import resolve
 from codey import cli
+from codey._providers import resolve
 from codey.cli import exit_code, main
 from codey.testing import (
     FAKE_API_KEY,

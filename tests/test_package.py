@@ -30,7 +30,8 @@ def test_import_is_light():
     """import codey loads neither requests, sseclient nor attrs."""
     code = (
         "import sys, codey; "
-        "heavy = [m for m in ('requests', 'sseclient', 'urllib3', 'attrs', 'attr') if m in sys.modules]; "
+        "names = ('requests', 'sseclient', 'urllib3', 'attrs', 'attr'); "
+        "heavy = [m for m in names if m in sys.modules]; "
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -22,7 +22,6 @@ from codey.testing import (
     Pause,
     Ping,
     Raw,
-    Reasoning,
     Reset,
     Stall,
     Text,
@@ -471,8 +470,12 @@ class TestTimeouts:
             started = time.monotonic()
             with pytest.raises(codey.ConnectTimeoutError) as info:
                 codey.complete(
-                    "hi", model="gpt-4.1", api_key=FAKE_KEY, base_url=url,
-                    connect_timeout=0.2, retries=1,
+                    "hi",
+                    model="gpt-4.1",
+                    api_key=FAKE_KEY,
+                    base_url=url,
+                    connect_timeout=0.2,
+                    retries=1,
                 )
             waited = time.monotonic() - started
         assert isinstance(info.value, TimeoutError)
@@ -481,16 +484,22 @@ class TestTimeouts:
     def test_connection_refused_is_network_error(self):
         with pytest.raises(codey.NetworkError) as info:
             codey.complete(
-                "hi", model="claude-sonnet-4-0", api_key=FAKE_KEY,
-                base_url=closed_port_url(), retries=0,
+                "hi",
+                model="claude-sonnet-4-0",
+                api_key=FAKE_KEY,
+                base_url=closed_port_url(),
+                retries=0,
             )
         assert "anthropic" in str(info.value)
 
     def test_none_disables_timeouts(self, fake):
         fake.push(answer("ok"))
-        assert codey.complete(
-            "hi", **kwargs_for(fake, "openai", chunk_timeout=None, connect_timeout=None)
-        ) == "ok"
+        assert (
+            codey.complete(
+                "hi", **kwargs_for(fake, "openai", chunk_timeout=None, connect_timeout=None)
+            )
+            == "ok"
+        )
 
 
 class TestLifecycle:
@@ -553,7 +562,7 @@ class TestLifecycle:
         for _ in range(100):
             stream = run(fake, "openai", chunk_timeout=5.0)
             next(iter(stream))
-            stream = None  # noqa: F841
+            stream = None
         gc.collect()
         assert all(r.disconnected.wait(2.0) for r in fake.requests)
         assert wait_until(lambda: not codey_threads(), 2.0)
@@ -573,7 +582,12 @@ class TestLifecycle:
                 errors.append(exc)
 
         fake.default = None
-        fake.responder = lambda request: answer(*[f"{request.json['messages'][0]['content']}:{i};" for i in range(50)])
+
+        def respond(request):
+            n = request.json["messages"][0]["content"]
+            return answer(*[f"{n}:{i};" for i in range(50)])
+
+        fake.responder = respond
         threads = [threading.Thread(target=consume, args=(n,)) for n in range(50)]
         for t in threads:
             t.start()
@@ -626,9 +640,13 @@ class TestConfiguration:
 
     def test_models_and_providers(self):
         assert codey.providers()[:3] == ["anthropic", "openai", "xai"]
-        assert {"ollama", "openrouter", "groq", "deepseek", "mistral", "gemini"} <= set(codey.providers())
+        assert {"ollama", "openrouter", "groq", "deepseek", "mistral", "gemini"} <= set(
+            codey.providers()
+        )
         names = codey.models()
-        assert "gpt-4.1" in names and "grok-3" in names and "claude-sonnet-4-0" in names
+        assert "gpt-4.1" in names
+        assert "grok-3" in names
+        assert "claude-sonnet-4-0" in names
         assert len(names) == len(set(names))
 
     def test_message_is_frozen_and_checked(self):
