@@ -441,27 +441,27 @@ def _read_events(channel: Channel, plan: Plan, response: requests.Response) -> N
     body = _Body(channel, plan, response, parser)
     feed = parser.feed
     try:
-        for event in SSEClient(iter(body)).events():
-            feed(event.event, event.data, body.out)
-            if parser.done:
-                break
-    except StreamError as exc:
-        if body.ended_mid_event() and not exc.error_type:
-            # The last event was cut off, not malformed.
-            exc = IncompleteStreamError(
-                f"{plan.provider.name} closed the connection in the middle of an event",
-                provider=plan.provider.name,
-            )
+        try:
+            for event in SSEClient(iter(body)).events():
+                feed(event.event, event.data, body.out)
+                if parser.done:
+                    break
+        except StreamError as exc:
+            # A body cut short (even mid-event) is incomplete, not malformed...
+            if not isinstance(exc, IncompleteStreamError):
+                if exc.error_type or not body.ended_mid_event():
+                    raise
+                exc = IncompleteStreamError(
+                    f"{plan.provider.name} closed the connection in the middle of an event",
+                    provider=plan.provider.name,
+                )
+            # ...unless a finish_reason arrived: then any end of the body completes it.
+            if not parser.complete_at_eof:
+                raise exc from None
+    finally:
         channel.saw_text = channel.saw_text or parser.saw_text
         body.flush()
-        raise exc from None
-    except BaseException:
-        channel.saw_text = channel.saw_text or parser.saw_text
-        body.flush()
-        raise
-    channel.saw_text = channel.saw_text or parser.saw_text
-    body.flush()
-    if parser.done or channel.cancelled.is_set() or parser.complete_at_eof:
+    if parser.done or parser.complete_at_eof or channel.cancelled.is_set():
         return
     raise IncompleteStreamError(
         f"{plan.provider.name} closed the connection before the end of the answer",

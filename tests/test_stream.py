@@ -273,6 +273,14 @@ class TestEndOfStream:
             assert list(stream) == ["done"]
         assert stream.finish_reason == "stop"
 
+    @pytest.mark.parametrize("ending", [Close(), Reset(), Raw(b'data: {"choices": [], "us')])
+    def test_any_end_after_finish_reason_completes_chat(self, fake, ending):
+        """After a finish_reason, even a reset or a cut usage chunk completes the answer."""
+        fake.push(events(Text("done"), Finish("length"), ending, Close()))
+        with run(fake, "openai") as stream:
+            assert list(stream) == ["done"]
+        assert stream.finish_reason == "length"
+
     def test_messages_needs_message_stop(self, fake):
         """Messages: message_delta without message_stop is incomplete."""
         fake.push(events(Text("done"), Finish("end_turn"), Close()))
