@@ -468,6 +468,7 @@ def _first_main(args: Any) -> None:
 def _scale_main(args: Any) -> None:
     """Many concurrent paced streams from as many caller threads; resources before and after."""
     import gc
+    import time
 
     row = ROWS[args.row]
     spec = f"n={args.chunks},pace={args.pace},framing={args.framing}"
@@ -476,10 +477,7 @@ def _scale_main(args: Any) -> None:
     for _ in row.open(target.with_spec(f"n=20,framing={args.framing}")):
         pass
     gc.collect()
-    time_settle = 0.2
-    import time
-
-    time.sleep(time_settle)
+    time.sleep(args.settle)
     base = {"rss": rss_bytes(), "threads": thread_count(), "fds": fd_count()}
     peak_ok = reset_peak_rss()
     counts = [0] * args.streams
@@ -498,8 +496,6 @@ def _scale_main(args: Any) -> None:
 
     callers = [threading.Thread(target=caller, args=(i,)) for i in range(args.streams)]
     peak_sampled = 0
-    stop = threading.Event()
-
     cpu0 = cpu_seconds()
     wall0 = monotonic()
     for thread in callers:
@@ -507,14 +503,14 @@ def _scale_main(args: Any) -> None:
     # Sampled too, in case the peak mark cannot be reset.
     while any(t.is_alive() for t in callers):
         peak_sampled = max(peak_sampled, rss_bytes())
-        stop.wait(0.02)
+        time.sleep(0.02)
     for thread in callers:
         thread.join()
     wall = monotonic() - wall0
     cpu = cpu_seconds() - cpu0
     peak = peak_rss_bytes() if peak_ok else peak_sampled
     gc.collect()
-    time.sleep(time_settle)
+    time.sleep(args.settle)
     after = {"rss": rss_bytes(), "threads": thread_count(), "fds": fd_count()}
     total = sum(counts)
     print(
@@ -558,6 +554,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     scale.add_argument("--streams", type=int, default=100)
     scale.add_argument("--chunks", type=int, default=2000)
     scale.add_argument("--pace", type=float, default=0.005)
+    scale.add_argument("--settle", type=float, default=0.2, help="seconds before each count")
     args = parser.parse_args(argv)
     if args.command == "first":
         _first_main(args)

@@ -35,7 +35,7 @@ from benchmarks.server import CHAT, CHUNKED, CLOSE, MESSAGES, ServerProcess, ans
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMBOS = [(CHAT, CHUNKED), (CHAT, CLOSE), (MESSAGES, CHUNKED), (MESSAGES, CLOSE)]
-COMBO_LABEL = {CHAT: "Chat Completions", MESSAGES: "Messages"}
+COMBO_LABEL = {CHAT: "Chat", MESSAGES: "Messages"}
 CORE = ["floor", "requests-well", "codey"]
 #: The multiplication sign, spelled so that linters do not take it for an x.
 X = "\u00d7"
@@ -69,12 +69,21 @@ class Config:
         self.scale_streams = 5 if smoke else 100
         self.scale_chunks = 50 if smoke else 2000
         self.scale_pace = 0.005
+        self.scale_settle = 0.02 if smoke else 0.2
         self.cancel_runs = runs or (1 if smoke else 10)
         self.stall_runs = 1 if smoke else 20
         self.stall_timeout = 0.5
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        config = cls(bool(values.get("smoke")), None)
+        for name, value in values.items():
+            if hasattr(config, name):
+                setattr(config, name, value)
+        return config
 
 
 def child_env(pycache: str) -> dict[str, str]:
@@ -91,8 +100,11 @@ def child_env(pycache: str) -> dict[str, str]:
     return env
 
 
+_STARTED = monotonic()
+
+
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(f"[{monotonic() - _STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def median(values: Sequence[float]) -> float:
@@ -109,18 +121,26 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 def interleave(
-    runs: int, rows: Sequence[str], once: Callable[[str], Any], warm: bool = False
+    runs: int,
+    rows: Sequence[str],
+    once: Callable[[str], Any],
+    warm: bool = False,
+    once_only: Iterable[str] = (),
 ) -> dict[str, list[Any]]:
     """Run ``once(row)`` for every row, run after run: A B C A B C ...
 
     ``warm``: one untimed round first (imports, sessions, caches).
+    ``once_only``: rows measured in the first run only (slow reference rows).
     """
     if warm:
         for row in rows:
             once(row)
+    single = set(once_only)
     out: dict[str, list[Any]] = {row: [] for row in rows}
-    for _ in range(runs):
+    for run in range(runs):
         for row in rows:
+            if run and row in single:
+                continue
             gc.collect()
             out[row].append(once(row))
     return out
@@ -218,7 +238,10 @@ class Bench:
                 "held_back": sum(1 for d in ms if d > held),
             }
 
-        runs = interleave(cfg.latency_runs, rows, once)
+        # The reference rows once: they only show the held-back events and the SDKs' cost.
+        runs = interleave(
+            cfg.latency_runs, rows, once, once_only=("requests-documented", *self.sdk)
+        )
         return {
             row: {
                 "runs": values,
@@ -273,7 +296,7 @@ class Bench:
             )
             return json.loads(done.stdout)  # type: ignore[no-any-return]
 
-        runs = interleave(cfg.fresh_runs, rows, once, warm=True)
+        runs = interleave(cfg.fresh_runs, rows, once, warm=True, once_only=self.sdk)
         return {
             row: {
                 "runs": values,
@@ -368,7 +391,7 @@ class Bench:
             command = [sys.executable, "-m", "benchmarks.clients", "scale", "--row", row]
             command += ["--port", str(self.server.port), "--fmt", fmt, "--framing", framing]
             command += ["--streams", str(cfg.scale_streams), "--chunks", str(cfg.scale_chunks)]
-            command += ["--pace", str(cfg.scale_pace)]
+            command += ["--pace", str(cfg.scale_pace), "--settle", str(cfg.scale_settle)]
             done = subprocess.run(command, cwd=REPO, env=self.env, capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"scale {row} failed: {done.stderr[-2000:]}")
@@ -399,7 +422,7 @@ class Bench:
             return _cancel_once(self.server, ROWS[row].open, target, tag, mode)
 
         def summary(values: list[dict[str, Optional[float]]], name: str) -> dict[str, Any]:
-            found = [v[name] for v in values if v[name] is not None]
+            found = [x for x in (v[name] for v in values) if x is not None]
             return {"median": median(found) if found else None, "max": max(found, default=None)}
 
         runs = interleave(cfg.cancel_runs, variants, once)
@@ -487,10 +510,18 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     commit = ""
+    changed: list[str] = []
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "codey"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout
+        changed = [line[3:] for line in status.splitlines() if line.strip()]
     except OSError:
         pass
     versions = {}
@@ -508,8 +539,44 @@ def machine() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "commit": commit,
+        "uncommitted": changed,
         "versions": versions,
     }
+
+
+class Noise:
+    """How much CPU other processes (and the hypervisor: steal) took while we ran."""
+
+    def __init__(self) -> None:
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot() -> tuple[float, float, float, float]:
+        busy = steal = 0.0
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+            tick = os.sysconf("SC_CLK_TCK")
+            user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+            busy = (user + nice + system + irq + softirq) / tick
+            steal = (fields[7] if len(fields) > 7 else 0) / tick
+        except (OSError, ValueError):
+            pass
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        return busy, steal, own, monotonic()
+
+    def result(self) -> dict[str, float]:
+        busy0, steal0, own0, wall0 = self.start
+        busy1, steal1, own1, wall1 = self._snapshot()
+        wall = max(wall1 - wall0, 1e-9)
+        others = max(0.0, (busy1 - busy0) - (own1 - own0))
+        return {
+            "other_cpu_s": others,
+            "other_cpu_share": others / wall / (os.cpu_count() or 1),
+            "steal_s": steal1 - steal0,
+            "loadavg_end": os.getloadavg()[0],
+        }
 
 
 def fmt_num(value: Optional[float], digits: int = 2) -> str:
@@ -603,7 +670,7 @@ def report(results: dict[str, Any], config: Config, info: dict[str, Any]) -> str
             ),
             (
                 "first_chunk_fresh",
-                "First chunk, first call after import in a fresh process, ms, "
+                "First chunk, first call after import: a fresh process each time, ms, "
                 f"median of {config.fresh_runs}",
             ),
         ):
@@ -766,35 +833,35 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             floor = results["scale"][key]["floor"]
             ratio = cell["cpu_us_per_chunk"] / floor["cpu_us_per_chunk"]
             add(
-                "100 streams: peak RSS",
+                "scale: peak RSS",
                 where,
                 f"+{cell['peak_rss_over_base_mb']:.1f} MB",
                 "≤ 40 MB",
                 cell["peak_rss_over_base_mb"] <= 40,
             )
             add(
-                "100 streams: CPU/chunk",
+                "scale: CPU/chunk",
                 where,
                 f"{ratio:.2f}{X} floor",
                 f"≤ 1.5{X} floor",
                 ratio <= 1.5,
             )
             add(
-                "100 streams: threads after",
+                "scale: threads after",
                 where,
                 f"{cell['threads_after_over_base']:+d}",
                 "back to base",
                 cell["threads_after_over_base"] <= 0,
             )
             add(
-                "100 streams: fds after",
+                "scale: fds after",
                 where,
                 f"{cell['fds_after_over_base']:+d}",
                 "back to base",
                 cell["fds_after_over_base"] <= 0,
             )
             add(
-                "100 streams: RSS after",
+                "scale: RSS after",
                 where,
                 f"{cell['rss_after_over_base_mb']:+.1f} MB",
                 "≤ +10 MB",
@@ -852,14 +919,59 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def targets_table(found: list[dict[str, Any]]) -> str:
-    body = [
-        [t["target"], t["where"] or "—", t["value"], t["goal"], "PASS" if t["pass"] else "**MISS**"]
-        for t in found
-    ]
-    return table(["target", "where", "codey", "goal", "result"], body)
+    """The targets, one row each, codey's figure and PASS/MISS per body kind."""
+    wheres = [combo_title(combo_key(f, fr)) for f, fr in COMBOS]
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for t in found:
+        verdict = "PASS" if t["pass"] else "**MISS**"
+        cells = rows.setdefault((t["target"], t["goal"]), {})
+        cells[t["where"] or "all"] = f"{verdict} {t['value']}"
+    body = []
+    for (name, goal), cells in rows.items():
+        if "all" in cells:
+            body.append([name, goal, cells["all"], "", "", ""])
+        else:
+            body.append([name, goal, *[cells.get(w, "—") for w in wheres]])
+    return table(["target", "goal", *wheres], body)
 
 
 MEASURES = ("throughput", "latency", "first_chunk", "imports", "scale", "cancel", "stall")
+
+
+def render(data: dict[str, Any]) -> str:
+    """The whole Markdown report from a run's data (as written by ``--json``)."""
+    info, config, results = data["machine"], Config.from_dict(data["config"]), data["results"]
+    noise = info.get("noise") or {}
+    found = targets(results)
+    passed = sum(1 for t in found if t["pass"])
+    head = (
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']} "
+        f"({info['platform']}), commit {info['commit'] or '?'}"
+        + (
+            f" with uncommitted changes to {', '.join(info['uncommitted'])}"
+            if info.get("uncommitted")
+            else ""
+        )
+        + f"; run took {data['elapsed_s']:.0f} s"
+        f"{' (smoke sizes: not a measurement)' if config.smoke else ''}"
+    )
+    if noise:
+        head += (
+            f"; other processes used {noise['other_cpu_share']:.0%} of the machine meanwhile "
+            f"(steal {noise['steal_s']:.1f} s)"
+        )
+    return "\n".join(
+        [
+            head + ".",
+            "",
+            report(results, config, info),
+            "Targets",
+            "",
+            targets_table(found),
+            "",
+            f"{passed} PASS, {len(found) - passed} MISS",
+        ]
+    )
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -872,7 +984,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--runs", type=int, help="runs per measure (default: per measure)")
     parser.add_argument("--no-sdk", action="store_true", help="leave out the openai/anthropic rows")
     parser.add_argument("--only", metavar="M,M", help=f"only these measures: {','.join(MEASURES)}")
+    parser.add_argument(
+        "--render", metavar="PATH", help="print the report of a run saved with --json; run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            print(render(json.load(f)))
+        return 0
     config = Config(args.smoke, args.runs)
     only = args.only.split(",") if args.only else list(MEASURES)
     unknown = set(only) - set(MEASURES)
@@ -883,6 +1002,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         f"{info['nproc']} CPUs ({info['cpu']}), Python {info['python']}"
         + (" [smoke]" if args.smoke else "")
     )
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {load:.1f}: other work will disturb the figures")
+    noise = Noise()
     started = monotonic()
     bench = Bench(config, sdk=not args.no_sdk and not args.smoke)
     try:
@@ -891,32 +1014,18 @@ def main(argv: Optional[list[str]] = None) -> int:
                 getattr(bench, name)()
     finally:
         bench.close()
-    elapsed = monotonic() - started
-    found = targets(bench.results)
-    text = report(bench.results, config, info)
-    print(
-        f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']} "
-        f"({info['platform']}), commit {info['commit'] or '?'}; "
-        f"run took {elapsed:.0f} s{' (smoke sizes: not a measurement)' if args.smoke else ''}.\n"
-    )
-    print(text)
-    print("Targets\n")
-    print(targets_table(found))
-    passed = sum(1 for t in found if t["pass"])
-    print(f"\n{passed} PASS, {len(found) - passed} MISS")
+    info["noise"] = noise.result()
+    data = {
+        "machine": info,
+        "config": config.as_dict(),
+        "elapsed_s": monotonic() - started,
+        "results": bench.results,
+        "targets": targets(bench.results),
+    }
+    print(render(data))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "machine": info,
-                    "config": config.as_dict(),
-                    "elapsed_s": elapsed,
-                    "results": bench.results,
-                    "targets": found,
-                },
-                f,
-                indent=2,
-            )
+            json.dump(data, f, indent=2)
     return 0
 
 

@@ -260,10 +260,12 @@ class Job:
         while True:
             if opts.stall and self.i >= opts.stall:
                 self.stalled = True
-                return self._finish(out)
+                self._finish(out)
+                return None
             if self.i >= opts.n:
                 out.append(self.post)
-                return self._finish(out)
+                self._finish(out)
+                return None
             if self.events is None:
                 out.append(frame(opts.framing, text_event(opts.fmt, repr(monotonic()))))
             else:

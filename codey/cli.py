@@ -16,6 +16,8 @@ import os
 import sys
 
 import codey
+from codey._cli_completion import SHELLS
+from codey._config import PRECEDENCE, REASONING_EFFORTS, ConfigError
 from codey._errors import (
     APIStatusError,
     AuthenticationError,
@@ -32,6 +34,7 @@ from codey._errors import (
     ServerError,
     StreamError,
     UnknownModelError,
+    UnsupportedOptionError,
 )
 
 TYPE_CHECKING = False
@@ -40,8 +43,11 @@ if TYPE_CHECKING:
     from typing import IO, Any, Callable, Optional, TextIO
 
     from codey._chatlog import Chat, ChatSettings
+    from codey._cli_answer import Show
+    from codey._cli_status import Terminal
+    from codey._config import Config
 
-__all__ = ["build_parser", "exit_code", "main"]
+__all__ = ["build_parser", "describe", "exit_code", "main"]
 
 NO_PROMPT = "No prompt supplied (argument or stdin required)."
 NO_INPUT = "No input supplied for {} (argument or stdin required)."
@@ -53,8 +59,9 @@ _BUSY_EVENTS = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
 # -- the parser ---------------------------------------------------------------
 
 DESCRIPTION = """\
-codey puts large language models (OpenAI, xAI, Anthropic) on the command line.
-It streams an answer to standard output as it arrives, reads and writes
+codey puts large language models (OpenAI, xAI, Anthropic, and any service
+that speaks their APIs) on the command line. It streams an answer to standard
+output as it arrives, asks several models at once, chats, reads and writes
 Markdown chat logs so a conversation can be continued, and formats and colours
 Markdown for the terminal.
 """
@@ -65,24 +72,35 @@ examples:
   git diff | codey prompt --system "Review this diff" | codey format | codey color
   codey prompt "..." | codey buffer | codey format | codey color
   codey save "What about the UK?" --file chat.md && codey prompt < chat.md
+  codey prompt -m gpt-4.1 -m claude-sonnet-4-0 "Name a prime"   # side by side
+  codey prompt "Why?" --model o3 --reasoning --usage --stats
+  codey chat --file chat.md
+  eval "$(codey completion bash)"
 """
 
 ENVIRONMENT = """\
 environment:
   OPENAI_API_KEY, XAI_API_KEY, ANTHROPIC_API_KEY    the providers' API keys
   OPENAI_BASE_URL, XAI_BASE_URL, ANTHROPIC_BASE_URL  other API endpoints
-  CODEY_MODEL    the default model (else grok-3)
-  NO_COLOR       codey color prints plain text
+  CODEY_MODEL    the default model (else the config file's, else grok-3)
+  CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
+                 else ~/.config/codey/config.toml; see codey config)
+  CODEY_STATUS_DELAY  seconds without text before the status line (default 3)
+  NO_COLOR       codey color prints plain text; no styles on standard error
   CODEY_DEBUG=1  print a traceback with an error
+
+precedence: flag > chat-log front matter > environment > config file > built-in default
 """
 
 EXIT_STATUS = """\
 exit status:
   0 success; 1 other error; 2 usage error; 3 configuration or authentication
-  (missing key, unknown model, invalid front matter, 401, 403, 400, 404, 422);
+  (missing key, unknown model, invalid front matter or config file, 401, 403,
+  400, 404, 422);
   4 provider busy or failing, after retries (429, 5xx, 529, overloaded);
   5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C);
-  141 standard output closed (| head)
+  141 standard output closed (| head). With several models, the status of the
+  first one that failed, in the order given.
 """
 
 CHAT_INPUT_HELP = (
@@ -143,28 +161,115 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, description=description)
 
-    def model_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--model",
-            metavar="MODEL",
-            help="the model, such as gpt-4.1, grok-3 or claude-sonnet-4-0, or "
-            "PROVIDER:MODEL (default: the chat log's front matter, else "
-            "$CODEY_MODEL, else grok-3)",
+    model_help = (
+        "the model, such as gpt-4.1, grok-3 or claude-sonnet-4-0, PROVIDER:MODEL, or an "
+        "alias from the config file (default: the chat log's front matter, else "
+        "$CODEY_MODEL, else the config file's model, else grok-3)"
+    )
+
+    def model_option(sub: argparse.ArgumentParser, several: bool = False) -> None:
+        if several:
+            sub.add_argument(
+                "-m",
+                "--model",
+                action="append",
+                metavar="MODEL",
+                help=model_help + "; repeat it to ask several models at once",
+            )
+        else:
+            sub.add_argument("-m", "--model", metavar="MODEL", help=model_help)
+
+    def request_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "request options",
+            "Each one, when not given, comes from the config file's [models.NAME] or "
+            "[defaults] table, else the built-in default.",
+        )
+        group.add_argument("--system", metavar="TEXT", help="a system message")
+        group.add_argument(
+            "--max-tokens",
+            type=_positive_int,
+            metavar="N",
+            help="the most tokens the answer may use (Anthropic's default: 4096)",
+        )
+        group.add_argument(
+            "--temperature", type=_non_negative, metavar="T", help="the sampling temperature"
+        )
+        group.add_argument(
+            "--chunk-timeout",
+            type=_positive,
+            metavar="SECONDS",
+            help="give up when the server sends nothing for this long once the answer "
+            "has begun (default: 15)",
+        )
+        group.add_argument(
+            "--connect-timeout",
+            type=_positive,
+            metavar="SECONDS",
+            help="give up when the answer has not begun after this long (default: 30)",
+        )
+        group.add_argument(
+            "--deadline",
+            type=_positive,
+            metavar="SECONDS",
+            help="give up when the whole answer, retries included, takes longer than this "
+            "(exit status 5)",
+        )
+        group.add_argument(
+            "--reasoning-effort",
+            choices=REASONING_EFFORTS,
+            metavar="EFFORT",
+            help="how hard an OpenAI-style reasoning model thinks: " + ", ".join(REASONING_EFFORTS),
+        )
+        group.add_argument(
+            "--thinking-budget",
+            type=_positive_int,
+            metavar="TOKENS",
+            help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
+        )
+        shown = sub.add_argument_group("shown on standard error")
+        shown.add_argument(
+            "--reasoning",
+            action="store_true",
+            help="show the model's reasoning (thinking), dimmed, on standard error; "
+            "standard output carries only the answer",
+        )
+        shown.add_argument("--usage", action="store_true", help="print the token usage at the end")
+        shown.add_argument(
+            "--stats",
+            action="store_true",
+            help="print the timings at the end: to headers, to first text, longest gap, "
+            "total, retries",
         )
 
     prompt = command(
         "prompt",
         "stream an answer to a prompt or a chat log",
         "Send a prompt, or a whole chat log, to a model and write the answer to "
-        "standard output as it arrives, then a newline.",
+        "standard output as it arrives, then a newline. With several --model options, "
+        "ask them all at once: each answer is printed as a section headed "
+        '"=== MODEL ===" as soon as that model finishes, with a progress line on '
+        "standard error when it is a terminal. When no text has arrived for a few "
+        "seconds, a status line on a terminal's standard error tells how long codey "
+        "has waited and when the server last sent anything (slow, or stalled?).",
     )
     prompt.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
-    model_option(prompt)
-    prompt.add_argument(
+    model_option(prompt, several=True)
+    output = prompt.add_mutually_exclusive_group()
+    output.add_argument(
         "--chunk",
         action="store_true",
         help='write one JSON object per line, {"chunk":"..."}, flushed as each piece '
-        "arrives (no final newline)",
+        'arrives (no final newline); with several models, {"model":"...","chunk":"..."}',
+    )
+    output.add_argument(
+        "--events",
+        action="store_true",
+        help="write one JSON object per line for every event, in arrival order: text, "
+        "reasoning, tool_call and usage records, then exactly one final record, finish "
+        "(with the reason) or error (with its kind, exit status and the length of the "
+        'partial text); with several models, each record carries "model" (see "json '
+        'lines" in codey(1))',
     )
     prompt.add_argument(
         "--add-delimiters",
@@ -172,24 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the assistant delimiter before the answer and the user delimiter "
         "after it, so the output can be appended to a chat log",
     )
-    prompt.add_argument("--system", metavar="TEXT", help="a system message")
     prompt.add_argument(
-        "--max-tokens",
-        type=_positive_int,
-        metavar="N",
-        help="the most tokens the answer may use (Anthropic's default: 4096)",
+        "--no-stream",
+        action="store_true",
+        help="write the whole answer at once when it is complete (what arrived is still "
+        "written if the answer breaks)",
     )
-    prompt.add_argument(
-        "--temperature", type=_non_negative, metavar="T", help="the sampling temperature"
-    )
-    prompt.add_argument(
-        "--chunk-timeout",
-        type=_positive,
-        metavar="SECONDS",
-        help="give up when the server sends nothing for this long once the answer "
-        "has begun (default: 15)",
-    )
-    prompt.set_defaults(run=_cmd_prompt)
+    request_options(prompt)
+    prompt.set_defaults(run=_cmd_prompt, check=_check_prompt, subparser=prompt, config_needed=True)
 
     save = command(
         "save",
@@ -209,16 +304,65 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the chat-log file, created if needed (default: {DEFAULT_FILE})",
     )
     model_option(save)
-    save.set_defaults(run=_cmd_save)
+    request_options(save)
+    save.set_defaults(run=_cmd_save, config_needed=True)
+
+    chat = command(
+        "chat",
+        "talk with a model, interactively",
+        "An interactive conversation: type a prompt, read the answer as it streams, "
+        "and go on; the whole conversation is sent each time. Ctrl-C stops the answer "
+        "being written and returns to the prompt; Ctrl-C twice at an empty prompt, or "
+        "Ctrl-D, leaves. Line editing and history come from readline where Python has "
+        "it. A line ending with a backslash continues on the next line. When standard "
+        "input is not a terminal, each line read is one prompt.",
+    )
+    chat.add_argument(
+        "--file",
+        metavar="FILE",
+        help="load the conversation from this chat log (created if needed) and append "
+        "each prompt and answer to it as the answer streams, as codey save does: an "
+        "interrupted answer is kept with a note, and the file stays a valid chat log",
+    )
+    model_option(chat)
+    request_options(chat)
+    chat.set_defaults(run=_cmd_chat, config_needed=True)
 
     models = command(
         "models",
         "list the known models",
         "Print every known model, one per line, grouped by provider.",
     )
-    models.set_defaults(run=_cmd_models)
+    models.set_defaults(run=_cmd_models, config_needed=True)
     providers = command("providers", "list the providers", "Print every provider, one per line.")
-    providers.set_defaults(run=_cmd_providers)
+    providers.set_defaults(run=_cmd_providers, config_needed=True)
+
+    config = command(
+        "config",
+        "show the config file and the settings in force",
+        "Print where the config file is and the settings in force, with where each "
+        "comes from; API keys are masked. The file, TOML, may set the default model "
+        "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
+        'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
+        "connect_timeout, deadline, reasoning_effort, thinking_budget), the status "
+        "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
+        '"openai" or "anthropic", base_url, api_key_env, models or prefix). '
+        "Precedence: " + PRECEDENCE + ".",
+    )
+    config.add_argument("--path", action="store_true", help="print only the config file's path")
+    config.set_defaults(run=_cmd_config, config_needed=True)
+
+    completion = command(
+        "completion",
+        "print a shell completion script",
+        "Print a completion script for bash, zsh or fish, generated from this command "
+        "line: it completes commands, options, their values and model names (the known "
+        "models and the config file's aliases and models, as they are now). For bash, "
+        'put eval "$(codey completion bash)" in ~/.bashrc; for zsh and fish, see "shell '
+        'completion" in codey(1).',
+    )
+    completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
+    completion.set_defaults(run=_cmd_completion, config_needed=True)
 
     text_help = "the text; without it, standard input is read when it is not a terminal"
     buffer = command(
@@ -259,10 +403,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        check: Optional[Callable[[argparse.Namespace], Optional[str]]] = getattr(
+            args, "check", None
+        )
+        problem = check(args) if check is not None else None
+        if problem:
+            args.subparser.error(problem)  # usage and message on stderr, exit status 2
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     run: Callable[[argparse.Namespace], int] = args.run
+    restore: Optional[Callable[[], None]] = None
     try:
+        if getattr(args, "config_needed", False):
+            from codey._config import load
+
+            args.config = load()
+            restore = args.config.apply()  # the config file's providers, registered
         return run(args)
     except BrokenPipeError:
         # The reader went away (| head -1): the stream is closed by now; exit
@@ -274,6 +430,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:
         _report(exc)
         return exit_code(exc)
+    finally:
+        if restore is not None:
+            restore()
 
 
 def exit_code(exc: BaseException) -> int:
@@ -284,7 +443,15 @@ def exit_code(exc: BaseException) -> int:
         return 141
     if isinstance(
         exc,
-        (MissingAPIKeyError, UnknownModelError, ChatLogError, AuthenticationError, BadRequestError),
+        (
+            MissingAPIKeyError,
+            UnknownModelError,
+            ChatLogError,
+            ConfigError,
+            UnsupportedOptionError,
+            AuthenticationError,
+            BadRequestError,
+        ),
     ):
         return 3
     if isinstance(exc, (RateLimitError, ServerError)):
@@ -324,13 +491,16 @@ def _report(exc: BaseException) -> None:
             import traceback
 
             traceback.print_exception(type(exc), exc, exc.__traceback__)
-        sys.stderr.write(f"codey: error: {_describe(exc)}\n")
+        sys.stderr.write(f"codey: error: {describe(exc)}\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # standard error itself is gone
         pass
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """An error as one line of text, as ``main`` prints it after ``codey: error:``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):
@@ -393,60 +563,66 @@ def _stdout() -> TextIO:
     return out
 
 
-class _Answer:
-    """Writes an answer to standard output: text as it comes, or JSON lines (--chunk)."""
+def _terminal() -> Terminal:
+    from codey._cli_status import Terminal
 
-    def __init__(self, out: TextIO, chunk: bool) -> None:
-        self.out = out
-        self.chunk = chunk
-        self.wrote = ""  # the last character written, in plain mode
-        if chunk:
-            import json
-
-            self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-    def write(self, text: str) -> None:
-        if self.chunk:
-            # Byte-compatible with the original's JSON.stringify({chunk}).
-            line = self._encoder.encode({"chunk": text})
-            self.out.write(line + "\n")
-        else:
-            self.out.write(text)
-            if text:
-                self.wrote = text[-1]
-        self.out.flush()
-
-    def end(self) -> None:
-        """The final newline of plain output."""
-        if not self.chunk:
-            self.out.write("\n")
-            self.out.flush()
-
-    def end_early(self) -> None:
-        """After a failure, finish a partial line on a terminal, so the prompt starts clean."""
-        if not self.chunk and self.wrote not in ("", "\n") and _isatty(self.out):
-            try:
-                self.out.write("\n")
-                self.out.flush()
-            except (OSError, ValueError):
-                pass
+    return Terminal(_stdout(), sys.stderr)
 
 
 def _has_prompt(chat: Chat) -> bool:
     return any(message.role != "system" for message in chat.messages)
 
 
-def _stream_options(args: argparse.Namespace, chat: Chat) -> dict[str, Any]:
-    """The keywords for codey.stream(): only what was given, so the library's defaults hold."""
+def _choose_model(flag: Optional[str], chat: Chat, config: Config) -> Optional[str]:
+    """flag > the chat log's front matter > $CODEY_MODEL > the config file; aliases resolved."""
+    model = flag or chat.settings.model or os.environ.get("CODEY_MODEL") or config.model
+    return config.resolve(model) if model else None
+
+
+def _request(
+    args: argparse.Namespace, config: Config, model: Optional[str], chat: Chat
+) -> dict[str, Any]:
+    """The keywords for codey.stream(): only what was given, so the library's defaults hold.
+
+    Each setting is the flag, else the config file's (the model's own table,
+    then [defaults]). A chat log with its own system message keeps it: the
+    config file's system message is for conversations without one.
+    """
+    from codey._api import DEFAULT_MODEL
+    from codey._config import MODEL_SETTINGS
+
+    settings = config.settings_for(model or DEFAULT_MODEL)
+    if any(message.role == "system" for message in chat.messages):
+        settings.pop("system", None)
     options: dict[str, Any] = {}
-    model = args.model or chat.settings.model
     if model:
         options["model"] = model
-    for name in ("system", "max_tokens", "temperature", "chunk_timeout"):
+    for name in MODEL_SETTINGS:
         value = getattr(args, name, None)
+        if value is None:
+            value = settings.get(name)
         if value is not None:
             options[name] = value
     return options
+
+
+def _show(args: argparse.Namespace, config: Config, settings: Optional[ChatSettings]) -> Show:
+    from codey._cli_answer import Show
+    from codey._cli_status import status_delay
+
+    mode = "chunk" if getattr(args, "chunk", False) else "text"
+    if getattr(args, "events", False):
+        mode = "events"
+    return Show(
+        mode=mode,
+        add_delimiters=getattr(args, "add_delimiters", False),
+        settings=settings,
+        no_stream=getattr(args, "no_stream", False),
+        reasoning=args.reasoning,
+        usage=args.usage,
+        stats=args.stats,
+        delay=status_delay(config.status_delay),
+    )
 
 
 # -- commands -----------------------------------------------------------------
@@ -456,34 +632,63 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
     text = _read_input(args.input)
     if text is None:
         return _fail(NO_PROMPT)
-    chat = codey.parse_chat(text)
-    if not _has_prompt(chat):
-        return _fail(NO_PROMPT)
-    settings = chat.settings
-    answer = _Answer(_stdout(), chunk=args.chunk)
-    stream = codey.stream(chat.messages, **_stream_options(args, chat))
-    with stream:
-        try:
-            if args.add_delimiters:
-                answer.write(settings.delimiter("assistant"))
-            for piece in stream:
-                answer.write(piece)
-            if args.add_delimiters:
-                answer.write(settings.delimiter("user"))
-        except BrokenPipeError:
-            raise
-        except BaseException:
-            answer.end_early()
-            raise
-    answer.end()
+    config: Config = args.config
+    terminal = _terminal()
+    models: list[str] = args.model or []
+    try:
+        chat = codey.parse_chat(text)
+        if not _has_prompt(chat):
+            return _fail(NO_PROMPT)
+        show = _show(args, config, chat.settings)
+        if len(models) > 1:
+            requests = [
+                (model, _request(args, config, config.resolve(model), chat)) for model in models
+            ]
+        else:
+            model = _choose_model(models[0] if models else None, chat, config)
+            options = _request(args, config, model, chat)
+    except Exception as exc:
+        if args.events:  # the consumer still gets its one final record
+            from codey._cli_answer import error_record
+
+            _write_record(error_record(exc, 0))
+        raise
+    from codey._cli_answer import stream_one, stream_several
+
+    if len(models) > 1:
+        return stream_several(chat.messages, requests, show, terminal)
+    stream_one(chat.messages, options, show, terminal)
     return 0
+
+
+def _write_record(record: dict[str, Any]) -> None:
+    import json
+
+    out = _stdout()
+    out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    out.flush()
+
+
+def _check_prompt(args: argparse.Namespace) -> Optional[str]:
+    """What argparse cannot check on its own: a usage error, or None."""
+    models: list[str] = args.model or []
+    if args.add_delimiters and args.events:
+        return "argument --add-delimiters: not allowed with argument --events"
+    if len(models) > 1 and args.add_delimiters:
+        return "argument --add-delimiters: not allowed with several models"
+    if len(set(models)) != len(models):
+        return "argument -m/--model: each model may be given only once"
+    return None
 
 
 def _cmd_save(args: argparse.Namespace) -> int:
     text = _read_input(args.input)
     if text is None:
         return _fail(NO_PROMPT)
-    out = _stdout()
+    from codey._cli_answer import stream_one
+
+    config: Config = args.config
+    terminal = _terminal()
     with _locked(args.file) as log:
         log.seek(0)
         existing = log.read()
@@ -491,21 +696,20 @@ def _cmd_save(args: argparse.Namespace) -> int:
         if not _has_prompt(chat):
             return _fail(NO_PROMPT)
         settings = chat.settings
-        answer = _Answer(out, chunk=False)
-        stream = codey.stream(chat.messages, **_stream_options(args, chat))
+        options = _request(args, config, _choose_model(args.model, chat, config), chat)
         writer = _SaveWriter(log, joint + text + settings.delimiter("assistant"), settings)
-        with stream:
-            try:
-                for piece in stream:
-                    writer.write(piece)
-                    answer.write(piece)
-            except BaseException as exc:
-                writer.interrupted(exc)
-                if not isinstance(exc, BrokenPipeError):
-                    answer.end_early()
-                raise
-            writer.finish()
-    answer.end()
+        try:
+            stream_one(
+                chat.messages,
+                options,
+                _show(args, config, None),
+                terminal,
+                on_text=writer.write,
+                on_done=writer.finish,
+            )
+        except BaseException as exc:
+            writer.interrupted(exc)
+            raise
     return 0
 
 
@@ -555,6 +759,7 @@ class _SaveWriter:
         self.log = log
         self.head: Optional[str] = head
         self.settings = settings
+        self.done = False
 
     def _put(self, text: str) -> None:
         if self.head is not None:
@@ -567,11 +772,12 @@ class _SaveWriter:
 
     def finish(self) -> None:
         self._put(self.settings.delimiter("user"))
+        self.done = True
 
     def interrupted(self, exc: BaseException) -> None:
         """Close a partial answer: a note for the reader, then the user delimiter."""
-        if self.head is not None:
-            return  # nothing arrived: the file is untouched
+        if self.head is not None or self.done:
+            return  # nothing arrived (the file is untouched), or the answer is whole
         from codey._chatlog import interrupted_note
 
         if isinstance(exc, KeyboardInterrupt):
@@ -579,7 +785,7 @@ class _SaveWriter:
         elif isinstance(exc, BrokenPipeError):
             reason = "standard output was closed"
         else:
-            reason = f"{type(exc).__name__}: {_describe(exc)}"
+            reason = f"{type(exc).__name__}: {describe(exc)}"
         separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
         try:
             self._put(
@@ -670,3 +876,33 @@ def _cmd_color(args: argparse.Namespace) -> int:
 
     color_markdown(text, _stdout(), no_color=bool(os.environ.get("NO_COLOR")))
     return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    config: Config = args.config
+    out = _stdout()
+    if args.path:
+        out.write(config.path + "\n")
+    else:
+        from codey._config import report
+
+        out.write(report(config))
+    out.flush()
+    return 0
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from codey._cli_completion import completion_script
+
+    config: Config = args.config
+    names = [*config.aliases, *codey.models(), *config.names()]
+    out = _stdout()
+    out.write(completion_script(args.shell, build_parser(), names))
+    out.flush()
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from codey._cli_chat import run_chat
+
+    return run_chat(args)

@@ -111,12 +111,24 @@ the Anthropic endpoint (default: https://api.anthropic.com).
 .TP
 .B CODEY_MODEL
 the model when neither \fB\-\-model\fR nor the chat log names one
-(default: grok\-3).
+(default: the config file's \fBmodel\fR, else grok\-3).
 A model is a known name (see \fBcodey models\fR) or \fIPROVIDER\fR:\fIMODEL\fR,
 such as openai:my\-finetune.
 .TP
+.B CODEY_CONFIG
+the config file to read instead of the default one (it must exist).
+.TP
+.B XDG_CONFIG_HOME
+where the default config file is: \fB$XDG_CONFIG_HOME/codey/config.toml\fR
+(default: \fB~/.config/codey/config.toml\fR).
+.TP
+.B CODEY_STATUS_DELAY
+seconds without text before the status line appears (default: the config
+file's \fBstatus_delay\fR, else 3; 0 shows it at once).
+.TP
 .B NO_COLOR
-when set and not empty, \fBcodey color\fR writes plain text.
+when set and not empty, \fBcodey color\fR writes plain text, and nothing on
+standard error is styled (reasoning is not dimmed).
 .TP
 .B CODEY_DEBUG
 when set to 1, an error also prints its traceback.
@@ -141,7 +153,9 @@ a usage error: an unknown option or a bad value.
 .TP
 .B 3
 configuration or authentication: a missing API key, an unknown model, invalid
-front matter, HTTP 401, 403, 400, 404, 413 or 422.
+front matter, an invalid config file, an option the model cannot take (such as
+\fB\-\-thinking\-budget\fR for an OpenAI model), HTTP 401, 403, 400, 404,
+413 or 422.
 .TP
 .B 4
 the provider is busy or failing, after retries and before any text arrived:
@@ -149,8 +163,9 @@ HTTP 408, 409, 429, 5xx, 529, or an overloaded, API or rate\-limit error event.
 Worth retrying later.
 .TP
 .B 5
-a timeout: no response within the connect timeout, or silence longer than
-\fB\-\-chunk\-timeout\fR once the answer had begun.
+a timeout: no response within the connect timeout, silence longer than
+\fB\-\-chunk\-timeout\fR once the answer had begun, or an answer that took
+longer than \fB\-\-deadline\fR.
 .TP
 .B 6
 the stream broke: it ended before the provider's end marker, an error event
@@ -162,6 +177,150 @@ interrupted (Ctrl\-C); the partial answer already printed stays.
 .B 141
 standard output was closed (\fBcodey prompt ... | head \-1\fR): the stream is
 closed at once and nothing is printed.
+.PP
+With several models (\fBcodey prompt \-m A \-m B\fR), each model that failed
+gets its own line on standard error, \fBcodey: error: MODEL: ...\fR, and the
+exit status is that of the first failed model, in the order given.
+"""
+
+CONFIG_FILE = r"""
+\fBcodey prompt\fR, \fBsave\fR, \fBchat\fR, \fBmodels\fR, \fBproviders\fR
+and \fBcompletion\fR read a TOML file,
+\fB$CODEY_CONFIG\fR, else \fB$XDG_CONFIG_HOME/codey/config.toml\fR, else
+\fB~/.config/codey/config.toml\fR.
+It is optional; \fBcodey config\fR shows where it is and the settings in force.
+.PP
+.RS 4
+.nf
+model = "sonnet"           # the default model
+status_delay = 3           # seconds without text before the status line
+
+[aliases]
+sonnet = "claude\-sonnet\-4\-0"
+fast = "groq:llama\-3.3\-70b\-versatile"
+
+[defaults]                 # for every model
+chunk_timeout = 30
+
+[models."claude\-sonnet\-4\-0"]
+max_tokens = 8000
+temperature = 0.2
+system = "Answer briefly."
+
+[providers.together]       # a service that speaks an API codey knows
+kind = "openai"            # or "anthropic"
+base_url = "https://api.together.xyz/v1"
+api_key_env = "TOGETHER_API_KEY"
+models = ["meta\-llama/Llama\-3.3\-70B\-Instruct\-Turbo"]
+.fi
+.RE
+.TP
+.B model
+the model when neither \fB\-\-model\fR, the chat log nor \fBCODEY_MODEL\fR
+names one; an alias is fine.
+.TP
+.B status_delay
+seconds without text before the status line appears (0: at once).
+.TP
+.B [aliases]
+short names for models, usable wherever a model is (\fB\-m fast\fR).
+.TP
+.B [defaults]\fR and \fB[models."NAME"]
+request settings for every model, and for one (by its name or its alias's
+target; the model's own table wins): \fBsystem\fR (used when the chat log has
+no system message), \fBmax_tokens\fR, \fBtemperature\fR,
+\fBchunk_timeout\fR, \fBconnect_timeout\fR, \fBdeadline\fR,
+\fBreasoning_effort\fR, \fBthinking_budget\fR.
+A command\-line option always wins.
+.TP
+.B [providers.NAME]
+another service: \fBkind\fR (\fB"openai"\fR for Chat Completions,
+\fB"anthropic"\fR for Messages), \fBbase_url\fR, \fBapi_key_env\fR (the
+variable holding its key; without it, no key is needed), and \fBmodels\fR
+(names that then work alone or as NAME:MODEL) or \fBprefix\fR (a string or a
+list: model names starting with it go to this service).
+NAME:MODEL works for any model.
+Optional: \fBbase_url_env\fR (default NAME_BASE_URL), \fBkey_required\fR,
+\fBmax_tokens_field\fR, \fBinclude_usage\fR.
+A table named after a built\-in provider changes it (for example
+\fB[providers.ollama]\fR with another \fBbase_url\fR).
+.PP
+Precedence, highest first: a command\-line flag, the chat log's front matter,
+the environment (\fBCODEY_MODEL\fR, \fB*_API_KEY\fR, \fB*_BASE_URL\fR), the
+config file, the built\-in default.
+Anything wrong in the file (invalid TOML, an unknown key, a value of the wrong
+type) is one error naming the file and the line, exit status 3.
+"""
+
+JSON_LINES = r"""
+\fBcodey prompt \-\-chunk\fR writes \fB{"chunk":"..."}\fR per piece of text,
+exactly as the original tool did (with several models,
+\fB{"model":"...","chunk":"..."}\fR).
+\fBcodey prompt \-\-events\fR writes one compact JSON object per line for
+every event, in arrival order, so that a program can tell a whole answer from
+a cut one:
+.PP
+.RS 4
+.nf
+{"type":"reasoning","text":"..."}
+{"type":"text","text":"..."}
+{"type":"tool_call","index":0,"id":"...","name":"...","arguments":"..."}
+{"type":"usage","input_tokens":10,"output_tokens":5}
+{"type":"finish","reason":"stop"}
+.fi
+.RE
+.PP
+The last line is exactly one final record: \fBfinish\fR with the provider's
+stop reason, or
+.PP
+.RS 4
+.nf
+{"type":"error","kind":"timeout","error":"ChunkTimeoutError",
+ "message":"...","exit_code":5,"partial_text_length":42}
+.fi
+.RE
+.PP
+where \fBkind\fR is \fBconfiguration\fR, \fBbusy\fR, \fBtimeout\fR,
+\fBbroken\fR, \fBinterrupted\fR or \fBother\fR (the exit statuses 3, 4, 5,
+6, 130 and 1) and \fBpartial_text_length\fR counts the characters of text
+that arrived before the error.
+With several models every record starts with \fB"model"\fR, and each model
+ends with its own final record.
+"""
+
+STATUS_LINE = r"""
+When standard error is a terminal and no text has arrived for 3 seconds
+(\fBCODEY_STATUS_DELAY\fR, \fBstatus_delay\fR), \fBprompt\fR, \fBsave\fR
+and \fBchat\fR show one line there, such as
+.PP
+.RS 4
+.nf
+codey: no text from o3 for 12 s; the server last sent something 0.4 s ago
+.fi
+.RE
+.PP
+A server that keeps sending something (reasoning, keep\-alives) is slow; one
+whose silence keeps growing has stalled (and \fB\-\-chunk\-timeout\fR will end
+it).
+The line is erased as soon as text arrives, and never drawn when standard
+error is not a terminal.
+With several models, a progress line shows each model's state instead.
+"""
+
+COMPLETION = r"""
+\fBcodey completion bash|zsh|fish\fR prints a script that completes commands,
+options, option values and model names:
+.PP
+.RS 4
+.nf
+eval "$(codey completion bash)"                     # in ~/.bashrc
+codey completion zsh > "${fpath[1]}/_codey"         # zsh
+codey completion fish > ~/.config/fish/completions/codey.fish
+.fi
+.RE
+.PP
+The model names are those known when the script is made (with the config
+file's aliases and models): make it again after changing them.
 """
 
 EXAMPLES = r"""
@@ -173,6 +332,11 @@ codey prompt "Count to 5" \-\-chunk
 codey save "What is the capital of France?" \-\-file chat.md
 codey save "And of the UK?" \-\-file chat.md
 codey prompt < chat.md
+codey prompt \-m gpt\-4.1 \-m claude\-sonnet\-4\-0 "Name a prime"
+codey prompt "Why is the sky blue?" \-\-model o3 \-\-reasoning \-\-usage \-\-stats
+codey prompt "Summarise this" \-\-events < notes.md
+codey chat \-\-file chat.md
+codey config
 .fi
 """
 
@@ -183,6 +347,10 @@ The library: \fBpython3 \-c "import codey; help(codey)"\fR.
 #: (heading, roff) sections added after the options and commands, in order.
 SECTIONS = (
     ("chat logs", CHAT_LOGS),
+    ("config file", CONFIG_FILE),
+    ("json lines", JSON_LINES),
+    ("status line", STATUS_LINE),
+    ("shell completion", COMPLETION),
     ("environment", ENVIRONMENT),
     ("exit status", EXIT_STATUS),
     ("examples", EXAMPLES),

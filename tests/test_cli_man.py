@@ -74,6 +74,9 @@ def test_documents_every_command_and_option(page: str) -> None:
     assert set(choices) == {
         "prompt",
         "save",
+        "chat",
+        "config",
+        "completion",
         "models",
         "providers",
         "buffer",
@@ -111,6 +114,18 @@ def test_documents_every_command_and_option(page: str) -> None:
         "systemDelimiter",
         "# === ASSISTANT ===",
         "pip install 'codey[markdown]'",
+        "CODEY_CONFIG",
+        "XDG_CONFIG_HOME",
+        "CODEY_STATUS_DELAY",
+        ".SH CONFIG FILE",
+        ".SH JSON LINES",
+        ".SH STATUS LINE",
+        ".SH SHELL COMPLETION",
+        '{"type":"finish","reason":"stop"}',
+        "partial_text_length",
+        'eval "$(codey completion bash)"',
+        "api_key_env",
+        "flag, the chat log's front matter",
     ],
 )
 def test_documents(page: str, needle: str) -> None:

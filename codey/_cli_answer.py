@@ -1,0 +1,514 @@
+"""Streaming answers for the command line: one model, or several at once.
+
+:func:`stream_one` runs one request and writes its answer as text, as
+``--chunk`` JSON lines or as ``--events`` records; it draws the status line
+while text is slow to come, shows reasoning (``--reasoning``), usage and
+timings on standard error. :func:`stream_several` runs one request per model
+in parallel (``codey prompt -m A -m B``) and prints a labelled section per
+model as each completes.
+
+Loaded only by the commands that stream (never by ``codey --help``).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from time import monotonic
+from typing import Any, Callable, Optional, Union
+
+import codey
+from codey._cli_status import StatusLine, Terminal, waiting_message
+from codey._stream import Stream
+from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from codey._chatlog import ChatSettings
+    from codey._types import Message
+
+__all__ = [
+    "Show",
+    "error_record",
+    "stats_line",
+    "stream_one",
+    "stream_several",
+    "usage_line",
+]
+
+#: ``--events`` error kinds, by exit status.
+KINDS = {
+    1: "other",
+    3: "configuration",
+    4: "busy",
+    5: "timeout",
+    6: "broken",
+    130: "interrupted",
+}
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ids = itertools.count(1)
+
+
+class Show:
+    """What the user asked to see, and how (from the command-line flags)."""
+
+    def __init__(
+        self,
+        *,
+        mode: str = "text",
+        add_delimiters: bool = False,
+        settings: Optional[ChatSettings] = None,
+        no_stream: bool = False,
+        reasoning: bool = False,
+        usage: bool = False,
+        stats: bool = False,
+        delay: Optional[float] = None,
+    ) -> None:
+        #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
+        self.mode = mode
+        self.add_delimiters = add_delimiters
+        self.settings = settings
+        self.no_stream = no_stream
+        self.reasoning = reasoning
+        self.usage = usage
+        self.stats = stats
+        #: Seconds without text before the status line appears; None for never.
+        self.delay = delay
+
+
+def _json(record: dict[str, Any]) -> str:
+    return _encoder.encode(record) + "\n"
+
+
+def error_record(
+    exc: BaseException, partial_length: int, model: Optional[str] = None
+) -> dict[str, Any]:
+    """The final ``--events`` record of an answer that failed."""
+    from codey.cli import describe, exit_code
+
+    code = exit_code(exc)
+    record: dict[str, Any] = {} if model is None else {"model": model}
+    record.update(
+        type="error",
+        kind=KINDS.get(code, "other"),
+        error=type(exc).__name__,
+        message=describe(exc),
+        exit_code=code,
+        partial_text_length=partial_length,
+    )
+    return record
+
+
+def usage_line(label: str, usage: Optional[Usage]) -> str:
+    if usage is None:
+        return f"codey: {label}: the provider reported no token usage\n"
+
+    def count(value: Optional[int]) -> str:
+        return "?" if value is None else str(value)
+
+    return (
+        f"codey: {label}: {count(usage.input_tokens)} input tokens, "
+        f"{count(usage.output_tokens)} output tokens\n"
+    )
+
+
+def stats_line(label: str, stream: Stream) -> str:
+    timings = stream.timings
+
+    def seconds(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value:.3f} s"
+
+    retries = "1 retry" if timings.retries == 1 else f"{timings.retries} retries"
+    return (
+        f"codey: {label}: {seconds(timings.to_headers)} to headers, "
+        f"{seconds(timings.to_first_text)} to first text, "
+        f"longest gap {seconds(timings.longest_gap)}, {seconds(timings.total)} in all, "
+        f"{retries} ({seconds(timings.retry_wait)} waiting)\n"
+    )
+
+
+def _record(event: object) -> Optional[dict[str, Any]]:
+    """An event as an ``--events`` record (None for the final ``Finish``)."""
+    if isinstance(event, TextDelta):
+        return {"type": "text", "text": event.text}
+    if isinstance(event, ReasoningDelta):
+        return {"type": "reasoning", "text": event.text}
+    if isinstance(event, ToolCallDelta):
+        return {
+            "type": "tool_call",
+            "index": event.index,
+            "id": event.id,
+            "name": event.name,
+            "arguments": event.arguments,
+        }
+    if isinstance(event, Usage):
+        return {
+            "type": "usage",
+            "input_tokens": event.input_tokens,
+            "output_tokens": event.output_tokens,
+        }
+    return None
+
+
+# -- one model ----------------------------------------------------------------
+
+
+class _Answer:
+    """Writes one answer to standard output in the chosen mode.
+
+    Plain text and ``--chunk`` are byte for byte what codey always wrote:
+    text as it comes and a final newline, or ``{"chunk":"..."}`` lines.
+    """
+
+    def __init__(self, show: Show, write: Callable[[str], None]) -> None:
+        self.show = show
+        self._write = write
+        self.last = ""  # the last character written, in text mode
+        self.reason: Optional[str] = None
+
+    def put(self, text: str) -> None:
+        mode = self.show.mode
+        if mode == "chunk":
+            self._write(_json({"chunk": text}))
+        elif mode == "text":
+            self._write(text)
+            if text:
+                self.last = text[-1]
+
+    def begin(self) -> None:
+        settings = self.show.settings
+        if self.show.add_delimiters and settings is not None:
+            self.put(settings.delimiter("assistant"))
+
+    def text(self, piece: str) -> None:
+        if self.show.mode == "events":
+            self._write(_json({"type": "text", "text": piece}))
+        else:
+            self.put(piece)
+
+    def event(self, record: dict[str, Any]) -> None:
+        if self.show.mode == "events":
+            self._write(_json(record))
+
+    def end(self) -> None:
+        settings = self.show.settings
+        if self.show.mode == "events":
+            self._write(_json({"type": "finish", "reason": self.reason}))
+            return
+        if self.show.add_delimiters and settings is not None:
+            self.put(settings.delimiter("user"))
+        if self.show.mode == "text":
+            self._write("\n")
+
+    def fail(self, exc: BaseException, partial_length: int, out_tty: bool) -> None:
+        if self.show.mode == "events":
+            self._write(_json(error_record(exc, partial_length)))
+        elif self.show.mode == "text" and self.last not in ("", "\n") and out_tty:
+            # Finish a partial line on a terminal, so the shell prompt starts clean.
+            self._write("\n")
+
+
+def stream_one(
+    messages: Sequence[Message],
+    options: dict[str, Any],
+    show: Show,
+    terminal: Terminal,
+    on_text: Optional[Callable[[str], None]] = None,
+    on_done: Optional[Callable[[], None]] = None,
+    cancel: Optional[threading.Event] = None,
+) -> Stream:
+    """Stream one answer to standard output; return the finished stream.
+
+    ``on_text`` gets each piece of text before it is written, and ``on_done``
+    is called once the whole answer has arrived (``save`` and ``chat`` append
+    to the chat log with them). Errors are raised after the partial answer is
+    written (and, with ``--events``, the error record). With ``cancel`` set
+    (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
+    """
+    buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream else None
+    stream: Optional[Stream] = None
+    last_text = monotonic()
+    label = str(options.get("model") or "the model")
+
+    def render() -> Optional[str]:
+        if stream is None or show.delay is None:
+            return None
+        return waiting_message(stream, label, last_text, show.delay)
+
+    status = StatusLine(terminal, render, enabled=show.delay is not None)
+
+    def write(text: str) -> None:
+        if buffer is not None:
+            buffer.write(text)
+        else:
+            status.write(text)
+
+    answer = _Answer(show, write)
+    reasoning_open = False
+    failed: Optional[BaseException] = None
+    try:
+        with status:
+            try:
+                stream = codey.stream(messages, cancel=cancel, **options)
+                label = stream.model
+                with stream:
+                    answer.begin()
+                    for event in stream.events():
+                        if isinstance(event, TextDelta):
+                            last_text = monotonic()
+                            if reasoning_open:
+                                reasoning_open = False
+                                status.write("\n", err=True)
+                            if on_text is not None:
+                                on_text(event.text)
+                            answer.text(event.text)
+                            continue
+                        if isinstance(event, Finish):
+                            answer.reason = event.reason
+                            continue
+                        if isinstance(event, ReasoningDelta) and show.reasoning:
+                            last_text = monotonic()
+                            reasoning_open = not event.text.endswith("\n")
+                            status.write(terminal.dim(event.text), err=True)
+                        record = _record(event)
+                        if record is not None:
+                            answer.event(record)
+                    if reasoning_open:
+                        reasoning_open = False
+                        status.write("\n", err=True)
+                    if stream.cancelled and cancel is not None and cancel.is_set():
+                        raise KeyboardInterrupt
+                    if on_done is not None:
+                        on_done()
+                    answer.end()
+            except BrokenPipeError as exc:
+                failed = exc
+                raise
+            except BaseException as exc:
+                failed = exc
+                if reasoning_open:
+                    status.write("\n", err=True)
+                partial = len(stream.text) if stream is not None else 0
+                answer.fail(exc, partial, terminal.out_tty)
+                raise
+            finally:
+                if buffer is not None and not isinstance(failed, BrokenPipeError):
+                    status.write(buffer.getvalue())
+    finally:
+        if stream is not None and not isinstance(failed, BrokenPipeError):
+            _report_extras(show, terminal, stream.model, stream)
+    return stream
+
+
+def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
+    lines = ""
+    if show.usage:
+        lines += usage_line(label, stream.usage)
+    if show.stats:
+        lines += stats_line(label, stream)
+    if lines:
+        try:
+            terminal.err.write(lines)
+            terminal.err.flush()
+        except (OSError, ValueError):
+            pass
+
+
+# -- several models -------------------------------------------------------------
+
+_DONE = object()
+
+
+class _Merged:
+    """One stream per model, their typed events merged in arrival order.
+
+    Like ``codey.stream_many``, but each model gets its own keywords (the
+    config file's per-model settings) and yields typed events, which
+    ``--events`` and ``--reasoning`` need. Yields ``(label, event)``, then
+    ``(label, error)`` if that model failed; ``close()`` closes every stream.
+    """
+
+    def __init__(self, messages: Sequence[Message], requests: Sequence[tuple[str, dict[str, Any]]]):
+        self.streams: dict[str, Stream] = {}
+        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._pending = len(requests)
+        self._threads: list[threading.Thread] = []
+        for label, options in requests:
+            try:
+                self.streams[label] = codey.stream(messages, **options)
+            except Exception as exc:  # a missing key, say: only this model fails
+                self._queue.put((label, exc))
+                self._queue.put((label, _DONE))
+        for label, stream in self.streams.items():
+            thread = threading.Thread(
+                target=self._drain,
+                args=(label, stream),
+                name=f"codey-cli-many-{next(_ids)}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _drain(self, label: str, stream: Stream) -> None:
+        try:
+            for event in stream.events():
+                self._queue.put((label, event))
+        except BaseException as exc:  # delivered as that model's item
+            self._queue.put((label, exc))
+        finally:
+            self._queue.put((label, _DONE))
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        while self._pending:
+            label, item = self._queue.get()
+            if item is _DONE:
+                self._pending -= 1
+                yield label, None
+            else:
+                yield label, item
+
+    def close(self) -> None:
+        for stream in self.streams.values():
+            stream.close()
+        for thread in self._threads:
+            thread.join(2.0)
+
+
+class _ModelState:
+    __slots__ = ("error", "finished", "reason", "reasoning", "text")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.error: Optional[BaseException] = None
+        self.reason: Optional[str] = None
+        self.finished = False
+
+
+def stream_several(
+    messages: Sequence[Message],
+    requests: Sequence[tuple[str, dict[str, Any]]],
+    show: Show,
+    terminal: Terminal,
+) -> int:
+    """Stream from several models at once; return the exit status.
+
+    ``requests`` pairs each label (the model as given on the command line)
+    with its ``codey.stream()`` keywords. Plain text: one labelled section
+    per model, printed as soon as that model finishes, with a progress line on
+    a terminal's standard error meanwhile. ``--chunk`` and ``--events``: every
+    line carries ``"model"``, in arrival order. Each failed model gets one
+    line on standard error; the status is that of the first failed model, in
+    the order given, or 0.
+    """
+    from codey.cli import describe, exit_code
+
+    labels = [label for label, _ in requests]
+    states = {label: _ModelState() for label in labels}
+    started = monotonic()
+    buffer: Optional[io.StringIO] = (
+        io.StringIO() if show.no_stream and show.mode != "text" else None
+    )
+    sections = 0
+
+    def render() -> Optional[str]:
+        parts = []
+        for label in labels:
+            state = states[label]
+            if state.error is not None:
+                parts.append(f"{label} failed")
+            elif state.finished:
+                parts.append(f"{label} done")
+            else:
+                size = sum(len(piece) for piece in state.text)
+                parts.append(f"{label} {size} chars" if size else f"{label} waiting")
+        return f"codey: {monotonic() - started:.0f} s: " + ", ".join(parts)
+
+    status = StatusLine(terminal, render)
+
+    def write(text: str, err: bool = False) -> None:
+        if buffer is not None and not err:
+            buffer.write(text)
+        else:
+            status.write(text, err=err)
+
+    def finish(label: str, merged: _Merged) -> None:
+        nonlocal sections
+        state = states[label]
+        stream = merged.streams.get(label)
+        text = "".join(state.text)
+        if show.mode == "events":
+            if state.error is not None:
+                write(_json(error_record(state.error, len(text), model=label)))
+            else:
+                write(_json({"model": label, "type": "finish", "reason": state.reason}))
+        elif show.mode == "text":
+            if show.reasoning and state.reasoning:
+                reasoning = "".join(state.reasoning).rstrip("\n")
+                write(terminal.dim(f"{label} reasoning:\n{reasoning}") + "\n", err=True)
+            if text or state.error is None:
+                heading = terminal.bold(f"=== {label} ===")
+                write(("\n" if sections else "") + heading + "\n" + text + "\n")
+                sections += 1
+        if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
+            # One line per failed model (Ctrl-C is no failure to report: exit 130).
+            write(f"codey: error: {label}: {describe(state.error)}\n", err=True)
+        if stream is not None:
+            lines = ""
+            if show.usage:
+                lines += usage_line(label, stream.usage)
+            if show.stats:
+                lines += stats_line(label, stream)
+            if lines:
+                write(lines, err=True)
+
+    merged = _Merged(messages, requests)
+    try:
+        with status:
+            try:
+                for label, item in merged:
+                    state = states[label]
+                    if item is None:
+                        state.finished = True
+                        finish(label, merged)
+                        continue
+                    if isinstance(item, BaseException):
+                        state.error = item
+                        continue
+                    if isinstance(item, Finish):
+                        state.reason = item.reason
+                        continue
+                    if isinstance(item, TextDelta):
+                        state.text.append(item.text)
+                        if show.mode == "chunk":
+                            write(_json({"model": label, "chunk": item.text}))
+                    elif isinstance(item, ReasoningDelta):
+                        state.reasoning.append(item.text)
+                    record = _record(item)
+                    if record is not None and show.mode == "events":
+                        write(_json({"model": label, **record}))
+            except KeyboardInterrupt as exc:
+                # Stop them all; what is unfinished is interrupted.
+                merged.close()
+                for label in labels:
+                    state = states[label]
+                    if not state.finished:
+                        state.error = exc
+                        state.finished = True
+                        finish(label, merged)
+                raise
+            finally:
+                if buffer is not None:
+                    status.write(buffer.getvalue())
+    finally:
+        merged.close()
+    for label in labels:
+        error: Union[BaseException, None] = states[label].error
+        if error is not None:
+            return exit_code(error)
+    return 0

@@ -1,0 +1,217 @@
+"""``codey chat``: an interactive conversation on the terminal.
+
+Each prompt is appended to the conversation, the whole conversation is sent,
+and the answer streams to standard output. The conversation is kept as a
+chat log, in memory or, with ``--file``, in the file itself: every turn
+locks the file, reads it (so a ``codey save`` in between is seen), and
+appends the prompt and the answer as it streams, exactly as ``codey save``
+does, so the file is a valid chat log at every moment.
+
+Ctrl-C while an answer streams stops that answer only: the handler sets the
+stream's ``cancel`` event instead of raising in the middle of a write, the
+partial answer is kept (with a note, in a file), and the prompt returns.
+Ctrl-C twice at an empty prompt, or Ctrl-D, leaves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Optional
+
+from codey._errors import CodeyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from codey._cli_status import Terminal
+
+__all__ = ["run_chat"]
+
+PROMPT = "> "
+CONTINUATION = "... "
+
+
+class _Log:
+    """The conversation as chat-log text: in memory, or in a file (``--file``)."""
+
+    def __init__(self, path: Optional[str]) -> None:
+        self.path = path
+        self._memory = io.StringIO()
+
+    @contextmanager
+    def open(self) -> Iterator[tuple[IO[str], str]]:
+        """The log to append to, and its text so far (the file is locked meanwhile)."""
+        if self.path is None:
+            self._memory.seek(0, io.SEEK_END)
+            yield self._memory, self._memory.getvalue()
+            return
+        from codey.cli import _locked
+
+        with _locked(self.path) as log:
+            log.seek(0)
+            existing = log.read()
+            yield log, existing
+
+
+def _readline() -> Any:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows, or Python built without it
+        return None
+    return readline
+
+
+def _ask(interactive: bool) -> Optional[str]:
+    """One prompt (continued over lines ending with a backslash); None at end of input."""
+    lines: list[str] = []
+    prompt = PROMPT
+    while True:
+        if interactive:
+            try:
+                line = input(prompt)
+            except EOFError:
+                if not lines:
+                    return None
+                line = ""
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                return "\n".join(lines) if lines else None
+            line = line.rstrip("\n")
+        if line.endswith("\\"):
+            lines.append(line[:-1])
+            prompt = CONTINUATION
+            continue
+        lines.append(line)
+        return "\n".join(lines)
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """Run the conversation; return the exit status."""
+    from codey._chatlog import parse_chat
+    from codey.cli import _choose_model, _terminal, describe
+
+    terminal = _terminal()
+    interactive = _isatty(sys.stdin)
+    readline = _readline() if interactive else None
+    log = _Log(args.file)
+    with log.open() as (_, existing):
+        chat = parse_chat(existing)  # an invalid file fails here, before any prompt
+    if interactive:
+        model = _choose_model(args.model, chat, args.config) or _default_model()
+        loaded = ""
+        if args.file:
+            count = len(chat.messages)
+            loaded = f"{args.file}, {count} message{'' if count == 1 else 's'}, "
+        _note(
+            terminal,
+            f"codey chat: {loaded}{model}. Ctrl-C stops an answer; Ctrl-D leaves.",
+        )
+    interrupts = 0
+    while True:
+        try:
+            text = _ask(interactive)
+        except KeyboardInterrupt:
+            typed = readline.get_line_buffer() if readline is not None else ""
+            terminal.out.write("\n")
+            terminal.out.flush()
+            if typed.strip():
+                interrupts = 0
+                continue
+            interrupts += 1
+            if interrupts >= 2:
+                return 0
+            _note(terminal, "(Ctrl-C again or Ctrl-D to leave)")
+            continue
+        if text is None:
+            if interactive:
+                terminal.out.write("\n")
+                terminal.out.flush()
+            return 0
+        interrupts = 0
+        if not text.strip():
+            continue
+        try:
+            _turn(args, log, text.strip(), terminal)
+        except KeyboardInterrupt:
+            _note(terminal, "codey: answer stopped")
+        except BrokenPipeError:
+            raise
+        except (CodeyError, OSError, ValueError) as exc:
+            terminal.err.write(f"codey: error: {describe(exc)}\n")
+            terminal.err.flush()
+            if not interactive:
+                from codey.cli import exit_code
+
+                return exit_code(exc)
+        if interactive:
+            terminal.out.write("\n")
+            terminal.out.flush()
+
+
+def _turn(args: argparse.Namespace, log: _Log, text: str, terminal: Terminal) -> None:
+    """One prompt and its answer, appended to the log as the answer streams."""
+    from codey._cli_answer import stream_one
+    from codey.cli import _choose_model, _continue, _has_prompt, _request, _SaveWriter, _show
+
+    config = args.config
+    with log.open() as (file, existing):
+        chat, joint = _continue(existing, text)
+        if not _has_prompt(chat):
+            return
+        settings = chat.settings
+        options = _request(args, config, _choose_model(args.model, chat, config), chat)
+        writer = _SaveWriter(file, joint + text + settings.delimiter("assistant"), settings)
+        cancel = threading.Event()
+        previous = _on_interrupt(cancel)
+        try:
+            stream_one(
+                chat.messages,
+                options,
+                _show(args, config, None),
+                terminal,
+                on_text=writer.write,
+                on_done=writer.finish,
+                cancel=cancel,
+            )
+        except BaseException as exc:
+            writer.interrupted(exc)
+            raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _on_interrupt(cancel: threading.Event) -> Any:
+    """Make Ctrl-C set ``cancel`` instead of raising; return the handler to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: object) -> None:
+        cancel.set()
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _note(terminal: Terminal, line: str) -> None:
+    """A line for the person at the terminal, on standard error, dimmed."""
+    terminal.err.write(terminal.dim(line) + "\n")
+    terminal.err.flush()
+
+
+def _default_model() -> str:
+    from codey._api import default_model
+
+    return default_model()
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,664 @@
+"""The command line's configuration file, ``config.toml``.
+
+Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
+``$XDG_CONFIG_HOME/codey/config.toml``, else ``~/.config/codey/config.toml``
+(a missing default file means no configuration). What it holds::
+
+    model = "sonnet"            # the default model (an alias is fine)
+    status_delay = 3            # seconds without text before the status line
+
+    [aliases]
+    sonnet = "claude-sonnet-4-0"
+
+    [defaults]                  # request settings for every model
+    chunk_timeout = 30
+
+    [models."claude-sonnet-4-0"]  # request settings for one model
+    max_tokens = 8000
+    system = "Answer briefly."
+
+    [providers.together]        # another service (or a change to a built-in one)
+    kind = "openai"             # the wire format: "openai" or "anthropic"
+    base_url = "https://api.together.xyz/v1"
+    api_key_env = "TOGETHER_API_KEY"
+    models = ["meta-llama/Llama-3.3-70B-Instruct-Turbo"]   # and/or prefix = "..."
+
+Precedence, highest first: a command-line flag, the chat log's front matter,
+the environment (``CODEY_MODEL``, ``*_API_KEY``, ``*_BASE_URL``), this file,
+the built-in default. Anything wrong in the file is a :class:`ConfigError`
+naming the file and the line. Only the command line reads this file; the
+library never does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
+
+from codey._errors import CodeyError
+
+__all__ = [
+    "MODEL_SETTINGS",
+    "PRECEDENCE",
+    "REASONING_EFFORTS",
+    "Config",
+    "ConfigError",
+    "ProviderConfig",
+    "config_path",
+    "load",
+    "mask",
+    "report",
+]
+
+PRECEDENCE = "flag > chat-log front matter > environment > config file > built-in default"
+
+#: The request settings ``[defaults]`` and ``[models."NAME"]`` may hold, with their checks.
+MODEL_SETTINGS = (
+    "system",
+    "max_tokens",
+    "temperature",
+    "chunk_timeout",
+    "connect_timeout",
+    "deadline",
+    "reasoning_effort",
+    "thinking_budget",
+)
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+_TOP_KEYS = ("model", "status_delay", "aliases", "defaults", "models", "providers")
+_PROVIDER_KEYS = (
+    "kind",
+    "base_url",
+    "api_key_env",
+    "base_url_env",
+    "key_required",
+    "models",
+    "prefix",
+    "max_tokens_field",
+    "include_usage",
+)
+_KINDS = ("openai", "anthropic")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TOML_AT_RE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
+
+
+class ConfigError(CodeyError, ValueError):
+    """The configuration file cannot be used; the message names the file and the line."""
+
+    path: Optional[str] = None
+    line: Optional[int] = None
+
+
+class ProviderConfig:
+    """A ``[providers.NAME]`` table: a service to register, or a change to a built-in one."""
+
+    __slots__ = (
+        "base_url",
+        "base_url_env",
+        "include_usage",
+        "key_env",
+        "key_required",
+        "kind",
+        "max_tokens_field",
+        "models",
+        "name",
+        "prefixes",
+        "registered",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        kind: str,
+        base_url: str,
+        key_env: str,
+        base_url_env: str,
+        key_required: bool,
+        prefixes: tuple[str, ...],
+        models: tuple[str, ...],
+        registered: tuple[str, ...],
+        max_tokens_field: str,
+        include_usage: bool,
+    ) -> None:
+        self.name = name
+        #: The wire format: ``openai`` (Chat Completions) or ``anthropic`` (Messages).
+        self.kind = kind
+        self.base_url = base_url
+        self.key_env = key_env
+        self.base_url_env = base_url_env
+        self.key_required = key_required
+        self.prefixes = prefixes
+        #: The model names as written in the file (without ``NAME:``).
+        self.models = models
+        #: What ``codey models`` lists for this provider.
+        self.registered = registered
+        self.max_tokens_field = max_tokens_field
+        self.include_usage = include_usage
+
+    def build(self) -> Any:
+        """The provider object for ``codey._providers.register()``."""
+        from codey._providers import ChatCompletions, Messages
+
+        listed = self.registered
+        if self.kind == "anthropic":
+            return Messages(
+                self.name,
+                key_env=self.key_env,
+                base_url_env=self.base_url_env,
+                default_base_url=self.base_url,
+                prefixes=self.prefixes,
+                models=listed,
+                key_required=self.key_required,
+            )
+        return ChatCompletions(
+            self.name,
+            key_env=self.key_env,
+            base_url_env=self.base_url_env,
+            default_base_url=self.base_url,
+            prefixes=self.prefixes,
+            models=listed,
+            max_tokens_field=self.max_tokens_field,
+            include_usage=self.include_usage,
+            key_required=self.key_required,
+        )
+
+
+class Config:
+    """What the configuration file says (empty when there is no file)."""
+
+    def __init__(
+        self,
+        path: str,
+        source: str,
+        exists: bool,
+        data: Optional[Mapping[str, Any]] = None,
+        providers: tuple[ProviderConfig, ...] = (),
+    ) -> None:
+        data = data or {}
+        #: The file's path, whether or not it exists.
+        self.path = path
+        #: Where the path came from: ``$CODEY_CONFIG``, ``$XDG_CONFIG_HOME`` or ``~/.config``.
+        self.source = source
+        self.exists = exists
+        self.model: Optional[str] = data.get("model")
+        self.status_delay: Optional[float] = data.get("status_delay")
+        self.aliases: dict[str, str] = dict(data.get("aliases", {}))
+        self.defaults: dict[str, Any] = dict(data.get("defaults", {}))
+        self.models: dict[str, dict[str, Any]] = {
+            name: dict(values) for name, values in data.get("models", {}).items()
+        }
+        self.providers = providers
+
+    def resolve(self, name: str) -> str:
+        """The model an alias (or a bare model name of a configured provider) stands for."""
+        name = self.aliases.get(name, name)
+        if ":" not in name:
+            for provider in self.providers:
+                if name in provider.models:
+                    return f"{provider.name}:{name}"
+        return name
+
+    def settings_for(self, model: str) -> dict[str, Any]:
+        """``[defaults]`` overlaid with the model's own table.
+
+        The table may be named after the alias's target or the full
+        ``provider:model`` name; the former wins where both set a key.
+        """
+        settings = dict(self.defaults)
+        target = self.aliases.get(model, model)
+        settings.update(self.models.get(self.resolve(model), {}))
+        settings.update(self.models.get(target, {}))
+        return settings
+
+    def names(self) -> list[str]:
+        """The names this file adds for ``--model``: aliases, and its providers' bare models."""
+        names = list(self.aliases)
+        for provider in self.providers:
+            names += [model for model in provider.models if model not in names]
+        return names
+
+    def apply(self) -> Callable[[], None]:
+        """Register the file's providers; return a function that undoes it."""
+        if not self.providers:
+            return _nothing
+        from codey import _providers
+
+        saved = list(_providers.PROVIDERS)
+        for provider in self.providers:
+            _providers.register(provider.build())
+
+        def restore() -> None:
+            _providers.PROVIDERS[:] = saved
+
+        return restore
+
+
+def _nothing() -> None:
+    return None
+
+
+def mask(secret: str) -> str:
+    """A key as ``codey config`` shows it: its kind and last four characters at most."""
+    if len(secret) < 16:
+        return "*" * 8
+    return f"{secret[:3]}...{secret[-4:]}"
+
+
+def _toml(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return repr(value)
+
+
+def _key(name: str) -> str:
+    return name if re.match(r"^[A-Za-z0-9_-]+$", name) else _toml(name)
+
+
+def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
+    """What ``codey config`` prints: the file, and every setting in force with its source."""
+    from codey import _providers
+    from codey._api import DEFAULT_MODEL
+    from codey._cli_status import status_delay
+
+    env = os.environ if environ is None else environ
+    state = "found" if config.exists else "not found: built-in defaults apply"
+    lines = [
+        "# codey configuration",
+        f"# file: {config.path} (from {config.source}; {state})",
+        f"# precedence: {PRECEDENCE}",
+        "",
+    ]
+    if env.get("CODEY_MODEL"):
+        model, source = env["CODEY_MODEL"], "from $CODEY_MODEL"
+    elif config.model:
+        model, source = config.model, "from the config file"
+    else:
+        model, source = DEFAULT_MODEL, "built-in default"
+    resolved = config.resolve(model)
+    if resolved != model:
+        source += f", an alias of {resolved}"
+    lines.append(f"model = {_toml(model)}  # {source}")
+    delay = status_delay(config.status_delay)
+    try:
+        from_env = float(env.get("CODEY_STATUS_DELAY", "")) == delay
+    except ValueError:
+        from_env = False
+    if from_env:
+        source = "from $CODEY_STATUS_DELAY"
+    elif config.status_delay is not None:
+        source = "from the config file"
+    else:
+        source = "built-in default"
+    lines.append(f"status_delay = {_toml(delay)}  # {source}")
+    if config.aliases:
+        lines += ["", "[aliases]"]
+        lines += [f"{_key(name)} = {_toml(target)}" for name, target in config.aliases.items()]
+    if config.defaults:
+        lines += ["", "[defaults]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in config.defaults.items()]
+    for name, values in config.models.items():
+        lines += ["", f"[models.{_key(name)}]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+    configured = {provider.name: provider for provider in config.providers}
+    for provider in _providers.PROVIDERS:
+        lines += [
+            "",
+            f"[providers.{_key(provider.name)}]  # "
+            + ("from the config file" if provider.name in configured else "built in"),
+        ]
+        lines.append(f"kind = {_toml(provider.kind)}")
+        if env.get(provider.base_url_env):
+            url, source = env[provider.base_url_env], f"from ${provider.base_url_env}"
+        else:
+            url = provider.default_base_url
+            source = "from the config file" if provider.name in configured else "built-in default"
+        lines.append(f"base_url = {_toml(url)}  # {source}")
+        key = env.get(provider.key_env, "")
+        if key:
+            state = f"set: {mask(key)}"
+        else:
+            state = "not set" + ("" if provider.key_required else " (not needed)")
+        lines.append(f"api_key_env = {_toml(provider.key_env)}  # {state}")
+        if provider.name in configured:
+            if provider.models:
+                lines.append(f"models = {_toml(list(provider.models))}")
+            if provider.prefixes:
+                lines.append(f"prefix = {_toml(list(provider.prefixes))}")
+    return "\n".join(lines) + "\n"
+
+
+def config_path(environ: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
+    """The configuration file's path and where it came from (see the module docs)."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("CODEY_CONFIG")
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit)), "$CODEY_CONFIG"
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "codey", "config.toml"), "$XDG_CONFIG_HOME"
+    return os.path.join(os.path.expanduser("~"), ".config", "codey", "config.toml"), "~/.config"
+
+
+def load(environ: Optional[Mapping[str, str]] = None) -> Config:
+    """Read and check the configuration file.
+
+    Raises:
+        ConfigError: ``$CODEY_CONFIG`` names a missing file, or the file cannot
+            be read, is not TOML, or holds a wrong key or value.
+    """
+    path, source = config_path(environ)
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            text = file.read()
+    except FileNotFoundError:
+        if source == "$CODEY_CONFIG":
+            raise ConfigError(
+                f"{path}: no such configuration file (named by CODEY_CONFIG)", path=path
+            ) from None
+        return Config(path, source, exists=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"{path}: cannot read the configuration file: {reason}", path=path
+        ) from exc
+    return _Checker(path, text).check(source)
+
+
+class _Checker:
+    """Parses the file and checks every key, naming the line of anything wrong."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.lines = text.replace("\r\n", "\n").split("\n")
+
+    def error(self, line: Optional[int], message: str) -> ConfigError:
+        where = f"{self.path}, line {line}" if line else self.path
+        return ConfigError(f"{where}: {message}", path=self.path, line=line)
+
+    def check(self, source: str) -> Config:
+        from codey._compat import load_toml, toml_decode_error
+
+        try:
+            data = load_toml(self.text)
+        except toml_decode_error() as exc:
+            message = str(getattr(exc, "msg", "") or exc)
+            match = _TOML_AT_RE.search(str(exc))
+            lineno = getattr(exc, "lineno", None)
+            if not isinstance(lineno, int):
+                lineno = int(match.group(1)) if match and match.group(1) else len(self.lines)
+            message = _TOML_AT_RE.sub("", message)
+            raise self.error(lineno, f"invalid TOML: {message}") from exc
+        for key in data:
+            if key not in _TOP_KEYS:
+                raise self.error(
+                    self.line_of((), key),
+                    f"unknown setting {key!r} (known: {', '.join(_TOP_KEYS)})",
+                )
+        if "model" in data:
+            self.string(data["model"], (), "model")
+        if "status_delay" in data:
+            data["status_delay"] = self.seconds(data["status_delay"], (), "status_delay", zero=True)
+        aliases = self.table(data, "aliases")
+        for name, target in aliases.items():
+            self.string(target, ("aliases",), name)
+        data["defaults"] = self.model_settings(self.table(data, "defaults"), ("defaults",))
+        models = self.table(data, "models")
+        for name in models:
+            where = ("models", name)
+            if not isinstance(models[name], dict):
+                raise self.error(self.line_of(("models",), name), f"models.{name} must be a table")
+            models[name] = self.model_settings(models[name], where)
+        providers = tuple(
+            self.provider(name, value) for name, value in self.table(data, "providers").items()
+        )
+        return Config(self.path, source, exists=True, data=data, providers=providers)
+
+    # -- the parts
+
+    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.error(self.line_of((), key), f"{key} must be a table ([{key}])")
+        return value
+
+    def model_settings(self, values: dict[str, Any], where: tuple[str, ...]) -> dict[str, Any]:
+        checked: dict[str, Any] = {}
+        for key, value in values.items():
+            if key == "system":
+                checked[key] = self.string(value, where, key, empty=True)
+            elif key in ("max_tokens", "thinking_budget"):
+                checked[key] = self.positive_int(value, where, key)
+            elif key == "temperature":
+                number = self.number(value, where, key)
+                if number < 0:
+                    raise self.error(self.line_of(where, key), "temperature must not be negative")
+                checked[key] = number
+            elif key in ("chunk_timeout", "connect_timeout", "deadline"):
+                checked[key] = self.seconds(value, where, key)
+            elif key == "reasoning_effort":
+                effort = self.string(value, where, key)
+                if effort not in REASONING_EFFORTS:
+                    raise self.error(
+                        self.line_of(where, key),
+                        f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
+                        f"not {effort!r}",
+                    )
+                checked[key] = effort
+            else:
+                raise self.error(
+                    self.line_of(where, key),
+                    f"unknown setting {key!r} in [{_dotted(where)}] "
+                    f"(known: {', '.join(MODEL_SETTINGS)})",
+                )
+        return checked
+
+    def provider(self, name: str, value: object) -> ProviderConfig:
+        where = ("providers", name)
+        if not isinstance(value, dict):
+            raise self.error(
+                self.line_of(("providers",), name), f"providers.{name} must be a table"
+            )
+        if not _NAME_RE.match(name) or ":" in name:
+            raise self.error(
+                self.line_of(("providers",), name),
+                f"a provider name is letters, digits, '.', '_' and '-', not {name!r}",
+            )
+        for key in value:
+            if key not in _PROVIDER_KEYS:
+                raise self.error(
+                    self.line_of(where, key),
+                    f"unknown setting {key!r} in [providers.{name}] "
+                    f"(known: {', '.join(_PROVIDER_KEYS)})",
+                )
+        builtin = _builtin(name)
+        kind = value.get("kind", getattr(builtin, "kind", None))
+        if kind is None:
+            raise self.error(
+                self.line_of(("providers",), name),
+                f'providers.{name} needs kind = "openai" or "anthropic" (its wire format)',
+            )
+        if kind not in _KINDS:
+            raise self.error(
+                self.line_of(where, "kind"), f'kind must be "openai" or "anthropic", not {kind!r}'
+            )
+        base_url = value.get("base_url", getattr(builtin, "default_base_url", None))
+        if base_url is None:
+            raise self.error(
+                self.line_of(("providers",), name), f"providers.{name} needs a base_url"
+            )
+        base_url = self.string(base_url, where, "base_url")
+        if not base_url.startswith(("http://", "https://")):
+            raise self.error(
+                self.line_of(where, "base_url"),
+                f"base_url must start with http:// or https://, not {base_url!r}",
+            )
+        env_name = re.sub(r"[^A-Z0-9]", "_", name.upper())
+        key_env = self.string(
+            value.get("api_key_env", getattr(builtin, "key_env", f"{env_name}_API_KEY")),
+            where,
+            "api_key_env",
+        )
+        key_required = value.get(
+            "key_required", getattr(builtin, "key_required", "api_key_env" in value)
+        )
+        if not isinstance(key_required, bool):
+            raise self.error(
+                self.line_of(where, "key_required"), "key_required must be true or false"
+            )
+        models = value.get("models", ())
+        if isinstance(models, str) or not isinstance(models, (list, tuple)):
+            raise self.error(self.line_of(where, "models"), "models must be a list of names")
+        for model in models:
+            self.string(model, where, "models")
+        prefixes = value.get("prefix", ())
+        if isinstance(prefixes, str):
+            prefixes = (prefixes,)
+        if not isinstance(prefixes, (list, tuple)):
+            raise self.error(
+                self.line_of(where, "prefix"), "prefix must be a string or a list of strings"
+            )
+        for prefix in prefixes:
+            self.string(prefix, where, "prefix")
+        registered = tuple(f"{name}:{model}" for model in models)
+        if builtin is not None and "models" not in value:
+            registered = tuple(builtin.models)
+        if builtin is not None and "prefix" not in value:
+            prefixes = tuple(builtin.prefixes)
+        include_usage = value.get("include_usage", getattr(builtin, "include_usage", True))
+        if not isinstance(include_usage, bool):
+            raise self.error(
+                self.line_of(where, "include_usage"), "include_usage must be true or false"
+            )
+        return ProviderConfig(
+            name,
+            kind=kind,
+            base_url=base_url,
+            key_env=key_env,
+            base_url_env=self.string(
+                value.get("base_url_env", getattr(builtin, "base_url_env", f"{env_name}_BASE_URL")),
+                where,
+                "base_url_env",
+            ),
+            key_required=key_required,
+            prefixes=tuple(prefixes),
+            models=tuple(models),
+            registered=registered,
+            max_tokens_field=self.string(
+                value.get("max_tokens_field", getattr(builtin, "max_tokens_field", "max_tokens")),
+                where,
+                "max_tokens_field",
+            ),
+            include_usage=include_usage,
+        )
+
+    # -- values
+
+    def string(self, value: object, where: tuple[str, ...], key: str, empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise self.error(
+                self.line_of(where, key), f"{key} must be a string, not {_toml_type(value)}"
+            )
+        if not value and not empty:
+            raise self.error(self.line_of(where, key), f"{key} must not be empty")
+        return value
+
+    def number(self, value: object, where: tuple[str, ...], key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise self.error(
+                self.line_of(where, key), f"{key} must be a number, not {_toml_type(value)}"
+            )
+        return float(value)
+
+    def seconds(self, value: object, where: tuple[str, ...], key: str, zero: bool = False) -> float:
+        number = self.number(value, where, key)
+        if number < 0 or (number == 0 and not zero) or number == float("inf"):
+            raise self.error(
+                self.line_of(where, key),
+                f"{key} must be a positive number of seconds, not {value!r}",
+            )
+        return number
+
+    def positive_int(self, value: object, where: tuple[str, ...], key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.error(
+                self.line_of(where, key), f"{key} must be a positive integer, not {value!r}"
+            )
+        return value
+
+    def line_of(self, table: tuple[str, ...], key: str) -> Optional[int]:
+        """The line that sets ``key`` in ``table`` (best effort: tomllib keeps no positions)."""
+        path = [*table, key]
+        headers = [
+            (index, _header_names(line.strip()))
+            for index, line in enumerate(self.lines)
+            if line.strip().startswith("[")
+        ]
+        # A table's own header: [aliases], [providers.together], [models."gpt-4.1"].
+        for index, names in headers:
+            if names[: len(path)] == path:
+                return index + 1
+        # A key under its table's header (top-level keys come before any header).
+        key_re = re.compile(
+            rf"^\s*(?:\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*[=.]"
+        )
+        starts = [index for index, names in headers if names == list(table)] if table else [-1]
+        for start in starts:
+            for index in range(start + 1, len(self.lines)):
+                if self.lines[index].strip().startswith("["):
+                    break
+                if key_re.match(self.lines[index]):
+                    return index + 1
+        # A dotted key or an inline table: a line that names the key (and its table).
+        anywhere = re.compile(rf"(?:^|[\s.{{,\"']){re.escape(key)}[\"']?\s*[=.]")
+        found = [index + 1 for index, line in enumerate(self.lines) if anywhere.search(line)]
+        if table:
+            for number in found:
+                if table[-1] in self.lines[number - 1]:
+                    return number
+        return found[0] if found else None
+
+
+def _header_names(header: str) -> list[str]:
+    """``[models."gpt-4.1"]`` -> ``["models", "gpt-4.1"]``."""
+    inner = header.strip("[] \t")
+    names = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s"\']+)', inner)
+    return [a or b or c for a, b, c in names]
+
+
+def _dotted(where: tuple[str, ...]) -> str:
+    return ".".join(
+        part if _NAME_RE.match(part) and "." not in part else f'"{part}"' for part in where
+    )
+
+
+def _toml_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _builtin(name: str) -> Any:
+    """The built-in provider of that name, or None."""
+    from codey import _providers
+
+    for provider in _providers.PROVIDERS:
+        if provider.name == name:
+            return provider
+    return None
