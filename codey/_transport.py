@@ -10,6 +10,7 @@ Foreign exceptions become codey errors here, and only here.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import re
@@ -49,6 +50,7 @@ READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 _ERROR_BODY_LIMIT = 65536
+_MAX_LINE = 4096
 
 
 class Plan:
@@ -316,6 +318,87 @@ def _status_error(response: requests.Response, plan: Plan) -> APIStatusError:
     )
 
 
+class _Chunks:
+    """Decodes a chunked body (RFC 9112, 7.1) from whatever bytes arrived.
+
+    http.client's ``read1()`` stops at the end of each HTTP chunk, so a burst
+    of small events would cross to the caller one by one; decoding here
+    hands over every chunk that one socket read brought.
+    """
+
+    __slots__ = ("buffer", "data_left", "ended", "error", "in_trailers")
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        # Bytes of chunk data still to come; -1: the CRLF that ends a chunk.
+        self.data_left = 0
+        self.in_trailers = False
+        self.ended = False
+        self.error: Optional[ValueError] = None
+
+    def decode(self, data: bytes) -> bytes:
+        """The chunk data in ``data``.
+
+        On broken framing, the data before it is returned and the ValueError
+        is kept in ``error``, to be raised once that data has been handed on.
+        """
+        parts: list[bytes] = []
+        try:
+            self._decode(data, parts)
+        except ValueError as exc:
+            self.error = exc
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _decode(self, data: bytes, parts: list[bytes]) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        end = len(buffer)
+        position = 0
+        data_left = self.data_left
+        while position < end and not self.ended:
+            if data_left > 0:
+                stop = min(end, position + data_left)
+                parts.append(buffer[position:stop])
+                data_left -= stop - position
+                position = stop
+                if not data_left:
+                    data_left = -1
+            elif data_left < 0:
+                if end - position < 2:
+                    break
+                if buffer[position : position + 2] != b"\r\n":
+                    raise ValueError("no CRLF after a chunk")
+                position += 2
+                data_left = 0
+            else:
+                line_end = buffer.find(b"\n", position)
+                if line_end < 0:
+                    if end - position > _MAX_LINE:
+                        raise ValueError("chunk size line too long")
+                    break
+                line = buffer[position:line_end]
+                position = line_end + 1
+                if self.in_trailers:
+                    self.ended = line in (b"", b"\r")
+                    continue
+                size = int(line.partition(b";")[0], 16)
+                if size <= 0:
+                    if size:
+                        raise ValueError(f"negative chunk size: {line!r}")
+                    self.in_trailers = True
+                    continue
+                stop = position + size
+                if stop + 2 > end:
+                    data_left = size
+                    continue
+                # The whole chunk is here (the usual case): one step.
+                if buffer[stop : stop + 2] != b"\r\n":
+                    raise ValueError("no CRLF after a chunk")
+                parts.append(buffer[position:stop])
+                position = stop + 2
+        self.buffer = buffer[position:]
+        self.data_left = data_left
+
+
 class _Body:
     """The byte iterator fed to sseclient-py.
 
@@ -324,7 +407,19 @@ class _Body:
     Every read resets the chunk timer, whatever it carried.
     """
 
-    __slots__ = ("channel", "decoder", "eof", "fp", "out", "parser", "plan", "tail")
+    __slots__ = (
+        "channel",
+        "chunks",
+        "decoder",
+        "eof",
+        "fp",
+        "http_response",
+        "left",
+        "out",
+        "parser",
+        "plan",
+        "tail",
+    )
 
     def __init__(
         self, channel: Channel, plan: Plan, response: requests.Response, parser: Parser
@@ -332,8 +427,13 @@ class _Body:
         self.channel = channel
         self.parser = parser
         self.plan = plan
-        # http.client's response: its read1() returns whatever has arrived.
-        self.fp: http.client.HTTPResponse = response.raw._fp  # type: ignore[assignment]
+        # Read the socket's buffered reader directly: its read1() returns
+        # whatever has arrived, where http.client's stops at each HTTP chunk.
+        http_response: http.client.HTTPResponse = response.raw._fp  # type: ignore[assignment]
+        self.http_response = http_response
+        self.fp: io.BufferedReader = http_response.fp
+        self.chunks = _Chunks() if http_response.chunked else None
+        self.left: Optional[int] = None if http_response.chunked else http_response.length
         self.out: list[Any] = []
         self.eof = False
         self.tail = b"\n\n"
@@ -365,6 +465,8 @@ class _Body:
         decoder = self.decoder
         timeout = self.plan.chunk_timeout
         parser = self.parser
+        chunks = self.chunks
+        left = self.left
         # The first bytes, kept until we know whether they start with a BOM.
         pending: Optional[bytes] = b""
         read_at = monotonic()
@@ -375,7 +477,22 @@ class _Body:
                 put(self.out)
                 self.out = []
             try:
-                data = read1(READ_SIZE)
+                if chunks is not None and chunks.error is not None:
+                    raise chunks.error
+                if left is None:
+                    data = read1(READ_SIZE)
+                elif left:
+                    data = read1(min(left, READ_SIZE))
+                    left -= len(data)
+                else:  # a Content-Length body, all read
+                    data = b""
+                if chunks is not None:
+                    if data:
+                        data = chunks.decode(data)
+                        if chunks.ended:
+                            left = 0
+                    elif left is None:
+                        raise http.client.IncompleteRead(b"")
             except Exception as exc:
                 if channel.cancelled.is_set():
                     return
@@ -387,6 +504,8 @@ class _Body:
             if timeout is not None:
                 channel.expires_at = now + timeout
             if not data:
+                if left is None and chunks is not None:
+                    continue  # only chunk framing arrived
                 if decoder is not None:
                     data = decoder.flush()
                 self.eof = True

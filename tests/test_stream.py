@@ -30,6 +30,7 @@ from codey.testing import (
     answer,
     error,
     events,
+    sse_bytes,
 )
 from tests.conftest import FAKE_KEY
 from tests.helpers import (
@@ -38,6 +39,7 @@ from tests.helpers import (
     codey_threads,
     kwargs_for,
     open_sockets,
+    scripted_server,
     silent_server,
     wait_until,
 )
@@ -243,6 +245,62 @@ class TestFraming:
             started = time.monotonic()
             assert next(iterator) == "first"
             assert time.monotonic() - started < 1.0
+
+
+def _chunked(body: bytes, size: int) -> bytes:
+    """``body`` in HTTP chunks of ``size`` bytes, with an extension and a trailer."""
+    out = b""
+    for i in range(0, len(body), size):
+        piece = body[i : i + size]
+        out += b"%x;ext=1\r\n%s\r\n" % (len(piece), piece)
+    return out + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+_CHUNKED_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+
+class TestChunkedDecoding:
+    """codey decodes chunked bodies itself: every framing byte may arrive alone."""
+
+    @pytest.mark.parametrize("provider", PROVIDERS)
+    @pytest.mark.parametrize("chunk_size", [1, 7, 4096])
+    def test_framing_split_at_every_byte(self, provider, chunk_size):
+        body = sse_bytes(answer("Grüße ", "世界", usage=(1, 2)), provider)
+        wire = _CHUNKED_HEAD + _chunked(body, chunk_size)
+        pieces = [wire[i : i + 1] for i in range(len(wire))] if chunk_size == 7 else [wire]
+        with scripted_server(pieces, pause=0.0002) as url:
+            stream = codey.stream(
+                "hi", model=MODELS[provider], api_key=FAKE_KEY, base_url=url, chunk_timeout=5
+            )
+            assert "".join(stream) == "Grüße 世界"
+            assert stream.usage == codey.Usage(1, 2)
+
+    @pytest.mark.parametrize("size_line", [b"zz\r\n", b"-5\r\n", b"5\r\nabcdeXY"])
+    def test_broken_framing_is_incomplete_after_the_text(self, size_line):
+        first = sse_bytes(answer("kept"), "anthropic").split(b"event: content_block_stop")[0]
+        wire = _CHUNKED_HEAD + b"%x\r\n%s\r\n" % (len(first), first) + size_line
+        with scripted_server([wire, b"junk" * 10]) as url:
+            stream = codey.stream(
+                "hi", model=MODELS["anthropic"], api_key=FAKE_KEY, base_url=url, chunk_timeout=5
+            )
+            with pytest.raises(codey.IncompleteStreamError) as info:
+                list(stream)
+        assert info.value.partial_text == "kept"
+
+    def test_close_before_the_last_chunk_is_incomplete(self):
+        body = sse_bytes(answer("cut"), "anthropic")
+        wire = _CHUNKED_HEAD + _chunked(body, 5000)
+        wire = wire[: wire.index(b"0\r\nX-Trailer")]  # no terminating chunk...
+        body_without_stop = wire[: wire.index(b"event: message_stop")]  # ...nor message_stop
+        with scripted_server([body_without_stop]) as url:
+            stream = codey.stream(
+                "hi", model=MODELS["anthropic"], api_key=FAKE_KEY, base_url=url, chunk_timeout=5
+            )
+            with pytest.raises(codey.IncompleteStreamError) as info:
+                list(stream)
+        assert info.value.partial_text == "cut"
 
 
 class TestEndOfStream:

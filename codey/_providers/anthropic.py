@@ -6,7 +6,7 @@ import json
 from typing import Any, Optional
 
 from codey._errors import StreamError, UnsupportedOptionError
-from codey._providers._base import HTTPRequest, RequestSpec
+from codey._providers._base import HTTPRequest, RequestSpec, parse_event_data
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 API_VERSION = "2023-06-01"
@@ -66,16 +66,7 @@ class MessagesParser:
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
             return
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            raise StreamError(
-                f"{self.name} sent malformed data: {data[:200]!r}", provider=self.name
-            ) from None
-        if not isinstance(obj, dict):
-            raise StreamError(
-                f"{self.name} sent unexpected data: {data[:200]!r}", provider=self.name
-            )
+        obj = parse_event_data(data, self.name)
         kind = obj.get("type") or event
         if kind == "content_block_delta":
             delta = obj.get("delta") or {}

@@ -6,7 +6,7 @@ import json
 from typing import Any, Optional
 
 from codey._errors import StreamError, UnsupportedOptionError
-from codey._providers._base import HTTPRequest, RequestSpec
+from codey._providers._base import HTTPRequest, RequestSpec, parse_event_data
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 
@@ -112,16 +112,7 @@ class ChatParser:
         if data == "[DONE]":
             self.done = True
             return
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            raise StreamError(
-                f"{self.provider} sent malformed data: {data[:200]!r}", provider=self.provider
-            ) from None
-        if not isinstance(obj, dict):
-            raise StreamError(
-                f"{self.provider} sent unexpected data: {data[:200]!r}", provider=self.provider
-            )
+        obj = parse_event_data(data, self.provider)
         error = obj.get("error")
         if error:
             message, error_type = error_details(obj)
