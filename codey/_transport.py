@@ -13,6 +13,7 @@ import http.client
 import io
 import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -137,6 +138,58 @@ class _Adapter(requests.adapters.HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+# What requests reads from the environment for an http(s) URL (under CGI,
+# REQUEST_METHOD makes it ignore HTTP_PROXY).
+_ENVIRONMENT = (
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "REQUEST_METHOD",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    # As the session's auth: the key is in our headers, so ~/.netrc is never
+    # consulted (and can never replace it).
+    return request
+
+
+class _Session(requests.Session):
+    """The default session: environment settings looked up once per host.
+
+    requests scans every environment variable on each request to find the
+    proxies (a third of its overhead per request); the variables that can
+    matter are read each time, and the scan runs again only when one changes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: dict[tuple[Any, ...], Any] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:  # requests' stubs name the type privately
+        if proxies or not isinstance(url, str):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        origin = url.split("/", 3)[:3]
+        environ = os.environ
+        key = (*origin, stream, verify, cert, *[environ.get(name) for name in _ENVIRONMENT])
+        settings = self._settings.get(key)
+        if settings is None:
+            if len(self._settings) >= 64:
+                self._settings.clear()
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._settings[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 _session: Optional[requests.Session] = None
 _session_lock = threading.Lock()
 
@@ -146,7 +199,8 @@ def default_session() -> requests.Session:
     global _session
     with _session_lock:
         if _session is None:
-            session = requests.Session()
+            session = _Session()
+            session.auth = _keep_headers
             adapter = _Adapter(pool_connections=16, pool_maxsize=256)
             session.mount("http://", adapter)
             session.mount("https://", adapter)

@@ -768,3 +768,36 @@ class TestSecrets:
         assert str(copy) == str(exc)
         assert copy.partial_text == "so far"
         assert vars(copy) == vars(exc)
+
+
+class TestEnvironment:
+    """The default session honours the environment as requests does, on every call."""
+
+    def test_proxy_variables_are_read_on_every_call(self, fake, monkeypatch):
+        unreachable = closed_port_url() + "/v1"
+        options = {"model": "gpt-4.1", "api_key": FAKE_KEY, "base_url": unreachable}
+        fake.push(answer("via proxy"), answer("again"))
+        monkeypatch.setenv("HTTP_PROXY", fake.url)
+        assert codey.complete("hi", **options) == "via proxy"
+        assert fake.requests[-1].path == unreachable + "/chat/completions"
+
+        monkeypatch.delenv("HTTP_PROXY")
+        with pytest.raises(codey.NetworkError):
+            codey.complete("hi", retries=0, **options)
+
+        monkeypatch.setenv("http_proxy", fake.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with pytest.raises(codey.NetworkError):
+            codey.complete("hi", retries=0, **options)
+        monkeypatch.delenv("NO_PROXY")
+        assert codey.complete("hi", **options) == "again"
+        assert len(fake.requests) == 2
+
+    def test_netrc_never_replaces_the_key(self, fake, monkeypatch, tmp_path):
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        fake.push(answer("ok"))
+        assert codey.complete("hi", **kwargs_for(fake, "openai")) == "ok"
+        assert fake.requests[-1].headers["Authorization"] == f"Bearer {FAKE_KEY}"
