@@ -597,6 +597,33 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def rst_tables(markdown: str) -> str:
+    """``markdown`` with each pipe table turned into a reStructuredText grid table."""
+
+    def grid(block: list[str]) -> list[str]:
+        rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in block]
+        rows = [rows[0], *rows[2:]]  # drop the |---| line
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        lines = [rule]
+        for n, row in enumerate(rows):
+            lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+            lines.append(rule.replace("-", "=") if n == 0 else rule)
+        return lines
+
+    out: list[str] = []
+    block: list[str] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if block:
+            out += grid(block)
+            block = []
+        out.append(line)
+    return "\n".join(out[:-1])
+
+
 def label(row: str) -> str:
     if row == "bytes":
         return "server capacity (byte counter)"
@@ -987,10 +1014,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument(
         "--render", metavar="PATH", help="print the report of a run saved with --json; run nothing"
     )
+    parser.add_argument(
+        "--rst", action="store_true", help="tables as reStructuredText grid tables (the README's)"
+    )
     args = parser.parse_args(argv)
     if args.render:
         with open(args.render) as f:
-            print(render(json.load(f)))
+            text = render(json.load(f))
+        print(rst_tables(text) if args.rst else text)
         return 0
     config = Config(args.smoke, args.runs)
     only = args.only.split(",") if args.only else list(MEASURES)
@@ -1022,7 +1053,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         "results": bench.results,
         "targets": targets(bench.results),
     }
-    print(render(data))
+    text = render(data)
+    print(rst_tables(text) if args.rst else text)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(data, f, indent=2)
