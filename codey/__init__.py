@@ -30,6 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._api import complete as complete
     from codey._api import models as models
+    from codey._api import preload as preload
     from codey._api import providers as providers
     from codey._api import stream as stream
     from codey._chatlog import Chat as Chat
@@ -79,6 +80,7 @@ __all__ = [
     "complete",
     "models",
     "parse_chat",
+    "preload",
     "providers",
     "stream",
     "stream_many",
@@ -88,6 +90,7 @@ __all__ = [
 _LAZY = {
     "complete": "codey._api",
     "models": "codey._api",
+    "preload": "codey._api",
     "providers": "codey._api",
     "stream": "codey._api",
     "Chat": "codey._chatlog",

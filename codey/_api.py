@@ -195,3 +195,13 @@ def models() -> list[str]:
 def providers() -> list[str]:
     """The providers' names."""
     return [provider.name for provider in _providers.PROVIDERS]
+
+
+def preload() -> None:
+    """Import now what the first stream would import: requests, sseclient-py, attrs.
+
+    ``import codey`` stays light, so the first ``stream()`` pays about 100 ms
+    of imports. A server can pay them at start-up instead (before it forks
+    its workers, say), so that no user waits for them.
+    """
+    from codey import _transport  # noqa: F401

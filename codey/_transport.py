@@ -46,8 +46,9 @@ from codey._stream import Channel
 log = logging.getLogger("codey")
 log.addHandler(logging.NullHandler())
 
-#: Bytes asked of one read: whatever has arrived, up to this much.
-READ_SIZE = 65536
+#: Bytes asked of one read: whatever has arrived, up to this much (the size
+#: of the buffered reader http.client puts on the socket).
+READ_SIZE = io.DEFAULT_BUFFER_SIZE
 _BOM = b"\xef\xbb\xbf"
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 _ERROR_BODY_LIMIT = 65536
@@ -515,7 +516,12 @@ class _Body:
     def __iter__(self) -> Iterator[bytes]:
         channel = self.channel
         put = channel.queue.put
-        read1 = self.fp.read1
+        # Read into one reused buffer and copy out what arrived: read1() takes
+        # a fresh block per read and shrinks it, which fragments the heap. No
+        # larger than the reader's own buffer: asked for more, readinto1()
+        # would block for new bytes before returning those it holds.
+        readinto1 = self.fp.readinto1
+        view = memoryview(bytearray(READ_SIZE))
         decoder = self.decoder
         timeout = self.plan.chunk_timeout
         parser = self.parser
@@ -534,9 +540,9 @@ class _Body:
                 if chunks is not None and chunks.error is not None:
                     raise chunks.error
                 if left is None:
-                    data = read1(READ_SIZE)
+                    data = view[: readinto1(view)].tobytes()
                 elif left:
-                    data = read1(min(left, READ_SIZE))
+                    data = view[: readinto1(view[:left])].tobytes()
                     left -= len(data)
                 else:  # a Content-Length body, all read
                     data = b""

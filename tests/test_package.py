@@ -40,3 +40,12 @@ def test_import_is_light():
 
 def test_py_typed():
     assert (Path(codey.__file__).parent / "py.typed").exists()
+
+
+def test_preload_imports_what_the_first_stream_needs():
+    code = (
+        "import sys, codey; codey.preload(); "
+        "print(all(m in sys.modules for m in ('requests', 'sseclient', 'attr')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
