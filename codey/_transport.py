@@ -20,7 +20,7 @@ import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from time import monotonic
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import requests
 import requests.adapters
@@ -46,9 +46,8 @@ from codey._stream import Channel
 log = logging.getLogger("codey")
 log.addHandler(logging.NullHandler())
 
-#: Bytes asked of one read: whatever has arrived, up to this much (the size
-#: of the buffered reader http.client puts on the socket).
-READ_SIZE = io.DEFAULT_BUFFER_SIZE
+#: Bytes asked of one read: whatever has arrived, up to this much.
+READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 _ERROR_BODY_LIMIT = 65536
@@ -517,11 +516,14 @@ class _Body:
         channel = self.channel
         put = channel.queue.put
         # Read into one reused buffer and copy out what arrived: read1() takes
-        # a fresh block per read and shrinks it, which fragments the heap. No
-        # larger than the reader's own buffer: asked for more, readinto1()
-        # would block for new bytes before returning those it holds.
-        readinto1 = self.fp.readinto1
+        # a fresh block per read and shrinks it, which fragments the heap.
+        # First what http.client's buffered reader holds, no more than its
+        # own buffer size at a time (asked for more, readinto1() would wait
+        # for new bytes before returning those it holds); once it is empty,
+        # from the socket itself, up to READ_SIZE per read.
         view = memoryview(bytearray(READ_SIZE))
+        readinto: Callable[[memoryview], Optional[int]] = self.fp.readinto1
+        size = io.DEFAULT_BUFFER_SIZE
         decoder = self.decoder
         timeout = self.plan.chunk_timeout
         parser = self.parser
@@ -539,11 +541,17 @@ class _Body:
             try:
                 if chunks is not None and chunks.error is not None:
                     raise chunks.error
-                if left is None:
-                    data = view[: readinto1(view)].tobytes()
-                elif left:
-                    data = view[: readinto1(view[:left])].tobytes()
-                    left -= len(data)
+                if left is None or left:
+                    wanted = size if left is None else min(size, left)
+                    count = readinto(view[:wanted])
+                    if count is None:  # only a non-blocking socket says so
+                        raise BlockingIOError("the socket is in non-blocking mode")
+                    data = view[:count].tobytes()
+                    if left is not None:
+                        left -= count
+                    if count < wanted and size != READ_SIZE:
+                        readinto = self.fp.raw.readinto  # the reader is empty
+                        size = READ_SIZE
                 else:  # a Content-Length body, all read
                     data = b""
                 if chunks is not None:
