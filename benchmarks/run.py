@@ -16,6 +16,7 @@ import gc
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -611,6 +612,8 @@ def rst_tables(markdown: str) -> str:
             lines.append(rule.replace("-", "=") if n == 0 else rule)
         return lines
 
+    # Markdown's `code` is ``code`` in reStructuredText.
+    markdown = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", markdown)
     out: list[str] = []
     block: list[str] = []
     for line in [*markdown.splitlines(), ""]:
