@@ -305,12 +305,18 @@ def stream_one(
     return stream
 
 
-def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
+def _extras(show: Show, label: str, stream: Stream) -> str:
+    """The ``--usage`` and ``--stats`` lines asked for, for stderr."""
     lines = ""
     if show.usage:
         lines += usage_line(label, stream.usage)
     if show.stats:
         lines += stats_line(label, stream)
+    return lines
+
+
+def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
+    lines = _extras(show, label, stream)
     if lines:
         try:
             terminal.err.write(lines)
@@ -459,11 +465,7 @@ def stream_several(
             # One line per failed model (Ctrl-C is no failure to report: exit 130).
             write(f"codey: error: {label}: {describe(state.error)}\n", err=True)
         if stream is not None:
-            lines = ""
-            if show.usage:
-                lines += usage_line(label, stream.usage)
-            if show.stats:
-                lines += stats_line(label, stream)
+            lines = _extras(show, label, stream)
             if lines:
                 write(lines, err=True)
 

@@ -156,32 +156,13 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def _turn(args: argparse.Namespace, log: _Log, text: str, terminal: Terminal) -> None:
     """One prompt and its answer, appended to the log as the answer streams."""
-    from codey._cli_answer import stream_one
-    from codey.cli import _choose_model, _continue, _has_prompt, _request, _SaveWriter, _show
+    from codey.cli import stream_turn
 
-    config = args.config
     with log.open() as (file, existing):
-        chat, joint = _continue(existing, text)
-        if not _has_prompt(chat):
-            return
-        settings = chat.settings
-        options = _request(args, config, _choose_model(args.model, chat, config), chat)
-        writer = _SaveWriter(file, joint + text + settings.delimiter("assistant"), settings)
         cancel = threading.Event()
         previous = _on_interrupt(cancel)
         try:
-            stream_one(
-                chat.messages,
-                options,
-                _show(args, config, None),
-                terminal,
-                on_text=writer.write,
-                on_done=writer.finish,
-                cancel=cancel,
-            )
-        except BaseException as exc:
-            writer.interrupted(exc)
-            raise
+            stream_turn(args, args.config, file, existing, text, terminal, cancel)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)

@@ -39,6 +39,7 @@ from codey._errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Sequence
     from typing import IO, Any, Callable, Optional, TextIO
 
@@ -685,32 +686,51 @@ def _cmd_save(args: argparse.Namespace) -> int:
     text = _read_input(args.input)
     if text is None:
         return _fail(NO_PROMPT)
-    from codey._cli_answer import stream_one
-
     config: Config = args.config
     terminal = _terminal()
     with _locked(args.file) as log:
         log.seek(0)
-        existing = log.read()
-        chat, joint = _continue(existing, text)
-        if not _has_prompt(chat):
+        if not stream_turn(args, config, log, log.read(), text, terminal):
             return _fail(NO_PROMPT)
-        settings = chat.settings
-        options = _request(args, config, _choose_model(args.model, chat, config), chat)
-        writer = _SaveWriter(log, joint + text + settings.delimiter("assistant"), settings)
-        try:
-            stream_one(
-                chat.messages,
-                options,
-                _show(args, config, None),
-                terminal,
-                on_text=writer.write,
-                on_done=writer.finish,
-            )
-        except BaseException as exc:
-            writer.interrupted(exc)
-            raise
     return 0
+
+
+def stream_turn(
+    args: argparse.Namespace,
+    config: Config,
+    log: IO[str],
+    existing: str,
+    text: str,
+    terminal: Terminal,
+    cancel: Optional[threading.Event] = None,
+) -> bool:
+    """Append ``text`` and its streamed answer to a chat log; False if there is no prompt.
+
+    The answer reaches ``log`` as it streams; if the stream fails or is
+    interrupted, what arrived stays, with a note, and the user delimiter.
+    """
+    from codey._cli_answer import stream_one
+
+    chat, joint = _continue(existing, text)
+    if not _has_prompt(chat):
+        return False
+    settings = chat.settings
+    options = _request(args, config, _choose_model(args.model, chat, config), chat)
+    writer = _SaveWriter(log, joint + text + settings.delimiter("assistant"), settings)
+    try:
+        stream_one(
+            chat.messages,
+            options,
+            _show(args, config, None),
+            terminal,
+            on_text=writer.write,
+            on_done=writer.finish,
+            cancel=cancel,
+        )
+    except BaseException as exc:
+        writer.interrupted(exc)
+        raise
+    return True
 
 
 def _continue(existing: str, prompt: str) -> tuple[Chat, str]:
