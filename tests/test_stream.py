@@ -289,6 +289,23 @@ class TestChunkedDecoding:
                 list(stream)
         assert info.value.partial_text == "kept"
 
+    @pytest.mark.parametrize("chunked", [True, False])
+    def test_event_that_came_with_the_headers_is_not_held_back(self, chunked):
+        """An event in the headers' packet reaches the caller while the server is silent."""
+        event = sse_bytes(answer("first"), "openai").split(b"\n\n")[1] + b"\n\n"
+        if chunked:
+            wire = _CHUNKED_HEAD + b"%x\r\n%s\r\n" % (len(event), event)
+        else:
+            wire = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + event
+        with scripted_server([wire, b""], pause=1.5) as url:
+            stream = codey.stream(
+                "hi", model=MODELS["openai"], api_key=FAKE_KEY, base_url=url, chunk_timeout=5
+            )
+            started = time.monotonic()
+            assert next(iter(stream)) == "first"
+            assert time.monotonic() - started < 1.0
+            stream.close()
+
     def test_close_before_the_last_chunk_is_incomplete(self):
         body = sse_bytes(answer("cut"), "anthropic")
         wire = _CHUNKED_HEAD + _chunked(body, 5000)
