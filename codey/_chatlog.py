@@ -69,7 +69,6 @@ _KEYS = {
 #: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line.
 _NOTE_RE = re.compile(r"^[ \t]*<!--[ \t]*codey:.*?-->[ \t]*(?:\n|$)", re.MULTILINE)
 _BLANK_LINES_RE = re.compile(r"(?:[ \t]*\n)*")
-_TOML_LINE_RE = re.compile(r"at line (\d+)")
 
 
 @attrs.frozen
@@ -172,18 +171,13 @@ def _error(line: int, message: str) -> ChatLogError:
 
 
 def _load_toml(source: str) -> object:
-    from codey._compat import load_toml, toml_decode_error
+    from codey._compat import load_toml, toml_decode_error, toml_error_details
 
     try:
         return load_toml(source)
     except toml_decode_error() as exc:
-        # tomllib reports "... (at line N, column C)" within the front matter,
-        # which starts on line 2 of the file.
-        lineno = getattr(exc, "lineno", None)
-        if not isinstance(lineno, int):
-            match = _TOML_LINE_RE.search(str(exc))
-            lineno = int(match.group(1)) if match else source.count("\n") + 1
-        reason = str(getattr(exc, "msg", "") or str(exc).split(" (at ")[0])
+        # The front matter starts on line 2 of the file.
+        lineno, reason = toml_error_details(exc, source)
         raise _error(lineno + 1, f"invalid TOML front matter: {reason}") from exc
 
 

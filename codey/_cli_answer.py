@@ -13,16 +13,15 @@ Loaded only by the commands that stream (never by ``codey --help``).
 from __future__ import annotations
 
 import io
-import itertools
 import json
-import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
 import codey
 from codey._cli_status import StatusLine, Terminal, waiting_message
+from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Show",
     "error_record",
+    "json_line",
     "stats_line",
     "stream_one",
     "stream_several",
@@ -51,7 +51,6 @@ KINDS = {
 }
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_ids = itertools.count(1)
 
 
 class Show:
@@ -81,7 +80,8 @@ class Show:
         self.delay = delay
 
 
-def _json(record: dict[str, Any]) -> str:
+def json_line(record: dict[str, Any]) -> str:
+    """A ``--chunk`` or ``--events`` line: compact JSON, non-ASCII kept as is."""
     return _encoder.encode(record) + "\n"
 
 
@@ -174,7 +174,7 @@ class _Answer:
     def put(self, text: str) -> None:
         mode = self.show.mode
         if mode == "chunk":
-            self._write(_json({"chunk": text}))
+            self._write(json_line({"chunk": text}))
         elif mode == "text":
             self._write(text)
             if text:
@@ -187,18 +187,18 @@ class _Answer:
 
     def text(self, piece: str) -> None:
         if self.show.mode == "events":
-            self._write(_json({"type": "text", "text": piece}))
+            self._write(json_line({"type": "text", "text": piece}))
         else:
             self.put(piece)
 
     def event(self, record: dict[str, Any]) -> None:
         if self.show.mode == "events":
-            self._write(_json(record))
+            self._write(json_line(record))
 
     def end(self) -> None:
         settings = self.show.settings
         if self.show.mode == "events":
-            self._write(_json({"type": "finish", "reason": self.reason}))
+            self._write(json_line({"type": "finish", "reason": self.reason}))
             return
         if self.show.add_delimiters and settings is not None:
             self.put(settings.delimiter("user"))
@@ -207,7 +207,7 @@ class _Answer:
 
     def fail(self, exc: BaseException, partial_length: int, out_tty: bool) -> None:
         if self.show.mode == "events":
-            self._write(_json(error_record(exc, partial_length)))
+            self._write(json_line(error_record(exc, partial_length)))
         elif self.show.mode == "text" and self.last not in ("", "\n") and out_tty:
             # Finish a partial line on a terminal, so the shell prompt starts clean.
             self._write("\n")
@@ -327,63 +327,6 @@ def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -
 
 # -- several models -------------------------------------------------------------
 
-_DONE = object()
-
-
-class _Merged:
-    """One stream per model, their typed events merged in arrival order.
-
-    Like ``codey.stream_many``, but each model gets its own keywords (the
-    config file's per-model settings) and yields typed events, which
-    ``--events`` and ``--reasoning`` need. Yields ``(label, event)``, then
-    ``(label, error)`` if that model failed; ``close()`` closes every stream.
-    """
-
-    def __init__(self, messages: Sequence[Message], requests: Sequence[tuple[str, dict[str, Any]]]):
-        self.streams: dict[str, Stream] = {}
-        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._pending = len(requests)
-        self._threads: list[threading.Thread] = []
-        for label, options in requests:
-            try:
-                self.streams[label] = codey.stream(messages, **options)
-            except Exception as exc:  # a missing key, say: only this model fails
-                self._queue.put((label, exc))
-                self._queue.put((label, _DONE))
-        for label, stream in self.streams.items():
-            thread = threading.Thread(
-                target=self._drain,
-                args=(label, stream),
-                name=f"codey-cli-many-{next(_ids)}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def _drain(self, label: str, stream: Stream) -> None:
-        try:
-            for event in stream.events():
-                self._queue.put((label, event))
-        except BaseException as exc:  # delivered as that model's item
-            self._queue.put((label, exc))
-        finally:
-            self._queue.put((label, _DONE))
-
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        while self._pending:
-            label, item = self._queue.get()
-            if item is _DONE:
-                self._pending -= 1
-                yield label, None
-            else:
-                yield label, item
-
-    def close(self) -> None:
-        for stream in self.streams.values():
-            stream.close()
-        for thread in self._threads:
-            thread.join(2.0)
-
 
 class _ModelState:
     __slots__ = ("error", "finished", "reason", "reasoning", "text")
@@ -443,16 +386,17 @@ def stream_several(
         else:
             status.write(text, err=err)
 
-    def finish(label: str, merged: _Merged) -> None:
+    def finish(label: str, merged: StreamMany) -> None:
         nonlocal sections
         state = states[label]
+        state.finished = True
         stream = merged.streams.get(label)
         text = "".join(state.text)
         if show.mode == "events":
             if state.error is not None:
-                write(_json(error_record(state.error, len(text), model=label)))
+                write(json_line(error_record(state.error, len(text), model=label)))
             else:
-                write(_json({"model": label, "type": "finish", "reason": state.reason}))
+                write(json_line({"model": label, "type": "finish", "reason": state.reason}))
         elif show.mode == "text":
             if show.reasoning and state.reasoning:
                 reasoning = "".join(state.reasoning).rstrip("\n")
@@ -469,31 +413,29 @@ def stream_several(
             if lines:
                 write(lines, err=True)
 
-    merged = _Merged(messages, requests)
+    merged = StreamMany(messages, labels, events=True, options=dict(requests))
     try:
         with status:
             try:
                 for label, item in merged:
                     state = states[label]
-                    if item is None:
-                        state.finished = True
+                    if isinstance(item, BaseException):  # that model's end
+                        state.error = item
                         finish(label, merged)
                         continue
-                    if isinstance(item, BaseException):
-                        state.error = item
-                        continue
-                    if isinstance(item, Finish):
+                    if isinstance(item, Finish):  # that model's end
                         state.reason = item.reason
+                        finish(label, merged)
                         continue
                     if isinstance(item, TextDelta):
                         state.text.append(item.text)
                         if show.mode == "chunk":
-                            write(_json({"model": label, "chunk": item.text}))
+                            write(json_line({"model": label, "chunk": item.text}))
                     elif isinstance(item, ReasoningDelta):
                         state.reasoning.append(item.text)
                     record = _record(item)
                     if record is not None and show.mode == "events":
-                        write(_json({"model": label, **record}))
+                        write(json_line({"model": label, **record}))
             except KeyboardInterrupt as exc:
                 # Stop them all; what is unfinished is interrupted.
                 merged.close()
@@ -501,7 +443,6 @@ def stream_several(
                     state = states[label]
                     if not state.finished:
                         state.error = exc
-                        state.finished = True
                         finish(label, merged)
                 raise
             finally:

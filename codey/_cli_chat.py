@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Optional
 
+from codey._cli_status import isatty
 from codey._errors import CodeyError
 
 TYPE_CHECKING = False
@@ -97,7 +98,7 @@ def run_chat(args: argparse.Namespace) -> int:
     from codey.cli import _choose_model, _terminal, describe
 
     terminal = _terminal()
-    interactive = _isatty(sys.stdin)
+    interactive = isatty(sys.stdin)
     readline = _readline() if interactive else None
     log = _Log(args.file)
     with log.open() as (_, existing):
@@ -189,10 +190,3 @@ def _default_model() -> str:
     from codey._api import default_model
 
     return default_model()
-
-
-def _isatty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False

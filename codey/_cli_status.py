@@ -19,11 +19,20 @@ from time import monotonic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Callable, Optional, TextIO
 
     from codey._stream import Stream
 
-__all__ = ["DEFAULT_DELAY", "StatusLine", "Terminal", "status_delay", "waiting_message"]
+__all__ = [
+    "DEFAULT_DELAY",
+    "StatusLine",
+    "Terminal",
+    "env_status_delay",
+    "isatty",
+    "status_delay",
+    "waiting_message",
+]
 
 #: Seconds without text before the status line appears (``CODEY_STATUS_DELAY`` changes it).
 DEFAULT_DELAY = 3.0
@@ -31,19 +40,26 @@ DEFAULT_DELAY = 3.0
 INTERVAL = 0.1
 
 
-def status_delay(configured: Optional[float] = None) -> float:
-    """``$CODEY_STATUS_DELAY``, else the config file's ``status_delay``, else 3 s."""
-    text = os.environ.get("CODEY_STATUS_DELAY", "")
+def env_status_delay(environ: Optional[Mapping[str, str]] = None) -> Optional[float]:
+    """``$CODEY_STATUS_DELAY`` when it is a number of seconds (0 or more), else None."""
+    text = (os.environ if environ is None else environ).get("CODEY_STATUS_DELAY", "")
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if value >= 0 and value != float("inf"):
+        return None
+    return value if 0 <= value < float("inf") else None
+
+
+def status_delay(configured: Optional[float] = None) -> float:
+    """``$CODEY_STATUS_DELAY``, else the config file's ``status_delay``, else 3 s."""
+    value = env_status_delay()
+    if value is not None:
         return value
     return DEFAULT_DELAY if configured is None else configured
 
 
-def _isatty(stream: object) -> bool:
+def isatty(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (False for anything that cannot say)."""
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
@@ -66,8 +82,8 @@ class Terminal:
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out = out
         self.err = err
-        self.out_tty = _isatty(out)
-        self.err_tty = _isatty(err)
+        self.out_tty = isatty(out)
+        self.err_tty = isatty(err)
         no_color = bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
         #: Whether standard error may carry ANSI styles (dim reasoning, the status line).
         self.err_styled = self.err_tty and not no_color

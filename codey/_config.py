@@ -37,7 +37,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
-from codey._errors import CodeyError
+from codey._errors import CodeyError, UnknownModelError
 
 __all__ = [
     "MODEL_SETTINGS",
@@ -80,7 +80,6 @@ _PROVIDER_KEYS = (
 )
 _KINDS = ("openai", "anthropic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_TOML_AT_RE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
 class ConfigError(CodeyError, ValueError):
@@ -141,27 +140,21 @@ class ProviderConfig:
         """The provider object for ``codey._providers.register()``."""
         from codey._providers import ChatCompletions, Messages
 
-        listed = self.registered
+        common: dict[str, Any] = {
+            "key_env": self.key_env,
+            "base_url_env": self.base_url_env,
+            "default_base_url": self.base_url,
+            "prefixes": self.prefixes,
+            "models": self.registered,
+            "key_required": self.key_required,
+        }
         if self.kind == "anthropic":
-            return Messages(
-                self.name,
-                key_env=self.key_env,
-                base_url_env=self.base_url_env,
-                default_base_url=self.base_url,
-                prefixes=self.prefixes,
-                models=listed,
-                key_required=self.key_required,
-            )
+            return Messages(self.name, **common)
         return ChatCompletions(
             self.name,
-            key_env=self.key_env,
-            base_url_env=self.base_url_env,
-            default_base_url=self.base_url,
-            prefixes=self.prefixes,
-            models=listed,
             max_tokens_field=self.max_tokens_field,
             include_usage=self.include_usage,
-            key_required=self.key_required,
+            **common,
         )
 
 
@@ -266,7 +259,7 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     """What ``codey config`` prints: the file, and every setting in force with its source."""
     from codey import _providers
     from codey._api import DEFAULT_MODEL
-    from codey._cli_status import status_delay
+    from codey._cli_status import DEFAULT_DELAY, env_status_delay
 
     env = os.environ if environ is None else environ
     state = "found" if config.exists else "not found: built-in defaults apply"
@@ -286,17 +279,13 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     if resolved != model:
         source += f", an alias of {resolved}"
     lines.append(f"model = {_toml(model)}  # {source}")
-    delay = status_delay(config.status_delay)
-    try:
-        from_env = float(env.get("CODEY_STATUS_DELAY", "")) == delay
-    except ValueError:
-        from_env = False
-    if from_env:
+    delay = env_status_delay(env)
+    if delay is not None:
         source = "from $CODEY_STATUS_DELAY"
     elif config.status_delay is not None:
-        source = "from the config file"
+        delay, source = config.status_delay, "from the config file"
     else:
-        source = "built-in default"
+        delay, source = DEFAULT_DELAY, "built-in default"
     lines.append(f"status_delay = {_toml(delay)}  # {source}")
     if config.aliases:
         lines += ["", "[aliases]"]
@@ -385,18 +374,13 @@ class _Checker:
         return ConfigError(f"{where}: {message}", path=self.path, line=line)
 
     def check(self, source: str) -> Config:
-        from codey._compat import load_toml, toml_decode_error
+        from codey._compat import load_toml, toml_decode_error, toml_error_details
 
         try:
             data = load_toml(self.text)
         except toml_decode_error() as exc:
-            message = str(getattr(exc, "msg", "") or exc)
-            match = _TOML_AT_RE.search(str(exc))
-            lineno = getattr(exc, "lineno", None)
-            if not isinstance(lineno, int):
-                lineno = int(match.group(1)) if match and match.group(1) else len(self.lines)
-            message = _TOML_AT_RE.sub("", message)
-            raise self.error(lineno, f"invalid TOML: {message}") from exc
+            lineno, reason = toml_error_details(exc, self.text)
+            raise self.error(lineno, f"invalid TOML: {reason}") from exc
         for key in data:
             if key not in _TOP_KEYS:
                 raise self.error(
@@ -658,7 +642,7 @@ def _builtin(name: str) -> Any:
     """The built-in provider of that name, or None."""
     from codey import _providers
 
-    for provider in _providers.PROVIDERS:
-        if provider.name == name:
-            return provider
-    return None
+    try:
+        return _providers.get(name)
+    except UnknownModelError:
+        return None

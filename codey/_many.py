@@ -6,8 +6,8 @@ import itertools
 import queue
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
-from typing import Any, Union
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Optional, Union
 
 from codey._errors import CodeyError
 from codey._stream import Stream
@@ -19,10 +19,10 @@ _ids = itertools.count(1)
 Item = Union[str, BaseException]
 
 
-def _drain(model: str, stream: Stream, out: queue.SimpleQueue[tuple[str, Any]]) -> None:
+def _drain(model: str, items: Iterable[Any], out: queue.SimpleQueue[tuple[str, Any]]) -> None:
     try:
-        for chunk in stream:
-            out.put((model, chunk))
+        for item in items:
+            out.put((model, item))
     except BaseException as exc:  # delivered as that model's item, never lost
         out.put((model, exc))
     finally:
@@ -42,9 +42,22 @@ class StreamMany:
     model to its :class:`Stream` (for ``.usage``, ``.timings``...); a model whose
     configuration failed (a missing key, say) has no stream, only its error.
     Leaving the loop early, ``close()``, or leaving a ``with`` block closes all.
+
+    With ``events=True`` the items are typed events (as :meth:`Stream.events`
+    yields them, a successful model's last being its ``Finish``) instead of
+    text. ``options`` maps a model to keywords of its own, merged over the
+    shared ones (they may name the model to call, say for an alias).
     """
 
-    def __init__(self, prompt: Any, models: Sequence[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        prompt: Any,
+        models: Sequence[str],
+        *,
+        events: bool = False,
+        options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        **kwargs: Any,
+    ) -> None:
         from codey._api import stream
 
         if isinstance(models, str) or not models:
@@ -54,9 +67,12 @@ class StreamMany:
         self.streams: dict[str, Stream] = {}
         self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._pending = len(models)
+        own = options or {}
         for model in models:
             try:
-                self.streams[model] = stream(prompt, model=model, **kwargs)
+                self.streams[model] = stream(
+                    prompt, **{**kwargs, "model": model, **own.get(model, {})}
+                )
             except CodeyError as exc:
                 self._queue.put((model, exc))
                 self._queue.put((model, _DONE))
@@ -64,7 +80,7 @@ class StreamMany:
         for model, answer in self.streams.items():
             threading.Thread(
                 target=_drain,
-                args=(model, answer, self._queue),
+                args=(model, answer.events() if events else answer, self._queue),
                 name=f"codey-many-{next(_ids)}",
                 daemon=True,
             ).start()
@@ -93,10 +109,18 @@ class StreamMany:
         self.close()
 
 
-def stream_many(prompt: Any, models: Sequence[str], **kwargs: Any) -> StreamMany:
+def stream_many(
+    prompt: Any,
+    models: Sequence[str],
+    *,
+    events: bool = False,
+    options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    **kwargs: Any,
+) -> StreamMany:
     """Stream the same prompt from several models in parallel.
 
     Takes ``stream()``'s keywords (except ``model``). Yields ``(model, chunk)``
-    in arrival order, and ``(model, error)`` when a model's stream fails.
+    in arrival order, and ``(model, error)`` when a model's stream fails;
+    ``(model, event)`` with ``events=True``. ``options``: per-model keywords.
     """
-    return StreamMany(prompt, models, **kwargs)
+    return StreamMany(prompt, models, events=events, options=options, **kwargs)

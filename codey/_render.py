@@ -12,6 +12,7 @@ import re
 import sys
 import threading
 
+from codey._cli_status import isatty
 from codey._errors import CodeyError
 
 TYPE_CHECKING = False
@@ -152,7 +153,7 @@ class Spinner:
         self._thread: Optional[threading.Thread] = None
 
     def __enter__(self) -> Spinner:
-        if _isatty(self._stream):
+        if isatty(self._stream):
             self._thread = threading.Thread(target=self._spin, name="codey-spinner", daemon=True)
             self._thread.start()
         return self
@@ -188,13 +189,6 @@ class Spinner:
             self._stop.set()
 
 
-def _isatty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False
-
-
 def stderr_is_terminal() -> bool:
     """Whether standard error is a terminal (a spinner may be drawn there)."""
-    return _isatty(sys.stderr)
+    return isatty(sys.stderr)

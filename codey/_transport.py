@@ -467,7 +467,6 @@ class _Body:
         "decoder",
         "eof",
         "fp",
-        "http_response",
         "left",
         "out",
         "parser",
@@ -484,9 +483,9 @@ class _Body:
         # Read the socket's buffered reader directly: its read1() returns
         # whatever has arrived, where http.client's stops at each HTTP chunk.
         http_response: http.client.HTTPResponse = response.raw._fp  # type: ignore[assignment]
-        self.http_response = http_response
         self.fp: io.BufferedReader = http_response.fp
         self.chunks = _Chunks() if http_response.chunked else None
+        #: Bytes of a Content-Length body still to come (None: read to the end).
         self.left: Optional[int] = None if http_response.chunked else http_response.length
         self.out: list[Any] = []
         self.eof = False
@@ -541,7 +540,9 @@ class _Body:
             try:
                 if chunks is not None and chunks.error is not None:
                     raise chunks.error
-                if left is None or left:
+                if left == 0 or (chunks is not None and chunks.ended):
+                    data = b""  # the whole body is read
+                else:
                     wanted = size if left is None else min(size, left)
                     count = readinto(view[:wanted])
                     if count is None:  # only a non-blocking socket says so
@@ -552,15 +553,10 @@ class _Body:
                     if count < wanted and size != READ_SIZE:
                         readinto = self.fp.raw.readinto  # the reader is empty
                         size = READ_SIZE
-                else:  # a Content-Length body, all read
-                    data = b""
-                if chunks is not None:
-                    if data:
+                    if chunks is not None:
+                        if not count:
+                            raise http.client.IncompleteRead(b"")  # no last chunk
                         data = chunks.decode(data)
-                        if chunks.ended:
-                            left = 0
-                    elif left is None:
-                        raise http.client.IncompleteRead(b"")
             except Exception as exc:
                 if channel.cancelled.is_set():
                     return
@@ -572,7 +568,7 @@ class _Body:
             if timeout is not None:
                 channel.expires_at = now + timeout
             if not data:
-                if left is None and chunks is not None:
+                if chunks is not None and not chunks.ended:
                     continue  # only chunk framing arrived
                 if decoder is not None:
                     data = decoder.flush()

@@ -535,23 +535,18 @@ def _read_input(argument: Optional[str]) -> Optional[str]:
 
     Standard input is read as UTF-8 and stripped; whitespace alone counts as no input.
     """
+    from codey._cli_status import isatty
+
     if argument is not None:
         text = argument
     else:
         stdin = sys.stdin
-        if stdin is None or _isatty(stdin):
+        if stdin is None or isatty(stdin):
             return None
         raw = getattr(stdin, "buffer", None)
         text = raw.read().decode("utf-8", errors="replace") if raw is not None else stdin.read()
         text = text.lstrip("\ufeff").strip()
     return text if text.strip() else None
-
-
-def _isatty(stream: object) -> bool:
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
-        return False
 
 
 def _stdout() -> TextIO:
@@ -650,9 +645,11 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
             options = _request(args, config, model, chat)
     except Exception as exc:
         if args.events:  # the consumer still gets its one final record
-            from codey._cli_answer import error_record
+            from codey._cli_answer import error_record, json_line
 
-            _write_record(error_record(exc, 0))
+            out = _stdout()
+            out.write(json_line(error_record(exc, 0)))
+            out.flush()
         raise
     from codey._cli_answer import stream_one, stream_several
 
@@ -660,14 +657,6 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
         return stream_several(chat.messages, requests, show, terminal)
     stream_one(chat.messages, options, show, terminal)
     return 0
-
-
-def _write_record(record: dict[str, Any]) -> None:
-    import json
-
-    out = _stdout()
-    out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    out.flush()
 
 
 def _check_prompt(args: argparse.Namespace) -> Optional[str]:
@@ -861,7 +850,9 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 
 
 def _cmd_buffer(args: argparse.Namespace) -> int:
-    if args.input is None and not _isatty(sys.stdin):
+    from codey._cli_status import isatty
+
+    if args.input is None and not isatty(sys.stdin):
         from codey._render import Spinner
 
         with Spinner(sys.stderr):

@@ -193,6 +193,31 @@ class TestStreamMany:
         assert isinstance(failures[0][1], codey.MissingAPIKeyError)
         assert many.streams["gpt-4.1"].text == "o1o2"
 
+    def test_typed_events_and_per_model_options(self, fake, monkeypatch):
+        """events=True yields typed events, each model ending with Finish; options go per model."""
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        fake.responder = lambda request: answer("hi from " + str(request.model))
+        many = codey.stream_many(
+            "hi",
+            models=["gpt-4.1", "fast"],
+            events=True,
+            options={"fast": {"model": "claude-sonnet-4-0", "max_tokens": 77}},
+            max_tokens=11,
+        )
+        with many:
+            got = list(many)
+        texts = {
+            m: "".join(e.text for n, e in got if n == m and isinstance(e, codey.TextDelta))
+            for m in ("gpt-4.1", "fast")
+        }
+        assert texts == {"gpt-4.1": "hi from gpt-4.1", "fast": "hi from claude-sonnet-4-0"}
+        for model in ("gpt-4.1", "fast"):
+            assert isinstance([e for n, e in got if n == model][-1], codey.Finish)
+        sent = {r.provider: r.json for r in fake.requests}
+        assert sent["openai"]["max_completion_tokens"] == 11
+        assert sent["anthropic"]["max_tokens"] == 77
+
     def test_close_closes_all(self, fake, monkeypatch):
         for name, value in fake.env().items():
             monkeypatch.setenv(name, value)

@@ -19,9 +19,9 @@ def parse_event_data(data: str, provider: str) -> dict[str, Any]:
     """The JSON object in an event's ``data``; anything else is a StreamError."""
     try:
         obj, end = _scan_json(data, 0)
-        if end != len(data):  # padding, or something after the value
-            obj = json.loads(data)
     except (StopIteration, ValueError):  # StopIteration: no value at the start
+        end = -1
+    if end != len(data):  # padding, something after the value, or no JSON: json.loads decides
         try:
             obj = json.loads(data)
         except ValueError:
