@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from codey import _providers
+from codey import _providers, _secrets
 from codey._errors import CancelledError, MissingAPIKeyError
 from codey._providers._base import Provider, RequestSpec
 from codey._stream import Channel, Stream
@@ -127,6 +127,8 @@ def stream(
             reasoning_effort=reasoning_effort,
             thinking_budget=thinking_budget,
         )
+        if key is not None:
+            key = _secrets.check_key(key, "api_key=", provider.name)
         key = key or _api_key(provider)
         plans.append(
             _transport.Plan(
@@ -155,7 +157,7 @@ def stream(
 
 
 def _api_key(provider: Provider) -> str:
-    key = os.environ.get(provider.key_env, "")
+    key = _secrets.check_key(os.environ.get(provider.key_env, ""), provider.key_env, provider.name)
     if not key and provider.key_required:
         raise MissingAPIKeyError(
             f"no API key for {provider.name}: set the {provider.key_env} environment variable "

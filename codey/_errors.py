@@ -4,10 +4,12 @@
 
     CodeyError(Exception)
     ├── MissingAPIKeyError         the message names the environment variable to set
+    ├── InvalidAPIKeyError         also a ValueError: a key that cannot go in a header
     ├── UnknownModelError          also a ValueError
     ├── ChatLogError               also a ValueError: invalid front matter (names the line)
     ├── UnsupportedOptionError     also a ValueError: an option the provider cannot honour
     ├── APIStatusError             .status_code .provider .message
+    │   ├── RedirectError          3xx: API calls never follow a redirect; .location
     │   ├── AuthenticationError    401, 403
     │   ├── BadRequestError        400, 404, 413, 422 (and other 4xx)
     │   ├── RateLimitError         429
@@ -42,9 +44,11 @@ __all__ = [
     "ConnectTimeoutError",
     "DeadlineExceededError",
     "IncompleteStreamError",
+    "InvalidAPIKeyError",
     "MissingAPIKeyError",
     "NetworkError",
     "RateLimitError",
+    "RedirectError",
     "ServerError",
     "StreamError",
     "UnknownModelError",
@@ -82,6 +86,16 @@ class CodeyError(Exception):
 
 class MissingAPIKeyError(CodeyError):
     """No API key for the provider: the message names the variable to set."""
+
+    provider: Optional[str] = None
+    env_var: Optional[str] = None
+
+
+class InvalidAPIKeyError(CodeyError, ValueError):
+    """A key that cannot be sent in an HTTP header (control or non-ASCII characters).
+
+    The message names where the key came from, never the key.
+    """
 
     provider: Optional[str] = None
     env_var: Optional[str] = None
@@ -126,6 +140,15 @@ class BadRequestError(APIStatusError):
     """400, 404, 413, 422 and other client errors: the request itself is wrong."""
 
 
+class RedirectError(APIStatusError):
+    """A 3xx: codey never follows a redirect with a key in the headers.
+
+    ``location`` is the ``Location`` header; the message names its host.
+    """
+
+    location: Optional[str] = None
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests or tokens; retried with backoff."""
 
@@ -166,10 +189,17 @@ class DeadlineExceededError(CodeyError, TimeoutError):
     """The whole call took longer than ``deadline`` seconds."""
 
 
+def chunk_timeout_message(provider: str, seconds: Optional[float]) -> str:
+    """The one wording of a chunk timeout (raised by the worker or by the caller)."""
+    return f"{provider} sent nothing for {seconds} s (chunk_timeout)"
+
+
 def status_error_class(status: int) -> type[APIStatusError]:
     """Map an HTTP status to its error class."""
     if status in (401, 403):
         return AuthenticationError
+    if 300 <= status < 400:
+        return RedirectError
     if status in (408, 409, 429) or status >= 500:
         return RateLimitError if status == 429 else ServerError
     return BadRequestError

@@ -25,6 +25,7 @@ from codey._errors import (
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
+    chunk_timeout_message,
 )
 from codey._types import Finish, ReasoningDelta, TextDelta, Usage
 
@@ -32,6 +33,8 @@ from codey._types import Finish, ReasoningDelta, TextDelta, Usage
 END = object()
 #: ``close()`` woke a caller blocked on the queue.
 _WAKE = object()
+#: What ``Stream._pull`` returns once the stream was closed or cancelled.
+_STOP = object()
 
 CONNECTING = "connecting"
 STREAMING = "streaming"
@@ -106,13 +109,13 @@ class Channel:
 
     # -- the worker's side -------------------------------------------------
 
-    def begin_attempt(self) -> int:
+    def begin_attempt(self, connect_by: Optional[float]) -> int:
+        """A new attempt, which must have its response by ``connect_by`` (monotonic)."""
         with self.lock:
             self.attempt += 1
             self.phase = CONNECTING
             self.sock = None
-            timeout = self.connect_timeout
-            self.expires_at = None if timeout is None else monotonic() + timeout
+            self.expires_at = connect_by
             return self.attempt
 
     def begin_backoff(self, delay: float) -> None:
@@ -243,6 +246,9 @@ class Stream:
         self.usage = None
         self.finish_reason = None
         self._parts: list[str] = []
+        # The queue item being handed out, and the position in it.
+        self._batch: list[Any] = []
+        self._position = 0
         self._reasoning: list[str] = []
         self._done = False
         self._ended = False  # the provider's end marker arrived
@@ -319,12 +325,35 @@ class Stream:
         )
 
     def __iter__(self) -> Iterator[str]:
-        return self._run(False)
+        return self._texts()
+
+    def __next__(self) -> str:
+        """The next piece of text; StopIteration at the end (or once closed)."""
+        while True:
+            piece = self._pull()
+            if piece.__class__ is str:
+                return piece
+            if piece is END or piece is _STOP:
+                raise StopIteration
 
     def events(self) -> Iterator[Union[TextDelta, ReasoningDelta, Any]]:
         """Typed events in arrival order: ``TextDelta``, ``ReasoningDelta``,
         ``ToolCallDelta``, ``Usage``, and one final ``Finish``."""
-        return self._run(True)
+        pull = self._pull
+        try:
+            while True:
+                piece = pull()
+                if piece.__class__ is str:
+                    yield TextDelta(piece)
+                elif piece is END:
+                    yield Finish(self.finish_reason)
+                    return
+                elif piece is _STOP:
+                    return
+                elif piece.__class__ is not Finish:
+                    yield piece
+        finally:
+            self.close()
 
     def __enter__(self) -> Stream:
         return self
@@ -340,36 +369,62 @@ class Stream:
         self._done = True
         self._finalizer()
 
-    def _run(self, typed: bool) -> Iterator[Any]:
-        if self._done:
-            return
-        parts = self._parts
-        channel = self._channel
+    def _texts(self) -> Iterator[str]:
+        # A generator over the shared position, so that leaving a for loop
+        # early closes the stream while next() and for loops can be mixed.
+        pull = self._pull
         try:
             while True:
-                item = self._next()
-                if item.__class__ is list:
-                    for piece in item:
-                        if piece.__class__ is str:
-                            parts.append(piece)
-                            yield TextDelta(piece) if typed else piece
-                        else:
-                            self._apply(piece)
-                            if typed and piece.__class__ is not Finish:
-                                yield piece
-                    if channel.cancelled.is_set():
-                        return
-                elif item is END:
-                    self._ended = True
-                    if typed:
-                        yield Finish(self.finish_reason)
+                piece = pull()
+                if piece.__class__ is str:
+                    yield piece
+                elif piece is END or piece is _STOP:
                     return
-                elif item is _WAKE:
-                    return
-                else:
-                    raise self._fail(item)
         finally:
             self.close()
+
+    def _pull(self) -> Any:
+        """The next piece (text or event), ``END`` at the end, ``_STOP`` once closed.
+
+        The one reader of the queue: ``for``, ``next()`` and ``events()`` share it.
+        """
+        if self._done:
+            return _STOP
+        batch = self._batch
+        position = self._position
+        if position < len(batch):
+            piece = batch[position]
+            self._position = position + 1
+            if piece.__class__ is str:
+                self._parts.append(piece)
+            else:
+                self._apply(piece)
+            return piece
+        cancelled = self._channel.cancelled
+        while True:
+            if cancelled.is_set():
+                self.close()
+                return _STOP
+            item = self._next()
+            if item.__class__ is list:
+                if item:
+                    self._batch = batch = item
+                    self._position = 1
+                    piece = item[0]
+                    if piece.__class__ is str:
+                        self._parts.append(piece)
+                    else:
+                        self._apply(piece)
+                    return piece
+            elif item is END:
+                self._ended = True
+                self.close()
+                return END
+            elif item is _WAKE:
+                self.close()
+                return _STOP
+            else:
+                raise self._fail(item)
 
     def _apply(self, event: object) -> None:
         if isinstance(event, ReasoningDelta):
@@ -419,9 +474,7 @@ class Stream:
             phase = channel.phase
             if phase == STREAMING:
                 raise self._fail(
-                    ChunkTimeoutError(
-                        f"{self.provider} sent nothing for {self._chunk_timeout} s (chunk_timeout)"
-                    )
+                    ChunkTimeoutError(chunk_timeout_message(self.provider, self._chunk_timeout))
                 )
             if phase == CONNECTING:
                 channel.abort_attempt()

@@ -17,6 +17,7 @@ import os
 import re
 import socket
 import threading
+import urllib.parse
 import zlib
 from collections.abc import Iterator, Sequence
 from time import monotonic
@@ -36,11 +37,14 @@ from codey._errors import (
     ConnectTimeoutError,
     IncompleteStreamError,
     NetworkError,
+    RedirectError,
     StreamError,
+    chunk_timeout_message,
     status_error_class,
 )
 from codey._providers._base import HTTPRequest, Parser, Provider
 from codey._retry import backoff_delay, is_retryable, parse_retry_after
+from codey._secrets import scrub
 from codey._stream import Channel
 
 log = logging.getLogger("codey")
@@ -51,6 +55,8 @@ READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 _ERROR_BODY_LIMIT = 65536
+#: The most of a non-streamed (JSON) reply read as the answer.
+_WHOLE_REPLY_LIMIT = 16 * 1024 * 1024
 _MAX_LINE = 4096
 
 
@@ -251,22 +257,31 @@ def produce(channel: Channel, plans: Sequence[Plan]) -> None:
                     "%s failed, falling back to %s: %s", plan.model, plans[index + 1].model, exc
                 )
                 channel.retries += 1
+    except BaseException as exc:
+        scrub(exc)  # anything at all that reaches the caller
+        raise
     finally:
         _current.channel = None
 
 
 def _with_retries(channel: Channel, plan: Plan) -> None:
+    # connect_timeout bounds the whole wait for the response, retries included.
+    timeout = plan.connect_timeout
+    connect_by = None if timeout is None else monotonic() + timeout
     retry = 0
     while True:
         try:
-            _attempt(channel, plan)
+            _attempt(channel, plan, connect_by, retry + 1)
             return
         except CodeyError as exc:
+            scrub(exc)  # before it is logged or handed on: servers quote keys back
             if channel.cancelled.is_set():
                 return
             if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
                 raise
             delay = backoff_delay(retry, getattr(exc, "retry_after", None))
+            if connect_by is not None and monotonic() + delay >= connect_by:
+                raise  # no time left for another attempt within connect_timeout
             log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
             channel.begin_backoff(delay)
             if channel.cancelled.wait(delay):
@@ -274,11 +289,11 @@ def _with_retries(channel: Channel, plan: Plan) -> None:
             retry += 1
 
 
-def _attempt(channel: Channel, plan: Plan) -> None:
-    attempt = channel.begin_attempt()
+def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: int) -> None:
+    attempt = channel.begin_attempt(connect_by)
     request = plan.request
     session = plan.session or default_session()
-    timeout = plan.connect_timeout
+    timeout = None if connect_by is None else max(0.001, connect_by - monotonic())
     try:
         response = session.post(
             request.url,
@@ -286,47 +301,55 @@ def _attempt(channel: Channel, plan: Plan) -> None:
             headers=request.headers,
             stream=True,
             timeout=(timeout, timeout),
+            # A redirect would carry x-api-key (or api-key) to wherever it points.
+            allow_redirects=False,
         )
     except requests.exceptions.RequestException as exc:
-        raise _request_error(channel, attempt, plan, exc) from exc
+        raise _request_error(channel, attempt, plan, exc, number) from exc
     try:
         sock = _socket_of(response)
         if not channel.begin_streaming(attempt, sock):
             if channel.cancelled.is_set():
                 return
-            raise _connect_timeout(plan)
-        if response.status_code >= 400:
+            raise _connect_timeout(plan, number)
+        if response.status_code >= 300:
             raise _status_error(response, plan)
         if sock is not None and plan.chunk_timeout != timeout:
             sock.settimeout(plan.chunk_timeout)
-        _read_events(channel, plan, response)
+        mime = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if mime and mime != "text/event-stream":
+            _read_whole_reply(channel, plan, response, mime)
+        else:
+            _read_events(channel, plan, response)
     finally:
         channel.forget_socket()
         response.close()
 
 
-def _connect_timeout(plan: Plan) -> ConnectTimeoutError:
+def _connect_timeout(plan: Plan, attempts: int) -> ConnectTimeoutError:
+    tries = f"; {attempts} attempts" if attempts > 1 else ""
     return ConnectTimeoutError(
         f"{plan.provider.name} did not respond within {plan.connect_timeout} s "
-        "(connect_timeout: connection and response headers)"
+        f"(connect_timeout: connection and response headers{tries})"
     )
 
 
 def _request_error(
-    channel: Channel, attempt: int, plan: Plan, exc: requests.exceptions.RequestException
+    channel: Channel,
+    attempt: int,
+    plan: Plan,
+    exc: requests.exceptions.RequestException,
+    number: int,
 ) -> CodeyError:
     if channel.was_aborted(attempt) or isinstance(
         exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)
     ):
-        return _connect_timeout(plan)
+        return _connect_timeout(plan, number)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return NetworkError(
-            _redact(
-                f"could not reach {plan.provider.name} at {plan.request.url}: {_reason(exc)}",
-                plan.api_key,
-            )
+            f"could not reach {plan.provider.name} at {plan.request.url}: {_reason(exc)}"
         )
-    return CodeyError(_redact(f"invalid request to {plan.request.url}: {exc}", plan.api_key))
+    return CodeyError(f"invalid request to {plan.request.url}: {exc}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -338,12 +361,10 @@ def _reason(exc: BaseException) -> str:
     return match.group(0) if match else text
 
 
-def _redact(text: str, api_key: str) -> str:
-    return text.replace(api_key, "[REDACTED]") if api_key else text
-
-
 def _status_error(response: requests.Response, plan: Plan) -> APIStatusError:
     status = response.status_code
+    if status < 400:
+        return _redirect_error(response, plan)
     try:
         raw = response.raw.read(_ERROR_BODY_LIMIT, decode_content=True) or b""
     except Exception:  # the status already says what went wrong
@@ -363,12 +384,70 @@ def _status_error(response: requests.Response, plan: Plan) -> APIStatusError:
             message = " ".join(title.group(1).split())
         else:
             message = " ".join(text.split())[:300] or (response.reason or "no details")
+    retry_after = parse_retry_after(response.headers)
+    if retry_after is not None:
+        message += f" (Retry-After: {retry_after:g} s)"
     return status_error_class(status)(
-        _redact(message, plan.api_key),
+        message,
         status_code=status,
         provider=plan.provider.name,
-        retry_after=parse_retry_after(response.headers),
+        retry_after=retry_after,
         error_type=error_type,
+    )
+
+
+def _redirect_error(response: requests.Response, plan: Plan) -> RedirectError:
+    status = response.status_code
+    location = response.headers.get("location")
+    target = urllib.parse.urljoin(plan.request.url, location) if location else None
+    where = (urllib.parse.urlsplit(target).netloc or target) if target else "nowhere given"
+    setting = plan.provider.base_url_env
+    return RedirectError(
+        f"redirect to {where} not followed: codey never sends a key on to another "
+        f"address; if the API has moved, set {setting} (or base_url=) to the new URL",
+        status_code=status,
+        provider=plan.provider.name,
+        location=location,
+    )
+
+
+def _read_whole_reply(channel: Channel, plan: Plan, response: requests.Response, mime: str) -> None:
+    """A 200 that is not an event stream: a whole JSON reply is the answer; else say what came."""
+    name = plan.provider.name
+    try:
+        raw = response.raw.read(_WHOLE_REPLY_LIMIT + 1, decode_content=True) or b""
+    except Exception as exc:
+        raise _read_error(plan, exc) from exc
+    channel.last_read = monotonic()
+    text = raw[:_WHOLE_REPLY_LIMIT].decode("utf-8", "replace")
+    body: Any = None
+    if mime == "application/json" or mime.endswith("+json"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+    events = plan.provider.complete_reply(body) if body is not None else None
+    if events is not None and len(raw) <= _WHOLE_REPLY_LIMIT:
+        saw_text = any(piece.__class__ is str for piece in events)
+        channel.saw_text = channel.saw_text or saw_text
+        if saw_text:
+            channel.t_first_text = channel.last_read
+        channel.queue.put(events)
+        return
+    if isinstance(body, dict) and body.get("error"):
+        message, error_type = plan.provider.error_details(body)
+        raise StreamError(
+            message or f"{name} sent an error: {text[:200]}", provider=name, error_type=error_type
+        )
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        shown = " ".join(title.group(1).split())
+        hint = " (a captive portal or a proxy's page?)"
+    else:
+        shown = repr(" ".join(text.split())[:200]) if text.strip() else "an empty body"
+        hint = ""
+    raise StreamError(
+        f"{name} answered with {mime}, not an event stream{hint}: {shown}", provider=name
     )
 
 
@@ -560,7 +639,7 @@ class _Body:
             except Exception as exc:
                 if channel.cancelled.is_set():
                     return
-                raise self._read_error(exc) from exc
+                raise _read_error(self.plan, exc) from exc
             now = monotonic()
             if now - read_at > channel.longest_gap:
                 channel.longest_gap = now - read_at
@@ -602,21 +681,19 @@ class _Body:
     def ended_mid_event(self) -> bool:
         return self.eof and not self.tail.endswith(_EVENT_ENDS)
 
-    def _read_error(self, exc: Exception) -> CodeyError:
-        name = self.plan.provider.name
-        if isinstance(exc, (socket.timeout, TimeoutError)):
-            return ChunkTimeoutError(
-                f"{name} sent nothing for {self.plan.chunk_timeout} s (chunk_timeout)"
-            )
-        if isinstance(exc, (http.client.IncompleteRead, OSError)):
-            return IncompleteStreamError(
-                f"the connection to {name} broke before the end of the answer: "
-                f"{type(exc).__name__}",
-                provider=name,
-            )
+
+def _read_error(plan: Plan, exc: Exception) -> CodeyError:
+    name = plan.provider.name
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return ChunkTimeoutError(chunk_timeout_message(name, plan.chunk_timeout))
+    if isinstance(exc, (http.client.IncompleteRead, OSError)):
         return IncompleteStreamError(
-            f"{name} sent a malformed HTTP body: {type(exc).__name__}: {exc}", provider=name
+            f"the connection to {name} broke before the end of the answer: {type(exc).__name__}",
+            provider=name,
         )
+    return IncompleteStreamError(
+        f"{name} sent a malformed HTTP body: {type(exc).__name__}: {exc}", provider=name
+    )
 
 
 def _read_events(channel: Channel, plan: Plan, response: requests.Response) -> None:

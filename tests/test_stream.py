@@ -548,7 +548,11 @@ class TestTimeouts:
         assert codey.complete("hi", **kwargs_for(fake, "openai", chunk_timeout=0.3)) == "trickled"
 
     def test_connect_timeout_when_no_headers(self):
-        """No response headers within connect_timeout: ConnectTimeoutError, retried first."""
+        """No response headers within connect_timeout: ConnectTimeoutError, retries included.
+
+        connect_timeout bounds the whole wait for the response: three attempts of
+        0.3 s each and their backoff (at least 1.15 s) would break the bound.
+        """
         with silent_server() as url:
             started = time.monotonic()
             with pytest.raises(codey.ConnectTimeoutError) as info:
@@ -557,12 +561,30 @@ class TestTimeouts:
                     model="gpt-4.1",
                     api_key=FAKE_KEY,
                     base_url=url,
-                    connect_timeout=0.2,
-                    retries=1,
+                    connect_timeout=0.3,
+                    retries=2,
                 )
             waited = time.monotonic() - started
         assert isinstance(info.value, TimeoutError)
-        assert 0.35 <= waited < 3.0  # two attempts and a backoff
+        assert "within 0.3 s" in str(info.value)
+        assert 0.25 <= waited < 0.9
+
+    def test_quick_failures_are_retried_within_connect_timeout(self, fake):
+        """A 503 at once leaves time in the budget: it is retried, and the retry answers."""
+        fake.push(error(503, retry_after=0), answer("second time"))
+        options = kwargs_for(fake, "openai", connect_timeout=2.0, retries=2)
+        assert codey.complete("hi", **options) == "second time"
+        assert len(fake.requests) == 2
+
+    def test_no_retry_wait_beyond_connect_timeout(self, fake):
+        """A Retry-After longer than what is left of connect_timeout: the 429 at once."""
+        fake.push(error(429, "slow down", retry_after=5))
+        started = time.monotonic()
+        with pytest.raises(codey.RateLimitError) as info:
+            codey.complete("hi", **kwargs_for(fake, "openai", connect_timeout=1.0, retries=2))
+        assert time.monotonic() - started < 1.0
+        assert "Retry-After: 5 s" in str(info.value)
+        assert len(fake.requests) == 1
 
     def test_connection_refused_is_network_error(self):
         with pytest.raises(codey.NetworkError) as info:

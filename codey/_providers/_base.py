@@ -89,5 +89,9 @@ class Provider(Protocol):
         """(message, error type) from a decoded JSON error body, or (None, None)."""
         ...
 
+    def complete_reply(self, body: Any) -> Optional[list[Any]]:
+        """The events of a whole reply sent as JSON instead of a stream, or None."""
+        ...
+
 
 __all__ = ["Event", "HTTPRequest", "Parser", "Provider", "RequestSpec"]

@@ -192,6 +192,37 @@ class Messages:
     def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
         return error_details(body)
 
+    @staticmethod
+    def complete_reply(body: Any) -> Optional[list[Any]]:
+        """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
+        if not isinstance(body, dict) or body.get("type") != "message":
+            return None
+        content = body.get("content")
+        reason = body.get("stop_reason")
+        if not isinstance(content, list) or not reason:
+            return None
+        out: list[Any] = []
+        for index, block in enumerate(content):
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text" and block.get("text"):
+                out.append(str(block["text"]))
+            elif kind == "thinking" and block.get("thinking"):
+                out.append(ReasoningDelta(str(block["thinking"])))
+            elif kind == "tool_use":
+                arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
+                out.append(
+                    ToolCallDelta(
+                        index=index, id=block.get("id"), name=block.get("name"), arguments=arguments
+                    )
+                )
+        usage = body.get("usage")
+        if isinstance(usage, dict):
+            out.append(Usage(usage.get("input_tokens"), usage.get("output_tokens")))
+        out.append(Finish(str(reason)))
+        return out
+
 
 ANTHROPIC = Messages(
     "anthropic",

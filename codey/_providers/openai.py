@@ -79,6 +79,41 @@ class ChatCompletions:
     def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
         return error_details(body)
 
+    @staticmethod
+    def complete_reply(body: Any) -> Optional[list[Any]]:
+        """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
+        choices = body.get("choices") if isinstance(body, dict) else None
+        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+            return None
+        choice = choices[0]
+        message = choice.get("message")
+        reason = choice.get("finish_reason")
+        if not isinstance(message, dict) or not reason:
+            return None
+        out: list[Any] = []
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if reasoning and isinstance(reasoning, str):
+            out.append(ReasoningDelta(reasoning))
+        for field in ("content", "refusal"):
+            text = message.get(field)
+            if text and isinstance(text, str):
+                out.append(text)
+        for index, call in enumerate(message.get("tool_calls") or ()):
+            function = call.get("function") or {}
+            out.append(
+                ToolCallDelta(
+                    index=index,
+                    id=call.get("id"),
+                    name=function.get("name"),
+                    arguments=function.get("arguments") or "",
+                )
+            )
+        out.append(Finish(str(reason)))
+        usage = body.get("usage")
+        if isinstance(usage, dict):
+            out.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
+        return out
+
 
 def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
     """(message, type) from ``{"error": {...}}`` (or a bare string error)."""

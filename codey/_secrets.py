@@ -1,0 +1,100 @@
+"""API keys: checked before they go into a header, and kept out of every text we show.
+
+``redact`` knows every key in use (any key a stream was started with) and
+every key in the environment (the providers' variables and any other
+``*_API_KEY``), so a server that quotes one back in an error body, an error
+event or a malformed line cannot put it into a message, a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Optional
+
+from codey._errors import CodeyError, InvalidAPIKeyError
+
+REDACTED = "[REDACTED]"
+#: Shorter values are not worth hiding (and would garble every message).
+_MIN_LENGTH = 4
+# What an HTTP header value may hold that a real key ever has: visible ASCII.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+
+_in_use: set[str] = set()
+_lock = threading.Lock()
+
+
+def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
+    """The key without surrounding whitespace (a Windows ``.env`` leaves ``\\r``).
+
+    A key that still could not go into a header is an ``InvalidAPIKeyError``
+    that names ``source`` (the variable or ``api_key=``), never the value.
+    """
+    if key != key.strip():
+        key = key.strip()
+    if key and not _HEADER_SAFE.fullmatch(key):
+        bad = next(char for char in key if not _HEADER_SAFE.fullmatch(char))
+        kind = "a control character" if ord(bad) < 32 or ord(bad) == 127 else f"{bad!r}"
+        if bad.isspace():
+            kind = "whitespace"
+        raise InvalidAPIKeyError(
+            f"the API key in {source} contains {kind}, which cannot be sent in an HTTP "
+            "header: check its value",
+            provider=provider,
+            env_var=source if source.isupper() else None,
+        )
+    if len(key) >= _MIN_LENGTH:
+        with _lock:
+            _in_use.add(key)
+    return key
+
+
+def known_keys() -> list[str]:
+    """Every key worth hiding, longest first (so no key is half-replaced)."""
+    from codey import _providers
+
+    names = {provider.key_env for provider in _providers.PROVIDERS}
+    values = set()
+    for name, value in os.environ.items():
+        if name in names or name.upper().endswith("API_KEY"):
+            values.add(value)
+            values.add(value.strip())
+    with _lock:
+        values.update(_in_use)
+    forms = set()
+    for value in values:
+        if len(value) >= _MIN_LENGTH:
+            forms.add(value)
+            escaped = repr(value)[1:-1]  # how a repr or an error message quotes it
+            forms.add(escaped)
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(text: str, keys: Optional[list[str]] = None) -> str:
+    """``text`` with every known key replaced by ``[REDACTED]``."""
+    for key in known_keys() if keys is None else keys:
+        if key in text:
+            text = text.replace(key, REDACTED)
+    return text
+
+
+def scrub(exc: BaseException) -> BaseException:
+    """Redact an error's message and text attributes, and those of its causes, in place."""
+    keys = known_keys()
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        try:
+            current.args = tuple(
+                redact(arg, keys) if isinstance(arg, str) else arg for arg in current.args
+            )
+        except (AttributeError, TypeError):  # an exception type that forbids it
+            pass
+        if isinstance(current, CodeyError):
+            for name, value in list(vars(current).items()):
+                if isinstance(value, str) and name != "partial_text":
+                    setattr(current, name, redact(value, keys))
+        current = current.__cause__ or current.__context__
+    return exc
