@@ -35,9 +35,12 @@ def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
         key = key.strip()
     if key and not _HEADER_SAFE.fullmatch(key):
         bad = next(char for char in key if not _HEADER_SAFE.fullmatch(char))
-        kind = "a control character" if ord(bad) < 32 or ord(bad) == 127 else f"{bad!r}"
         if bad.isspace():
             kind = "whitespace"
+        elif ord(bad) < 32 or ord(bad) == 127:
+            kind = "a control character"
+        else:
+            kind = "a non-ASCII character"
         raise InvalidAPIKeyError(
             f"the API key in {source} contains {kind}, which cannot be sent in an HTTP "
             "header: check its value",

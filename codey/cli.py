@@ -28,6 +28,7 @@ from codey._errors import (
     ConnectTimeoutError,
     DeadlineExceededError,
     IncompleteStreamError,
+    InvalidAPIKeyError,
     MissingAPIKeyError,
     NetworkError,
     RateLimitError,
@@ -446,6 +447,7 @@ def exit_code(exc: BaseException) -> int:
         exc,
         (
             MissingAPIKeyError,
+            InvalidAPIKeyError,
             UnknownModelError,
             ChatLogError,
             ConfigError,
@@ -488,11 +490,14 @@ def _busy_event(exc: StreamError) -> bool:
 def _report(exc: BaseException) -> None:
     """One line on standard error (and the traceback first, with CODEY_DEBUG=1)."""
     try:
+        from codey._secrets import redact
+
         if os.environ.get("CODEY_DEBUG", "") not in ("", "0"):
             import traceback
 
-            traceback.print_exception(type(exc), exc, exc.__traceback__)
-        sys.stderr.write(f"codey: error: {describe(exc)}\n")
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            sys.stderr.write(redact(text))
+        sys.stderr.write(f"codey: error: {redact(describe(exc))}\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # standard error itself is gone
         pass

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from codey.testing import FakeProvider
+
 #: A distinctive fake key: no error message, repr or log line may ever contain it.
 FAKE_KEY = "sk-test-SECRET-0123456789abcdef"
 
@@ -42,3 +44,10 @@ def no_leaked_threads() -> Iterator[None]:
             return
         time.sleep(0.01)
     pytest.fail(f"codey threads still running after the test: {leaked}")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProvider]:
+    """A fake provider on 127.0.0.1, closed after the test."""
+    with FakeProvider() as server:
+        yield server
