@@ -17,8 +17,12 @@ from codey._errors import CodeyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import TracebackType
-    from typing import Optional, TextIO
+    from typing import Any, Callable, ClassVar, Optional, TextIO
+
+    from markdown_it import MarkdownIt
+    from mdformat.renderer import RenderContext, RenderTreeNode
 
 __all__ = ["MissingExtraError", "Spinner", "color_markdown", "format_markdown"]
 
@@ -45,14 +49,13 @@ def format_markdown(text: str, wrap: int = WRAP) -> str:
         MissingExtraError: mdformat is not installed.
     """
     try:
-        import mdformat
+        import mdformat  # noqa: F401  (the renderer below is mdformat's)
         from mdformat.plugins import PARSER_EXTENSIONS
     except ImportError:
         raise MissingExtraError(f"codey format needs mdformat: {MARKDOWN_EXTRA}") from None
-    options = {"wrap": wrap}
     if "tables" in PARSER_EXTENSIONS:
         # mdformat-tables (or mdformat-gfm) understands GFM tables.
-        result = mdformat.text(text, options=options, extensions={"tables"})
+        result = _mdformat(text, wrap, tables=True)
     else:
         # Plain mdformat reads a table as a paragraph and would rewrap it into
         # one long line: format the text around the tables, keep them as written.
@@ -61,9 +64,74 @@ def format_markdown(text: str, wrap: int = WRAP) -> str:
             if is_table:
                 parts.append(segment.rstrip("\n") + "\n")
             elif segment.strip():
-                parts.append(mdformat.text(segment, options=options))
+                parts.append(_mdformat(segment, wrap, tables=False))
         result = "\n".join(parts)
     return result.rstrip("\n") + "\n"
+
+
+def _mdformat(text: str, wrap: int, tables: bool) -> str:
+    """``mdformat.text(text, options={"wrap": wrap})``, keeping ordered-list numbers.
+
+    mdformat writes ``1.`` for every item after the first (or, with its
+    ``number`` option, renumbers from the first); neither keeps ``3. 4.`` and
+    ``1. 1. 1.`` both as written. So the renderer is mdformat's with one
+    plugin, :class:`_KeepNumbers`, run twice as ``mdformat.text`` does (the
+    second pass settles escapes that depend on wrapping).
+    """
+    from markdown_it import MarkdownIt
+    from mdformat.plugins import PARSER_EXTENSIONS
+    from mdformat.renderer import MDRenderer
+
+    mdit = MarkdownIt(renderer_cls=MDRenderer)  # type: ignore[arg-type]  # typed before the protocol
+    mdit.options["mdformat"] = {"wrap": wrap}
+    mdit.options["store_labels"] = True
+    mdit.options["codeformatters"] = {}
+    plugins: list[Any] = []
+    if tables:
+        plugins.append(PARSER_EXTENSIONS["tables"])
+        PARSER_EXTENSIONS["tables"].update_mdit(mdit)
+    plugins.append(_KeepNumbers)
+    mdit.options["parser_extension"] = plugins
+    return str(mdit.render(mdit.render(text)))
+
+
+def _ordered_list(node: RenderTreeNode, context: RenderContext) -> str:
+    """An ordered list with each item's number as the author wrote it.
+
+    Each item's continuation lines are indented to its own marker's width, so
+    that ``9.`` and ``10.`` both keep their content inside the item.
+    """
+    marker = node.markup or "."  # "." or ")", as written (adjacent lists differ)
+    tight = all(
+        grand_child.hidden
+        for child in node.children
+        for grand_child in child.children
+        if grand_child.type == "paragraph"
+    )
+    start = node.attrs.get("start", 1)
+    items = []
+    for index, item in enumerate(node.children):
+        number = item.info if item.info.isdigit() else str(int(str(start)) + index)
+        prefix = f"{number}{marker}"
+        indent = " " * (len(prefix) + 1)
+        with context.indented(len(indent)):
+            first, *rest = item.render(context).split("\n")
+        lines = [f"{prefix} {first}" if first else prefix]
+        lines.extend(f"{indent}{line}" if line else "" for line in rest)
+        items.append("\n".join(lines))
+    return ("\n" if tight else "\n\n").join(items)
+
+
+class _KeepNumbers:
+    """An mdformat parser extension (plugin) that renders ordered lists by :func:`_ordered_list`."""
+
+    RENDERERS: ClassVar[Mapping[str, Callable[[RenderTreeNode, RenderContext], str]]] = {
+        "ordered_list": _ordered_list
+    }
+
+    @staticmethod
+    def update_mdit(mdit: MarkdownIt) -> None:
+        """Nothing to change in the parser."""
 
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
