@@ -8,6 +8,7 @@ that says what to install.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from markdown_it import MarkdownIt
     from mdformat.renderer import RenderContext, RenderTreeNode
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.markdown import Markdown, MarkdownElement
 
 __all__ = ["MissingExtraError", "Spinner", "color_markdown", "format_markdown"]
 
@@ -182,7 +185,10 @@ def _split_tables(text: str) -> list[tuple[bool, str]]:
 def color_markdown(text: str, file: TextIO, no_color: bool = False) -> None:
     """Render Markdown with terminal colours and highlighted code blocks to ``file``.
 
-    With ``no_color`` the Markdown is written as it is, plain text.
+    Line breaks are kept: a line that fits the terminal is never re-wrapped (so
+    the output of ``codey format`` keeps its shape), a longer one is wrapped.
+    No line ends in whitespace. With ``no_color`` the Markdown is written as it
+    is, plain text.
 
     Raises:
         MissingExtraError: rich is not installed.
@@ -192,13 +198,102 @@ def color_markdown(text: str, file: TextIO, no_color: bool = False) -> None:
         return
     try:
         from rich.console import Console
-        from rich.markdown import Markdown
     except ImportError:
         raise MissingExtraError(f"codey color needs rich: {MARKDOWN_EXTRA}") from None
     # rich decides on colours from the terminal and from FORCE_COLOR / NO_COLOR.
     console = Console(file=file, soft_wrap=False, emoji=False, highlight=False)
-    console.print(Markdown(text, code_theme="monokai", hyperlinks=False))
+    markdown = _markdown_class()(text, code_theme="monokai", hyperlinks=False)
+    for token in markdown.parsed:
+        for child in token.children or ():
+            if child.type == "softbreak":  # rich joins a paragraph's lines with spaces
+                child.type = "hardbreak"
+    with console.capture() as capture:
+        console.print(markdown)
+    for line in capture.get().splitlines():
+        file.write(_strip_end(line) + "\n")
     file.flush()
+
+
+#: Whitespace, and the colour codes around it, at the end of a line (rich pads
+#: every line to the console's width).
+_TRAILING_RE = re.compile(r"(?:\s|\x1b\[[0-9;]*m)+$")
+
+
+def _strip_end(line: str) -> str:
+    """``line`` without trailing whitespace; a style cut off with it is reset."""
+    match = _TRAILING_RE.search(line)
+    if match is None:
+        return line
+    cut = match.group()
+    line = line[: match.start()]
+    return line + "\x1b[0m" if "\x1b" in cut and line else line
+
+
+@functools.cache
+def _markdown_class() -> type[Markdown]:
+    """rich's Markdown, with prefixes as wide as the Markdown's own.
+
+    rich indents a list item by 3 (" • ") and a quote's text by 4, where the
+    source has 2 ("- ", "> "), and pads code blocks by a column each side; a
+    line that fitted would then be wrapped. These elements take only the room
+    the source took.
+    """
+    from rich.markdown import BlockQuote, CodeBlock, ListItem, Markdown
+    from rich.segment import Segment
+    from rich.syntax import Syntax
+
+    class _ListItem(ListItem):
+        def render_bullet(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            return self._render(console, options, "•")
+
+        def render_number(
+            self, console: Console, options: ConsoleOptions, number: int, last_number: int
+        ) -> RenderResult:
+            return self._render(console, options, f"{number}.", "markdown.item.number")
+
+        def _render(
+            self,
+            console: Console,
+            options: ConsoleOptions,
+            marker: str,
+            style_name: str = "markdown.item.bullet",
+        ) -> RenderResult:
+            # As wide as "- " or "12. ": the source's own indent for the item.
+            width = len(marker) + 1
+            render_options = options.update(width=options.max_width - width)
+            lines = console.render_lines(self.elements, render_options, style=self.style)
+            style = console.get_style(style_name, default="none")
+            first = True
+            for line in lines:
+                yield Segment(marker + " " if first else " " * width, style)
+                yield from line
+                yield Segment.line()
+                first = False
+
+    class _BlockQuote(BlockQuote):
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            render_options = options.update(width=options.max_width - 2)
+            lines = console.render_lines(self.elements, render_options, style=self.style)
+            for line in lines:
+                yield Segment("▌ ", self.style)
+                yield from line
+                yield Segment.line()
+
+    class _CodeBlock(CodeBlock):
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            code = str(self.text).rstrip()
+            yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=0)
+
+    class _Markdown(Markdown):
+        elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+            **Markdown.elements,
+            "list_item_open": _ListItem,
+            "blockquote_open": _BlockQuote,
+            "fence": _CodeBlock,
+            "code_block": _CodeBlock,
+        }
+
+    return _Markdown
 
 
 # -- buffer -------------------------------------------------------------------
