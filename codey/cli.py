@@ -97,8 +97,9 @@ EXIT_STATUS = """\
 exit status:
   0 success; 1 other error; 2 usage error; 3 configuration or authentication
   (missing key, unknown model, invalid front matter or config file, 401, 403,
-  400, 404, 422);
-  4 provider busy or failing, after retries (429, 5xx, 529, overloaded);
+  400, 404, 413, 422);
+  4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
+  overloaded);
   5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C);
   141 standard output closed (| head). With several models, the status of the
   first one that failed, in the order given.
