@@ -153,7 +153,8 @@ def test_headings_are_plain(page: str) -> None:
     for heading in headings:
         assert heading, "an empty heading"
         assert not heading.startswith("(next line)"), heading
-        assert "'" not in heading and '"' not in heading, heading
+        assert "'" not in heading, heading
+        assert '"' not in heading, heading
     sections = [line[4:] for line in page.splitlines() if line.startswith(".SH ")]
     assert sections[:5] == ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS"]
     assert not any("codey" in section.lower() for section in sections), sections
@@ -165,7 +166,9 @@ def test_headings_are_plain(page: str) -> None:
 def test_generated_headings_are_plain(generate: ModuleType) -> None:
     """The generator itself, not only the committed page, makes plain headings."""
     for heading in _headings(generate.render(date="2000-01-01")):
-        assert heading and "'" not in heading and not heading.startswith("(next line)"), heading
+        assert heading
+        assert "'" not in heading, heading
+        assert not heading.startswith("(next line)"), heading
 
 
 def test_help_lists_every_configuration_status() -> None:
