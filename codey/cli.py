@@ -503,6 +503,8 @@ def describe(exc: BaseException) -> str:
     """An error as one line of text, as ``main`` prints it after ``codey: error:``."""
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
+    if isinstance(exc, MissingAPIKeyError):
+        return _missing_key(exc)
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):
@@ -510,6 +512,19 @@ def describe(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc} (set CODEY_DEBUG=1 for a traceback)"
     return " ".join(text.split()) or type(exc).__name__
+
+
+#: What a newcomer without a key can do at once (see "codey.testing" in the README).
+TRY_WITHOUT_KEY = "python -m codey.testing serve"
+
+
+def _missing_key(exc: MissingAPIKeyError) -> str:
+    """Which variable to set, and how to try codey with no key at all."""
+    if exc.provider and exc.env_var:
+        text = f"no API key for {exc.provider}: set {exc.env_var}"
+    else:  # the library's own message ("... (or pass api_key=)") is for Python callers
+        text = " ".join(str(exc).split()) or "no API key"
+    return f"{text} (or try codey with no key: {TRY_WITHOUT_KEY})"
 
 
 def _fail(message: str) -> int:
