@@ -381,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
         "format",
         "rewrap Markdown to 80 columns",
         "Rewrap Markdown prose to 80 columns without breaking code blocks, lists or "
-        "tables (needs the markdown extra: pip install 'codey[markdown]').",
+        "tables; ordered lists keep their numbers as written (needs the markdown "
+        "extra: pip install 'codey[markdown]').",
     )
     fmt.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
     fmt.set_defaults(run=_cmd_format)
@@ -390,7 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
         "color",
         "render Markdown with terminal colours",
         "Render Markdown with terminal colours and highlighted code blocks; plain text "
-        "when NO_COLOR is set (needs the markdown extra: pip install 'codey[markdown]').",
+        "when NO_COLOR is set. Line breaks are kept: only lines wider than the terminal "
+        "are wrapped, and no line ends in spaces (needs the markdown extra: "
+        "pip install 'codey[markdown]').",
     )
     color.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
     color.set_defaults(run=_cmd_color)

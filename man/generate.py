@@ -342,6 +342,11 @@ codey config
 
 SEE_ALSO = r"""
 The library: \fBpython3 \-c "import codey; help(codey)"\fR.
+.PP
+No API key yet: \fBpython \-m codey.testing serve\fR runs a fake provider on
+this machine that answers every model with your own words, streamed, and
+prints the \fBexport\fR lines (base URLs and keys) that point codey at it;
+Ctrl\-C stops it.
 """
 
 #: (heading, roff) sections added after the options and commands, in order.
