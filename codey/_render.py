@@ -8,6 +8,7 @@ that says what to install.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -17,8 +18,14 @@ from codey._errors import CodeyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import TracebackType
-    from typing import Optional, TextIO
+    from typing import Any, Callable, ClassVar, Optional, TextIO
+
+    from markdown_it import MarkdownIt
+    from mdformat.renderer import RenderContext, RenderTreeNode
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.markdown import Markdown, MarkdownElement
 
 __all__ = ["MissingExtraError", "Spinner", "color_markdown", "format_markdown"]
 
@@ -45,14 +52,13 @@ def format_markdown(text: str, wrap: int = WRAP) -> str:
         MissingExtraError: mdformat is not installed.
     """
     try:
-        import mdformat
+        import mdformat  # noqa: F401  (the renderer below is mdformat's)
         from mdformat.plugins import PARSER_EXTENSIONS
     except ImportError:
         raise MissingExtraError(f"codey format needs mdformat: {MARKDOWN_EXTRA}") from None
-    options = {"wrap": wrap}
     if "tables" in PARSER_EXTENSIONS:
         # mdformat-tables (or mdformat-gfm) understands GFM tables.
-        result = mdformat.text(text, options=options, extensions={"tables"})
+        result = _mdformat(text, wrap, tables=True)
     else:
         # Plain mdformat reads a table as a paragraph and would rewrap it into
         # one long line: format the text around the tables, keep them as written.
@@ -61,9 +67,74 @@ def format_markdown(text: str, wrap: int = WRAP) -> str:
             if is_table:
                 parts.append(segment.rstrip("\n") + "\n")
             elif segment.strip():
-                parts.append(mdformat.text(segment, options=options))
+                parts.append(_mdformat(segment, wrap, tables=False))
         result = "\n".join(parts)
     return result.rstrip("\n") + "\n"
+
+
+def _mdformat(text: str, wrap: int, tables: bool) -> str:
+    """``mdformat.text(text, options={"wrap": wrap})``, keeping ordered-list numbers.
+
+    mdformat writes ``1.`` for every item after the first (or, with its
+    ``number`` option, renumbers from the first); neither keeps ``3. 4.`` and
+    ``1. 1. 1.`` both as written. So the renderer is mdformat's with one
+    plugin, :class:`_KeepNumbers`, run twice as ``mdformat.text`` does (the
+    second pass settles escapes that depend on wrapping).
+    """
+    from markdown_it import MarkdownIt
+    from mdformat.plugins import PARSER_EXTENSIONS
+    from mdformat.renderer import MDRenderer
+
+    mdit = MarkdownIt(renderer_cls=MDRenderer)  # type: ignore[arg-type]  # typed before the protocol
+    mdit.options["mdformat"] = {"wrap": wrap}
+    mdit.options["store_labels"] = True
+    mdit.options["codeformatters"] = {}
+    plugins: list[Any] = []
+    if tables:
+        plugins.append(PARSER_EXTENSIONS["tables"])
+        PARSER_EXTENSIONS["tables"].update_mdit(mdit)
+    plugins.append(_KeepNumbers)
+    mdit.options["parser_extension"] = plugins
+    return str(mdit.render(mdit.render(text)))
+
+
+def _ordered_list(node: RenderTreeNode, context: RenderContext) -> str:
+    """An ordered list with each item's number as the author wrote it.
+
+    Each item's continuation lines are indented to its own marker's width, so
+    that ``9.`` and ``10.`` both keep their content inside the item.
+    """
+    marker = node.markup or "."  # "." or ")", as written (adjacent lists differ)
+    tight = all(
+        grand_child.hidden
+        for child in node.children
+        for grand_child in child.children
+        if grand_child.type == "paragraph"
+    )
+    start = node.attrs.get("start", 1)
+    items = []
+    for index, item in enumerate(node.children):
+        number = item.info if item.info.isdigit() else str(int(str(start)) + index)
+        prefix = f"{number}{marker}"
+        indent = " " * (len(prefix) + 1)
+        with context.indented(len(indent)):
+            first, *rest = item.render(context).split("\n")
+        lines = [f"{prefix} {first}" if first else prefix]
+        lines.extend(f"{indent}{line}" if line else "" for line in rest)
+        items.append("\n".join(lines))
+    return ("\n" if tight else "\n\n").join(items)
+
+
+class _KeepNumbers:
+    """An mdformat parser extension (plugin) that renders ordered lists by :func:`_ordered_list`."""
+
+    RENDERERS: ClassVar[Mapping[str, Callable[[RenderTreeNode, RenderContext], str]]] = {
+        "ordered_list": _ordered_list
+    }
+
+    @staticmethod
+    def update_mdit(mdit: MarkdownIt) -> None:
+        """Nothing to change in the parser."""
 
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -114,7 +185,10 @@ def _split_tables(text: str) -> list[tuple[bool, str]]:
 def color_markdown(text: str, file: TextIO, no_color: bool = False) -> None:
     """Render Markdown with terminal colours and highlighted code blocks to ``file``.
 
-    With ``no_color`` the Markdown is written as it is, plain text.
+    Line breaks are kept: a line that fits the terminal is never re-wrapped (so
+    the output of ``codey format`` keeps its shape), a longer one is wrapped.
+    No line ends in whitespace. With ``no_color`` the Markdown is written as it
+    is, plain text.
 
     Raises:
         MissingExtraError: rich is not installed.
@@ -124,13 +198,102 @@ def color_markdown(text: str, file: TextIO, no_color: bool = False) -> None:
         return
     try:
         from rich.console import Console
-        from rich.markdown import Markdown
     except ImportError:
         raise MissingExtraError(f"codey color needs rich: {MARKDOWN_EXTRA}") from None
     # rich decides on colours from the terminal and from FORCE_COLOR / NO_COLOR.
     console = Console(file=file, soft_wrap=False, emoji=False, highlight=False)
-    console.print(Markdown(text, code_theme="monokai", hyperlinks=False))
+    markdown = _markdown_class()(text, code_theme="monokai", hyperlinks=False)
+    for token in markdown.parsed:
+        for child in token.children or ():
+            if child.type == "softbreak":  # rich joins a paragraph's lines with spaces
+                child.type = "hardbreak"
+    with console.capture() as capture:
+        console.print(markdown)
+    for line in capture.get().splitlines():
+        file.write(_strip_end(line) + "\n")
     file.flush()
+
+
+#: Whitespace, and the colour codes around it, at the end of a line (rich pads
+#: every line to the console's width).
+_TRAILING_RE = re.compile(r"(?:\s|\x1b\[[0-9;]*m)+$")
+
+
+def _strip_end(line: str) -> str:
+    """``line`` without trailing whitespace; a style cut off with it is reset."""
+    match = _TRAILING_RE.search(line)
+    if match is None:
+        return line
+    cut = match.group()
+    line = line[: match.start()]
+    return line + "\x1b[0m" if "\x1b" in cut and line else line
+
+
+@functools.cache
+def _markdown_class() -> type[Markdown]:
+    """rich's Markdown, with prefixes as wide as the Markdown's own.
+
+    rich indents a list item by 3 (" • ") and a quote's text by 4, where the
+    source has 2 ("- ", "> "), and pads code blocks by a column each side; a
+    line that fitted would then be wrapped. These elements take only the room
+    the source took.
+    """
+    from rich.markdown import BlockQuote, CodeBlock, ListItem, Markdown
+    from rich.segment import Segment
+    from rich.syntax import Syntax
+
+    class _ListItem(ListItem):
+        def render_bullet(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            return self._render(console, options, "•")
+
+        def render_number(
+            self, console: Console, options: ConsoleOptions, number: int, last_number: int
+        ) -> RenderResult:
+            return self._render(console, options, f"{number}.", "markdown.item.number")
+
+        def _render(
+            self,
+            console: Console,
+            options: ConsoleOptions,
+            marker: str,
+            style_name: str = "markdown.item.bullet",
+        ) -> RenderResult:
+            # As wide as "- " or "12. ": the source's own indent for the item.
+            width = len(marker) + 1
+            render_options = options.update(width=options.max_width - width)
+            lines = console.render_lines(self.elements, render_options, style=self.style)
+            style = console.get_style(style_name, default="none")
+            first = True
+            for line in lines:
+                yield Segment(marker + " " if first else " " * width, style)
+                yield from line
+                yield Segment.line()
+                first = False
+
+    class _BlockQuote(BlockQuote):
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            render_options = options.update(width=options.max_width - 2)
+            lines = console.render_lines(self.elements, render_options, style=self.style)
+            for line in lines:
+                yield Segment("▌ ", self.style)
+                yield from line
+                yield Segment.line()
+
+    class _CodeBlock(CodeBlock):
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            code = str(self.text).rstrip()
+            yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=0)
+
+    class _Markdown(Markdown):
+        elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+            **Markdown.elements,
+            "list_item_open": _ListItem,
+            "blockquote_open": _BlockQuote,
+            "fence": _CodeBlock,
+            "code_block": _CodeBlock,
+        }
+
+    return _Markdown
 
 
 # -- buffer -------------------------------------------------------------------

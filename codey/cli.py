@@ -98,8 +98,9 @@ EXIT_STATUS = """\
 exit status:
   0 success; 1 other error; 2 usage error; 3 configuration or authentication
   (missing key, unknown model, invalid front matter or config file, 401, 403,
-  400, 404, 422);
-  4 provider busy or failing, after retries (429, 5xx, 529, overloaded);
+  400, 404, 413, 422);
+  4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
+  overloaded);
   5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C);
   141 standard output closed (| head). With several models, the status of the
   first one that failed, in the order given.
@@ -381,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
         "format",
         "rewrap Markdown to 80 columns",
         "Rewrap Markdown prose to 80 columns without breaking code blocks, lists or "
-        "tables (needs the markdown extra: pip install 'codey[markdown]').",
+        "tables; ordered lists keep their numbers as written (needs the markdown "
+        "extra: pip install 'codey[markdown]').",
     )
     fmt.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
     fmt.set_defaults(run=_cmd_format)
@@ -390,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
         "color",
         "render Markdown with terminal colours",
         "Render Markdown with terminal colours and highlighted code blocks; plain text "
-        "when NO_COLOR is set (needs the markdown extra: pip install 'codey[markdown]').",
+        "when NO_COLOR is set. Line breaks are kept: only lines wider than the terminal "
+        "are wrapped, and no line ends in spaces (needs the markdown extra: "
+        "pip install 'codey[markdown]').",
     )
     color.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
     color.set_defaults(run=_cmd_color)
@@ -507,6 +511,8 @@ def describe(exc: BaseException) -> str:
     """An error as one line of text, as ``main`` prints it after ``codey: error:``."""
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
+    if isinstance(exc, MissingAPIKeyError):
+        return _missing_key(exc)
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):
@@ -514,6 +520,19 @@ def describe(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc} (set CODEY_DEBUG=1 for a traceback)"
     return " ".join(text.split()) or type(exc).__name__
+
+
+#: What a newcomer without a key can do at once (see "codey.testing" in the README).
+TRY_WITHOUT_KEY = "python -m codey.testing serve"
+
+
+def _missing_key(exc: MissingAPIKeyError) -> str:
+    """Which variable to set, and how to try codey with no key at all."""
+    if exc.provider and exc.env_var:
+        text = f"no API key for {exc.provider}: set {exc.env_var}"
+    else:  # the library's own message ("... (or pass api_key=)") is for Python callers
+        text = " ".join(str(exc).split()) or "no API key"
+    return f"{text} (or try codey with no key: {TRY_WITHOUT_KEY})"
 
 
 def _fail(message: str) -> int:

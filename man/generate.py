@@ -18,7 +18,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "man" / "codey.1"
@@ -342,6 +342,11 @@ codey config
 
 SEE_ALSO = r"""
 The library: \fBpython3 \-c "import codey; help(codey)"\fR.
+.PP
+No API key yet: \fBpython \-m codey.testing serve\fR runs a fake provider on
+this machine that answers every model with your own words, streamed, and
+prints the \fBexport\fR lines (base URLs and keys) that point codey at it;
+Ctrl\-C stops it.
 """
 
 #: (heading, roff) sections added after the options and commands, in order.
@@ -358,6 +363,35 @@ SECTIONS = (
 )
 
 _TH_RE = re.compile(r'^(\.TH \S+ "[^"]*" )"[^"]*"', re.MULTILINE)
+# argparse-manpage writes a top-level group's heading as ".SH" and, on the next
+# line, the title: a heading that reads as empty (man, lexgrog, mandoc -T lint).
+_SPLIT_SH_RE = re.compile(r"^\.SH\n(?=[^.\n])", re.MULTILINE)
+# A command's usage, as argparse lays it out: kept as lines, not refilled.
+_USAGE_RE = re.compile(r"^(usage: .*(?:\n +\S.*)*)$", re.MULTILINE)
+
+
+def _formatter(page: Any) -> Any:
+    """argparse-manpage's formatter, with each command's option groups as
+    bold lines inside the command's subsection.
+
+    Its "pretty" format gives every command's every group its own top-level
+    heading, such as "SHOWN ON STANDARD ERROR 'codey prompt'"; its
+    "single-commands-section" format puts each command in a ".SS codey prompt"
+    subsection of COMMANDS but leaves the groups' titles as bare text run into
+    the paragraph before. The formatter is argparse-manpage's own (``page.mf``);
+    only a group's first line, its title, changes.
+    """
+    from argparse_manpage.manpage import bold  # type: ignore[import-untyped]
+
+    class Formatter(type(page.mf)):  # type: ignore[misc]
+        def _format_action_group(self, action_group: Any, subcommand: Any = None) -> Any:
+            lines = super()._format_action_group(action_group, subcommand)
+            if subcommand and lines and not lines[0].startswith("."):
+                title = lines[0].rstrip(":")
+                lines = [".PP", bold(title[:1].upper() + title[1:]), ".br", *lines[1:]]
+            return lines
+
+    return Formatter(page.prog, page.formatter, format=page.format)
 
 
 def render(date: Optional[str] = None) -> str:
@@ -365,7 +399,7 @@ def render(date: Optional[str] = None) -> str:
     sys.path.insert(0, str(ROOT))
     try:
         from argparse_manpage.compat import get_reproducible_date  # type: ignore[import-untyped]
-        from argparse_manpage.manpage import Manpage  # type: ignore[import-untyped]
+        from argparse_manpage.manpage import Manpage
 
         from codey import __version__
         from codey.cli import build_parser
@@ -374,14 +408,16 @@ def render(date: Optional[str] = None) -> str:
     parser = build_parser()
     # The epilog of --help is a summary of the sections below: not twice.
     parser.epilog = None
-    page = Manpage(parser)
+    page = Manpage(parser, format="single-commands-section")
+    page.mf = _formatter(page)
     page.date = date or get_reproducible_date()  # honours SOURCE_DATE_EPOCH
     page.source = f"codey {__version__}"
     page.manual = "User Commands"
     page.description = SHORT_DESCRIPTION
     for heading, roff in SECTIONS:
         page.add_section(heading, ">", roff.strip("\n"))
-    return str(page)
+    text = _SPLIT_SH_RE.sub(".SH ", str(page))
+    return _USAGE_RE.sub(lambda match: f".nf\n{match.group(1)}\n.fi", text)
 
 
 def _undated(page: str) -> str:

@@ -84,7 +84,7 @@ def test_documents_every_command_and_option(page: str) -> None:
         "color",
     }
     for name, sub in choices.items():
-        assert f"COMMAND 'codey {name}'" in text.replace("\\,", "").replace("\\/", "")
+        assert f".SS codey {name}\n" in text
         for action in sub._actions:  # type: ignore[attr-defined]
             for option in action.option_strings:
                 if option not in ("-h", "--help"):
@@ -130,6 +130,57 @@ def test_documents_every_command_and_option(page: str) -> None:
 )
 def test_documents(page: str, needle: str) -> None:
     assert needle in _unescaped(page)
+
+
+def _headings(page: str) -> list[str]:
+    """The text of every .SH and .SS heading (a bare .SH takes the next line)."""
+    lines = page.splitlines()
+    headings = []
+    for index, line in enumerate(lines):
+        if line.split(" ", 1)[0] in (".SH", ".SS"):
+            text = line[4:].strip()
+            if not text and index + 1 < len(lines) and not lines[index + 1].startswith("."):
+                text = "(next line) " + lines[index + 1]
+            headings.append(text)
+    return headings
+
+
+def test_headings_are_plain(page: str) -> None:
+    """No heading is empty (".SH" alone), none carries quoted command text (such as
+    "SHOWN ON STANDARD ERROR 'codey prompt'"), and top-level ones are the page's
+    sections; each command is a ".SS codey NAME" subsection of COMMANDS."""
+    headings = _headings(page)
+    for heading in headings:
+        assert heading, "an empty heading"
+        assert not heading.startswith("(next line)"), heading
+        assert "'" not in heading, heading
+        assert '"' not in heading, heading
+    sections = [line[4:] for line in page.splitlines() if line.startswith(".SH ")]
+    assert sections[:5] == ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS"]
+    assert not any("codey" in section.lower() for section in sections), sections
+    subsections = [_unescaped(line[4:]) for line in page.splitlines() if line.startswith(".SS ")]
+    assert subsections[0] == "codey prompt"
+    assert "codey color" in subsections
+
+
+def test_generated_headings_are_plain(generate: ModuleType) -> None:
+    """The generator itself, not only the committed page, makes plain headings."""
+    for heading in _headings(generate.render(date="2000-01-01")):
+        assert heading
+        assert "'" not in heading, heading
+        assert not heading.startswith("(next line)"), heading
+
+
+def test_help_lists_every_configuration_status() -> None:
+    """--help's exit status 3 names the statuses DESIGN.md gives it, 413 included;
+    4 names 408 and 409 too."""
+    text = " ".join((build_parser().epilog or "").split())
+    three = text.split("3 configuration or authentication", 1)[1].split("; 4 ", 1)[0]
+    for status in ("401", "403", "400", "404", "413", "422"):
+        assert status in three, status
+    four = text.split("; 4 ", 1)[1].split("; 5 ", 1)[0]
+    for status in ("408", "409", "429", "5xx", "529"):
+        assert status in four, status
 
 
 def test_documents_every_exit_status(page: str) -> None:
