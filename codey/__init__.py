@@ -25,8 +25,7 @@ from codey._errors import (
     UnknownModelError,
     UnsupportedOptionError,
 )
-
-__version__ = "0.1.0"
+from codey._version import __version__ as __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -135,7 +135,6 @@ def stream(
                 provider=provider,
                 model=api_model,
                 request=provider.build_request(spec, key, _base_url(provider, url)),
-                api_key=key,
                 retries=retries,
                 connect_timeout=connect_timeout,
                 chunk_timeout=chunk_timeout,

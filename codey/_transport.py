@@ -29,7 +29,6 @@ import urllib3
 import urllib3.connection
 from sseclient import SSEClient
 
-from codey import __version__
 from codey._errors import (
     APIStatusError,
     ChunkTimeoutError,
@@ -46,6 +45,7 @@ from codey._providers._base import HTTPRequest, Parser, Provider
 from codey._retry import backoff_delay, is_retryable, parse_retry_after
 from codey._secrets import scrub
 from codey._stream import Channel
+from codey._version import __version__
 
 log = logging.getLogger("codey")
 log.addHandler(logging.NullHandler())
@@ -64,7 +64,6 @@ class Plan:
     """Everything the worker needs for one stream (the key only inside ``request``)."""
 
     __slots__ = (
-        "api_key",
         "chunk_timeout",
         "connect_timeout",
         "model",
@@ -80,7 +79,6 @@ class Plan:
         provider: Provider,
         model: str,
         request: HTTPRequest,
-        api_key: str,
         retries: int,
         connect_timeout: Optional[float],
         chunk_timeout: Optional[float],
@@ -89,7 +87,6 @@ class Plan:
         self.provider = provider
         self.model = model
         self.request = request
-        self.api_key = api_key
         self.retries = retries
         self.connect_timeout = connect_timeout
         self.chunk_timeout = chunk_timeout
