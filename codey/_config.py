@@ -218,14 +218,7 @@ class Config:
             return _nothing
         from codey import _providers
 
-        saved = list(_providers.PROVIDERS)
-        for provider in self.providers:
-            _providers.register(provider.build())
-
-        def restore() -> None:
-            _providers.PROVIDERS[:] = saved
-
-        return restore
+        return _providers.register_all([provider.build() for provider in self.providers])
 
 
 def _nothing() -> None:

@@ -229,6 +229,30 @@ class TestProviders:
         assert main(["providers"]) == 0
         assert before == _providers.PROVIDERS
 
+    def test_undo_keeps_what_another_thread_registered(self, home: Path) -> None:
+        """The config's undo removes its own providers only (it used to restore a stale copy)."""
+        write_config(
+            home,
+            '[providers.temp]\nkind = "openai"\nbase_url = "http://x/v1"\n'
+            '[providers.openai]\nkind = "openai"\nbase_url = "http://y/v1"\n',
+        )
+        builtin_openai = _providers.get("openai")
+        undo = _config.load().apply()
+        assert _providers.get("temp").default_base_url == "http://x/v1"
+        assert _providers.get("openai") is not builtin_openai
+        other = _providers.ChatCompletions(
+            "meanwhile", key_env="M_API_KEY", base_url_env="M_BASE_URL", default_base_url="http://m"
+        )
+        _providers.register(other)  # as another thread might, between apply and undo
+        try:
+            undo()
+            names = [p.name for p in _providers.PROVIDERS]
+            assert "temp" not in names
+            assert _providers.get("openai") is builtin_openai
+            assert _providers.get("meanwhile") is other
+        finally:
+            _providers.PROVIDERS.remove(other)
+
 
 class TestShow:
     def test_config_command(self, fake: FakeProvider, home: Path) -> None:

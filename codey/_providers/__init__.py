@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Callable
 
 from codey._errors import UnknownModelError
 from codey._providers._base import Provider
@@ -10,7 +12,15 @@ from codey._providers.anthropic import ANTHROPIC, Messages
 from codey._providers.openai import OPENAI, ChatCompletions
 from codey._providers.xai import COMPATIBLE, XAI
 
-__all__ = ["PROVIDERS", "ChatCompletions", "Messages", "get", "register", "resolve"]
+__all__ = [
+    "PROVIDERS",
+    "ChatCompletions",
+    "Messages",
+    "get",
+    "register",
+    "register_all",
+    "resolve",
+]
 
 #: Every provider, in the order ``codey.providers()`` lists them.
 PROVIDERS: list[Provider] = [ANTHROPIC, OPENAI, XAI, *COMPATIBLE]
@@ -31,6 +41,29 @@ def register(provider: Provider) -> None:
     """Add a provider (or replace the one of the same name)."""
     with _lock:
         PROVIDERS[:] = [p for p in PROVIDERS if p.name != provider.name] + [provider]
+
+
+def register_all(providers: Sequence[Provider]) -> Callable[[], None]:
+    """Add providers (replacing those of the same names); return what undoes exactly that.
+
+    The undo removes only what was added here and puts back what it replaced,
+    so a provider another thread registered meanwhile stays.
+    """
+    with _lock:
+        added = list(providers)
+        names = {provider.name for provider in added}
+        replaced = [(i, p) for i, p in enumerate(PROVIDERS) if p.name in names]
+        PROVIDERS[:] = [p for p in PROVIDERS if p.name not in names] + added
+
+    def undo() -> None:
+        with _lock:
+            kept = [p for p in PROVIDERS if not any(p is mine for mine in added)]
+            for index, provider in replaced:
+                if all(p.name != provider.name for p in kept):
+                    kept.insert(min(index, len(kept)), provider)
+            PROVIDERS[:] = kept
+
+    return undo
 
 
 def resolve(model: str) -> tuple[Provider, str]:
