@@ -1,4 +1,4 @@
-"""xAI (Grok), and the other services that speak Chat Completions."""
+"""The services that speak Chat Completions besides OpenAI: xAI (Grok) and the compatible ones."""
 
 from __future__ import annotations
 
