@@ -9,8 +9,8 @@ from typing import Callable
 from codey._errors import UnknownModelError
 from codey._providers._base import Provider
 from codey._providers.anthropic import ANTHROPIC, Messages
-from codey._providers.openai import OPENAI, ChatCompletions
 from codey._providers.compatible import COMPATIBLE, XAI
+from codey._providers.openai import OPENAI, ChatCompletions
 
 __all__ = [
     "PROVIDERS",
