@@ -297,7 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
         'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
         "says why. The file is locked while codey writes to it.",
     )
-    save.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
+    save.add_argument(
+        "input",
+        nargs="?",
+        metavar="INPUT",
+        help="the prompt; without it, standard input is read when it is not a terminal. "
+        "It is one user message: a line in it that looks like a delimiter is written "
+        'escaped, "\\# === USER ===", and read back as text',
+    )
     save.add_argument(
         "--file",
         default=DEFAULT_FILE,
@@ -700,12 +707,12 @@ def stream_turn(
     """
     from codey._cli_answer import stream_one
 
-    chat, joint = _continue(existing, text)
+    chat, joint, prompt = _continue(existing, text)
     if not _has_prompt(chat):
         return False
     settings = chat.settings
     options = _request(args, config, _choose_model(args.model, chat, config), chat)
-    writer = _SaveWriter(log, joint + text + settings.delimiter("assistant"), settings)
+    writer = _SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
     try:
         stream_one(
             chat.messages,
@@ -722,19 +729,21 @@ def stream_turn(
     return True
 
 
-def _continue(existing: str, prompt: str) -> tuple[Chat, str]:
-    """The conversation once ``prompt`` is appended to a chat log, and what goes between.
+def _continue(existing: str, prompt: str) -> tuple[Chat, str, str]:
+    """The conversation once ``prompt`` is appended to a chat log, what goes
+    between, and the prompt as written (delimiter lines in it escaped).
 
     A log that ends with the user delimiter (as ``save`` leaves it) gets the
     prompt right after it, byte for byte as the original tool wrote it. A log
     that ends otherwise gets what it needs for the prompt to start a new user
     message: a newline, the rest of the delimiter, or the whole user delimiter.
     """
-    from codey._chatlog import parse_chat
+    from codey._chatlog import escape_delimiters, parse_chat, starts_body
     from codey._types import Message
 
     if not existing.strip():
-        return parse_chat(existing + prompt), ""
+        written = escape_delimiters(prompt, at_start=starts_body(existing))
+        return parse_chat(existing + written), "", written
     before = parse_chat(existing)  # an invalid front matter fails here, before any write
     settings = before.settings
     probe = "codey-probe"
@@ -753,7 +762,8 @@ def _continue(existing: str, prompt: str) -> tuple[Chat, str]:
                 break
         except ChatLogError:
             continue
-    return parse_chat(existing + joint + prompt), joint
+    written = escape_delimiters(prompt, settings, at_start=starts_body(existing + joint))
+    return parse_chat(existing + joint + written), joint, written
 
 
 class _SaveWriter:
@@ -765,10 +775,14 @@ class _SaveWriter:
     """
 
     def __init__(self, log: IO[str], head: str, settings: ChatSettings) -> None:
+        from codey._chatlog import Escaper
+
         self.log = log
         self.head: Optional[str] = head
         self.settings = settings
         self.done = False
+        # The model's text is escaped too: a line like "# === USER ===" in it stays text.
+        self.escaper = Escaper(settings)
 
     def _put(self, text: str) -> None:
         if self.head is not None:
@@ -777,10 +791,10 @@ class _SaveWriter:
         self.log.flush()
 
     def write(self, piece: str) -> None:
-        self._put(piece)
+        self._put(self.escaper.feed(piece))
 
     def finish(self) -> None:
-        self._put(self.settings.delimiter("user"))
+        self._put(self.escaper.flush() + self.settings.delimiter("user"))
         self.done = True
 
     def interrupted(self, exc: BaseException) -> None:
@@ -798,7 +812,11 @@ class _SaveWriter:
         separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
         try:
             self._put(
-                "\n\n" + interrupted_note(reason) + separator + self.settings.delimiter("user")
+                self.escaper.flush()
+                + "\n\n"
+                + interrupted_note(reason)
+                + separator
+                + self.settings.delimiter("user")
             )
         except OSError:
             pass  # the original error matters more
