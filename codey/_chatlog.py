@@ -36,6 +36,15 @@ The rules, in the order :func:`parse_chat` applies them:
   messages, and every message is stripped of surrounding whitespace.
 - Lines of the form ``<!-- codey: ... -->`` are notes for the reader (``codey
   save`` leaves one where a stream was interrupted); the parser drops them.
+- Escapes: inside a message, a line that starts with a delimiter's name (or
+  a note, or, on the body's first line, ``+++`` or ``---``) is written
+  with one more leading backslash (``\\# === USER ===``), and the parser
+  removes one, so text that looks like a delimiter stays text and every log
+  round-trips: ``parse_chat(format_chat(messages))`` gives ``messages`` back.
+  When the delimiter prefix does not end with a newline, a delimiter can
+  start anywhere, so every occurrence of a name gets the backslash.
+  :func:`escape_delimiters` and :class:`Escaper` (its streaming form) are the
+  one place this is done.
 
 This module does no I/O. The front-matter parsers load only when a file has
 front matter.
@@ -44,6 +53,7 @@ front matter.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import attrs
@@ -51,7 +61,16 @@ import attrs
 from codey._errors import ChatLogError
 from codey._types import Message
 
-__all__ = ["Chat", "ChatSettings", "interrupted_note", "parse_chat"]
+__all__ = [
+    "Chat",
+    "ChatSettings",
+    "Escaper",
+    "escape_delimiters",
+    "format_chat",
+    "interrupted_note",
+    "parse_chat",
+    "starts_body",
+]
 
 #: The roles a section can have, in the order their delimiters are tried.
 _ROLES = ("system", "user", "assistant")
@@ -69,6 +88,11 @@ _KEYS = {
 #: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line.
 _NOTE_RE = re.compile(r"^[ \t]*<!--[ \t]*codey:.*?-->[ \t]*(?:\n|$)", re.MULTILINE)
 _BLANK_LINES_RE = re.compile(r"(?:[ \t]*\n)*")
+#: The start of a note line (escaped, when a message holds one, so it is not dropped).
+_NOTE_LEAD_RE = re.compile(r"[ \t]*<!--[ \t]*codey:")
+#: A body's first line that starts so is escaped (a superset of the fences, kept simple).
+_FENCES = ("+++", "---")
+_ESCAPED_FENCE_RE = re.compile(r"\\+(?:\+\+\+|---)")
 
 
 @attrs.frozen
@@ -116,6 +140,166 @@ def interrupted_note(reason: str) -> str:
     return f"<!-- codey: interrupted: {reason} -->"
 
 
+def _note_lead(text: str) -> Optional[bool]:
+    """Whether ``text`` starts with a note's lead: True, False, or None (too short to tell)."""
+    if _NOTE_LEAD_RE.match(text):
+        return True
+    i = len(text) - len(text.lstrip(" \t"))
+    if not text.startswith("<!--", i):
+        return None if "<!--".startswith(text[i:]) else False
+    rest = text[i + 4 :].lstrip(" \t")
+    return None if "codey:".startswith(rest) else False
+
+
+class Escaper:
+    """Escapes delimiter lines in one message's text as it streams in pieces.
+
+    :meth:`feed` returns what can be written now; it holds back only the start
+    of a line (or, when delimiters may start anywhere, the tail that may begin
+    a name) until it is clear whether it needs the backslash. :meth:`flush`
+    returns the rest, at the end of the message. Feeding a whole text at once
+    and flushing is :func:`escape_delimiters`.
+
+    Args:
+        settings: the chat log's settings (its delimiter names and prefix).
+        at_start: the message opens the file, so a front-matter fence on its
+            first line is escaped too.
+    """
+
+    def __init__(self, settings: ChatSettings, *, at_start: bool = False) -> None:
+        self._names = [settings.name(role) for role in _ROLES]
+        #: With a prefix that does not end a line, a delimiter can begin anywhere.
+        self._anywhere = not settings.delimiter_prefix.endswith("\n")
+        self._fence = at_start
+        self._line_start = True
+        self._held = ""
+        self._last = ""
+
+    def feed(self, text: str) -> str:
+        """The escaped text that can be written now."""
+        return self._run(self._held + text, final=False)
+
+    def flush(self) -> str:
+        """The escaped rest of the message (call once, at its end)."""
+        out = self._run(self._held, final=True)
+        last = out[-1:] or self._last
+        if self._anywhere and last == "\\":
+            # A trailing backslash would escape the next delimiter; the parser strips the space.
+            out += " "
+        return out
+
+    def _decide(self, text: str, final: bool) -> Optional[bool]:
+        """At a line start: does this line need the backslash? None: not known yet."""
+        rest = text.lstrip("\\")
+        if self._fence:
+            if rest.startswith(_FENCES):
+                return True
+            if not final and any(fence.startswith(rest) for fence in _FENCES):
+                return None
+        note = _note_lead(rest)
+        if note:
+            return True
+        if not self._anywhere:
+            if any(rest.startswith(name) for name in self._names):
+                return True
+            if not final and (not rest or any(name.startswith(rest) for name in self._names)):
+                return None
+        if note is None and not final:
+            return None
+        return False
+
+    def _run(self, text: str, final: bool) -> str:
+        out: list[str] = []
+        i = 0
+        size = len(text)
+        while i < size:
+            if self._line_start:
+                decision = self._decide(text[i:], final)
+                if decision is None:
+                    break
+                if decision:
+                    out.append("\\")
+                self._line_start = self._fence = False
+            if not self._anywhere:
+                end = text.find("\n", i)
+                stop = size if end == -1 else end + 1
+                out.append(text[i:stop])
+                self._line_start = end != -1
+                i = stop
+                continue
+            name = next((n for n in self._names if text.startswith(n, i)), None)
+            if name is not None:
+                out.append("\\" + name)
+                i += len(name)
+                continue
+            if not final and any(size - i < len(n) and n.startswith(text[i:]) for n in self._names):
+                break
+            out.append(text[i])
+            self._line_start = text[i] == "\n"
+            i += 1
+        self._held = text[i:]
+        written = "".join(out)
+        if written:
+            self._last = written[-1]
+        return written
+
+
+def escape_delimiters(
+    text: str, settings: Optional[ChatSettings] = None, *, at_start: bool = False
+) -> str:
+    """A message's text, escaped so that no line of it reads as a delimiter or a note.
+
+    A line that starts with a delimiter's name, after any backslashes, gets one
+    more backslash (``\\# === USER ===``); :func:`parse_chat` removes it
+    again. See the module's docstring for the whole rule.
+
+    Args:
+        text: one message's content.
+        settings: the chat log's settings (default: the default delimiters).
+        at_start: the message opens the file (escape a front-matter fence).
+    """
+    escaper = Escaper(settings or ChatSettings(), at_start=at_start)
+    return escaper.feed(text) + escaper.flush()
+
+
+def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = None) -> str:
+    """Messages as chat-log text (no front matter), escaped so that it parses back.
+
+    ``parse_chat(format_chat(messages)).messages == messages`` for messages
+    whose content is non-empty and has no surrounding whitespace (the parser
+    strips it). With custom ``settings``, put the matching front matter first.
+    """
+    settings = settings or ChatSettings()
+    parts: list[str] = []
+    for index, message in enumerate(messages):
+        if index or message.role != "user":
+            parts.append(settings.delimiter(message.role))
+        parts.append(escape_delimiters(message.content, settings, at_start=not parts))
+    return "".join(parts)
+
+
+def starts_body(log: str) -> bool:
+    """Whether text appended to ``log`` is the first line of its body (after any
+    front matter), where a fence must be escaped (``at_start`` of :class:`Escaper`)."""
+    try:
+        return _split_front_matter(log.replace("\r\n", "\n"))[1] == ""
+    except ChatLogError:
+        return False
+
+
+def _unescape(text: str, settings: ChatSettings) -> str:
+    """Undo :func:`escape_delimiters` on one parsed message."""
+    if "\\" not in text:
+        return text
+    names = "|".join(re.escape(settings.name(role)) for role in _ROLES)
+    note = _NOTE_LEAD_RE.pattern
+    if settings.delimiter_prefix.endswith("\n"):
+        pattern = rf"^\\(?=\\*(?:{names}|{note}))"
+    else:
+        pattern = rf"\\(?={names})|^\\(?=\\*{note})"
+    return re.sub(pattern, "", text, flags=re.MULTILINE)
+
+
 def parse_chat(text: str) -> Chat:
     """Parse a chat log into its messages and settings.
 
@@ -134,8 +318,10 @@ def parse_chat(text: str) -> Chat:
     if text.startswith("\ufeff"):
         text = text[1:]
     settings, body = _split_front_matter(text)
+    if _ESCAPED_FENCE_RE.match(body):
+        body = body[1:]  # an escaped fence on the body's first line: text, not front matter
     messages = [
-        Message(role, content)
+        Message(role, _unescape(content, settings))
         for role, content in (
             (role, _NOTE_RE.sub("", section).strip()) for role, section in _sections(body, settings)
         )
@@ -282,7 +468,9 @@ def _next_delimiter(
         position = body.find(needle, start)
         while position != -1:
             end = _after_name(body, position + len(needle), settings.delimiter_suffix)
-            if end >= 0:
+            # With no prefix, a backslash before the name escapes it.
+            escaped = not prefix and position > 0 and body[position - 1] == "\\"
+            if end >= 0 and not escaped:
                 break
             position = body.find(needle, position + 1)
         if position == -1:

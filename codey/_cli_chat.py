@@ -53,9 +53,7 @@ class _Log:
             return
         from codey.cli import _locked
 
-        with _locked(self.path) as log:
-            log.seek(0)
-            existing = log.read()
+        with _locked(self.path) as (log, existing):
             yield log, existing
 
 

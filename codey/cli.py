@@ -88,6 +88,8 @@ environment:
   CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
                  else ~/.config/codey/config.toml; see codey config)
   CODEY_STATUS_DELAY  seconds without text before the status line (default 3)
+  CODEY_MAX_INPUT  the most input read from INPUT, standard input or a chat-log
+                 file, in bytes or with k, M or G (default 64M)
   NO_COLOR       codey color prints plain text; no styles on standard error
   CODEY_DEBUG=1  print a traceback with an error
 
@@ -245,6 +247,25 @@ def build_parser() -> argparse.ArgumentParser:
             "total, retries",
         )
 
+    def input_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "input",
+            "INPUT and standard input are read as UTF-8, at most 64 MiB "
+            "($CODEY_MAX_INPUT, such as 512k or 1G, changes it); an invalid byte is an "
+            "error naming its offset.",
+        )
+        group.add_argument(
+            "--encoding",
+            metavar="ENC",
+            help="the encoding of INPUT and standard input, such as latin-1 (default: utf-8)",
+        )
+        group.add_argument(
+            "--errors",
+            choices=("strict", "replace", "ignore"),
+            help="what to do with bytes the encoding cannot read: strict (an error, the "
+            "default), replace (with U+FFFD) or ignore (drop them)",
+        )
+
     prompt = command(
         "prompt",
         "stream an answer to a prompt or a chat log",
@@ -287,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "written if the answer breaks)",
     )
     request_options(prompt)
+    input_options(prompt)
     prompt.set_defaults(run=_cmd_prompt, check=_check_prompt, subparser=prompt, config_needed=True)
 
     save = command(
@@ -299,7 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
         'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
         "says why. The file is locked while codey writes to it.",
     )
-    save.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
+    save.add_argument(
+        "input",
+        nargs="?",
+        metavar="INPUT",
+        help="the prompt; without it, standard input is read when it is not a terminal. "
+        "It is one user message: a line in it that looks like a delimiter is written "
+        'escaped, "\\# === USER ===", and read back as text',
+    )
     save.add_argument(
         "--file",
         default=DEFAULT_FILE,
@@ -308,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_option(save)
     request_options(save)
+    input_options(save)
     save.set_defaults(run=_cmd_save, config_needed=True)
 
     chat = command(
@@ -376,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
         "codey format or codey color, which need the whole text.",
     )
     buffer.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    input_options(buffer)
     buffer.set_defaults(run=_cmd_buffer)
 
     fmt = command(
@@ -386,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         "extra: pip install 'codey[markdown]').",
     )
     fmt.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    input_options(fmt)
     fmt.set_defaults(run=_cmd_format)
 
     color = command(
@@ -397,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pip install 'codey[markdown]').",
     )
     color.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    input_options(color)
     color.set_defaults(run=_cmd_color)
     return parser
 
@@ -554,23 +587,114 @@ def _discard_stdout() -> None:
 # -- input and output ---------------------------------------------------------
 
 
-def _read_input(argument: Optional[str]) -> Optional[str]:
+class InputError(ValueError):
+    """Input codey will not use: empty, too big, not text, or not a regular file."""
+
+
+#: The most bytes read from standard input, INPUT or a chat-log file (CODEY_MAX_INPUT).
+MAX_INPUT = 64 * 1024 * 1024
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def max_input(environ: Optional[dict[str, str]] = None) -> int:
+    """The input size limit in bytes: $CODEY_MAX_INPUT (such as 1000, 512k, 64M), else 64 MiB."""
+    value = (os.environ if environ is None else environ).get("CODEY_MAX_INPUT", "").strip()
+    if not value:
+        return MAX_INPUT
+    number, unit = value.rstrip("kKmMgGiIbB"), value[len(value.rstrip("kKmMgGiIbB")) :]
+    unit = unit.lower().rstrip("b").rstrip("i")
+    try:
+        limit = int(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        limit = 0
+    if limit <= 0:
+        raise InputError(f"CODEY_MAX_INPUT must be a positive size such as 64M, not {value!r}")
+    return limit
+
+
+def _size(limit: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
+
+
+def _too_big(what: str, limit: int) -> InputError:
+    return InputError(
+        f"{what} is bigger than the {_size(limit)} input limit (CODEY_MAX_INPUT changes it)"
+    )
+
+
+def _decode(data: bytes, what: str, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """Bytes as text; invalid bytes are an error naming where, unless ``errors`` says otherwise."""
+    try:
+        return data.decode(encoding, errors)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise InputError(
+            f"{what} is not valid {encoding}: byte 0x{byte} at offset {exc.start} "
+            f"({exc.reason}); use --encoding or --errors replace"
+        ) from None
+
+
+def _read_limited(read: Callable[[int], Any], limit: int, what: str) -> Any:
+    """Read to the end, but never more than ``limit`` (one more says it is too big)."""
+    data = read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(what, limit)
+    return data
+
+
+def _is_devnull(stream: object) -> bool:
+    """Standard input is /dev/null (``< /dev/null``, cron, a closed stdin): no input at all."""
+    try:
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        null = os.stat(os.devnull)
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (info.st_dev, info.st_ino, info.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
+
+
+def _read_input(
+    argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
+) -> Optional[str]:
     """INPUT, else standard input when it is not a terminal; None when there is none.
 
-    Standard input is read as UTF-8 and stripped; whitespace alone counts as no input.
+    Both are bytes decoded with ``--encoding`` (default UTF-8) and ``--errors``
+    (default strict: invalid bytes are an error naming the offset), at most
+    :func:`max_input` bytes. Standard input is stripped. Standard input that
+    is a terminal or /dev/null is no input (None); input that is empty or only
+    whitespace is an :class:`InputError` (``no prompt: ... empty``).
     """
     from codey._cli_status import isatty
 
+    encoding = getattr(args, "encoding", None) or "utf-8"
+    errors = getattr(args, "errors", None) or "strict"
+    limit = max_input()
     if argument is not None:
-        text = argument
+        source = "INPUT"
+        # The argument's bytes as the shell passed them (Python kept bad ones as surrogates).
+        data = os.fsencode(argument)
+        if len(data) > limit:
+            raise _too_big(source, limit)
+        text = _decode(data, source, encoding, errors)
     else:
         stdin = sys.stdin
-        if stdin is None or isatty(stdin):
+        if stdin is None or isatty(stdin) or _is_devnull(stdin):
             return None
+        source = "standard input"
         raw = getattr(stdin, "buffer", None)
-        text = raw.read().decode("utf-8", errors="replace") if raw is not None else stdin.read()
+        if raw is not None:
+            text = _decode(_read_limited(raw.read, limit, source), source, encoding, errors)
+        else:
+            text = _read_limited(stdin.read, limit, source)
         text = text.lstrip("\ufeff").strip()
-    return text if text.strip() else None
+    if not text.strip():
+        empty = "INPUT is empty" if argument is not None else "standard input was empty"
+        raise InputError(f"no {what}: {empty}")
+    return text
 
 
 def _stdout() -> TextIO:
@@ -649,7 +773,7 @@ def _show(args: argparse.Namespace, config: Config, settings: Optional[ChatSetti
 
 
 def _cmd_prompt(args: argparse.Namespace) -> int:
-    text = _read_input(args.input)
+    text = _read_input(args.input, args)
     if text is None:
         return _fail(NO_PROMPT)
     config: Config = args.config
@@ -696,14 +820,13 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
 
 
 def _cmd_save(args: argparse.Namespace) -> int:
-    text = _read_input(args.input)
+    text = _read_input(args.input, args)
     if text is None:
         return _fail(NO_PROMPT)
     config: Config = args.config
     terminal = _terminal()
-    with _locked(args.file) as log:
-        log.seek(0)
-        if not stream_turn(args, config, log, log.read(), text, terminal):
+    with _locked(args.file) as (log, existing):
+        if not stream_turn(args, config, log, existing, text, terminal):
             return _fail(NO_PROMPT)
     return 0
 
@@ -724,12 +847,12 @@ def stream_turn(
     """
     from codey._cli_answer import stream_one
 
-    chat, joint = _continue(existing, text)
+    chat, joint, prompt = _continue(existing, text)
     if not _has_prompt(chat):
         return False
     settings = chat.settings
     options = _request(args, config, _choose_model(args.model, chat, config), chat)
-    writer = _SaveWriter(log, joint + text + settings.delimiter("assistant"), settings)
+    writer = _SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
     try:
         stream_one(
             chat.messages,
@@ -746,19 +869,21 @@ def stream_turn(
     return True
 
 
-def _continue(existing: str, prompt: str) -> tuple[Chat, str]:
-    """The conversation once ``prompt`` is appended to a chat log, and what goes between.
+def _continue(existing: str, prompt: str) -> tuple[Chat, str, str]:
+    """The conversation once ``prompt`` is appended to a chat log, what goes
+    between, and the prompt as written (delimiter lines in it escaped).
 
     A log that ends with the user delimiter (as ``save`` leaves it) gets the
     prompt right after it, byte for byte as the original tool wrote it. A log
     that ends otherwise gets what it needs for the prompt to start a new user
     message: a newline, the rest of the delimiter, or the whole user delimiter.
     """
-    from codey._chatlog import parse_chat
+    from codey._chatlog import escape_delimiters, parse_chat, starts_body
     from codey._types import Message
 
     if not existing.strip():
-        return parse_chat(existing + prompt), ""
+        written = escape_delimiters(prompt, at_start=starts_body(existing))
+        return parse_chat(existing + written), "", written
     before = parse_chat(existing)  # an invalid front matter fails here, before any write
     settings = before.settings
     probe = "codey-probe"
@@ -777,7 +902,8 @@ def _continue(existing: str, prompt: str) -> tuple[Chat, str]:
                 break
         except ChatLogError:
             continue
-    return parse_chat(existing + joint + prompt), joint
+    written = escape_delimiters(prompt, settings, at_start=starts_body(existing + joint))
+    return parse_chat(existing + joint + written), joint, written
 
 
 class _SaveWriter:
@@ -789,10 +915,14 @@ class _SaveWriter:
     """
 
     def __init__(self, log: IO[str], head: str, settings: ChatSettings) -> None:
+        from codey._chatlog import Escaper
+
         self.log = log
         self.head: Optional[str] = head
         self.settings = settings
         self.done = False
+        # The model's text is escaped too: a line like "# === USER ===" in it stays text.
+        self.escaper = Escaper(settings)
 
     def _put(self, text: str) -> None:
         if self.head is not None:
@@ -801,10 +931,10 @@ class _SaveWriter:
         self.log.flush()
 
     def write(self, piece: str) -> None:
-        self._put(piece)
+        self._put(self.escaper.feed(piece))
 
     def finish(self) -> None:
-        self._put(self.settings.delimiter("user"))
+        self._put(self.escaper.flush() + self.settings.delimiter("user"))
         self.done = True
 
     def interrupted(self, exc: BaseException) -> None:
@@ -822,10 +952,40 @@ class _SaveWriter:
         separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
         try:
             self._put(
-                "\n\n" + interrupted_note(reason) + separator + self.settings.delimiter("user")
+                self.escaper.flush()
+                + "\n\n"
+                + interrupted_note(reason)
+                + separator
+                + self.settings.delimiter("user")
             )
         except OSError:
             pass  # the original error matters more
+
+
+def check_log_file(path: str) -> None:
+    """Refuse a chat-log path that is not a regular file (a device, a FIFO, /proc).
+
+    Reading ``/dev/zero`` would never end; a file in ``/proc`` says its size
+    is 0 yet has content, so it is caught by reading one byte.
+    """
+    import stat
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return  # created when opened
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file; a chat log must be one")
+    if info.st_size == 0:
+        try:
+            with open(path, "rb") as probe:
+                data = probe.read(1)
+        except OSError:
+            return  # opening it for writing will say why
+        if data:
+            raise InputError(f"{path}: not a regular file (its size is 0, yet it has content)")
 
 
 class _locked:
@@ -833,26 +993,54 @@ class _locked:
 
     Two ``codey save`` runs on one file take turns instead of interleaving. Where
     ``fcntl`` is missing (Windows) or the file system has no locks, codey goes on
-    without one.
+    without one. What the file holds is read (at most :func:`max_input` bytes,
+    as UTF-8) once the lock is held.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def __enter__(self) -> IO[str]:
+    def __enter__(self) -> tuple[IO[str], str]:
+        """The file to append to, and the text it holds."""
+        check_log_file(self.path)
         self.log = log = open(self.path, "a+", encoding="utf-8", newline="")
+        try:
+            self._lock(log)
+            return log, self._read(log)
+        except BaseException:  # Ctrl-C while waiting for the lock, or a bad file
+            log.close()
+            raise
+
+    def _lock(self, log: IO[str]) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
-            return log
+            return
         try:
             fcntl.flock(log.fileno(), fcntl.LOCK_EX)
         except OSError:  # pragma: no cover - a file system without locks
             pass
-        except BaseException:  # Ctrl-C while waiting for the lock
-            log.close()
-            raise
-        return log
+
+    def _read(self, log: IO[str]) -> str:
+        import stat
+
+        fd = log.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since it was checked
+            raise InputError(f"{self.path}: not a regular file; a chat log must be one")
+        limit = max_input()
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        os.lseek(fd, 0, os.SEEK_END)
+        if size > limit:
+            raise _too_big(self.path, limit)
+        return _decode(b"".join(chunks), self.path)
 
     def __exit__(self, *exc_info: object) -> None:
         self.log.close()  # closing releases the lock
@@ -880,9 +1068,9 @@ def _cmd_buffer(args: argparse.Namespace) -> int:
         from codey._render import Spinner
 
         with Spinner(sys.stderr):
-            text = _read_input(None)
+            text = _read_input(None, args, "input")
     else:
-        text = _read_input(args.input)
+        text = _read_input(args.input, args, "input")
     if text is None:
         return _fail(NO_INPUT.format("buffering"))
     out = _stdout()
@@ -892,7 +1080,7 @@ def _cmd_buffer(args: argparse.Namespace) -> int:
 
 
 def _cmd_format(args: argparse.Namespace) -> int:
-    text = _read_input(args.input)
+    text = _read_input(args.input, args, "input")
     if text is None:
         return _fail(NO_INPUT.format("formatting"))
     from codey._render import format_markdown
@@ -904,7 +1092,7 @@ def _cmd_format(args: argparse.Namespace) -> int:
 
 
 def _cmd_color(args: argparse.Namespace) -> int:
-    text = _read_input(args.input)
+    text = _read_input(args.input, args, "input")
     if text is None:
         return _fail(NO_INPUT.format("colorizing"))
     from codey._render import color_markdown

@@ -195,6 +195,21 @@ class TestExitStatus:
         assert (result.returncode, result.stdout) == (1, b"")
         assert result.stderr == b"No prompt supplied (argument or stdin required).\n"
 
+    def test_endless_stdin_is_bounded(self) -> None:
+        """codey prompt < /dev/zero stops at the input limit with one error line."""
+        with open("/dev/zero", "rb") as zero:
+            result = codey("prompt", env=environment(CODEY_MAX_INPUT="1M"), stdin=zero)
+        assert (result.returncode, result.stdout) == (1, b"")
+        assert "standard input is bigger than the 1 MiB input limit" in one_error_line(
+            result.stderr
+        )
+
+    def test_save_to_dev_zero(self, tmp_path: Path) -> None:
+        """save --file /dev/zero ends at once (it used to read forever)."""
+        result = codey("save", "hi", "--file", "/dev/zero", env=environment(), cwd=tmp_path)
+        assert result.returncode == 1
+        assert "/dev/zero: not a regular file" in one_error_line(result.stderr)
+
     def test_usage(self) -> None:
         result = codey("prompt", "--nope", env=environment())
         assert result.returncode == 2
