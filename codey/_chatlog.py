@@ -68,6 +68,7 @@ __all__ = [
     "escape_delimiters",
     "format_chat",
     "interrupted_note",
+    "last_role",
     "parse_chat",
     "starts_body",
 ]
@@ -276,6 +277,19 @@ def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = 
             parts.append(settings.delimiter(message.role))
         parts.append(escape_delimiters(message.content, settings, at_start=not parts))
     return "".join(parts)
+
+
+def last_role(text: str) -> Optional[str]:
+    """The role of a chat log's last section, even an empty one; None if it has none.
+
+    A log that ``codey save`` wrote ends with an empty user section (the user
+    delimiter, waiting for the next prompt): its last role is ``"user"``
+    although its last message is the assistant's.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    settings, body = _split_front_matter(text)
+    sections = _sections(body, settings)
+    return sections[-1][0] if sections else None
 
 
 def starts_body(log: str) -> bool:

@@ -268,7 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
         "prompt",
         "stream an answer to a prompt or a chat log",
         "Send a prompt, or a whole chat log, to a model and write the answer to "
-        "standard output as it arrives, then a newline. With several --model options, "
+        "standard output as it arrives, then a newline. A chat log is sent up to its "
+        "last user message (one that ends with the empty user section codey save "
+        "leaves asks its last prompt again; one that ends with an answer is an error). "
+        "With several --model options, "
         "ask them all at once: each answer is printed as a section headed "
         '"=== MODEL ===" as soon as that model finishes, with a progress line on '
         "standard error when it is a terminal. When no text has arrived for a few "
@@ -756,7 +759,7 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
     terminal = _terminal()
     models: list[str] = args.model or []
     try:
-        chat = codey.parse_chat(text)
+        chat = _ending_on_a_prompt(codey.parse_chat(text), text)
         if not _has_prompt(chat):
             return _fail(NO_PROMPT)
         show = _show(args, config, chat.settings)
@@ -781,6 +784,31 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
         return stream_several(chat.messages, requests, show, terminal)
     stream_one(chat.messages, options, show, terminal)
     return 0
+
+
+def _ending_on_a_prompt(chat: Chat, text: str) -> Chat:
+    """The conversation to send: it must end on a user message.
+
+    A log that ends with the user delimiter and nothing after it (as ``codey
+    save`` leaves it) has no new prompt: the conversation up to the last user
+    message is sent, so the model answers that, as if asked again. A log whose
+    last section is an assistant message is an error: it asks nothing.
+    """
+    from codey._chatlog import last_role
+
+    messages = list(chat.messages)
+    if not messages or messages[-1].role != "assistant":
+        return chat
+    if last_role(text) != "user":
+        raise InputError(
+            "the chat log ends with an answer, not a prompt: write a prompt after "
+            "the user delimiter, or use codey save to add one"
+        )
+    while messages and messages[-1].role == "assistant":
+        messages.pop()
+    import attrs
+
+    return attrs.evolve(chat, messages=messages)
 
 
 def _check_prompt(args: argparse.Namespace) -> Optional[str]:

@@ -139,14 +139,15 @@ class TestOutput:
         assert result.stdout.decode() == ASSISTANT + "Paris." + USER + "\n"
 
     def test_seed_chat_log_on_stdin(self, fake: FakeProvider) -> None:
-        """codey prompt < seed-chat.md sends the whole conversation."""
+        """codey prompt < seed-chat.md sends the conversation up to its last prompt."""
         fake.push(answer("ok"))
         with SEED.open("rb") as stdin:
             result = codey("prompt", "--model", "grok-3", env=environment(fake), stdin=stdin)
         assert (result.returncode, result.stdout) == (0, b"ok\n")
         messages = fake.requests[-1].json["messages"]
-        assert len(messages) == 12
-        assert [m["role"] for m in messages] == ["user", "assistant"] * 6
+        # The seed ends with an empty user section: the conversation ends on the last prompt.
+        assert len(messages) == 11
+        assert [m["role"] for m in messages] == ["user", "assistant"] * 5 + ["user"]
 
     def test_python_dash_m_version(self) -> None:
         from codey import __version__
