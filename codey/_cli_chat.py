@@ -91,7 +91,18 @@ def _ask(interactive: bool) -> Optional[str]:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Run the conversation; return the exit status."""
+    """Run the conversation; return the exit status.
+
+    SIGTERM and SIGHUP (the terminal closed) end it as ``codey save`` ends: a
+    partial answer is closed in the file, and the status is 128 + the signal.
+    """
+    from codey.cli import _terminate_on_signals
+
+    with _terminate_on_signals():
+        return _run_chat(args)
+
+
+def _run_chat(args: argparse.Namespace) -> int:
     from codey._chatlog import parse_chat
     from codey.cli import _choose_model, _terminal, describe
 

@@ -101,7 +101,8 @@ exit status:
   (missing key, unknown model, invalid front matter or config file, 401, 403,
   400, 404, 422);
   4 provider busy or failing, after retries (429, 5xx, 529, overloaded);
-  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C);
+  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C); 129 and 143
+  SIGHUP and SIGTERM during save or chat;
   141 standard output closed (| head). With several models, the status of the
   first one that failed, in the order given.
 """
@@ -320,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
         "output), followed by the user delimiter, so the file stays a valid chat log "
         "that codey prompt can continue. If the answer stops early, what arrived is "
         'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
-        "says why. The file is locked while codey writes to it.",
+        "says why (Ctrl-C 130; SIGTERM 143 and SIGHUP 129 close the file the same way). "
+        "The file is locked while codey writes to it.",
     )
     save.add_argument(
         "input",
@@ -464,6 +466,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 141
     except KeyboardInterrupt:
         return 130
+    except Terminated as exc:
+        return 128 + exc.signum
     except Exception as exc:
         _report(exc)
         return exit_code(exc)
@@ -476,6 +480,8 @@ def exit_code(exc: BaseException) -> int:
     """The exit status for an error: what kind of failure it was (see ``codey(1)``)."""
     if isinstance(exc, KeyboardInterrupt):
         return 130
+    if isinstance(exc, Terminated):
+        return 128 + exc.signum
     if isinstance(exc, BrokenPipeError):
         return 141
     if isinstance(
@@ -538,6 +544,8 @@ def describe(exc: BaseException) -> str:
     """An error as one line of text, as ``main`` prints it after ``codey: error:``."""
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
+    if isinstance(exc, Terminated):
+        return f"terminated ({exc.name})"
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):
@@ -564,6 +572,50 @@ def _discard_stdout() -> None:
 
 
 # -- input and output ---------------------------------------------------------
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: stop as Ctrl-C does, and exit with 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name
+
+
+class _terminate_on_signals:
+    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
+
+    So ``save`` and ``chat --file`` close a partial answer in the file (a note
+    and the user delimiter) as they do on Ctrl-C, instead of dying mid-write.
+    """
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            raise Terminated(signum)
+
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        import signal
+
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
 
 
 class InputError(ValueError):
@@ -829,7 +881,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
         return _fail(NO_PROMPT)
     config: Config = args.config
     terminal = _terminal()
-    with _locked(args.file) as (log, existing):
+    with _terminate_on_signals(), _locked(args.file) as (log, existing):
         if not stream_turn(args, config, log, existing, text, terminal):
             return _fail(NO_PROMPT)
     return 0
@@ -949,6 +1001,8 @@ class _SaveWriter:
 
         if isinstance(exc, KeyboardInterrupt):
             reason = "Ctrl-C"
+        elif isinstance(exc, Terminated):
+            reason = exc.name
         elif isinstance(exc, BrokenPipeError):
             reason = "standard output was closed"
         else:

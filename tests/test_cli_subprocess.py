@@ -76,11 +76,13 @@ def codey(
     )
 
 
-def start(*args: str, env: Mapping[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
+def start(
+    *args: str, env: Mapping[str, str], stdin: object = subprocess.DEVNULL, **kwargs: object
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
         [sys.executable, "-m", "codey", *args],
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         **kwargs,
@@ -260,6 +262,57 @@ class TestInterrupt:
         text = log.read_text(encoding="utf-8")
         assert text == (
             "q" + ASSISTANT + "half an answer\n\n<!-- codey: interrupted: Ctrl-C -->" + USER
+        )
+
+    @pytest.mark.parametrize(
+        ("signum", "name"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")]
+    )
+    def test_save_terminated(
+        self, signum: int, name: str, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        """SIGTERM and SIGHUP close the file as Ctrl-C does, and exit 128 + the signal."""
+        log = tmp_path / "chat.md"
+        fake.push(events(Text("half an "), Text("answer"), Stall()))
+        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        try:
+            read_until(proc, b"half an answer")
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert (proc.returncode, err) == (128 + signum, b"")
+        assert log.read_text(encoding="utf-8") == (
+            "q" + ASSISTANT + f"half an answer\n\n<!-- codey: interrupted: {name} -->" + USER
+        )
+        assert fake.requests[-1].disconnected.wait(2.0)
+
+    def test_chat_file_terminated(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """codey chat --file closes the partial answer on SIGTERM, too."""
+        log = tmp_path / "chat.md"
+        fake.push(events(Text("half"), Stall()))
+        proc = start(
+            "chat",
+            "--file",
+            str(log),
+            "--model",
+            "gpt-4.1",
+            env=environment(fake),
+            stdin=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(b"q\n")
+            proc.stdin.flush()
+            read_until(proc, b"half")
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert (proc.returncode, err) == (143, b"")
+        assert log.read_text(encoding="utf-8") == (
+            "q" + ASSISTANT + "half\n\n<!-- codey: interrupted: SIGTERM -->" + USER
         )
 
 
