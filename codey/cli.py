@@ -322,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         "that codey prompt can continue. If the answer stops early, what arrived is "
         'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
         "says why (Ctrl-C 130; SIGTERM 143 and SIGHUP 129 close the file the same way). "
-        "The file is locked while codey writes to it.",
+        "The file is locked while codey writes to it; a save that has waited a second "
+        "for another one's lock says so on standard error when it is a terminal.",
     )
     save.add_argument(
         "input",
@@ -1069,15 +1070,41 @@ class _locked:
             log.close()
             raise
 
+    #: Seconds of waiting for the lock before saying so (on a terminal's stderr).
+    NOTICE_DELAY = 1.0
+
     def _lock(self, log: IO[str]) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             return
+        from codey._cli_status import isatty
+
+        fd = log.fileno()
         try:
-            fcntl.flock(log.fileno(), fcntl.LOCK_EX)
+            if isatty(sys.stderr) and not self._try_lock(fd, self.NOTICE_DELAY):
+                sys.stderr.write(f"codey: waiting for {self.path} (locked by another codey)...\n")
+                sys.stderr.flush()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # pragma: no cover - a file system without locks
             pass
+
+    @staticmethod
+    def _try_lock(fd: int, seconds: float) -> bool:
+        """Try for the lock for ``seconds`` without blocking; True once it is held."""
+        import fcntl
+        import time
+
+        # flock has no timeout: poll, which costs nothing next to the wait itself.
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.05)
 
     def _read(self, log: IO[str]) -> str:
         import stat

@@ -388,6 +388,8 @@ class TestSaveLock:
             fake.release()
             assert first.wait(TIMEOUT) == 0
             assert second.wait(TIMEOUT) == 0
+            # Standard error is not a terminal: no word about the wait.
+            assert second.communicate()[1] == b""
         finally:
             for proc in (first, second):
                 if proc is not None:
@@ -400,6 +402,30 @@ class TestSaveLock:
             {"role": "assistant", "content": "alpha omega"},
             {"role": "user", "content": "two"},
         ]
+
+    def test_waiting_is_said_on_a_terminal(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """A save waiting for the lock says so on a terminal's stderr after about a second."""
+        from tests.cli_pty import Pty, pty_env
+
+        log = tmp_path / "chat.md"
+        env = environment(fake)
+        fake.push(events(Text("alpha "), Stall(), Text("omega"), Finish(), Done()), answer("beta"))
+        first = start("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
+        try:
+            read_until(first, b"alpha ")
+            with Pty(["save", "two", "--file", str(log), "-m", "gpt-4.1"], pty_env(env)) as term:
+                started = time.monotonic()
+                term.read_until(f"codey: waiting for {log} (locked by another codey)...".encode())
+                assert 0.5 < time.monotonic() - started < 10
+                assert len(fake.requests) == 1
+                fake.release()
+                term.read_until(b"beta")
+                assert term.wait() == 0
+            assert first.wait(TIMEOUT) == 0
+        finally:
+            first.kill()
+            first.communicate()
+        assert log.read_text(encoding="utf-8").endswith("two" + ASSISTANT + "beta" + USER)
 
 
 class TestStartUp:
