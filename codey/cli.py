@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         "talk with a model, interactively",
         "An interactive conversation: type a prompt, read the answer as it streams, "
         "and go on; the whole conversation is sent each time. Ctrl-C stops the answer "
-        "being written and returns to the prompt; Ctrl-C twice at an empty prompt, or "
+        'being written (it is sent next time ending in "[interrupted by the user]") and '
+        "returns to the prompt; Ctrl-C twice at an empty prompt, or "
         "Ctrl-D, leaves. Line editing and history come from readline where Python has "
         "it. A line ending with a backslash continues on the next line. When standard "
         "input is not a terminal, each line read is one prompt.",
@@ -910,9 +911,13 @@ def stream_turn(
     settings = chat.settings
     options = _request(args, config, _choose_model(args.model, chat, config), chat)
     writer = _SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
+    from codey._chatlog import mark_interrupted
+
+    # An answer stopped with Ctrl-C is sent marked as such, so the model knows it was cut.
+    messages = mark_interrupted(existing + joint + prompt).messages
     try:
         stream_one(
-            chat.messages,
+            messages,
             options,
             _show(args, config, None),
             terminal,

@@ -96,7 +96,8 @@ class TestConversation:
 
 class TestCtrlC:
     def test_stops_only_the_answer(self, fake: FakeProvider) -> None:
-        """Ctrl-C mid-answer closes the stream and returns to the prompt, partial answer kept."""
+        """Ctrl-C mid-answer closes the stream and returns to the prompt, partial answer kept
+        and marked as interrupted in the next request."""
         fake.push(events(Text("Once upon "), Text("a time"), Stall()), answer("The end."))
         with chat(fake) as term:
             term.read_until(PROMPT)
@@ -113,7 +114,8 @@ class TestCtrlC:
             assert term.wait() == 0
         assert fake.requests[-1].json["messages"] == [
             {"role": "user", "content": "tell me a story"},
-            {"role": "assistant", "content": "Once upon a time"},
+            # The model is told that its answer was cut.
+            {"role": "assistant", "content": "Once upon a time\n\n[interrupted by the user]"},
             {"role": "user", "content": "go on"},
         ]
 
@@ -186,7 +188,7 @@ class TestFile:
         )
         # What is in the file is what was sent: the note is not.
         assert fake.requests[-1].json["messages"][-2:] == [
-            {"role": "assistant", "content": "5, no,"},
+            {"role": "assistant", "content": "5, no,\n\n[interrupted by the user]"},
             {"role": "user", "content": "and 3+3?"},
         ]
 
