@@ -87,6 +87,7 @@ environment:
   CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
                  else ~/.config/codey/config.toml; see codey config)
   CODEY_STATUS_DELAY  seconds without text before the status line (default 3)
+  XDG_STATE_HOME where codey chat keeps its history (default ~/.local/state)
   CODEY_MAX_INPUT  the most input read from INPUT, standard input or a chat-log
                  file, in bytes or with k, M or G (default 64M)
   NO_COLOR       codey color prints plain text; no styles on standard error
@@ -352,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
         'being written (it is sent next time ending in "[interrupted by the user]") and '
         "returns to the prompt; Ctrl-C twice at an empty prompt, or "
         "Ctrl-D, leaves. Line editing and history come from readline where Python has "
-        "it. A line ending with a backslash continues on the next line. When standard "
+        "it; the last 1000 prompts are kept in $XDG_STATE_HOME/codey/history (default "
+        "~/.local/state/codey/history, mode 0600). A line ending with a backslash "
+        "continues on the next line. When standard "
         "input is not a terminal, each line read is one prompt.",
     )
     chat.add_argument(
