@@ -67,7 +67,10 @@ __all__ = [
     "Escaper",
     "escape_delimiters",
     "format_chat",
+    "INTERRUPTED_BY_USER",
     "interrupted_note",
+    "last_role",
+    "mark_interrupted",
     "parse_chat",
     "starts_body",
 ]
@@ -278,6 +281,19 @@ def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = 
     return "".join(parts)
 
 
+def last_role(text: str) -> Optional[str]:
+    """The role of a chat log's last section, even an empty one; None if it has none.
+
+    A log that ``codey save`` wrote ends with an empty user section (the user
+    delimiter, waiting for the next prompt): its last role is ``"user"``
+    although its last message is the assistant's.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    settings, body = _split_front_matter(text)
+    sections = _sections(body, settings)
+    return sections[-1][0] if sections else None
+
+
 def starts_body(log: str) -> bool:
     """Whether text appended to ``log`` is the first line of its body (after any
     front matter), where a fence must be escaped (``at_start`` of :class:`Escaper`)."""
@@ -311,6 +327,35 @@ def parse_chat(text: str) -> Chat:
             YAML, not a table, or a setting of the wrong type). The message
             names the line, also kept in ``.line``.
     """
+    settings, sections = _parse(text)
+    messages = [Message(role, content) for role, content, _ in sections]
+    return Chat(messages=messages, settings=settings)
+
+
+#: What the model is told at the end of an answer the user stopped with Ctrl-C.
+INTERRUPTED_BY_USER = "[interrupted by the user]"
+
+
+def mark_interrupted(text: str, marker: str = INTERRUPTED_BY_USER) -> Chat:
+    """:func:`parse_chat`, but an answer the user stopped ends with ``marker``.
+
+    ``codey save`` and ``codey chat`` leave ``<!-- codey: interrupted: Ctrl-C -->``
+    after such an answer; the note itself is never sent, so without the marker
+    the model would take the cut answer for a whole one.
+    """
+    settings, sections = _parse(text)
+    stopped = interrupted_note("Ctrl-C")
+    messages = [
+        Message(
+            role, f"{content}\n\n{marker}" if role == "assistant" and stopped in raw else content
+        )
+        for role, content, raw in sections
+    ]
+    return Chat(messages=messages, settings=settings)
+
+
+def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
+    """The settings and the non-empty sections: (role, content, raw section text)."""
     if not isinstance(text, str):
         raise TypeError(f"parse_chat() takes a str, not {type(text).__name__}")
     # Universal newlines, as Python's text files read them: CRLF and CR are LF.
@@ -320,14 +365,12 @@ def parse_chat(text: str) -> Chat:
     settings, body = _split_front_matter(text)
     if _ESCAPED_FENCE_RE.match(body):
         body = body[1:]  # an escaped fence on the body's first line: text, not front matter
-    messages = [
-        Message(role, _unescape(content, settings))
-        for role, content in (
-            (role, _NOTE_RE.sub("", section).strip()) for role, section in _sections(body, settings)
-        )
-        if content
-    ]
-    return Chat(messages=messages, settings=settings)
+    sections = []
+    for role, section in _sections(body, settings):
+        content = _NOTE_RE.sub("", section).strip()
+        if content:
+            sections.append((role, _unescape(content, settings), section))
+    return settings, sections
 
 
 # -- front matter -------------------------------------------------------------

@@ -47,7 +47,9 @@ KINDS = {
     4: "busy",
     5: "timeout",
     6: "broken",
+    129: "interrupted",  # SIGHUP
     130: "interrupted",
+    143: "interrupted",  # SIGTERM
 }
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import signal
 import sys
 import threading
@@ -57,6 +58,47 @@ class _Log:
             yield log, existing
 
 
+#: The most prompts kept in the history file.
+HISTORY_LENGTH = 1000
+
+
+def history_path(environ: Optional[dict[str, str]] = None) -> str:
+    """Where prompts are kept between sessions: $XDG_STATE_HOME/codey/history
+    (default ``~/.local/state/codey/history``)."""
+    env = os.environ if environ is None else environ
+    state = env.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state):  # the XDG rule: a relative path is ignored
+        state = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "codey", "history")
+
+
+class _History:
+    """readline's history, loaded from and saved to :func:`history_path` (mode 0600).
+
+    History is a convenience: a file that cannot be read or written is skipped
+    in silence rather than ending the conversation.
+    """
+
+    def __init__(self, readline: Any) -> None:
+        self.readline = readline
+        self.path = history_path()
+        readline.set_history_length(HISTORY_LENGTH)
+        try:
+            readline.read_history_file(self.path)
+        except (OSError, UnicodeDecodeError):
+            pass
+
+    def save(self) -> None:
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            # Created private before anything is written: prompts can be secret.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.chmod(self.path, 0o600)
+            self.readline.write_history_file(self.path)
+        except OSError:
+            pass
+
+
 def _readline() -> Any:
     try:
         import readline
@@ -91,13 +133,37 @@ def _ask(interactive: bool) -> Optional[str]:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Run the conversation; return the exit status."""
-    from codey._chatlog import parse_chat
-    from codey.cli import _choose_model, _terminal, describe
+    """Run the conversation; return the exit status.
+
+    SIGTERM and SIGHUP (the terminal closed) end it as ``codey save`` ends: a
+    partial answer is closed in the file, and the status is 128 + the signal.
+    """
+    from codey.cli import _terminate_on_signals
+
+    with _terminate_on_signals():
+        return _run_chat(args)
+
+
+def _run_chat(args: argparse.Namespace) -> int:
+    from codey.cli import _terminal
 
     terminal = _terminal()
     interactive = isatty(sys.stdin)
     readline = _readline() if interactive else None
+    history = _History(readline) if readline is not None else None
+    try:
+        return _converse(args, terminal, interactive, readline)
+    finally:
+        if history is not None:
+            history.save()
+
+
+def _converse(
+    args: argparse.Namespace, terminal: Terminal, interactive: bool, readline: Any
+) -> int:
+    from codey._chatlog import parse_chat
+    from codey.cli import _choose_model, describe
+
     log = _Log(args.file)
     with log.open() as (_, existing):
         chat = parse_chat(existing)  # an invalid file fails here, before any prompt

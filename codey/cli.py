@@ -88,6 +88,7 @@ environment:
   CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
                  else ~/.config/codey/config.toml; see codey config)
   CODEY_STATUS_DELAY  seconds without text before the status line (default 3)
+  XDG_STATE_HOME where codey chat keeps its history (default ~/.local/state)
   CODEY_MAX_INPUT  the most input read from INPUT, standard input or a chat-log
                  file, in bytes or with k, M or G (default 64M)
   NO_COLOR       codey color prints plain text; no styles on standard error
@@ -103,7 +104,8 @@ exit status:
   400, 404, 413, 422);
   4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
   overloaded);
-  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C);
+  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C); 129 and 143
+  SIGHUP and SIGTERM during save or chat;
   141 standard output closed (| head). With several models, the status of the
   first one that failed, in the order given.
 """
@@ -270,7 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
         "prompt",
         "stream an answer to a prompt or a chat log",
         "Send a prompt, or a whole chat log, to a model and write the answer to "
-        "standard output as it arrives, then a newline. With several --model options, "
+        "standard output as it arrives, then a newline. A chat log is sent up to its "
+        "last user message (one that ends with the empty user section codey save "
+        "leaves asks its last prompt again; one that ends with an answer is an error). "
+        "With several --model options, "
         "ask them all at once: each answer is printed as a section headed "
         '"=== MODEL ===" as soon as that model finishes, with a progress line on '
         "standard error when it is a terminal. When no text has arrived for a few "
@@ -319,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "output), followed by the user delimiter, so the file stays a valid chat log "
         "that codey prompt can continue. If the answer stops early, what arrived is "
         'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
-        "says why. The file is locked while codey writes to it.",
+        "says why (Ctrl-C 130; SIGTERM 143 and SIGHUP 129 close the file the same way). "
+        "The file is locked while codey writes to it; a save that has waited a second "
+        "for another one's lock says so on standard error when it is a terminal.",
     )
     save.add_argument(
         "input",
@@ -345,9 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
         "talk with a model, interactively",
         "An interactive conversation: type a prompt, read the answer as it streams, "
         "and go on; the whole conversation is sent each time. Ctrl-C stops the answer "
-        "being written and returns to the prompt; Ctrl-C twice at an empty prompt, or "
+        'being written (it is sent next time ending in "[interrupted by the user]") and '
+        "returns to the prompt; Ctrl-C twice at an empty prompt, or "
         "Ctrl-D, leaves. Line editing and history come from readline where Python has "
-        "it. A line ending with a backslash continues on the next line. When standard "
+        "it; the last 1000 prompts are kept in $XDG_STATE_HOME/codey/history (default "
+        "~/.local/state/codey/history, mode 0600). A line ending with a backslash "
+        "continues on the next line. When standard "
         "input is not a terminal, each line read is one prompt.",
     )
     chat.add_argument(
@@ -466,6 +476,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 141
     except KeyboardInterrupt:
         return 130
+    except Terminated as exc:
+        return 128 + exc.signum
     except Exception as exc:
         _report(exc)
         return exit_code(exc)
@@ -478,6 +490,8 @@ def exit_code(exc: BaseException) -> int:
     """The exit status for an error: what kind of failure it was (see ``codey(1)``)."""
     if isinstance(exc, KeyboardInterrupt):
         return 130
+    if isinstance(exc, Terminated):
+        return 128 + exc.signum
     if isinstance(exc, BrokenPipeError):
         return 141
     if isinstance(
@@ -544,6 +558,8 @@ def describe(exc: BaseException) -> str:
     """An error as one line of text, as ``main`` prints it after ``codey: error:``."""
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
+    if isinstance(exc, Terminated):
+        return f"terminated ({exc.name})"
     if isinstance(exc, MissingAPIKeyError):
         return _missing_key(exc)
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
@@ -585,6 +601,50 @@ def _discard_stdout() -> None:
 
 
 # -- input and output ---------------------------------------------------------
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: stop as Ctrl-C does, and exit with 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name
+
+
+class _terminate_on_signals:
+    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
+
+    So ``save`` and ``chat --file`` close a partial answer in the file (a note
+    and the user delimiter) as they do on Ctrl-C, instead of dying mid-write.
+    """
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            raise Terminated(signum)
+
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        import signal
+
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
 
 
 class InputError(ValueError):
@@ -780,7 +840,7 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
     terminal = _terminal()
     models: list[str] = args.model or []
     try:
-        chat = codey.parse_chat(text)
+        chat = _ending_on_a_prompt(codey.parse_chat(text), text)
         if not _has_prompt(chat):
             return _fail(NO_PROMPT)
         show = _show(args, config, chat.settings)
@@ -807,6 +867,31 @@ def _cmd_prompt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ending_on_a_prompt(chat: Chat, text: str) -> Chat:
+    """The conversation to send: it must end on a user message.
+
+    A log that ends with the user delimiter and nothing after it (as ``codey
+    save`` leaves it) has no new prompt: the conversation up to the last user
+    message is sent, so the model answers that, as if asked again. A log whose
+    last section is an assistant message is an error: it asks nothing.
+    """
+    from codey._chatlog import last_role
+
+    messages = list(chat.messages)
+    if not messages or messages[-1].role != "assistant":
+        return chat
+    if last_role(text) != "user":
+        raise InputError(
+            "the chat log ends with an answer, not a prompt: write a prompt after "
+            "the user delimiter, or use codey save to add one"
+        )
+    while messages and messages[-1].role == "assistant":
+        messages.pop()
+    import attrs
+
+    return attrs.evolve(chat, messages=messages)
+
+
 def _check_prompt(args: argparse.Namespace) -> Optional[str]:
     """What argparse cannot check on its own: a usage error, or None."""
     models: list[str] = args.model or []
@@ -825,7 +910,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
         return _fail(NO_PROMPT)
     config: Config = args.config
     terminal = _terminal()
-    with _locked(args.file) as (log, existing):
+    with _terminate_on_signals(), _locked(args.file) as (log, existing):
         if not stream_turn(args, config, log, existing, text, terminal):
             return _fail(NO_PROMPT)
     return 0
@@ -853,9 +938,13 @@ def stream_turn(
     settings = chat.settings
     options = _request(args, config, _choose_model(args.model, chat, config), chat)
     writer = _SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
+    from codey._chatlog import mark_interrupted
+
+    # An answer stopped with Ctrl-C is sent marked as such, so the model knows it was cut.
+    messages = mark_interrupted(existing + joint + prompt).messages
     try:
         stream_one(
-            chat.messages,
+            messages,
             options,
             _show(args, config, None),
             terminal,
@@ -945,6 +1034,8 @@ class _SaveWriter:
 
         if isinstance(exc, KeyboardInterrupt):
             reason = "Ctrl-C"
+        elif isinstance(exc, Terminated):
+            reason = exc.name
         elif isinstance(exc, BrokenPipeError):
             reason = "standard output was closed"
         else:
@@ -1011,15 +1102,41 @@ class _locked:
             log.close()
             raise
 
+    #: Seconds of waiting for the lock before saying so (on a terminal's stderr).
+    NOTICE_DELAY = 1.0
+
     def _lock(self, log: IO[str]) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             return
+        from codey._cli_status import isatty
+
+        fd = log.fileno()
         try:
-            fcntl.flock(log.fileno(), fcntl.LOCK_EX)
+            if isatty(sys.stderr) and not self._try_lock(fd, self.NOTICE_DELAY):
+                sys.stderr.write(f"codey: waiting for {self.path} (locked by another codey)...\n")
+                sys.stderr.flush()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # pragma: no cover - a file system without locks
             pass
+
+    @staticmethod
+    def _try_lock(fd: int, seconds: float) -> bool:
+        """Try for the lock for ``seconds`` without blocking; True once it is held."""
+        import fcntl
+        import time
+
+        # flock has no timeout: poll, which costs nothing next to the wait itself.
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.05)
 
     def _read(self, log: IO[str]) -> str:
         import stat

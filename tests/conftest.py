@@ -26,6 +26,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
             monkeypatch.delenv(name, raising=False)
     # Never read the developer's own config file.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    # Nor write to their chat history.
+    monkeypatch.setenv("XDG_STATE_HOME", os.path.join(str(tmp_path), "state"))
 
 
 def _codey_threads() -> list[threading.Thread]:

@@ -139,14 +139,15 @@ class TestPrompt:
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """A chat log on stdin is sent as the whole conversation."""
+        """A chat log on stdin is sent as the conversation up to its last prompt."""
         monkeypatch.setattr(sys, "stdin", piped(SEED.read_text(encoding="utf-8")))
         fake.push(answer("sure"))
         code, out, _ = run(capsys, "prompt", "--model", "claude-sonnet-4-0")
         assert (code, out) == (0, "sure\n")
         messages = fake.requests[-1].json["messages"]
-        assert len(messages) == 12
-        assert [m["role"] for m in messages] == ["user", "assistant"] * 6
+        # The seed ends with an empty user section: the conversation ends on the last prompt.
+        assert len(messages) == 11
+        assert [m["role"] for m in messages] == ["user", "assistant"] * 5 + ["user"]
         assert messages[0]["content"].startswith("my file codey.js is a program.")
 
     def test_stdin_is_stripped(
@@ -1104,4 +1105,47 @@ class TestEncoding:
         assert code == 1
         assert_one_error_line(err)
         assert f"{log} is not valid utf-8: byte 0xc3 at offset 24" in err
+        assert fake.requests == []
+
+
+class TestConversationEnd:
+    """codey prompt sends a conversation that ends on a user message."""
+
+    def test_saved_log_on_stdin(
+        self,
+        fake: FakeProvider,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        """After codey save, the trailing empty user section does not end it on the answer."""
+        log = tmp_path / "chat.md"
+        fake.push(answer("Paris."), answer("London."), answer("London, again."))
+        for prompt in ("france?", "the UK?"):
+            assert run(capsys, "save", prompt, "--file", str(log), "-m", "gpt-4.1")[0] == 0
+        assert log.read_text(encoding="utf-8").endswith(USER)
+        monkeypatch.setattr(sys, "stdin", piped(log.read_text(encoding="utf-8")))
+        assert run(capsys, "prompt", "-m", "gpt-4.1")[:2] == (0, "London, again.\n")
+        assert fake.requests[-1].json["messages"] == [
+            {"role": "user", "content": "france?"},
+            {"role": "assistant", "content": "Paris."},
+            {"role": "user", "content": "the UK?"},
+        ]
+
+    def test_prompt_after_the_delimiter(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Text after the last user delimiter is the prompt, as always."""
+        fake.push(answer("ok"))
+        assert run(capsys, "prompt", "q" + ASSISTANT + "a" + USER + "next", "-m", "gpt-4.1")[0] == 0
+        assert fake.requests[-1].json["messages"][-1] == {"role": "user", "content": "next"}
+
+    def test_ends_on_an_answer(
+        self, fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A log whose last section is the assistant's asks nothing: a clear error."""
+        code, out, err = run(capsys, "prompt", "q" + ASSISTANT + "a", "-m", "gpt-4.1")
+        assert (code, out) == (1, "")
+        assert_one_error_line(err)
+        assert "ends with an answer, not a prompt" in err
         assert fake.requests == []

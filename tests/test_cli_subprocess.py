@@ -76,11 +76,13 @@ def codey(
     )
 
 
-def start(*args: str, env: Mapping[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
+def start(
+    *args: str, env: Mapping[str, str], stdin: object = subprocess.DEVNULL, **kwargs: object
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
         [sys.executable, "-m", "codey", *args],
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         **kwargs,
@@ -139,14 +141,15 @@ class TestOutput:
         assert result.stdout.decode() == ASSISTANT + "Paris." + USER + "\n"
 
     def test_seed_chat_log_on_stdin(self, fake: FakeProvider) -> None:
-        """codey prompt < seed-chat.md sends the whole conversation."""
+        """codey prompt < seed-chat.md sends the conversation up to its last prompt."""
         fake.push(answer("ok"))
         with SEED.open("rb") as stdin:
             result = codey("prompt", "--model", "grok-3", env=environment(fake), stdin=stdin)
         assert (result.returncode, result.stdout) == (0, b"ok\n")
         messages = fake.requests[-1].json["messages"]
-        assert len(messages) == 12
-        assert [m["role"] for m in messages] == ["user", "assistant"] * 6
+        # The seed ends with an empty user section: the conversation ends on the last prompt.
+        assert len(messages) == 11
+        assert [m["role"] for m in messages] == ["user", "assistant"] * 5 + ["user"]
 
     def test_python_dash_m_version(self) -> None:
         from codey import __version__
@@ -261,6 +264,57 @@ class TestInterrupt:
             "q" + ASSISTANT + "half an answer\n\n<!-- codey: interrupted: Ctrl-C -->" + USER
         )
 
+    @pytest.mark.parametrize(
+        ("signum", "name"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")]
+    )
+    def test_save_terminated(
+        self, signum: int, name: str, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        """SIGTERM and SIGHUP close the file as Ctrl-C does, and exit 128 + the signal."""
+        log = tmp_path / "chat.md"
+        fake.push(events(Text("half an "), Text("answer"), Stall()))
+        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        try:
+            read_until(proc, b"half an answer")
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert (proc.returncode, err) == (128 + signum, b"")
+        assert log.read_text(encoding="utf-8") == (
+            "q" + ASSISTANT + f"half an answer\n\n<!-- codey: interrupted: {name} -->" + USER
+        )
+        assert fake.requests[-1].disconnected.wait(2.0)
+
+    def test_chat_file_terminated(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """codey chat --file closes the partial answer on SIGTERM, too."""
+        log = tmp_path / "chat.md"
+        fake.push(events(Text("half"), Stall()))
+        proc = start(
+            "chat",
+            "--file",
+            str(log),
+            "--model",
+            "gpt-4.1",
+            env=environment(fake),
+            stdin=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(b"q\n")
+            proc.stdin.flush()
+            read_until(proc, b"half")
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert (proc.returncode, err) == (143, b"")
+        assert log.read_text(encoding="utf-8") == (
+            "q" + ASSISTANT + "half\n\n<!-- codey: interrupted: SIGTERM -->" + USER
+        )
+
 
 class TestClosedPipe:
     """codey prompt ... | head -1."""
@@ -334,6 +388,8 @@ class TestSaveLock:
             fake.release()
             assert first.wait(TIMEOUT) == 0
             assert second.wait(TIMEOUT) == 0
+            # Standard error is not a terminal: no word about the wait.
+            assert second.communicate()[1] == b""
         finally:
             for proc in (first, second):
                 if proc is not None:
@@ -346,6 +402,30 @@ class TestSaveLock:
             {"role": "assistant", "content": "alpha omega"},
             {"role": "user", "content": "two"},
         ]
+
+    def test_waiting_is_said_on_a_terminal(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """A save waiting for the lock says so on a terminal's stderr after about a second."""
+        from tests.cli_pty import Pty, pty_env
+
+        log = tmp_path / "chat.md"
+        env = environment(fake)
+        fake.push(events(Text("alpha "), Stall(), Text("omega"), Finish(), Done()), answer("beta"))
+        first = start("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
+        try:
+            read_until(first, b"alpha ")
+            with Pty(["save", "two", "--file", str(log), "-m", "gpt-4.1"], pty_env(env)) as term:
+                started = time.monotonic()
+                term.read_until(f"codey: waiting for {log} (locked by another codey)...".encode())
+                assert 0.5 < time.monotonic() - started < 10
+                assert len(fake.requests) == 1
+                fake.release()
+                term.read_until(b"beta")
+                assert term.wait() == 0
+            assert first.wait(TIMEOUT) == 0
+        finally:
+            first.kill()
+            first.communicate()
+        assert log.read_text(encoding="utf-8").endswith("two" + ASSISTANT + "beta" + USER)
 
 
 class TestStartUp:

@@ -96,7 +96,8 @@ class TestConversation:
 
 class TestCtrlC:
     def test_stops_only_the_answer(self, fake: FakeProvider) -> None:
-        """Ctrl-C mid-answer closes the stream and returns to the prompt, partial answer kept."""
+        """Ctrl-C mid-answer closes the stream and returns to the prompt, partial answer kept
+        and marked as interrupted in the next request."""
         fake.push(events(Text("Once upon "), Text("a time"), Stall()), answer("The end."))
         with chat(fake) as term:
             term.read_until(PROMPT)
@@ -113,7 +114,8 @@ class TestCtrlC:
             assert term.wait() == 0
         assert fake.requests[-1].json["messages"] == [
             {"role": "user", "content": "tell me a story"},
-            {"role": "assistant", "content": "Once upon a time"},
+            # The model is told that its answer was cut.
+            {"role": "assistant", "content": "Once upon a time\n\n[interrupted by the user]"},
             {"role": "user", "content": "go on"},
         ]
 
@@ -186,7 +188,7 @@ class TestFile:
         )
         # What is in the file is what was sent: the note is not.
         assert fake.requests[-1].json["messages"][-2:] == [
-            {"role": "assistant", "content": "5, no,"},
+            {"role": "assistant", "content": "5, no,\n\n[interrupted by the user]"},
             {"role": "user", "content": "and 3+3?"},
         ]
 
@@ -234,3 +236,48 @@ class TestPiped:
         assert result.returncode == 3
         assert result.stderr.count(b"\n") == 1
         assert len(fake.requests) == 1
+
+
+class TestHistory:
+    """Prompts are kept across sessions in $XDG_STATE_HOME/codey/history."""
+
+    def session(
+        self, fake: FakeProvider, env: dict[str, str], keys: bytes, answer_text: bytes
+    ) -> None:
+        with Pty(["chat", "-m", "gpt-4.1"], env) as term:
+            term.read_until(PROMPT)
+            term.write(keys)
+            term.read_until(answer_text)
+            term.read_until(PROMPT)
+            term.write(b"\x04")
+            assert term.wait() == 0
+
+    def test_kept_across_sessions(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """The up arrow in a new session brings back the last one's prompt; the file is 0600."""
+        state = tmp_path / "state"
+        env = pty_env(environment(fake), HOME=str(tmp_path / "home"), XDG_STATE_HOME=str(state))
+        fake.push(answer("first answer"), answer("again"))
+        self.session(fake, env, b"the first question\r", b"first answer")
+        history = state / "codey" / "history"
+        assert "the first question" in history.read_text(encoding="utf-8")
+        assert history.stat().st_mode & 0o777 == 0o600
+        self.session(fake, env, b"\x1b[A\r", b"again")  # up arrow, Enter
+        assert fake.requests[-1].json["messages"] == [
+            {"role": "user", "content": "the first question"}
+        ]
+
+    def test_default_place_and_bounded(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """Without XDG_STATE_HOME it is ~/.local/state/codey/history, at most 1000 prompts."""
+        home = tmp_path / "home"
+        history = home / ".local" / "state" / "codey" / "history"
+        history.parent.mkdir(parents=True)
+        history.write_text("".join(f"old {n}\n" for n in range(1500)), encoding="utf-8")
+        history.chmod(0o644)
+        env = pty_env(environment(fake), HOME=str(home))
+        env.pop("XDG_STATE_HOME", None)
+        fake.push(answer("ok"))
+        self.session(fake, env, b"newest\r", b"ok")
+        lines = history.read_text(encoding="utf-8").splitlines()
+        assert len(lines) <= 1000
+        assert lines[-1] == "newest"
+        assert history.stat().st_mode & 0o777 == 0o600
