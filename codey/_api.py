@@ -148,7 +148,6 @@ def stream(
     return Stream(
         producer,
         targets=[(plan.provider.name, plan.model) for plan in plans],
-        connect_timeout=connect_timeout,
         chunk_timeout=chunk_timeout,
         deadline=deadline,
         cancel=cancel,

@@ -21,7 +21,9 @@ _MIN_LENGTH = 4
 # What an HTTP header value may hold that a real key ever has: visible ASCII.
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
-_in_use: set[str] = set()
+#: Keys streams were started with, newest last; bounded for servers with a key per user.
+_in_use: dict[str, None] = {}
+_IN_USE_LIMIT = 1024
 _lock = threading.Lock()
 
 
@@ -49,7 +51,10 @@ def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
         )
     if len(key) >= _MIN_LENGTH:
         with _lock:
-            _in_use.add(key)
+            _in_use.pop(key, None)
+            _in_use[key] = None
+            if len(_in_use) > _IN_USE_LIMIT:
+                del _in_use[next(iter(_in_use))]
     return key
 
 

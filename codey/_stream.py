@@ -65,7 +65,6 @@ class Channel:
         "attempt",
         "cancelled",
         "chunk_timeout",
-        "connect_timeout",
         "current",
         "expires_at",
         "last_read",
@@ -83,12 +82,11 @@ class Channel:
         "t_headers",
     )
 
-    def __init__(self, connect_timeout: Optional[float], chunk_timeout: Optional[float]) -> None:
+    def __init__(self, chunk_timeout: Optional[float]) -> None:
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.cancelled = threading.Event()
         self.sock: Optional[socket.socket] = None
-        self.connect_timeout = connect_timeout
         self.chunk_timeout = chunk_timeout
         self.expires_at: Optional[float] = None
         self.phase = CONNECTING
@@ -237,7 +235,6 @@ class Stream:
         producer: Callable[[Channel], None],
         *,
         targets: Sequence[tuple[str, str]],
-        connect_timeout: Optional[float] = None,
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
@@ -255,7 +252,7 @@ class Stream:
         self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
-        channel = self._channel = Channel(connect_timeout, chunk_timeout)
+        channel = self._channel = Channel(chunk_timeout)
         # The finalizer holds the channel, not the stream: collection can close it.
         self._finalizer = weakref.finalize(self, channel.cancel)
         provider = self._targets[0][0]

@@ -376,11 +376,9 @@ def _status_error(response: requests.Response, plan: Plan) -> APIStatusError:
     if body is not None:
         message, error_type = plan.provider.error_details(body)
     if not message:
-        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        if title:
-            message = " ".join(title.group(1).split())
-        else:
-            message = " ".join(text.split())[:300] or (response.reason or "no details")
+        message = (
+            _page_title(text) or " ".join(text.split())[:300] or (response.reason or "no details")
+        )
     retry_after = parse_retry_after(response.headers)
     if retry_after is not None:
         message += f" (Retry-After: {retry_after:g} s)"
@@ -391,6 +389,12 @@ def _status_error(response: requests.Response, plan: Plan) -> APIStatusError:
         retry_after=retry_after,
         error_type=error_type,
     )
+
+
+def _page_title(text: str) -> Optional[str]:
+    """An HTML page's title (a proxy's error page, a captive portal), else None."""
+    match = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    return " ".join(match.group(1).split()) if match else None
 
 
 def _redirect_error(response: requests.Response, plan: Plan) -> RedirectError:
@@ -436,9 +440,9 @@ def _read_whole_reply(channel: Channel, plan: Plan, response: requests.Response,
         raise StreamError(
             message or f"{name} sent an error: {text[:200]}", provider=name, error_type=error_type
         )
-    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    title = _page_title(text)
     if title:
-        shown = " ".join(title.group(1).split())
+        shown = title
         hint = " (a captive portal or a proxy's page?)"
     else:
         shown = repr(" ".join(text.split())[:200]) if text.strip() else "an empty body"
