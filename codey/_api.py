@@ -22,9 +22,21 @@ DEFAULT_MODEL = "grok-3"
 Prompt = Union[str, Sequence[Union[Message, Mapping[str, Any]]]]
 
 
-def default_model() -> str:
-    """``CODEY_MODEL``, else ``grok-3``."""
-    return os.environ.get("CODEY_MODEL") or DEFAULT_MODEL
+def default_model(
+    configured: Optional[str] = None, environ: Optional[Mapping[str, str]] = None
+) -> tuple[str, str]:
+    """The model when none is named, and where it came from.
+
+    ``$CODEY_MODEL`` ("environment"), else ``configured`` (a config file's
+    model: "config"), else grok-3 ("built-in"). The one home of this order:
+    the command line puts its flag and a chat log's front matter before it.
+    """
+    model = (os.environ if environ is None else environ).get("CODEY_MODEL")
+    if model:
+        return model, "environment"
+    if configured:
+        return configured, "config"
+    return DEFAULT_MODEL, "built-in"
 
 
 def _messages(prompt: Prompt, system: Optional[str]) -> tuple[tuple[str, str], ...]:
@@ -115,7 +127,7 @@ def stream(
     from codey import _transport  # requests and sseclient load with the first stream
 
     plans = []
-    for index, name in enumerate([model or default_model(), *fallbacks]):
+    for index, name in enumerate([model or default_model()[0], *fallbacks]):
         provider, api_model = _providers.resolve(name)
         key = api_key if api_key is not None and index == 0 else None
         url = base_url if index == 0 else None

@@ -53,3 +53,11 @@ def fake() -> Iterator[FakeProvider]:
     """A fake provider on 127.0.0.1, closed after the test."""
     with FakeProvider() as server:
         yield server
+
+
+@pytest.fixture
+def fake_env(fake: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> FakeProvider:
+    """The fake provider, with its base URLs and keys in the environment."""
+    for name, value in fake.env().items():
+        monkeypatch.setenv(name, value)
+    return fake

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Optional, Union
 
+from codey.testing import FAKE_API_KEY
 from tests.conftest import FAKE_KEY
+
+if TYPE_CHECKING:
+    from codey.testing import FakeProvider
+
+#: The project's root, put on PYTHONPATH for ``python -m codey``.
+ROOT = Path(__file__).resolve().parent.parent
+#: The seed chat log of the original tool.
+SEED = Path(__file__).parent / "fixtures" / "chat" / "seed-chat.md"
+#: The longest a ``python -m codey`` run may take in a test.
+TIMEOUT = 20.0
 
 #: One model per provider, for parametrised tests.
 MODELS = {"openai": "gpt-4.1", "xai": "grok-3", "anthropic": "claude-sonnet-4-0"}
@@ -134,3 +150,76 @@ def scripted_server(pieces: list[bytes], pause: float = 0.0005) -> Iterator[str]
     finally:
         listener.close()
         thread.join()
+
+
+# -- codey as a process ------------------------------------------------------
+
+
+def environment(fake: Optional[FakeProvider] = None, **extra: str) -> dict[str, str]:
+    """The (already cleaned) environment, codey importable, the fake's URLs and keys."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("CODEY_DEBUG", None)
+    if fake is not None:
+        env.update(fake.env())
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str],
+    stdin: Union[int, IO[bytes]] = subprocess.DEVNULL,
+    cwd: Optional[Path] = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m codey ARGS`` run to the end, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "codey", *args],
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        timeout=TIMEOUT,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def start_cli(
+    *args: str, env: Mapping[str, str], stdin: object = subprocess.DEVNULL, **kwargs: object
+) -> subprocess.Popen[bytes]:
+    """``python -m codey ARGS`` started, its stdout and stderr piped."""
+    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "codey", *args],
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
+
+
+def read_until(proc: subprocess.Popen[bytes], wanted: bytes, timeout: float = TIMEOUT) -> bytes:
+    """Read the process's stdout as it comes until ``wanted`` appears."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in data:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out waiting for {wanted!r}; got {data!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            piece = os.read(fd, 65536)
+            assert piece, f"stdout closed before {wanted!r}; got {data!r}"
+            data += piece
+    return data
+
+
+def one_error_line(stderr: bytes) -> str:
+    """The one ``codey: error:`` line a failed run printed (no traceback, no key)."""
+    text = stderr.decode("utf-8")
+    assert text.startswith("codey: error: "), text
+    assert text.count("\n") == 1, text
+    assert "Traceback" not in text
+    assert FAKE_API_KEY not in text
+    return text

@@ -33,12 +33,6 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as server:
-        yield server
-
-
-@pytest.fixture
 def web(fake: FakeProvider) -> Iterator[str]:
     app = wsgi_sse.make_app(
         model="claude-sonnet-4-0",

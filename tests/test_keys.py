@@ -11,9 +11,7 @@ import pytest
 import codey
 from codey.testing import ErrorEvent, FakeProvider, Raw, Text, answer, error, events
 from tests.conftest import FAKE_KEY
-from tests.helpers import MODELS, kwargs_for
-from tests.test_cli_subprocess import codey as codey_cli
-from tests.test_cli_subprocess import environment, one_error_line
+from tests.helpers import MODELS, environment, kwargs_for, one_error_line, run_cli
 
 #: Keys codey knows without being given them: in the providers' variables and in any *_API_KEY.
 OTHER_KEYS = {
@@ -82,7 +80,7 @@ class TestRedaction:
         key = "xai-CLI-SECRET-0123456789"
         fake.push(events(Text("x"), ErrorEvent("server_error", f"boom {key}")))
         env = environment(fake, XAI_API_KEY=key, CODEY_DEBUG="1")
-        result = codey_cli("prompt", "hi", "-m", "grok-3", "--events", env=env)
+        result = run_cli("prompt", "hi", "-m", "grok-3", "--events", env=env)
         assert result.returncode == 6
         assert key.encode() not in result.stdout + result.stderr
         assert b"[REDACTED]" in result.stdout
@@ -129,7 +127,7 @@ class TestKeysInHeaders:
 
     def test_cli_exit_3_names_the_variable_never_the_value(self, fake):
         env = environment(fake, XAI_API_KEY="xai-SEC€RET")
-        result = codey_cli("prompt", "hi", "-m", "grok-3", env=env)
+        result = run_cli("prompt", "hi", "-m", "grok-3", env=env)
         assert result.returncode == 3
         line = one_error_line(result.stderr)
         assert "XAI_API_KEY" in line
@@ -139,7 +137,7 @@ class TestKeysInHeaders:
     def test_cli_key_with_crlf_works(self, fake):
         fake.push(answer("fine"))
         env = environment(fake, XAI_API_KEY=FAKE_KEY + "\r\n")
-        result = codey_cli("prompt", "hi", "-m", "grok-3", env=env)
+        result = run_cli("prompt", "hi", "-m", "grok-3", env=env)
         assert (result.returncode, result.stdout) == (0, b"fine\n")
 
 
@@ -177,7 +175,7 @@ class TestRedirects:
             target = f"http://localhost:{elsewhere.port}/v1/messages"
             fake.push(error(307, "moved", headers={"Location": target}))
             env = environment(fake, CODEY_CONFIG=str(config), CORP_API_KEY=FAKE_KEY)
-            result = codey_cli("prompt", "hi", "-m", "corp-large", env=env)
+            result = run_cli("prompt", "hi", "-m", "corp-large", env=env)
             assert not elsewhere.requests
         assert result.returncode == 3
         line = one_error_line(result.stderr)

@@ -94,9 +94,8 @@ def test_json_error_object_with_200(fake):
 
 
 def test_cli_prints_the_whole_reply(fake):
-    from tests.test_cli_subprocess import codey as codey_cli
-    from tests.test_cli_subprocess import environment
+    from tests.helpers import environment, run_cli
 
     fake.push(reply("application/json", whole_reply))
-    result = codey_cli("prompt", "hi", "-m", "claude-sonnet-4-0", env=environment(fake))
+    result = run_cli("prompt", "hi", "-m", "claude-sonnet-4-0", env=environment(fake))
     assert (result.returncode, result.stdout) == (0, b"Paris, as a whole.\n")

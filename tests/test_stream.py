@@ -47,12 +47,6 @@ from tests.helpers import (
 PROVIDERS = sorted(MODELS)
 
 
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
-
-
 def run(fake: FakeProvider, provider: str, **extra: object) -> codey.Stream:
     return codey.stream("hi", **kwargs_for(fake, provider, **extra))
 

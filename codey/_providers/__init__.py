@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from typing import Callable
 
 from codey._errors import UnknownModelError
-from codey._providers._base import Provider
+from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
 from codey._providers.compatible import COMPATIBLE, XAI
 from codey._providers.openai import OPENAI, ChatCompletions
 
 __all__ = [
     "PROVIDERS",
+    "WIRE_FORMATS",
     "ChatCompletions",
     "Messages",
+    "Service",
+    "build",
     "get",
     "register",
     "register_all",
@@ -25,6 +28,22 @@ __all__ = [
 #: Every provider, in the order ``codey.providers()`` lists them.
 PROVIDERS: list[Provider] = [ANTHROPIC, OPENAI, XAI, *COMPATIBLE]
 _lock = threading.Lock()
+
+#: The provider class for each wire format (a :class:`Service`'s ``kind``).
+WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
+    "openai": ChatCompletions,
+    "anthropic": Messages,
+}
+
+
+def build(service: Service) -> Provider:
+    """The provider that speaks ``service.kind`` for ``service``."""
+    try:
+        return WIRE_FORMATS[service.kind](service)
+    except KeyError:
+        raise ValueError(
+            f"unknown wire format {service.kind!r}; known: {', '.join(WIRE_FORMATS)}"
+        ) from None
 
 
 def get(name: str) -> Provider:

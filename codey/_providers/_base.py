@@ -34,6 +34,75 @@ def parse_event_data(data: str, provider: str) -> dict[str, Any]:
 
 
 @attrs.frozen
+class Service:
+    """One provider as described once: built in, or from a config file's ``[providers.NAME]``.
+
+    ``kind`` names the wire format (``openai`` for Chat Completions,
+    ``anthropic`` for Messages); ``max_tokens_field`` and ``include_usage``
+    matter to Chat Completions only.
+    """
+
+    name: str
+    kind: str
+    key_env: str
+    base_url_env: str
+    default_base_url: str
+    prefixes: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    #: Whether a request needs a key (a local server such as Ollama does not).
+    key_required: bool = True
+    #: The name of the field that caps the answer's length.
+    max_tokens_field: str = "max_tokens"
+    #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
+    include_usage: bool = True
+
+
+class ServiceProvider:
+    """A provider's description, read through from its :class:`Service`."""
+
+    __slots__ = ("service",)
+    kind = ""
+    #: How ``repr()`` names the wire format.
+    wire_name = ""
+
+    def __init__(self, service: Service) -> None:
+        if service.kind != self.kind:
+            raise ValueError(f"a {type(self).__name__} speaks {self.kind!r}, not {service.kind!r}")
+        self.service = service
+
+    def __repr__(self) -> str:
+        return f"<provider {self.name} ({self.wire_name}) {self.default_base_url}>"
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    @property
+    def key_env(self) -> str:
+        return self.service.key_env
+
+    @property
+    def base_url_env(self) -> str:
+        return self.service.base_url_env
+
+    @property
+    def default_base_url(self) -> str:
+        return self.service.default_base_url
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self.service.prefixes
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.service.models
+
+    @property
+    def key_required(self) -> bool:
+        return self.service.key_required
+
+
+@attrs.frozen
 class RequestSpec:
     """A provider-neutral request: what the caller asked for."""
 
@@ -73,13 +142,28 @@ class Parser(Protocol):
 class Provider(Protocol):
     #: ``openai`` (Chat Completions) or ``anthropic`` (Messages): the wire format.
     kind: str
-    name: str
-    key_env: str
-    base_url_env: str
-    default_base_url: str
-    prefixes: tuple[str, ...]
-    models: tuple[str, ...]
-    key_required: bool
+    service: Service
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_env(self) -> str: ...
+
+    @property
+    def base_url_env(self) -> str: ...
+
+    @property
+    def default_base_url(self) -> str: ...
+
+    @property
+    def prefixes(self) -> tuple[str, ...]: ...
+
+    @property
+    def models(self) -> tuple[str, ...]: ...
+
+    @property
+    def key_required(self) -> bool: ...
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest: ...
 
@@ -94,4 +178,12 @@ class Provider(Protocol):
         ...
 
 
-__all__ = ["Event", "HTTPRequest", "Parser", "Provider", "RequestSpec"]
+__all__ = [
+    "Event",
+    "HTTPRequest",
+    "Parser",
+    "Provider",
+    "RequestSpec",
+    "Service",
+    "ServiceProvider",
+]

@@ -6,7 +6,13 @@ import json
 from typing import Any, Optional
 
 from codey._errors import StreamError, UnsupportedOptionError
-from codey._providers._base import HTTPRequest, RequestSpec, parse_event_data
+from codey._providers._base import (
+    HTTPRequest,
+    RequestSpec,
+    Service,
+    ServiceProvider,
+    parse_event_data,
+)
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 API_VERSION = "2023-06-01"
@@ -122,32 +128,12 @@ class MessagesParser:
             )
 
 
-class Messages:
+class Messages(ServiceProvider):
     """A service that speaks the Anthropic Messages API."""
 
+    __slots__ = ()
     kind = "anthropic"
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        key_env: str,
-        base_url_env: str,
-        default_base_url: str,
-        prefixes: tuple[str, ...] = (),
-        models: tuple[str, ...] = (),
-        key_required: bool = True,
-    ) -> None:
-        self.name = name
-        self.key_env = key_env
-        self.base_url_env = base_url_env
-        self.default_base_url = default_base_url
-        self.prefixes = prefixes
-        self.models = models
-        self.key_required = key_required
-
-    def __repr__(self) -> str:
-        return f"<provider {self.name} (Messages) {self.default_base_url}>"
+    wire_name = "Messages"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
         if spec.reasoning_effort is not None:
@@ -225,18 +211,21 @@ class Messages:
 
 
 ANTHROPIC = Messages(
-    "anthropic",
-    key_env="ANTHROPIC_API_KEY",
-    base_url_env="ANTHROPIC_BASE_URL",
-    default_base_url="https://api.anthropic.com",
-    prefixes=("claude-",),
-    models=(
-        "claude-opus-4-1",
-        "claude-opus-4-0",
-        "claude-sonnet-4-5",
-        "claude-sonnet-4-0",
-        "claude-3-7-sonnet-latest",
-        "claude-haiku-4-5",
-        "claude-3-5-haiku-latest",
-    ),
+    Service(
+        "anthropic",
+        "anthropic",
+        key_env="ANTHROPIC_API_KEY",
+        base_url_env="ANTHROPIC_BASE_URL",
+        default_base_url="https://api.anthropic.com",
+        prefixes=("claude-",),
+        models=(
+            "claude-opus-4-1",
+            "claude-opus-4-0",
+            "claude-sonnet-4-5",
+            "claude-sonnet-4-0",
+            "claude-3-7-sonnet-latest",
+            "claude-haiku-4-5",
+            "claude-3-5-haiku-latest",
+        ),
+    )
 )

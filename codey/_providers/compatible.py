@@ -2,65 +2,87 @@
 
 from __future__ import annotations
 
+from codey._providers._base import Service
 from codey._providers.openai import ChatCompletions
 
 XAI = ChatCompletions(
-    "xai",
-    key_env="XAI_API_KEY",
-    base_url_env="XAI_BASE_URL",
-    default_base_url="https://api.x.ai/v1",
-    prefixes=("grok-",),
-    models=("grok-4", "grok-3", "grok-3-mini", "grok-3-fast", "grok-3-mini-fast"),
+    Service(
+        "xai",
+        "openai",
+        key_env="XAI_API_KEY",
+        base_url_env="XAI_BASE_URL",
+        default_base_url="https://api.x.ai/v1",
+        prefixes=("grok-",),
+        models=("grok-4", "grok-3", "grok-3-mini", "grok-3-fast", "grok-3-mini-fast"),
+    )
 )
 
 #: Services with an OpenAI-compatible endpoint: name them as ``service:model``
 #: (those with a distinctive prefix, such as ``gemini-``, also without it).
 COMPATIBLE = (
     ChatCompletions(
-        "ollama",
-        key_env="OLLAMA_API_KEY",
-        base_url_env="OLLAMA_BASE_URL",
-        default_base_url="http://localhost:11434/v1",
-        models=("ollama:llama3.2", "ollama:qwen3", "ollama:gemma3"),
-        key_required=False,
+        Service(
+            "ollama",
+            "openai",
+            key_env="OLLAMA_API_KEY",
+            base_url_env="OLLAMA_BASE_URL",
+            default_base_url="http://localhost:11434/v1",
+            models=("ollama:llama3.2", "ollama:qwen3", "ollama:gemma3"),
+            key_required=False,
+        ),
     ),
     ChatCompletions(
-        "openrouter",
-        key_env="OPENROUTER_API_KEY",
-        base_url_env="OPENROUTER_BASE_URL",
-        default_base_url="https://openrouter.ai/api/v1",
-        models=("openrouter:openai/gpt-4.1", "openrouter:anthropic/claude-sonnet-4"),
+        Service(
+            "openrouter",
+            "openai",
+            key_env="OPENROUTER_API_KEY",
+            base_url_env="OPENROUTER_BASE_URL",
+            default_base_url="https://openrouter.ai/api/v1",
+            models=("openrouter:openai/gpt-4.1", "openrouter:anthropic/claude-sonnet-4"),
+        ),
     ),
     ChatCompletions(
-        "groq",
-        key_env="GROQ_API_KEY",
-        base_url_env="GROQ_BASE_URL",
-        default_base_url="https://api.groq.com/openai/v1",
-        models=("groq:llama-3.3-70b-versatile", "groq:openai/gpt-oss-120b"),
+        Service(
+            "groq",
+            "openai",
+            key_env="GROQ_API_KEY",
+            base_url_env="GROQ_BASE_URL",
+            default_base_url="https://api.groq.com/openai/v1",
+            models=("groq:llama-3.3-70b-versatile", "groq:openai/gpt-oss-120b"),
+        ),
     ),
     ChatCompletions(
-        "deepseek",
-        key_env="DEEPSEEK_API_KEY",
-        base_url_env="DEEPSEEK_BASE_URL",
-        default_base_url="https://api.deepseek.com/v1",
-        prefixes=("deepseek-",),
-        models=("deepseek-chat", "deepseek-reasoner"),
+        Service(
+            "deepseek",
+            "openai",
+            key_env="DEEPSEEK_API_KEY",
+            base_url_env="DEEPSEEK_BASE_URL",
+            default_base_url="https://api.deepseek.com/v1",
+            prefixes=("deepseek-",),
+            models=("deepseek-chat", "deepseek-reasoner"),
+        ),
     ),
     ChatCompletions(
-        "mistral",
-        key_env="MISTRAL_API_KEY",
-        base_url_env="MISTRAL_BASE_URL",
-        default_base_url="https://api.mistral.ai/v1",
-        prefixes=("mistral-", "magistral-", "codestral-"),
-        models=("mistral-large-latest", "mistral-small-latest", "codestral-latest"),
-        include_usage=False,  # Mistral rejects unknown fields and reports usage anyway
+        Service(
+            "mistral",
+            "openai",
+            key_env="MISTRAL_API_KEY",
+            base_url_env="MISTRAL_BASE_URL",
+            default_base_url="https://api.mistral.ai/v1",
+            prefixes=("mistral-", "magistral-", "codestral-"),
+            models=("mistral-large-latest", "mistral-small-latest", "codestral-latest"),
+            include_usage=False,  # Mistral rejects unknown fields and reports usage anyway
+        ),
     ),
     ChatCompletions(
-        "gemini",
-        key_env="GEMINI_API_KEY",
-        base_url_env="GEMINI_BASE_URL",
-        default_base_url="https://generativelanguage.googleapis.com/v1beta/openai",
-        prefixes=("gemini-",),
-        models=("gemini-2.5-pro", "gemini-2.5-flash"),
+        Service(
+            "gemini",
+            "openai",
+            key_env="GEMINI_API_KEY",
+            base_url_env="GEMINI_BASE_URL",
+            default_base_url="https://generativelanguage.googleapis.com/v1beta/openai",
+            prefixes=("gemini-",),
+            models=("gemini-2.5-pro", "gemini-2.5-flash"),
+        ),
     ),
 )

@@ -6,43 +6,22 @@ import json
 from typing import Any, Optional
 
 from codey._errors import StreamError, UnsupportedOptionError
-from codey._providers._base import HTTPRequest, RequestSpec, parse_event_data
+from codey._providers._base import (
+    HTTPRequest,
+    RequestSpec,
+    Service,
+    ServiceProvider,
+    parse_event_data,
+)
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 
-class ChatCompletions:
+class ChatCompletions(ServiceProvider):
     """A service that speaks Chat Completions: OpenAI, xAI, and the many that copy them."""
 
+    __slots__ = ()
     kind = "openai"
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        key_env: str,
-        base_url_env: str,
-        default_base_url: str,
-        prefixes: tuple[str, ...] = (),
-        models: tuple[str, ...] = (),
-        max_tokens_field: str = "max_tokens",
-        include_usage: bool = True,
-        key_required: bool = True,
-    ) -> None:
-        self.name = name
-        self.key_env = key_env
-        self.base_url_env = base_url_env
-        self.default_base_url = default_base_url
-        self.prefixes = prefixes
-        self.models = models
-        #: The name of the field that caps the answer's length.
-        self.max_tokens_field = max_tokens_field
-        #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
-        self.include_usage = include_usage
-        #: Whether a request needs a key (a local server such as Ollama does not).
-        self.key_required = key_required
-
-    def __repr__(self) -> str:
-        return f"<provider {self.name} (Chat Completions) {self.default_base_url}>"
+    wire_name = "Chat Completions"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
         if spec.thinking_budget is not None:
@@ -55,10 +34,10 @@ class ChatCompletions:
             "messages": [{"role": role, "content": content} for role, content in spec.messages],
             "stream": True,
         }
-        if self.include_usage:
+        if self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
         if spec.max_tokens is not None:
-            body[self.max_tokens_field] = spec.max_tokens
+            body[self.service.max_tokens_field] = spec.max_tokens
         if spec.temperature is not None:
             body["temperature"] = spec.temperature
         if spec.reasoning_effort is not None:
@@ -204,26 +183,29 @@ class ChatParser:
 
 
 OPENAI = ChatCompletions(
-    "openai",
-    key_env="OPENAI_API_KEY",
-    base_url_env="OPENAI_BASE_URL",
-    default_base_url="https://api.openai.com/v1",
-    prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"),
-    models=(
-        "gpt-4.1",
-        "gpt-4.1-mini",
-        "gpt-4.1-nano",
-        "gpt-4o",
-        "gpt-4o-mini",
-        "gpt-5",
-        "gpt-5-mini",
-        "gpt-5-nano",
-        "o1",
-        "o3",
-        "o3-mini",
-        "o4-mini",
-        "chatgpt-4o-latest",
-    ),
-    # o-series models reject max_tokens.
-    max_tokens_field="max_completion_tokens",
+    Service(
+        "openai",
+        "openai",
+        key_env="OPENAI_API_KEY",
+        base_url_env="OPENAI_BASE_URL",
+        default_base_url="https://api.openai.com/v1",
+        prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"),
+        models=(
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4.1-nano",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "gpt-5",
+            "gpt-5-mini",
+            "gpt-5-nano",
+            "o1",
+            "o3",
+            "o3-mini",
+            "o4-mini",
+            "chatgpt-4o-latest",
+        ),
+        # o-series models reject max_tokens.
+        max_tokens_field="max_completion_tokens",
+    )
 )

@@ -89,6 +89,40 @@ class Pty:
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
 
+    def ctrl_c_at_the_prompt(self, until: Optional[bytes] = None, timeout: float = TIMEOUT) -> None:
+        """Press Ctrl-C at readline's prompt, until ``until`` shows (None: until the process ends).
+
+        CPython's readline can miss a SIGINT that lands while it handles a
+        key: it is seen at the next key, or not at all. No person is that
+        fast, but a test is; so while nothing happens, a key that changes
+        nothing (Ctrl-E, end of line) follows, then Ctrl-C again, instead of
+        a sleep. (Two SIGINTs before Python looks count as one.)
+        """
+        deadline = time.monotonic() + timeout
+        keys = [b"\x05", b"\x03"]
+        self.write(b"\x03")
+        while not self._shown(until, 1.0):
+            assert time.monotonic() < deadline, f"Ctrl-C went unseen: {self.output!r}"
+            self.write(keys[0])
+            keys.reverse()
+
+    def _shown(self, until: Optional[bytes], seconds: float) -> bool:
+        """Whether ``until`` shows (None: the process ends) within ``seconds``."""
+        if until is None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                self._read(0.05)
+                if self.proc.poll() is not None:
+                    return True
+            return False
+        try:
+            self.read_until(until, timeout=seconds)
+        except AssertionError as exc:
+            if "closed" in str(exc):
+                raise
+            return False
+        return True
+
     def wait(self, timeout: float = TIMEOUT) -> int:
         """Wait for the process to exit, reading the terminal until it closes."""
         deadline = time.monotonic() + timeout

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
-from codey import _config, _providers
+from codey import _providers
+from codey.cli import _configfile, _listings
 from codey.testing import FAKE_API_KEY, FakeProvider, answer
 from tests.conftest import FAKE_KEY
-from tests.test_cli_subprocess import codey, environment, one_error_line
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as server:
-        yield server
+from tests.helpers import environment, one_error_line, run_cli
 
 
 @pytest.fixture
@@ -35,35 +29,37 @@ def write_config(home: Path, text: str) -> Path:
 
 
 def run(fake: Optional[FakeProvider], *args: str, **env: str) -> tuple[int, str, str]:
-    result = codey(*args, env=environment(fake, **env))
+    result = run_cli(*args, env=environment(fake, **env))
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
 class TestWhere:
     def test_xdg_config_home(self, home: Path) -> None:
-        assert _config.config_path({"XDG_CONFIG_HOME": str(home)}) == (
+        assert _configfile.config_path({"XDG_CONFIG_HOME": str(home)}) == (
             str(home / "codey" / "config.toml"),
             "$XDG_CONFIG_HOME",
         )
 
     def test_default(self) -> None:
-        path, source = _config.config_path({"HOME": "/home/u"})
+        path, source = _configfile.config_path({"HOME": "/home/u"})
         assert path.endswith(os.path.join(".config", "codey", "config.toml"))
         assert source == "~/.config"
 
     def test_relative_xdg_is_ignored(self) -> None:
         """The XDG spec says a relative $XDG_CONFIG_HOME is invalid."""
-        assert _config.config_path({"XDG_CONFIG_HOME": "relative"})[1] == "~/.config"
+        assert _configfile.config_path({"XDG_CONFIG_HOME": "relative"})[1] == "~/.config"
 
     def test_codey_config_wins(self, home: Path, tmp_path: Path) -> None:
         other = tmp_path / "other.toml"
-        assert _config.config_path({"XDG_CONFIG_HOME": str(home), "CODEY_CONFIG": str(other)}) == (
+        assert _configfile.config_path(
+            {"XDG_CONFIG_HOME": str(home), "CODEY_CONFIG": str(other)}
+        ) == (
             str(other),
             "$CODEY_CONFIG",
         )
 
     def test_missing_default_file_is_no_config(self, home: Path) -> None:
-        config = _config.load()
+        config = _configfile.load()
         assert (config.exists, config.model, config.providers) == (False, None, ())
 
     def test_missing_codey_config_file_is_an_error(self, tmp_path: Path) -> None:
@@ -166,7 +162,7 @@ class TestPrecedence:
         env = environment(fake)
         del env["OPENAI_BASE_URL"]
         fake.push(answer("ok"))
-        result = codey("prompt", "hi", "-m", "gpt-4.1", env=env)
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", env=env)
         assert (result.returncode, result.stdout) == (0, b"ok\n")
 
 
@@ -237,11 +233,17 @@ class TestProviders:
             '[providers.openai]\nkind = "openai"\nbase_url = "http://y/v1"\n',
         )
         builtin_openai = _providers.get("openai")
-        undo = _config.load().apply()
+        undo = _configfile.load().apply()
         assert _providers.get("temp").default_base_url == "http://x/v1"
         assert _providers.get("openai") is not builtin_openai
-        other = _providers.ChatCompletions(
-            "meanwhile", key_env="M_API_KEY", base_url_env="M_BASE_URL", default_base_url="http://m"
+        other = _providers.build(
+            _providers.Service(
+                "meanwhile",
+                "openai",
+                key_env="M_API_KEY",
+                base_url_env="M_BASE_URL",
+                default_base_url="http://m",
+            )
         )
         _providers.register(other)  # as another thread might, between apply and undo
         try:
@@ -287,7 +289,7 @@ class TestShow:
         assert "not found: built-in defaults apply" in out
 
     def test_short_keys_are_fully_masked(self) -> None:
-        assert _config.mask("sk-short") == "********"
+        assert _listings.mask("sk-short") == "********"
 
 
 class TestErrors:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from codey.testing import FakeProvider, Stall, Text, answer, error, events
-from tests.cli_pty import Pty, pty_env
-from tests.test_cli_subprocess import codey, environment
+from tests.cli.terminal import Pty, pty_env
+from tests.helpers import environment, run_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals")
 
@@ -20,25 +18,8 @@ USER = "\n\n# === USER ===\n\n"
 PROMPT = b"> "
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as server:
-        yield server
-
-
 def chat(fake: FakeProvider, *args: str) -> Pty:
     return Pty(["chat", "-m", "gpt-4.1", *args], pty_env(environment(fake)))
-
-
-def ctrl_c_at_the_prompt(term: Pty) -> None:
-    """Press Ctrl-C once readline waits for a key.
-
-    CPython's readline loses a SIGINT that lands between drawing the prompt
-    and waiting for input (it is seen at the next key): no person is that
-    fast, but a test is, so it gives readline a moment first.
-    """
-    time.sleep(0.3)
-    term.write(b"\x03")
 
 
 class TestConversation:
@@ -122,10 +103,9 @@ class TestCtrlC:
     def test_twice_at_an_empty_prompt_leaves(self, fake: FakeProvider) -> None:
         with chat(fake) as term:
             term.read_until(PROMPT)
-            ctrl_c_at_the_prompt(term)
-            term.read_until(b"Ctrl-C again or Ctrl-D to leave")
+            term.ctrl_c_at_the_prompt(b"Ctrl-C again or Ctrl-D to leave")
             term.read_until(PROMPT)
-            ctrl_c_at_the_prompt(term)
+            term.ctrl_c_at_the_prompt(None)
             assert term.wait() == 0
         assert fake.requests == []
 
@@ -134,12 +114,11 @@ class TestCtrlC:
         fake.push(answer("yes"))
         with chat(fake) as term:
             term.read_until(PROMPT)
-            ctrl_c_at_the_prompt(term)
+            term.ctrl_c_at_the_prompt(b"Ctrl-C again or Ctrl-D to leave")
             term.read_until(PROMPT)
             term.write(b"never mind")
             term.read_until(b"never mind")
-            term.write(b"\x03")
-            term.read_until(PROMPT)
+            term.ctrl_c_at_the_prompt(PROMPT)
             term.write(b"hello\r")
             term.read_until(b"yes")
             term.read_until(PROMPT)
@@ -211,7 +190,7 @@ class TestFile:
     def test_invalid_file(self, fake: FakeProvider, tmp_path: Path) -> None:
         log = tmp_path / "chat.md"
         log.write_text("+++\nmodel = \n+++\nhi\n", encoding="utf-8")
-        result = codey("chat", "--file", str(log), env=environment(fake))
+        result = run_cli("chat", "--file", str(log), env=environment(fake))
         assert result.returncode == 3
         assert b"line 2" in result.stderr
 
@@ -223,7 +202,7 @@ class TestPiped:
         source = tmp_path / "in.txt"
         source.write_bytes(b"first\nsecond\n")
         with source.open("rb") as stdin:
-            result = codey("chat", "-m", "gpt-4.1", env=environment(fake), stdin=stdin)
+            result = run_cli("chat", "-m", "gpt-4.1", env=environment(fake), stdin=stdin)
         assert (result.returncode, result.stdout, result.stderr) == (0, b"one\ntwo\n", b"")
         assert len(fake.requests[-1].json["messages"]) == 3
 
@@ -232,7 +211,7 @@ class TestPiped:
         source = tmp_path / "in.txt"
         source.write_bytes(b"first\nsecond\n")
         with source.open("rb") as stdin:
-            result = codey("chat", "-m", "gpt-4.1", env=environment(fake), stdin=stdin)
+            result = run_cli("chat", "-m", "gpt-4.1", env=environment(fake), stdin=stdin)
         assert result.returncode == 3
         assert result.stderr.count(b"\n") == 1
         assert len(fake.requests) == 1

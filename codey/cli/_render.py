@@ -1,4 +1,4 @@
-"""Helpers for ``codey buffer``, ``codey format`` and ``codey color``.
+"""``codey buffer``, ``codey format`` and ``codey color``, and the Markdown rendering they do.
 
 The Markdown libraries (mdformat for ``format``, rich for ``color``) are an
 optional extra, ``codey[markdown]``; they are imported only inside the
@@ -9,15 +9,19 @@ that says what to install.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 import threading
 
-from codey._cli_status import isatty
 from codey._errors import CodeyError
+from codey.cli._exit import fail
+from codey.cli._io import read_input, stdout
+from codey.cli._status import isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Mapping
     from types import TracebackType
     from typing import Any, Callable, ClassVar, Optional, TextIO
@@ -27,7 +31,17 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.markdown import Markdown, MarkdownElement
 
-__all__ = ["MissingExtraError", "Spinner", "color_markdown", "format_markdown"]
+__all__ = [
+    "MissingExtraError",
+    "Spinner",
+    "color_markdown",
+    "format_markdown",
+    "run_buffer",
+    "run_color",
+    "run_format",
+]
+
+NO_INPUT = "No input supplied for {} (argument or stdin required)."
 
 #: What to install for ``format`` and ``color``.
 MARKDOWN_EXTRA = "pip install 'codey[markdown]'"
@@ -355,3 +369,39 @@ class Spinner:
 def stderr_is_terminal() -> bool:
     """Whether standard error is a terminal (a spinner may be drawn there)."""
     return isatty(sys.stderr)
+
+
+# -- the commands -------------------------------------------------------------
+
+
+def run_buffer(args: argparse.Namespace) -> int:
+    """``codey buffer``: all of standard input, then at once (a spinner meanwhile)."""
+    if args.input is None and not isatty(sys.stdin):
+        with Spinner(sys.stderr):
+            text = read_input(None, args, "input")
+    else:
+        text = read_input(args.input, args, "input")
+    if text is None:
+        return fail(NO_INPUT.format("buffering"))
+    out = stdout()
+    out.write(text.strip() + "\n")
+    out.flush()
+    return 0
+
+
+def run_format(args: argparse.Namespace) -> int:
+    text = read_input(args.input, args, "input")
+    if text is None:
+        return fail(NO_INPUT.format("formatting"))
+    out = stdout()
+    out.write(format_markdown(text))
+    out.flush()
+    return 0
+
+
+def run_color(args: argparse.Namespace) -> int:
+    text = read_input(args.input, args, "input")
+    if text is None:
+        return fail(NO_INPUT.format("colorizing"))
+    color_markdown(text, stdout(), no_color=bool(os.environ.get("NO_COLOR")))
+    return 0

@@ -20,10 +20,11 @@ from time import monotonic
 from typing import Any, Callable, Optional, Union
 
 import codey
-from codey._cli_status import StatusLine, Terminal, waiting_message
 from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from codey.cli._exit import describe, exit_code
+from codey.cli._status import StatusLine, Terminal, waiting_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ def error_record(
     exc: BaseException, partial_length: int, model: Optional[str] = None
 ) -> dict[str, Any]:
     """The final ``--events`` record of an answer that failed."""
-    from codey.cli import describe, exit_code
-
     code = exit_code(exc)
     record: dict[str, Any] = {} if model is None else {"model": model}
     record.update(
@@ -357,8 +356,6 @@ def stream_several(
     line on standard error; the status is that of the first failed model, in
     the order given, or 0.
     """
-    from codey.cli import describe, exit_code
-
     labels = [label for label, _ in requests]
     states = {label: _ModelState() for label in labels}
     started = monotonic()

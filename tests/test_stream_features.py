@@ -11,7 +11,6 @@ import pytest
 import codey
 from codey.testing import (
     Comment,
-    FakeProvider,
     Pause,
     Stall,
     Text,
@@ -21,12 +20,6 @@ from codey.testing import (
     events,
 )
 from tests.helpers import MODELS, codey_threads, kwargs_for, wait_until
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
 
 
 def keepalive_trickle(seconds: float) -> list[object]:

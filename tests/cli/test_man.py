@@ -13,8 +13,8 @@ from types import ModuleType
 import pytest
 
 from codey.cli import build_parser
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "man" / "codey.1"
 
 

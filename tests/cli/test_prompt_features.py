@@ -30,15 +30,9 @@ from codey.testing import (
     error,
     events,
 )
-from tests.test_cli_subprocess import codey, environment, one_error_line
+from tests.helpers import environment, one_error_line, run_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as server:
-        yield server
 
 
 @pytest.fixture
@@ -64,7 +58,7 @@ class TestSeveralModels:
         """Off a terminal: a section per model, the first to finish first; exit 0."""
         fake.push(events(Pause(0.4), Text("slow "), Text("answer"), Finish(), Done()))
         other.push(answer("quick"))
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "-m", "gpt-4.1", "-m", "claude-sonnet-4-0", env=two_servers(fake, other)
         )
         assert result.returncode == 0
@@ -80,7 +74,7 @@ class TestSeveralModels:
         fake.push(events(Pause(0.8), Text("a"), Finish(), Done()))
         other.push(events(Pause(0.8), Text("b"), Finish(), Done()))
         started = time.monotonic()
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "-m", "gpt-4.1", "-m", "claude-sonnet-4-0", env=two_servers(fake, other)
         )
         elapsed = time.monotonic() - started
@@ -90,7 +84,7 @@ class TestSeveralModels:
     def test_chunk_lines_carry_the_model(self, fake: FakeProvider, other: FakeProvider) -> None:
         fake.push(events(Text("o1"), Pause(0.3), Text("o2"), Finish(), Done()))
         other.push(events(Pause(0.15), Text("a1"), Pause(0.3), Text("a2"), Finish(), Done()))
-        result = codey(
+        result = run_cli(
             "prompt",
             "hi",
             "-m",
@@ -114,7 +108,7 @@ class TestSeveralModels:
         other.push(answer("fine"))
         env = two_servers(fake, other)
         env.pop("OPENAI_API_KEY")  # gpt-4.1 then fails before any request: missing key
-        result = codey(
+        result = run_cli(
             "prompt",
             "hi",
             "-m",
@@ -141,7 +135,7 @@ class TestSeveralModels:
     ) -> None:
         fake.push(events(Text("x"), Close()))
         other.push(answer("ok"))
-        result = codey(
+        result = run_cli(
             "prompt",
             "hi",
             "-m",
@@ -166,14 +160,14 @@ class TestSeveralModels:
             assert mine[-1]["type"] in ("finish", "error")
 
     def test_same_model_twice_is_a_usage_error(self, fake: FakeProvider) -> None:
-        result = codey("prompt", "hi", "-m", "gpt-4.1", "-m", "gpt-4.1", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "-m", "gpt-4.1", env=environment(fake))
         assert result.returncode == 2
         assert fake.requests == []
 
     def test_single_model_output_unchanged(self, fake: FakeProvider) -> None:
         """One -m: exactly what codey always wrote."""
         fake.push(answer("same"))
-        result = codey("prompt", "hi", "-m", "gpt-4.1", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", env=environment(fake))
         assert (result.stdout, result.stderr) == (b"same\n", b"")
 
 
@@ -182,9 +176,9 @@ class TestCtrlC:
         import signal
         import time
 
-        from tests.test_cli_subprocess import start
+        from tests.helpers import start_cli
 
-        proc = start("prompt", "hi", *args, env=environment(fake))
+        proc = start_cli("prompt", "hi", *args, env=environment(fake))
         try:
             assert fake.wait_for_requests(requests)
             time.sleep(0.3)  # the first text is in
@@ -232,7 +226,7 @@ class TestEvents:
                 Done(),
             )
         )
-        result = codey("prompt", "hi", "-m", "gpt-4.1", "--events", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "--events", env=environment(fake))
         assert (result.returncode, result.stderr) == (0, b"")
         assert records(result.stdout) == [
             {"type": "reasoning", "text": "think"},
@@ -257,7 +251,7 @@ class TestEvents:
         self, fake: FakeProvider, reply: Any, kind: str, code: int, partial: int
     ) -> None:
         fake.default = reply
-        result = codey(
+        result = run_cli(
             "prompt",
             "hi",
             "-m",
@@ -280,43 +274,44 @@ class TestEvents:
         """Even a missing key gives the one final record."""
         env = environment(fake)
         env.pop("OPENAI_API_KEY")
-        result = codey("prompt", "hi", "-m", "gpt-4.1", "--events", env=env)
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "--events", env=env)
         assert result.returncode == 3
         (final,) = records(result.stdout)
         assert (final["type"], final["error"]) == ("error", "MissingAPIKeyError")
 
     def test_not_with_chunk(self) -> None:
-        result = codey("prompt", "hi", "--events", "--chunk", env=environment())
+        result = run_cli("prompt", "hi", "--events", "--chunk", env=environment())
         assert result.returncode == 2
 
 
 class TestReasoningUsageStats:
     def test_reasoning_goes_to_stderr_only(self, fake: FakeProvider) -> None:
         fake.push(answer("The answer.", reasoning=["Let me ", "think."]))
-        result = codey("prompt", "hi", "-m", "o3", "--reasoning", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "o3", "--reasoning", env=environment(fake))
         assert (result.returncode, result.stdout) == (0, b"The answer.\n")
         assert result.stderr == b"Let me think.\n"
 
     def test_reasoning_hidden_without_the_flag(self, fake: FakeProvider) -> None:
         fake.push(answer("The answer.", reasoning=["secret"]))
-        result = codey("prompt", "hi", "-m", "o3", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "o3", env=environment(fake))
         assert (result.stdout, result.stderr) == (b"The answer.\n", b"")
 
     def test_reasoning_effort_and_thinking_budget(self, fake: FakeProvider) -> None:
         fake.push(answer("a"), answer("b"))
         env = environment(fake)
         assert (
-            codey("prompt", "hi", "-m", "o3", "--reasoning-effort", "high", env=env).returncode == 0
+            run_cli("prompt", "hi", "-m", "o3", "--reasoning-effort", "high", env=env).returncode
+            == 0
         )
         assert fake.requests[-1].json["reasoning_effort"] == "high"
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "-m", "claude-sonnet-4-0", "--thinking-budget", "2048", env=env
         )
         assert result.returncode == 0
         assert fake.requests[-1].json["thinking"] == {"type": "enabled", "budget_tokens": 2048}
 
     def test_thinking_budget_for_openai_is_a_configuration_error(self, fake: FakeProvider) -> None:
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "-m", "o3", "--thinking-budget", "2048", env=environment(fake)
         )
         assert result.returncode == 3
@@ -325,7 +320,9 @@ class TestReasoningUsageStats:
 
     def test_usage_and_stats(self, fake: FakeProvider) -> None:
         fake.push(answer("ok", usage=(21, 8)))
-        result = codey("prompt", "hi", "-m", "gpt-4.1", "--usage", "--stats", env=environment(fake))
+        result = run_cli(
+            "prompt", "hi", "-m", "gpt-4.1", "--usage", "--stats", env=environment(fake)
+        )
         assert (result.returncode, result.stdout) == (0, b"ok\n")
         usage, stats = result.stderr.decode().splitlines()
         assert usage == "codey: gpt-4.1: 21 input tokens, 8 output tokens"
@@ -335,13 +332,13 @@ class TestReasoningUsageStats:
 
     def test_stats_count_retries(self, fake: FakeProvider) -> None:
         fake.push(error(503, "busy", retry_after=0), answer("ok"))
-        result = codey("prompt", "hi", "-m", "gpt-4.1", "--stats", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "--stats", env=environment(fake))
         assert result.returncode == 0
         assert "1 retry (" in result.stderr.decode()
 
     def test_usage_after_a_failure(self, fake: FakeProvider) -> None:
         fake.push(events(Text("cut"), Close()))
-        result = codey("prompt", "hi", "-m", "gpt-4.1", "--usage", env=environment(fake))
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "--usage", env=environment(fake))
         assert result.returncode == 6
         lines = result.stderr.decode().splitlines()
         assert lines[0] == "codey: gpt-4.1: the provider reported no token usage"
@@ -356,7 +353,7 @@ class TestDeadlineAndNoStream:
         steps = [Text("slow")] + [Pause(0.1), Ping()] * 40
         fake.push(events(*steps))
         started = time.monotonic()
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "-m", "claude-sonnet-4-0", "--deadline", "0.5", env=environment(fake)
         )
         assert time.monotonic() - started < 3.0
@@ -365,10 +362,10 @@ class TestDeadlineAndNoStream:
 
     def test_no_stream_writes_once(self, fake: FakeProvider) -> None:
         """--no-stream: nothing on standard output until the answer is whole."""
-        from tests.test_cli_subprocess import start
+        from tests.helpers import start_cli
 
         fake.push(events(Text("first "), Stall(), Text("second"), Finish(), Done()))
-        proc = start("prompt", "hi", "-m", "gpt-4.1", "--no-stream", env=environment(fake))
+        proc = start_cli("prompt", "hi", "-m", "gpt-4.1", "--no-stream", env=environment(fake))
         try:
             assert fake.wait_for_requests(1)
             import select
@@ -385,7 +382,7 @@ class TestDeadlineAndNoStream:
 
     def test_no_stream_with_chunk(self, fake: FakeProvider) -> None:
         fake.push(answer("a", "b"))
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "-m", "gpt-4.1", "--no-stream", "--chunk", env=environment(fake)
         )
         assert result.stdout == b'{"chunk":"a"}\n{"chunk":"b"}\n'
@@ -395,7 +392,7 @@ class TestSaveOptions:
     def test_save_takes_the_request_options(self, fake: FakeProvider, tmp_path: Path) -> None:
         log = tmp_path / "chat.md"
         fake.push(answer("ok", usage=(3, 1)))
-        result = codey(
+        result = run_cli(
             "save",
             "q",
             "--file",
@@ -424,7 +421,7 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     config.parent.mkdir()
     config.write_text('[aliases]\nfast = "gpt-4.1-mini"\n', encoding="utf-8")
     env = environment(XDG_CONFIG_HOME=str(home))
-    return {shell: codey("completion", shell, env=env).stdout.decode() for shell in SHELLS}
+    return {shell: run_cli("completion", shell, env=env).stdout.decode() for shell in SHELLS}
 
 
 SHELLS = ("bash", "zsh", "fish")
@@ -504,4 +501,4 @@ class TestCompletion:
         )
 
     def test_unknown_shell(self) -> None:
-        assert codey("completion", "tcsh", env=environment()).returncode == 2
+        assert run_cli("completion", "tcsh", env=environment()).returncode == 2

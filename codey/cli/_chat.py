@@ -25,12 +25,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Optional
 
-from codey._cli_status import isatty
 from codey._errors import CodeyError
+from codey.cli._exit import describe, exit_code
+from codey.cli._io import terminal as open_terminal
+from codey.cli._options import choose_model
+from codey.cli._signals import terminate_on_signals
+from codey.cli._status import isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from codey._cli_status import Terminal
+    from codey.cli._status import Terminal
 
 __all__ = ["run_chat"]
 
@@ -52,9 +56,9 @@ class _Log:
             self._memory.seek(0, io.SEEK_END)
             yield self._memory, self._memory.getvalue()
             return
-        from codey.cli import _locked
+        from codey.cli._logfile import locked
 
-        with _locked(self.path) as (log, existing):
+        with locked(self.path) as (log, existing):
             yield log, existing
 
 
@@ -138,16 +142,12 @@ def run_chat(args: argparse.Namespace) -> int:
     SIGTERM and SIGHUP (the terminal closed) end it as ``codey save`` ends: a
     partial answer is closed in the file, and the status is 128 + the signal.
     """
-    from codey.cli import _terminate_on_signals
-
-    with _terminate_on_signals():
+    with terminate_on_signals():
         return _run_chat(args)
 
 
 def _run_chat(args: argparse.Namespace) -> int:
-    from codey.cli import _terminal
-
-    terminal = _terminal()
+    terminal = open_terminal()
     interactive = isatty(sys.stdin)
     readline = _readline() if interactive else None
     history = _History(readline) if readline is not None else None
@@ -162,13 +162,12 @@ def _converse(
     args: argparse.Namespace, terminal: Terminal, interactive: bool, readline: Any
 ) -> int:
     from codey._chatlog import parse_chat
-    from codey.cli import _choose_model, describe
 
     log = _Log(args.file)
     with log.open() as (_, existing):
         chat = parse_chat(existing)  # an invalid file fails here, before any prompt
     if interactive:
-        model = _choose_model(args.model, chat, args.config) or _default_model()
+        model = choose_model(args.model, chat, args.config)
         loaded = ""
         if args.file:
             count = len(chat.messages)
@@ -211,8 +210,6 @@ def _converse(
             terminal.err.write(f"codey: error: {describe(exc)}\n")
             terminal.err.flush()
             if not interactive:
-                from codey.cli import exit_code
-
                 return exit_code(exc)
         if interactive:
             terminal.out.write("\n")
@@ -221,7 +218,7 @@ def _converse(
 
 def _turn(args: argparse.Namespace, log: _Log, text: str, terminal: Terminal) -> None:
     """One prompt and its answer, appended to the log as the answer streams."""
-    from codey.cli import stream_turn
+    from codey.cli._logfile import stream_turn
 
     with log.open() as (file, existing):
         cancel = threading.Event()
@@ -248,9 +245,3 @@ def _note(terminal: Terminal, line: str) -> None:
     """A line for the person at the terminal, on standard error, dimmed."""
     terminal.err.write(terminal.dim(line) + "\n")
     terminal.err.flush()
-
-
-def _default_model() -> str:
-    from codey._api import default_model
-
-    return default_model()

@@ -6,20 +6,16 @@ wire of standard output, the file lock of ``save``, and start-up cost.
 
 from __future__ import annotations
 
-import os
-import select
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Optional, Union
+from typing import Optional
 
 import pytest
 
 from codey.testing import (
-    FAKE_API_KEY,
     Close,
     Done,
     FakeProvider,
@@ -32,87 +28,20 @@ from codey.testing import (
     error,
     events,
 )
+from tests.helpers import (
+    SEED,
+    TIMEOUT,
+    environment,
+    one_error_line,
+    read_until,
+    run_cli,
+    start_cli,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = Path(__file__).parent / "fixtures" / "chat" / "seed-chat.md"
 ASSISTANT = "\n\n# === ASSISTANT ===\n\n"
 USER = "\n\n# === USER ===\n\n"
-TIMEOUT = 20.0
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and pipes")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as server:
-        yield server
-
-
-def environment(fake: Optional[FakeProvider] = None, **extra: str) -> dict[str, str]:
-    """The (already cleaned) environment, codey importable, the fake's URLs and keys."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.pop("CODEY_DEBUG", None)
-    if fake is not None:
-        env.update(fake.env())
-    env.update(extra)
-    return env
-
-
-def codey(
-    *args: str,
-    env: Mapping[str, str],
-    stdin: Union[int, IO[bytes]] = subprocess.DEVNULL,
-    cwd: Optional[Path] = None,
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "codey", *args],
-        env=env,
-        stdin=stdin,
-        capture_output=True,
-        timeout=TIMEOUT,
-        cwd=cwd,
-        check=False,
-    )
-
-
-def start(
-    *args: str, env: Mapping[str, str], stdin: object = subprocess.DEVNULL, **kwargs: object
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-        [sys.executable, "-m", "codey", *args],
-        env=env,
-        stdin=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kwargs,
-    )
-
-
-def read_until(proc: subprocess.Popen[bytes], wanted: bytes, timeout: float = TIMEOUT) -> bytes:
-    """Read the process's stdout as it comes until ``wanted`` appears."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    data = b""
-    deadline = time.monotonic() + timeout
-    while wanted not in data:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"timed out waiting for {wanted!r}; got {data!r}"
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            piece = os.read(fd, 65536)
-            assert piece, f"stdout closed before {wanted!r}; got {data!r}"
-            data += piece
-    return data
-
-
-def one_error_line(stderr: bytes) -> str:
-    text = stderr.decode("utf-8")
-    assert text.startswith("codey: error: "), text
-    assert text.count("\n") == 1, text
-    assert "Traceback" not in text
-    assert FAKE_API_KEY not in text
-    return text
 
 
 class TestOutput:
@@ -120,7 +49,7 @@ class TestOutput:
 
     def test_streamed_text(self, fake: FakeProvider) -> None:
         fake.push(answer("Hel", "lo ✓"))
-        result = codey("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        result = run_cli("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
         assert (result.returncode, result.stdout, result.stderr) == (
             0,
             "Hello ✓\n".encode(),
@@ -131,20 +60,20 @@ class TestOutput:
         """--chunk keeps non-ASCII as UTF-8 even when Python would write ASCII."""
         fake.push(answer("Hé", "llo"))
         env = environment(fake, PYTHONIOENCODING="ascii", LC_ALL="C")
-        result = codey("prompt", "hi", "--model", "gpt-4.1", "--chunk", env=env)
+        result = run_cli("prompt", "hi", "--model", "gpt-4.1", "--chunk", env=env)
         assert result.returncode == 0
         assert result.stdout == b'{"chunk":"H\xc3\xa9"}\n{"chunk":"llo"}\n'
 
     def test_add_delimiters(self, fake: FakeProvider) -> None:
         fake.push(answer("Paris."))
-        result = codey("prompt", "q", "--model", "o3", "--add-delimiters", env=environment(fake))
+        result = run_cli("prompt", "q", "--model", "o3", "--add-delimiters", env=environment(fake))
         assert result.stdout.decode() == ASSISTANT + "Paris." + USER + "\n"
 
     def test_seed_chat_log_on_stdin(self, fake: FakeProvider) -> None:
         """codey prompt < seed-chat.md sends the conversation up to its last prompt."""
         fake.push(answer("ok"))
         with SEED.open("rb") as stdin:
-            result = codey("prompt", "--model", "grok-3", env=environment(fake), stdin=stdin)
+            result = run_cli("prompt", "--model", "grok-3", env=environment(fake), stdin=stdin)
         assert (result.returncode, result.stdout) == (0, b"ok\n")
         messages = fake.requests[-1].json["messages"]
         # The seed ends with an empty user section: the conversation ends on the last prompt.
@@ -154,7 +83,7 @@ class TestOutput:
     def test_python_dash_m_version(self) -> None:
         from codey import __version__
 
-        result = codey("--version", env=environment())
+        result = run_cli("--version", env=environment())
         assert (result.returncode, result.stdout) == (0, f"codey {__version__}\n".encode())
 
 
@@ -162,26 +91,26 @@ class TestExitStatus:
     """Each kind of failure: its exit status and exactly one line on stderr."""
 
     def test_missing_key(self) -> None:
-        result = codey("prompt", "hi", "--model", "claude-sonnet-4-0", env=environment())
+        result = run_cli("prompt", "hi", "--model", "claude-sonnet-4-0", env=environment())
         assert result.returncode == 3
         assert "ANTHROPIC_API_KEY" in one_error_line(result.stderr)
 
     def test_authentication(self, fake: FakeProvider) -> None:
         fake.push(error(401, "invalid x-api-key"))
-        result = codey("prompt", "hi", "--model", "claude-sonnet-4-0", env=environment(fake))
+        result = run_cli("prompt", "hi", "--model", "claude-sonnet-4-0", env=environment(fake))
         assert (result.returncode, result.stdout) == (3, b"")
         assert "401" in one_error_line(result.stderr)
 
     def test_busy(self, fake: FakeProvider) -> None:
         fake.default = error(429, "slow down", retry_after=0)
-        result = codey("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        result = run_cli("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
         assert result.returncode == 4
         one_error_line(result.stderr)
         assert len(fake.requests) == 3
 
     def test_chunk_timeout(self, fake: FakeProvider) -> None:
         fake.push(events(Text("partial"), Stall()))
-        result = codey(
+        result = run_cli(
             "prompt", "hi", "--model", "gpt-4.1", "--chunk-timeout", "0.5", env=environment(fake)
         )
         assert (result.returncode, result.stdout) == (5, b"partial")
@@ -189,19 +118,19 @@ class TestExitStatus:
 
     def test_broken_stream(self, fake: FakeProvider) -> None:
         fake.push(events(Text("partial"), Close()))
-        result = codey("prompt", "hi", "--model", "grok-3", env=environment(fake))
+        result = run_cli("prompt", "hi", "--model", "grok-3", env=environment(fake))
         assert (result.returncode, result.stdout) == (6, b"partial")
         one_error_line(result.stderr)
 
     def test_no_input(self) -> None:
-        result = codey("prompt", env=environment())
+        result = run_cli("prompt", env=environment())
         assert (result.returncode, result.stdout) == (1, b"")
         assert result.stderr == b"No prompt supplied (argument or stdin required).\n"
 
     def test_endless_stdin_is_bounded(self) -> None:
         """codey prompt < /dev/zero stops at the input limit with one error line."""
         with open("/dev/zero", "rb") as zero:
-            result = codey("prompt", env=environment(CODEY_MAX_INPUT="1M"), stdin=zero)
+            result = run_cli("prompt", env=environment(CODEY_MAX_INPUT="1M"), stdin=zero)
         assert (result.returncode, result.stdout) == (1, b"")
         assert "standard input is bigger than the 1 MiB input limit" in one_error_line(
             result.stderr
@@ -209,18 +138,18 @@ class TestExitStatus:
 
     def test_save_to_dev_zero(self, tmp_path: Path) -> None:
         """save --file /dev/zero ends at once (it used to read forever)."""
-        result = codey("save", "hi", "--file", "/dev/zero", env=environment(), cwd=tmp_path)
+        result = run_cli("save", "hi", "--file", "/dev/zero", env=environment(), cwd=tmp_path)
         assert result.returncode == 1
         assert "/dev/zero: not a regular file" in one_error_line(result.stderr)
 
     def test_usage(self) -> None:
-        result = codey("prompt", "--nope", env=environment())
+        result = run_cli("prompt", "--nope", env=environment())
         assert result.returncode == 2
         assert result.stderr.startswith(b"usage: codey")
         assert b"--nope" in result.stderr
 
     def test_debug_traceback(self) -> None:
-        result = codey("prompt", "hi", "--model", "gpt-4.1", env=environment(CODEY_DEBUG="1"))
+        result = run_cli("prompt", "hi", "--model", "gpt-4.1", env=environment(CODEY_DEBUG="1"))
         assert result.returncode == 3
         assert b"Traceback" in result.stderr
         assert result.stderr.decode().splitlines()[-1].startswith("codey: error: ")
@@ -232,7 +161,7 @@ class TestInterrupt:
     def test_prompt(self, fake: FakeProvider) -> None:
         """Exit 130, the partial output stays, no traceback, the connection is closed."""
         fake.push(events(Text("partial "), Text("answer"), Stall()))
-        proc = start("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        proc = start_cli("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
         try:
             seen = read_until(proc, b"partial answer")
             proc.send_signal(signal.SIGINT)
@@ -249,7 +178,9 @@ class TestInterrupt:
         """save keeps what arrived, notes the interruption and closes with the user delimiter."""
         log = tmp_path / "chat.md"
         fake.push(events(Text("half an "), Text("answer"), Stall()))
-        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        proc = start_cli(
+            "save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake)
+        )
         try:
             read_until(proc, b"half an answer")
             proc.send_signal(signal.SIGINT)
@@ -273,7 +204,9 @@ class TestInterrupt:
         """SIGTERM and SIGHUP close the file as Ctrl-C does, and exit 128 + the signal."""
         log = tmp_path / "chat.md"
         fake.push(events(Text("half an "), Text("answer"), Stall()))
-        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        proc = start_cli(
+            "save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake)
+        )
         try:
             read_until(proc, b"half an answer")
             proc.send_signal(signum)
@@ -291,7 +224,7 @@ class TestInterrupt:
         """codey chat --file closes the partial answer on SIGTERM, too."""
         log = tmp_path / "chat.md"
         fake.push(events(Text("half"), Stall()))
-        proc = start(
+        proc = start_cli(
             "chat",
             "--file",
             str(log),
@@ -325,7 +258,7 @@ class TestClosedPipe:
         for number in range(2, 40):
             steps += [Pause(0.05), Text(f"line {number}\n")]
         fake.push(events(*steps, Finish(), Done()))
-        codey_proc = start("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
+        codey_proc = start_cli("prompt", "hi", "--model", "gpt-4.1", env=environment(fake))
         assert codey_proc.stdout is not None
         head = subprocess.Popen(["head", "-1"], stdin=codey_proc.stdout, stdout=subprocess.PIPE)
         codey_proc.stdout.close()  # only head reads it now
@@ -350,7 +283,9 @@ class TestClosedPipe:
         for number in range(2, 40):
             steps += [Pause(0.05), Text(f"line {number}\n")]
         fake.push(events(*steps, Finish(), Done()))
-        proc = start("save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake))
+        proc = start_cli(
+            "save", "q", "--file", str(log), "--model", "gpt-4.1", env=environment(fake)
+        )
         assert proc.stdout is not None
         head = subprocess.Popen(["head", "-1"], stdin=proc.stdout, stdout=subprocess.PIPE)
         proc.stdout.close()
@@ -376,11 +311,11 @@ class TestSaveLock:
             events(Text("alpha "), Stall(), Text("omega"), Finish(), Done()),
             answer("beta"),
         )
-        first = start("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
+        first = start_cli("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
         second: Optional[subprocess.Popen[bytes]] = None
         try:
             read_until(first, b"alpha ")
-            second = start("save", "two", "--file", str(log), "--model", "gpt-4.1", env=env)
+            second = start_cli("save", "two", "--file", str(log), "--model", "gpt-4.1", env=env)
             time.sleep(0.5)
             # The second waits for the lock before it even sends its request.
             assert len(fake.requests) == 1
@@ -405,12 +340,12 @@ class TestSaveLock:
 
     def test_waiting_is_said_on_a_terminal(self, fake: FakeProvider, tmp_path: Path) -> None:
         """A save waiting for the lock says so on a terminal's stderr after about a second."""
-        from tests.cli_pty import Pty, pty_env
+        from tests.cli.terminal import Pty, pty_env
 
         log = tmp_path / "chat.md"
         env = environment(fake)
         fake.push(events(Text("alpha "), Stall(), Text("omega"), Finish(), Done()), answer("beta"))
-        first = start("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
+        first = start_cli("save", "one", "--file", str(log), "--model", "gpt-4.1", env=env)
         try:
             read_until(first, b"alpha ")
             with Pty(["save", "two", "--file", str(log), "-m", "gpt-4.1"], pty_env(env)) as term:

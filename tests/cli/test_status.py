@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from codey.testing import Done, FakeProvider, Finish, Pause, Ping, Text, events
-from tests.cli_pty import Pty, pty_env
-from tests.test_cli_subprocess import codey, environment
+from tests.cli.terminal import Pty, pty_env
+from tests.helpers import environment, run_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals")
 
 ERASE = b"\r\x1b[K"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as server:
-        yield server
 
 
 class TestStatusLine:
@@ -71,7 +64,7 @@ class TestStatusLine:
     def test_never_when_stderr_is_not_a_terminal(self, fake: FakeProvider) -> None:
         fake.push(events(Pause(0.6), Text("late"), Finish(), Done()))
         env = environment(fake, CODEY_STATUS_DELAY="0")
-        result = codey("prompt", "hi", "-m", "gpt-4.1", env=env)
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", env=env)
         assert (result.returncode, result.stdout, result.stderr) == (0, b"late\n", b"")
 
     def test_progress_for_several_models(self, fake: FakeProvider) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import FAKE_KEY
-from tests.helpers import silent_server
-from tests.test_cli_subprocess import codey as codey_cli
-from tests.test_cli_subprocess import environment, one_error_line
+from tests.helpers import environment, one_error_line, run_cli, silent_server
 
 
 def test_cli_connect_timeout_is_the_whole_wait():
@@ -15,7 +13,7 @@ def test_cli_connect_timeout_is_the_whole_wait():
     with silent_server() as url:
         env = environment(OPENAI_API_KEY=FAKE_KEY, OPENAI_BASE_URL=url + "/v1")
         started = time.monotonic()
-        result = codey_cli("prompt", "hi", "-m", "gpt-4.1", "--connect-timeout", "0.5", env=env)
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "--connect-timeout", "0.5", env=env)
         waited = time.monotonic() - started
     assert result.returncode == 5
     assert "within 0.5 s" in one_error_line(result.stderr)

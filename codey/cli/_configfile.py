@@ -1,33 +1,7 @@
-"""The command line's configuration file, ``config.toml``.
+"""Reading and checking ``config.toml``: where it is, and an error naming the line for each fault.
 
-Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
-``$XDG_CONFIG_HOME/codey/config.toml``, else ``~/.config/codey/config.toml``
-(a missing default file means no configuration). What it holds::
-
-    model = "sonnet"            # the default model (an alias is fine)
-    status_delay = 3            # seconds without text before the status line
-
-    [aliases]
-    sonnet = "claude-sonnet-4-0"
-
-    [defaults]                  # request settings for every model
-    chunk_timeout = 30
-
-    [models."claude-sonnet-4-0"]  # request settings for one model
-    max_tokens = 8000
-    system = "Answer briefly."
-
-    [providers.together]        # another service (or a change to a built-in one)
-    kind = "openai"             # the wire format: "openai" or "anthropic"
-    base_url = "https://api.together.xyz/v1"
-    api_key_env = "TOGETHER_API_KEY"
-    models = ["meta-llama/Llama-3.3-70B-Instruct-Turbo"]   # and/or prefix = "..."
-
-Precedence, highest first: a command-line flag, the chat log's front matter,
-the environment (``CODEY_MODEL``, ``*_API_KEY``, ``*_BASE_URL``), this file,
-the built-in default. Anything wrong in the file is a :class:`ConfigError`
-naming the file and the line. Only the command line reads this file; the
-library never does.
+The file's layout is documented in :mod:`codey.cli._config`; :func:`load`
+returns its :class:`~codey.cli._config.Config`.
 """
 
 from __future__ import annotations
@@ -35,37 +9,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from codey._errors import CodeyError, UnknownModelError
-
-__all__ = [
-    "MODEL_SETTINGS",
-    "PRECEDENCE",
-    "REASONING_EFFORTS",
-    "Config",
-    "ConfigError",
-    "ProviderConfig",
-    "config_path",
-    "load",
-    "mask",
-    "report",
-]
-
-PRECEDENCE = "flag > chat-log front matter > environment > config file > built-in default"
-
-#: The request settings ``[defaults]`` and ``[models."NAME"]`` may hold, with their checks.
-MODEL_SETTINGS = (
-    "system",
-    "max_tokens",
-    "temperature",
-    "chunk_timeout",
-    "connect_timeout",
-    "deadline",
-    "reasoning_effort",
-    "thinking_budget",
+from codey._errors import UnknownModelError
+from codey.cli._config import (
+    MODEL_SETTINGS,
+    REASONING_EFFORTS,
+    Config,
+    ConfigError,
+    ProviderConfig,
 )
-REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from codey._providers._base import Service
+
+__all__ = ["config_path", "load"]
+
 _TOP_KEYS = ("model", "status_delay", "aliases", "defaults", "models", "providers")
 _PROVIDER_KEYS = (
     "kind",
@@ -78,243 +38,7 @@ _PROVIDER_KEYS = (
     "max_tokens_field",
     "include_usage",
 )
-_KINDS = ("openai", "anthropic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-class ConfigError(CodeyError, ValueError):
-    """The configuration file cannot be used; the message names the file and the line."""
-
-    path: Optional[str] = None
-    line: Optional[int] = None
-
-
-class ProviderConfig:
-    """A ``[providers.NAME]`` table: a service to register, or a change to a built-in one."""
-
-    __slots__ = (
-        "base_url",
-        "base_url_env",
-        "include_usage",
-        "key_env",
-        "key_required",
-        "kind",
-        "max_tokens_field",
-        "models",
-        "name",
-        "prefixes",
-        "registered",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        kind: str,
-        base_url: str,
-        key_env: str,
-        base_url_env: str,
-        key_required: bool,
-        prefixes: tuple[str, ...],
-        models: tuple[str, ...],
-        registered: tuple[str, ...],
-        max_tokens_field: str,
-        include_usage: bool,
-    ) -> None:
-        self.name = name
-        #: The wire format: ``openai`` (Chat Completions) or ``anthropic`` (Messages).
-        self.kind = kind
-        self.base_url = base_url
-        self.key_env = key_env
-        self.base_url_env = base_url_env
-        self.key_required = key_required
-        self.prefixes = prefixes
-        #: The model names as written in the file (without ``NAME:``).
-        self.models = models
-        #: What ``codey models`` lists for this provider.
-        self.registered = registered
-        self.max_tokens_field = max_tokens_field
-        self.include_usage = include_usage
-
-    def build(self) -> Any:
-        """The provider object for ``codey._providers.register()``."""
-        from codey._providers import ChatCompletions, Messages
-
-        common: dict[str, Any] = {
-            "key_env": self.key_env,
-            "base_url_env": self.base_url_env,
-            "default_base_url": self.base_url,
-            "prefixes": self.prefixes,
-            "models": self.registered,
-            "key_required": self.key_required,
-        }
-        if self.kind == "anthropic":
-            return Messages(self.name, **common)
-        return ChatCompletions(
-            self.name,
-            max_tokens_field=self.max_tokens_field,
-            include_usage=self.include_usage,
-            **common,
-        )
-
-
-class Config:
-    """What the configuration file says (empty when there is no file)."""
-
-    def __init__(
-        self,
-        path: str,
-        source: str,
-        exists: bool,
-        data: Optional[Mapping[str, Any]] = None,
-        providers: tuple[ProviderConfig, ...] = (),
-    ) -> None:
-        data = data or {}
-        #: The file's path, whether or not it exists.
-        self.path = path
-        #: Where the path came from: ``$CODEY_CONFIG``, ``$XDG_CONFIG_HOME`` or ``~/.config``.
-        self.source = source
-        self.exists = exists
-        self.model: Optional[str] = data.get("model")
-        self.status_delay: Optional[float] = data.get("status_delay")
-        self.aliases: dict[str, str] = dict(data.get("aliases", {}))
-        self.defaults: dict[str, Any] = dict(data.get("defaults", {}))
-        self.models: dict[str, dict[str, Any]] = {
-            name: dict(values) for name, values in data.get("models", {}).items()
-        }
-        self.providers = providers
-
-    def resolve(self, name: str) -> str:
-        """The model an alias (or a bare model name of a configured provider) stands for."""
-        name = self.aliases.get(name, name)
-        if ":" not in name:
-            for provider in self.providers:
-                if name in provider.models:
-                    return f"{provider.name}:{name}"
-        return name
-
-    def settings_for(self, model: str) -> dict[str, Any]:
-        """``[defaults]`` overlaid with the model's own table.
-
-        The table may be named after the alias's target or the full
-        ``provider:model`` name; the former wins where both set a key.
-        """
-        settings = dict(self.defaults)
-        target = self.aliases.get(model, model)
-        settings.update(self.models.get(self.resolve(model), {}))
-        settings.update(self.models.get(target, {}))
-        return settings
-
-    def names(self) -> list[str]:
-        """The names this file adds for ``--model``: aliases, and its providers' bare models."""
-        names = list(self.aliases)
-        for provider in self.providers:
-            names += [model for model in provider.models if model not in names]
-        return names
-
-    def apply(self) -> Callable[[], None]:
-        """Register the file's providers; return a function that undoes it."""
-        if not self.providers:
-            return _nothing
-        from codey import _providers
-
-        return _providers.register_all([provider.build() for provider in self.providers])
-
-
-def _nothing() -> None:
-    return None
-
-
-def mask(secret: str) -> str:
-    """A key as ``codey config`` shows it: its kind and last four characters at most."""
-    if len(secret) < 16:
-        return "*" * 8
-    return f"{secret[:3]}...{secret[-4:]}"
-
-
-def _toml(value: object) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
-    return repr(value)
-
-
-def _key(name: str) -> str:
-    return name if re.match(r"^[A-Za-z0-9_-]+$", name) else _toml(name)
-
-
-def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
-    """What ``codey config`` prints: the file, and every setting in force with its source."""
-    from codey import _providers
-    from codey._api import DEFAULT_MODEL
-    from codey._cli_status import DEFAULT_DELAY, env_status_delay
-
-    env = os.environ if environ is None else environ
-    state = "found" if config.exists else "not found: built-in defaults apply"
-    lines = [
-        "# codey configuration",
-        f"# file: {config.path} (from {config.source}; {state})",
-        f"# precedence: {PRECEDENCE}",
-        "",
-    ]
-    if env.get("CODEY_MODEL"):
-        model, source = env["CODEY_MODEL"], "from $CODEY_MODEL"
-    elif config.model:
-        model, source = config.model, "from the config file"
-    else:
-        model, source = DEFAULT_MODEL, "built-in default"
-    resolved = config.resolve(model)
-    if resolved != model:
-        source += f", an alias of {resolved}"
-    lines.append(f"model = {_toml(model)}  # {source}")
-    delay = env_status_delay(env)
-    if delay is not None:
-        source = "from $CODEY_STATUS_DELAY"
-    elif config.status_delay is not None:
-        delay, source = config.status_delay, "from the config file"
-    else:
-        delay, source = DEFAULT_DELAY, "built-in default"
-    lines.append(f"status_delay = {_toml(delay)}  # {source}")
-    if config.aliases:
-        lines += ["", "[aliases]"]
-        lines += [f"{_key(name)} = {_toml(target)}" for name, target in config.aliases.items()]
-    if config.defaults:
-        lines += ["", "[defaults]"]
-        lines += [f"{key} = {_toml(value)}" for key, value in config.defaults.items()]
-    for name, values in config.models.items():
-        lines += ["", f"[models.{_key(name)}]"]
-        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
-    configured = {provider.name: provider for provider in config.providers}
-    for provider in _providers.PROVIDERS:
-        lines += [
-            "",
-            f"[providers.{_key(provider.name)}]  # "
-            + ("from the config file" if provider.name in configured else "built in"),
-        ]
-        lines.append(f"kind = {_toml(provider.kind)}")
-        if env.get(provider.base_url_env):
-            url, source = env[provider.base_url_env], f"from ${provider.base_url_env}"
-        else:
-            url = provider.default_base_url
-            source = "from the config file" if provider.name in configured else "built-in default"
-        lines.append(f"base_url = {_toml(url)}  # {source}")
-        key = env.get(provider.key_env, "")
-        if key:
-            state = f"set: {mask(key)}"
-        else:
-            state = "not set" + ("" if provider.key_required else " (not needed)")
-        lines.append(f"api_key_env = {_toml(provider.key_env)}  # {state}")
-        if provider.name in configured:
-            if provider.models:
-                lines.append(f"models = {_toml(list(provider.models))}")
-            if provider.prefixes:
-                lines.append(f"prefix = {_toml(list(provider.prefixes))}")
-    return "\n".join(lines) + "\n"
 
 
 def config_path(environ: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
@@ -456,14 +180,14 @@ class _Checker:
                     f"unknown setting {key!r} in [providers.{name}] "
                     f"(known: {', '.join(_PROVIDER_KEYS)})",
                 )
-        builtin = _builtin(name)
+        builtin = _builtin(name)  # its Service, or None
         kind = value.get("kind", getattr(builtin, "kind", None))
         if kind is None:
             raise self.error(
                 self.line_of(("providers",), name),
                 f'providers.{name} needs kind = "openai" or "anthropic" (its wire format)',
             )
-        if kind not in _KINDS:
+        if kind not in _kinds():
             raise self.error(
                 self.line_of(where, "kind"), f'kind must be "openai" or "anthropic", not {kind!r}'
             )
@@ -515,20 +239,21 @@ class _Checker:
             raise self.error(
                 self.line_of(where, "include_usage"), "include_usage must be true or false"
             )
-        return ProviderConfig(
+        from codey._providers._base import Service
+
+        service = Service(
             name,
-            kind=kind,
-            base_url=base_url,
+            kind,
             key_env=key_env,
             base_url_env=self.string(
                 value.get("base_url_env", getattr(builtin, "base_url_env", f"{env_name}_BASE_URL")),
                 where,
                 "base_url_env",
             ),
-            key_required=key_required,
+            default_base_url=base_url,
             prefixes=tuple(prefixes),
-            models=tuple(models),
-            registered=registered,
+            models=registered,
+            key_required=key_required,
             max_tokens_field=self.string(
                 value.get("max_tokens_field", getattr(builtin, "max_tokens_field", "max_tokens")),
                 where,
@@ -536,6 +261,7 @@ class _Checker:
             ),
             include_usage=include_usage,
         )
+        return ProviderConfig(service, tuple(models))
 
     # -- values
 
@@ -631,11 +357,17 @@ def _toml_type(value: object) -> str:
     return type(value).__name__
 
 
-def _builtin(name: str) -> Any:
-    """The built-in provider of that name, or None."""
+def _builtin(name: str) -> Optional[Service]:
+    """The description of the built-in provider of that name, or None."""
     from codey import _providers
 
     try:
-        return _providers.get(name)
+        return _providers.get(name).service
     except UnknownModelError:
         return None
+
+
+def _kinds() -> tuple[str, ...]:
+    from codey import _providers
+
+    return tuple(_providers.WIRE_FORMATS)

@@ -1,0 +1,161 @@
+"""The process's input and output: INPUT or standard input, bounded and decoded; UTF-8 out."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from codey.cli._status import isatty
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, Callable, Optional, TextIO
+
+    from codey.cli._status import Terminal
+
+__all__ = [
+    "InputError",
+    "decode",
+    "discard_stdout",
+    "max_input",
+    "read_input",
+    "stdout",
+    "terminal",
+    "too_big",
+]
+
+
+class InputError(ValueError):
+    """Input codey will not use: empty, too big, not text, or not a regular file."""
+
+
+#: The most bytes read from standard input, INPUT or a chat-log file (CODEY_MAX_INPUT).
+MAX_INPUT = 64 * 1024 * 1024
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def max_input(environ: Optional[dict[str, str]] = None) -> int:
+    """The input size limit in bytes: $CODEY_MAX_INPUT (such as 1000, 512k, 64M), else 64 MiB."""
+    value = (os.environ if environ is None else environ).get("CODEY_MAX_INPUT", "").strip()
+    if not value:
+        return MAX_INPUT
+    number, unit = value.rstrip("kKmMgGiIbB"), value[len(value.rstrip("kKmMgGiIbB")) :]
+    unit = unit.lower().rstrip("b").rstrip("i")
+    try:
+        limit = int(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        limit = 0
+    if limit <= 0:
+        raise InputError(f"CODEY_MAX_INPUT must be a positive size such as 64M, not {value!r}")
+    return limit
+
+
+def _size(limit: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
+
+
+def too_big(what: str, limit: int) -> InputError:
+    return InputError(
+        f"{what} is bigger than the {_size(limit)} input limit (CODEY_MAX_INPUT changes it)"
+    )
+
+
+def decode(data: bytes, what: str, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """Bytes as text; invalid bytes are an error naming where, unless ``errors`` says otherwise."""
+    try:
+        return data.decode(encoding, errors)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise InputError(
+            f"{what} is not valid {encoding}: byte 0x{byte} at offset {exc.start} "
+            f"({exc.reason}); use --encoding or --errors replace"
+        ) from None
+
+
+def _read_limited(read: Callable[[int], Any], limit: int, what: str) -> Any:
+    """Read to the end, but never more than ``limit`` (one more says it is too big)."""
+    data = read(limit + 1)
+    if len(data) > limit:
+        raise too_big(what, limit)
+    return data
+
+
+def _is_devnull(stream: object) -> bool:
+    """Standard input is /dev/null (``< /dev/null``, cron, a closed stdin): no input at all."""
+    try:
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        null = os.stat(os.devnull)
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (info.st_dev, info.st_ino, info.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
+
+
+def read_input(
+    argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
+) -> Optional[str]:
+    """INPUT, else standard input when it is not a terminal; None when there is none.
+
+    Both are bytes decoded with ``--encoding`` (default UTF-8) and ``--errors``
+    (default strict: invalid bytes are an error naming the offset), at most
+    :func:`max_input` bytes. Standard input is stripped. Standard input that
+    is a terminal or /dev/null is no input (None); input that is empty or only
+    whitespace is an :class:`InputError` (``no prompt: ... empty``).
+    """
+    encoding = getattr(args, "encoding", None) or "utf-8"
+    errors = getattr(args, "errors", None) or "strict"
+    limit = max_input()
+    if argument is not None:
+        source = "INPUT"
+        # The argument's bytes as the shell passed them (Python kept bad ones as surrogates).
+        data = os.fsencode(argument)
+        if len(data) > limit:
+            raise too_big(source, limit)
+        text = decode(data, source, encoding, errors)
+    else:
+        stdin = sys.stdin
+        if stdin is None or isatty(stdin) or _is_devnull(stdin):
+            return None
+        source = "standard input"
+        raw = getattr(stdin, "buffer", None)
+        if raw is not None:
+            text = decode(_read_limited(raw.read, limit, source), source, encoding, errors)
+        else:
+            text = _read_limited(stdin.read, limit, source)
+        text = text.lstrip("\ufeff").strip()
+    if not text.strip():
+        empty = "INPUT is empty" if argument is not None else "standard input was empty"
+        raise InputError(f"no {what}: {empty}")
+    return text
+
+
+def stdout() -> TextIO:
+    """Standard output, writing UTF-8 whatever the locale says."""
+    out = sys.stdout
+    import io
+
+    if isinstance(out, io.TextIOWrapper) and out.encoding.lower().replace("-", "") != "utf8":
+        out.reconfigure(encoding="utf-8")
+    return out
+
+
+def terminal() -> Terminal:
+    """Standard output and standard error, as the status line and the answer use them."""
+    from codey.cli._status import Terminal
+
+    return Terminal(stdout(), sys.stderr)
+
+
+def discard_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests capture it): nothing will flush at exit

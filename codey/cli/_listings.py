@@ -1,0 +1,150 @@
+"""What codey knows, listed: ``codey models``, ``providers``, ``config`` and ``completion``."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import codey
+from codey.cli._config import PRECEDENCE
+from codey.cli._io import stdout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping
+    from typing import Optional
+
+    from codey.cli._config import Config
+
+__all__ = ["mask", "report", "run_completion", "run_config", "run_models", "run_providers"]
+
+#: How ``codey config`` words where the default model came from (``codey._api.default_model``).
+_SOURCES = {
+    "environment": "from $CODEY_MODEL",
+    "config": "from the config file",
+    "built-in": "built-in default",
+}
+
+
+def run_models(args: argparse.Namespace) -> int:
+    out = stdout()
+    # codey.models() lists them grouped by provider, in codey.providers() order.
+    out.write("".join(f"{name}\n" for name in codey.models()))
+    out.flush()
+    return 0
+
+
+def run_providers(args: argparse.Namespace) -> int:
+    out = stdout()
+    out.write("".join(f"{name}\n" for name in codey.providers()))
+    out.flush()
+    return 0
+
+
+def run_config(args: argparse.Namespace) -> int:
+    config: Config = args.config
+    out = stdout()
+    out.write(config.path + "\n" if args.path else report(config))
+    out.flush()
+    return 0
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    from codey.cli._completion import completion_script
+    from codey.cli._parser import build_parser
+
+    config: Config = args.config
+    names = [*config.aliases, *codey.models(), *config.names()]
+    out = stdout()
+    out.write(completion_script(args.shell, build_parser(), names))
+    out.flush()
+    return 0
+
+
+def mask(secret: str) -> str:
+    """A key as ``codey config`` shows it: its kind and last four characters at most."""
+    if len(secret) < 16:
+        return "*" * 8
+    return f"{secret[:3]}...{secret[-4:]}"
+
+
+def _toml(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return repr(value)
+
+
+def _key(name: str) -> str:
+    return name if re.match(r"^[A-Za-z0-9_-]+$", name) else _toml(name)
+
+
+def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
+    """What ``codey config`` prints: the file, and every setting in force with its source."""
+    from codey import _providers
+    from codey._api import default_model
+    from codey.cli._status import DEFAULT_DELAY, env_status_delay
+
+    env = os.environ if environ is None else environ
+    state = "found" if config.exists else "not found: built-in defaults apply"
+    lines = [
+        "# codey configuration",
+        f"# file: {config.path} (from {config.source}; {state})",
+        f"# precedence: {PRECEDENCE}",
+        "",
+    ]
+    model, origin = default_model(config.model, env)
+    source = _SOURCES[origin]
+    resolved = config.resolve(model)
+    if resolved != model:
+        source += f", an alias of {resolved}"
+    lines.append(f"model = {_toml(model)}  # {source}")
+    delay = env_status_delay(env)
+    if delay is not None:
+        source = "from $CODEY_STATUS_DELAY"
+    elif config.status_delay is not None:
+        delay, source = config.status_delay, "from the config file"
+    else:
+        delay, source = DEFAULT_DELAY, "built-in default"
+    lines.append(f"status_delay = {_toml(delay)}  # {source}")
+    if config.aliases:
+        lines += ["", "[aliases]"]
+        lines += [f"{_key(name)} = {_toml(target)}" for name, target in config.aliases.items()]
+    if config.defaults:
+        lines += ["", "[defaults]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in config.defaults.items()]
+    for name, values in config.models.items():
+        lines += ["", f"[models.{_key(name)}]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+    configured = {provider.name: provider for provider in config.providers}
+    for provider in _providers.PROVIDERS:
+        lines += [
+            "",
+            f"[providers.{_key(provider.name)}]  # "
+            + ("from the config file" if provider.name in configured else "built in"),
+        ]
+        lines.append(f"kind = {_toml(provider.kind)}")
+        if env.get(provider.base_url_env):
+            url, source = env[provider.base_url_env], f"from ${provider.base_url_env}"
+        else:
+            url = provider.default_base_url
+            source = "from the config file" if provider.name in configured else "built-in default"
+        lines.append(f"base_url = {_toml(url)}  # {source}")
+        key = env.get(provider.key_env, "")
+        if key:
+            state = f"set: {mask(key)}"
+        else:
+            state = "not set" + ("" if provider.key_required else " (not needed)")
+        lines.append(f"api_key_env = {_toml(provider.key_env)}  # {state}")
+        if provider.name in configured:
+            if provider.models:
+                lines.append(f"models = {_toml(list(provider.models))}")
+            if provider.prefixes:
+                lines.append(f"prefix = {_toml(list(provider.prefixes))}")
+    return "\n".join(lines) + "\n"

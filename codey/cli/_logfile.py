@@ -1,0 +1,278 @@
+"""Chat-log files: locked, appended to as the answer streams, valid at every moment.
+
+``codey save`` and ``codey chat --file`` share all of it: :class:`locked`
+opens and locks the file and reads it (bounded, strict UTF-8),
+:func:`stream_turn` appends a prompt and streams its answer into it through
+:class:`SaveWriter`, which escapes delimiter lines and closes an interrupted
+answer with a note and the user delimiter.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from codey._errors import ChatLogError
+from codey.cli._exit import describe
+from codey.cli._io import InputError, decode, max_input, too_big
+from codey.cli._options import choose_model, has_prompt, request_options, show_for
+from codey.cli._signals import Terminated
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    import threading
+    from typing import IO, Optional
+
+    from codey._chatlog import Chat, ChatSettings
+    from codey.cli._config import Config
+    from codey.cli._status import Terminal
+
+__all__ = ["SaveWriter", "check_log_file", "continue_log", "locked", "stream_turn"]
+
+
+def stream_turn(
+    args: argparse.Namespace,
+    config: Config,
+    log: IO[str],
+    existing: str,
+    text: str,
+    terminal: Terminal,
+    cancel: Optional[threading.Event] = None,
+) -> bool:
+    """Append ``text`` and its streamed answer to a chat log; False if there is no prompt.
+
+    The answer reaches ``log`` as it streams; if the stream fails or is
+    interrupted, what arrived stays, with a note, and the user delimiter.
+    """
+    from codey._chatlog import mark_interrupted
+    from codey.cli._answer import stream_one
+
+    chat, joint, prompt = continue_log(existing, text)
+    if not has_prompt(chat):
+        return False
+    settings = chat.settings
+    options = request_options(args, config, choose_model(args.model, chat, config), chat)
+    writer = SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
+
+    # An answer stopped with Ctrl-C is sent marked as such, so the model knows it was cut.
+    messages = mark_interrupted(existing + joint + prompt).messages
+    try:
+        stream_one(
+            messages,
+            options,
+            show_for(args, config, None),
+            terminal,
+            on_text=writer.write,
+            on_done=writer.finish,
+            cancel=cancel,
+        )
+    except BaseException as exc:
+        writer.interrupted(exc)
+        raise
+    return True
+
+
+def continue_log(existing: str, prompt: str) -> tuple[Chat, str, str]:
+    """The conversation once ``prompt`` is appended to a chat log, what goes
+    between, and the prompt as written (delimiter lines in it escaped).
+
+    A log that ends with the user delimiter (as ``save`` leaves it) gets the
+    prompt right after it, byte for byte as the original tool wrote it. A log
+    that ends otherwise gets what it needs for the prompt to start a new user
+    message: a newline, the rest of the delimiter, or the whole user delimiter.
+    """
+    from codey._chatlog import escape_delimiters, parse_chat, starts_body
+    from codey._types import Message
+
+    if not existing.strip():
+        written = escape_delimiters(prompt, at_start=starts_body(existing))
+        return parse_chat(existing + written), "", written
+    before = parse_chat(existing)  # an invalid front matter fails here, before any write
+    settings = before.settings
+    probe = "codey-probe"
+    wanted = [*before.messages, Message("user", probe)]
+    tail = existing[len(existing.rstrip()) :]
+    suffix = settings.delimiter_suffix
+    candidates = ["", "\n"]
+    if suffix.startswith(tail):
+        candidates.append(suffix[len(tail) :])
+    candidates.append(settings.delimiter("user"))
+    joint = candidates[-1]
+    for candidate in candidates:
+        try:
+            if parse_chat(existing + candidate + probe).messages == wanted:
+                joint = candidate
+                break
+        except ChatLogError:
+            continue
+    written = escape_delimiters(prompt, settings, at_start=starts_body(existing + joint))
+    return parse_chat(existing + joint + written), joint, written
+
+
+class SaveWriter:
+    """Appends one exchange to the chat-log file as the answer streams.
+
+    Nothing is written until the first piece of the answer arrives (or the
+    answer ends empty), so a request that fails outright leaves the file as it
+    was and can simply be run again.
+    """
+
+    def __init__(self, log: IO[str], head: str, settings: ChatSettings) -> None:
+        from codey._chatlog import Escaper
+
+        self.log = log
+        self.head: Optional[str] = head
+        self.settings = settings
+        self.done = False
+        # The model's text is escaped too: a line like "# === USER ===" in it stays text.
+        self.escaper = Escaper(settings)
+
+    def _put(self, text: str) -> None:
+        if self.head is not None:
+            text, self.head = self.head + text, None
+        self.log.write(text)
+        self.log.flush()
+
+    def write(self, piece: str) -> None:
+        self._put(self.escaper.feed(piece))
+
+    def finish(self) -> None:
+        self._put(self.escaper.flush() + self.settings.delimiter("user"))
+        self.done = True
+
+    def interrupted(self, exc: BaseException) -> None:
+        """Close a partial answer: a note for the reader, then the user delimiter."""
+        if self.head is not None or self.done:
+            return  # nothing arrived (the file is untouched), or the answer is whole
+        from codey._chatlog import interrupted_note
+
+        if isinstance(exc, KeyboardInterrupt):
+            reason = "Ctrl-C"
+        elif isinstance(exc, Terminated):
+            reason = exc.name
+        elif isinstance(exc, BrokenPipeError):
+            reason = "standard output was closed"
+        else:
+            reason = f"{type(exc).__name__}: {describe(exc)}"
+        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
+        try:
+            self._put(
+                self.escaper.flush()
+                + "\n\n"
+                + interrupted_note(reason)
+                + separator
+                + self.settings.delimiter("user")
+            )
+        except OSError:
+            pass  # the original error matters more
+
+
+def check_log_file(path: str) -> None:
+    """Refuse a chat-log path that is not a regular file (a device, a FIFO, /proc).
+
+    Reading ``/dev/zero`` would never end; a file in ``/proc`` says its size
+    is 0 yet has content, so it is caught by reading one byte.
+    """
+    import stat
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return  # created when opened
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file; a chat log must be one")
+    if info.st_size == 0:
+        try:
+            with open(path, "rb") as probe:
+                data = probe.read(1)
+        except OSError:
+            return  # opening it for writing will say why
+        if data:
+            raise InputError(f"{path}: not a regular file (its size is 0, yet it has content)")
+
+
+class locked:
+    """Open ``path`` for appending (created if needed), holding an exclusive lock.
+
+    Two ``codey save`` runs on one file take turns instead of interleaving. Where
+    ``fcntl`` is missing (Windows) or the file system has no locks, codey goes on
+    without one. What the file holds is read (at most :func:`max_input` bytes,
+    as UTF-8) once the lock is held.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> tuple[IO[str], str]:
+        """The file to append to, and the text it holds."""
+        check_log_file(self.path)
+        self.log = log = open(self.path, "a+", encoding="utf-8", newline="")
+        try:
+            self._lock(log)
+            return log, self._read(log)
+        except BaseException:  # Ctrl-C while waiting for the lock, or a bad file
+            log.close()
+            raise
+
+    #: Seconds of waiting for the lock before saying so (on a terminal's stderr).
+    NOTICE_DELAY = 1.0
+
+    def _lock(self, log: IO[str]) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        from codey.cli._status import isatty
+
+        fd = log.fileno()
+        try:
+            if isatty(sys.stderr) and not self._try_lock(fd, self.NOTICE_DELAY):
+                sys.stderr.write(f"codey: waiting for {self.path} (locked by another codey)...\n")
+                sys.stderr.flush()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # pragma: no cover - a file system without locks
+            pass
+
+    @staticmethod
+    def _try_lock(fd: int, seconds: float) -> bool:
+        """Try for the lock for ``seconds`` without blocking; True once it is held."""
+        import fcntl
+        import time
+
+        # flock has no timeout: poll, which costs nothing next to the wait itself.
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.05)
+
+    def _read(self, log: IO[str]) -> str:
+        import stat
+
+        fd = log.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since it was checked
+            raise InputError(f"{self.path}: not a regular file; a chat log must be one")
+        limit = max_input()
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        os.lseek(fd, 0, os.SEEK_END)
+        if size > limit:
+            raise too_big(self.path, limit)
+        return decode(b"".join(chunks), self.path)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.log.close()  # closing releases the lock

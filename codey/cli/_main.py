@@ -1,0 +1,83 @@
+"""``main(argv) -> int``: parse, load the config file, run the command, map a failure to its status.
+
+Every failure ends here: one line on standard error (:func:`_exit.report`)
+and the status :func:`_exit.exit_code` picks. The commands' modules load
+only when they run, so ``codey --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from codey.cli._exit import exit_code, report
+from codey.cli._parser import build_parser
+from codey.cli._signals import Terminated
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Callable, Optional
+
+__all__ = ["COMMANDS", "main"]
+
+#: Which function runs each subcommand, as ``module:function``.
+COMMANDS = {
+    "prompt": "codey.cli._prompt:run_prompt",
+    "save": "codey.cli._prompt:run_save",
+    "chat": "codey.cli._chat:run_chat",
+    "models": "codey.cli._listings:run_models",
+    "providers": "codey.cli._listings:run_providers",
+    "config": "codey.cli._listings:run_config",
+    "completion": "codey.cli._listings:run_completion",
+    "buffer": "codey.cli._render:run_buffer",
+    "format": "codey.cli._render:run_format",
+    "color": "codey.cli._render:run_color",
+}
+
+
+def _runner(command: str) -> Callable[[argparse.Namespace], int]:
+    module, _, name = COMMANDS[command].partition(":")
+    run: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    return run
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        check: Optional[Callable[[argparse.Namespace], Optional[str]]] = getattr(
+            args, "check", None
+        )
+        problem = check(args) if check is not None else None
+        if problem:
+            args.subparser.error(problem)  # usage and message on stderr, exit status 2
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    restore: Optional[Callable[[], None]] = None
+    try:
+        run = _runner(args.command)
+        if getattr(args, "config_needed", False):
+            from codey.cli._configfile import load
+
+            args.config = load()
+            restore = args.config.apply()  # the config file's providers, registered
+        return run(args)
+    except BrokenPipeError:
+        # The reader went away (| head -1): the stream is closed by now; exit
+        # quietly, with no complaint from the interpreter's final flush.
+        from codey.cli._io import discard_stdout
+
+        discard_stdout()
+        return 141
+    except KeyboardInterrupt:
+        return 130
+    except Terminated as exc:
+        return 128 + exc.signum
+    except Exception as exc:
+        report(exc)
+        return exit_code(exc)
+    finally:
+        if restore is not None:
+            restore()

@@ -1,0 +1,418 @@
+"""The one parser: ``codey --help``, the man page and shell completion all come from it.
+
+Cheap to import (the man page generator calls :func:`build_parser`, and
+``codey --help`` should be instant): only argparse loads here. Each
+subcommand names its command (``command="prompt"``); ``_main.COMMANDS``
+says which module runs it, loaded only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from codey._version import __version__
+from codey.cli._completion import SHELLS
+from codey.cli._config import PRECEDENCE, REASONING_EFFORTS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+__all__ = ["DEFAULT_FILE", "build_parser"]
+
+DEFAULT_FILE = "codey.md"
+
+DESCRIPTION = """\
+codey puts large language models (OpenAI, xAI, Anthropic, and any service
+that speaks their APIs) on the command line. It streams an answer to standard
+output as it arrives, asks several models at once, chats, reads and writes
+Markdown chat logs so a conversation can be continued, and formats and colours
+Markdown for the terminal.
+"""
+
+EXAMPLES = """\
+examples:
+  codey prompt "What is a monad?" --model claude-sonnet-4-0
+  git diff | codey prompt --system "Review this diff" | codey format | codey color
+  codey prompt "..." | codey buffer | codey format | codey color
+  codey save "What about the UK?" --file chat.md && codey prompt < chat.md
+  codey prompt -m gpt-4.1 -m claude-sonnet-4-0 "Name a prime"   # side by side
+  codey prompt "Why?" --model o3 --reasoning --usage --stats
+  codey chat --file chat.md
+  eval "$(codey completion bash)"
+"""
+
+ENVIRONMENT = """\
+environment:
+  OPENAI_API_KEY, XAI_API_KEY, ANTHROPIC_API_KEY    the providers' API keys
+  OPENAI_BASE_URL, XAI_BASE_URL, ANTHROPIC_BASE_URL  other API endpoints
+  CODEY_MODEL    the default model (else the config file's, else grok-3)
+  CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
+                 else ~/.config/codey/config.toml; see codey config)
+  CODEY_STATUS_DELAY  seconds without text before the status line (default 3)
+  XDG_STATE_HOME where codey chat keeps its history (default ~/.local/state)
+  CODEY_MAX_INPUT  the most input read from INPUT, standard input or a chat-log
+                 file, in bytes or with k, M or G (default 64M)
+  NO_COLOR       codey color prints plain text; no styles on standard error
+  CODEY_DEBUG=1  print a traceback with an error
+
+precedence: flag > chat-log front matter > environment > config file > built-in default
+"""
+
+EXIT_STATUS = """\
+exit status:
+  0 success; 1 other error; 2 usage error; 3 configuration or authentication
+  (missing key, unknown model, invalid front matter or config file, 401, 403,
+  400, 404, 413, 422);
+  4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
+  overloaded);
+  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C); 129 and 143
+  SIGHUP and SIGTERM during save or chat;
+  141 standard output closed (| head). With several models, the status of the
+  first one that failed, in the order given.
+"""
+
+CHAT_INPUT_HELP = (
+    "the prompt; without it, standard input is read when it is not a terminal. "
+    "Either is read as a chat log: optional TOML (+++) or YAML (---) front matter, "
+    'then messages separated by delimiters such as "# === ASSISTANT ===" '
+    '(see "chat logs" in codey(1))'
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, from which ``--help`` and the man page are made."""
+    parser = argparse.ArgumentParser(
+        prog="codey",
+        description=DESCRIPTION,
+        epilog="\n".join((EXAMPLES, ENVIRONMENT, EXIT_STATUS)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True
+    )
+
+    def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=description)
+
+    model_help = (
+        "the model, such as gpt-4.1, grok-3 or claude-sonnet-4-0, PROVIDER:MODEL, or an "
+        "alias from the config file (default: the chat log's front matter, else "
+        "$CODEY_MODEL, else the config file's model, else grok-3)"
+    )
+
+    def model_option(sub: argparse.ArgumentParser, several: bool = False) -> None:
+        if several:
+            sub.add_argument(
+                "-m",
+                "--model",
+                action="append",
+                metavar="MODEL",
+                help=model_help + "; repeat it to ask several models at once",
+            )
+        else:
+            sub.add_argument("-m", "--model", metavar="MODEL", help=model_help)
+
+    def request_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "request options",
+            "Each one, when not given, comes from the config file's [models.NAME] or "
+            "[defaults] table, else the built-in default.",
+        )
+        group.add_argument("--system", metavar="TEXT", help="a system message")
+        group.add_argument(
+            "--max-tokens",
+            type=_positive_int,
+            metavar="N",
+            help="the most tokens the answer may use (Anthropic's default: 4096)",
+        )
+        group.add_argument(
+            "--temperature", type=_non_negative, metavar="T", help="the sampling temperature"
+        )
+        group.add_argument(
+            "--chunk-timeout",
+            type=_positive,
+            metavar="SECONDS",
+            help="give up when the server sends nothing for this long once the answer "
+            "has begun (default: 15)",
+        )
+        group.add_argument(
+            "--connect-timeout",
+            type=_positive,
+            metavar="SECONDS",
+            help="give up when the answer has not begun after this long (default: 30)",
+        )
+        group.add_argument(
+            "--deadline",
+            type=_positive,
+            metavar="SECONDS",
+            help="give up when the whole answer, retries included, takes longer than this "
+            "(exit status 5)",
+        )
+        group.add_argument(
+            "--reasoning-effort",
+            choices=REASONING_EFFORTS,
+            metavar="EFFORT",
+            help="how hard an OpenAI-style reasoning model thinks: " + ", ".join(REASONING_EFFORTS),
+        )
+        group.add_argument(
+            "--thinking-budget",
+            type=_positive_int,
+            metavar="TOKENS",
+            help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
+        )
+        shown = sub.add_argument_group("shown on standard error")
+        shown.add_argument(
+            "--reasoning",
+            action="store_true",
+            help="show the model's reasoning (thinking), dimmed, on standard error; "
+            "standard output carries only the answer",
+        )
+        shown.add_argument("--usage", action="store_true", help="print the token usage at the end")
+        shown.add_argument(
+            "--stats",
+            action="store_true",
+            help="print the timings at the end: to headers, to first text, longest gap, "
+            "total, retries",
+        )
+
+    def input_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "input",
+            "INPUT and standard input are read as UTF-8, at most 64 MiB "
+            "($CODEY_MAX_INPUT, such as 512k or 1G, changes it); an invalid byte is an "
+            "error naming its offset.",
+        )
+        group.add_argument(
+            "--encoding",
+            metavar="ENC",
+            help="the encoding of INPUT and standard input, such as latin-1 (default: utf-8)",
+        )
+        group.add_argument(
+            "--errors",
+            choices=("strict", "replace", "ignore"),
+            help="what to do with bytes the encoding cannot read: strict (an error, the "
+            "default), replace (with U+FFFD) or ignore (drop them)",
+        )
+
+    prompt = command(
+        "prompt",
+        "stream an answer to a prompt or a chat log",
+        "Send a prompt, or a whole chat log, to a model and write the answer to "
+        "standard output as it arrives, then a newline. A chat log is sent up to its "
+        "last user message (one that ends with the empty user section codey save "
+        "leaves asks its last prompt again; one that ends with an answer is an error). "
+        "With several --model options, "
+        "ask them all at once: each answer is printed as a section headed "
+        '"=== MODEL ===" as soon as that model finishes, with a progress line on '
+        "standard error when it is a terminal. When no text has arrived for a few "
+        "seconds, a status line on a terminal's standard error tells how long codey "
+        "has waited and when the server last sent anything (slow, or stalled?).",
+    )
+    prompt.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
+    model_option(prompt, several=True)
+    output = prompt.add_mutually_exclusive_group()
+    output.add_argument(
+        "--chunk",
+        action="store_true",
+        help='write one JSON object per line, {"chunk":"..."}, flushed as each piece '
+        'arrives (no final newline); with several models, {"model":"...","chunk":"..."}',
+    )
+    output.add_argument(
+        "--events",
+        action="store_true",
+        help="write one JSON object per line for every event, in arrival order: text, "
+        "reasoning, tool_call and usage records, then exactly one final record, finish "
+        "(with the reason) or error (with its kind, exit status and the length of the "
+        'partial text); with several models, each record carries "model" (see "json '
+        'lines" in codey(1))',
+    )
+    prompt.add_argument(
+        "--add-delimiters",
+        action="store_true",
+        help="write the assistant delimiter before the answer and the user delimiter "
+        "after it, so the output can be appended to a chat log",
+    )
+    prompt.add_argument(
+        "--no-stream",
+        action="store_true",
+        help="write the whole answer at once when it is complete (what arrived is still "
+        "written if the answer breaks)",
+    )
+    request_options(prompt)
+    input_options(prompt)
+    prompt.set_defaults(command="prompt", check=_check_prompt, subparser=prompt, config_needed=True)
+
+    save = command(
+        "save",
+        "stream an answer and append the exchange to a chat-log file",
+        "Append the prompt to a chat-log file, send the whole conversation to a model, "
+        "and append the answer to the file as it arrives (also echoing it to standard "
+        "output), followed by the user delimiter, so the file stays a valid chat log "
+        "that codey prompt can continue. If the answer stops early, what arrived is "
+        'kept with a note, "<!-- codey: interrupted: REASON -->", and the exit status '
+        "says why (Ctrl-C 130; SIGTERM 143 and SIGHUP 129 close the file the same way). "
+        "The file is locked while codey writes to it; a save that has waited a second "
+        "for another one's lock says so on standard error when it is a terminal.",
+    )
+    save.add_argument(
+        "input",
+        nargs="?",
+        metavar="INPUT",
+        help="the prompt; without it, standard input is read when it is not a terminal. "
+        "It is one user message: a line in it that looks like a delimiter is written "
+        'escaped, "\\# === USER ===", and read back as text',
+    )
+    save.add_argument(
+        "--file",
+        default=DEFAULT_FILE,
+        metavar="FILE",
+        help=f"the chat-log file, created if needed (default: {DEFAULT_FILE})",
+    )
+    model_option(save)
+    request_options(save)
+    input_options(save)
+    save.set_defaults(command="save", config_needed=True)
+
+    chat = command(
+        "chat",
+        "talk with a model, interactively",
+        "An interactive conversation: type a prompt, read the answer as it streams, "
+        "and go on; the whole conversation is sent each time. Ctrl-C stops the answer "
+        'being written (it is sent next time ending in "[interrupted by the user]") and '
+        "returns to the prompt; Ctrl-C twice at an empty prompt, or "
+        "Ctrl-D, leaves. Line editing and history come from readline where Python has "
+        "it; the last 1000 prompts are kept in $XDG_STATE_HOME/codey/history (default "
+        "~/.local/state/codey/history, mode 0600). A line ending with a backslash "
+        "continues on the next line. When standard "
+        "input is not a terminal, each line read is one prompt.",
+    )
+    chat.add_argument(
+        "--file",
+        metavar="FILE",
+        help="load the conversation from this chat log (created if needed) and append "
+        "each prompt and answer to it as the answer streams, as codey save does: an "
+        "interrupted answer is kept with a note, and the file stays a valid chat log",
+    )
+    model_option(chat)
+    request_options(chat)
+    chat.set_defaults(command="chat", config_needed=True)
+
+    models = command(
+        "models",
+        "list the known models",
+        "Print every known model, one per line, grouped by provider.",
+    )
+    models.set_defaults(command="models", config_needed=True)
+    providers = command("providers", "list the providers", "Print every provider, one per line.")
+    providers.set_defaults(command="providers", config_needed=True)
+
+    config = command(
+        "config",
+        "show the config file and the settings in force",
+        "Print where the config file is and the settings in force, with where each "
+        "comes from; API keys are masked. The file, TOML, may set the default model "
+        "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
+        'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
+        "connect_timeout, deadline, reasoning_effort, thinking_budget), the status "
+        "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
+        '"openai" or "anthropic", base_url, api_key_env, models or prefix). '
+        "Precedence: " + PRECEDENCE + ".",
+    )
+    config.add_argument("--path", action="store_true", help="print only the config file's path")
+    config.set_defaults(command="config", config_needed=True)
+
+    completion = command(
+        "completion",
+        "print a shell completion script",
+        "Print a completion script for bash, zsh or fish, generated from this command "
+        "line: it completes commands, options, their values and model names (the known "
+        "models and the config file's aliases and models, as they are now). For bash, "
+        'put eval "$(codey completion bash)" in ~/.bashrc; for zsh and fish, see "shell '
+        'completion" in codey(1).',
+    )
+    completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
+    completion.set_defaults(command="completion", config_needed=True)
+
+    text_help = "the text; without it, standard input is read when it is not a terminal"
+    buffer = command(
+        "buffer",
+        "read all the input, then write it out",
+        "Read all of the input (with a spinner on standard error when it is a "
+        "terminal), then write it out, stripped, with a final newline. Put it before "
+        "codey format or codey color, which need the whole text.",
+    )
+    buffer.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    input_options(buffer)
+    buffer.set_defaults(command="buffer")
+
+    fmt = command(
+        "format",
+        "rewrap Markdown to 80 columns",
+        "Rewrap Markdown prose to 80 columns without breaking code blocks, lists or "
+        "tables; ordered lists keep their numbers as written (needs the markdown "
+        "extra: pip install 'codey[markdown]').",
+    )
+    fmt.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    input_options(fmt)
+    fmt.set_defaults(command="format")
+
+    color = command(
+        "color",
+        "render Markdown with terminal colours",
+        "Render Markdown with terminal colours and highlighted code blocks; plain text "
+        "when NO_COLOR is set. Line breaks are kept: only lines wider than the terminal "
+        "are wrapped, and no line ends in spaces (needs the markdown extra: "
+        "pip install 'codey[markdown]').",
+    )
+    color.add_argument("input", nargs="?", metavar="INPUT", help=text_help)
+    input_options(color)
+    color.set_defaults(command="color")
+    return parser
+
+
+def _check_prompt(args: argparse.Namespace) -> Optional[str]:
+    """What argparse cannot check on its own: a usage error, or None."""
+    models: list[str] = args.model or []
+    if args.add_delimiters and args.events:
+        return "argument --add-delimiters: not allowed with argument --events"
+    if len(models) > 1 and args.add_delimiters:
+        return "argument --add-delimiters: not allowed with several models"
+    if len(set(models)) != len(models):
+        return "argument -m/--model: each model may be given only once"
+    return None

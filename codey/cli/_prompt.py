@@ -1,0 +1,95 @@
+"""``codey prompt`` and ``codey save``: one prompt, its answer streamed to stdout or a chat log."""
+
+from __future__ import annotations
+
+import codey
+from codey.cli._exit import fail
+from codey.cli._io import InputError, read_input, stdout, terminal
+from codey.cli._options import choose_model, has_prompt, request_options, show_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from codey._chatlog import Chat
+    from codey.cli._config import Config
+
+__all__ = ["NO_PROMPT", "ending_on_a_prompt", "run_prompt", "run_save"]
+
+NO_PROMPT = "No prompt supplied (argument or stdin required)."
+
+
+def run_prompt(args: argparse.Namespace) -> int:
+    """``codey prompt``: the answer (or several models' answers) on standard output."""
+    text = read_input(args.input, args)
+    if text is None:
+        return fail(NO_PROMPT)
+    config: Config = args.config
+    models: list[str] = args.model or []
+    try:
+        chat = ending_on_a_prompt(codey.parse_chat(text), text)
+        if not has_prompt(chat):
+            return fail(NO_PROMPT)
+        show = show_for(args, config, chat.settings)
+        if len(models) > 1:
+            requests = [
+                (model, request_options(args, config, config.resolve(model), chat))
+                for model in models
+            ]
+        else:
+            model = choose_model(models[0] if models else None, chat, config)
+            options = request_options(args, config, model, chat)
+    except Exception as exc:
+        if args.events:  # the consumer still gets its one final record
+            from codey.cli._answer import error_record, json_line
+
+            out = stdout()
+            out.write(json_line(error_record(exc, 0)))
+            out.flush()
+        raise
+    from codey.cli._answer import stream_one, stream_several
+
+    if len(models) > 1:
+        return stream_several(chat.messages, requests, show, terminal())
+    stream_one(chat.messages, options, show, terminal())
+    return 0
+
+
+def ending_on_a_prompt(chat: Chat, text: str) -> Chat:
+    """The conversation to send: it must end on a user message.
+
+    A log that ends with the user delimiter and nothing after it (as ``codey
+    save`` leaves it) has no new prompt: the conversation up to the last user
+    message is sent, so the model answers that, as if asked again. A log whose
+    last section is an assistant message is an error: it asks nothing.
+    """
+    from codey._chatlog import last_role
+
+    messages = list(chat.messages)
+    if not messages or messages[-1].role != "assistant":
+        return chat
+    if last_role(text) != "user":
+        raise InputError(
+            "the chat log ends with an answer, not a prompt: write a prompt after "
+            "the user delimiter, or use codey save to add one"
+        )
+    while messages and messages[-1].role == "assistant":
+        messages.pop()
+    import attrs
+
+    return attrs.evolve(chat, messages=messages)
+
+
+def run_save(args: argparse.Namespace) -> int:
+    """``codey save``: the prompt and its answer appended to a chat log as it streams."""
+    from codey.cli._logfile import locked, stream_turn
+    from codey.cli._signals import terminate_on_signals
+
+    text = read_input(args.input, args)
+    if text is None:
+        return fail(NO_PROMPT)
+    config: Config = args.config
+    with terminate_on_signals(), locked(args.file) as (log, existing):
+        if not stream_turn(args, config, log, existing, text, terminal()):
+            return fail(NO_PROMPT)
+    return 0
