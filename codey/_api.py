@@ -201,12 +201,12 @@ def complete(prompt: Prompt, **kwargs: Any) -> str:
 
 def models() -> list[str]:
     """Every known model name, grouped by provider (``service:model`` where a prefix is needed)."""
-    return [model for provider in _providers.PROVIDERS for model in provider.models]
+    return [model for provider in _providers.snapshot() for model in provider.models]
 
 
 def providers() -> list[str]:
     """The providers' names."""
-    return [provider.name for provider in _providers.PROVIDERS]
+    return [provider.name for provider in _providers.snapshot()]
 
 
 def preload() -> None:

@@ -62,7 +62,7 @@ def known_keys() -> list[str]:
     """Every key worth hiding, longest first (so no key is half-replaced)."""
     from codey import _providers
 
-    names = {provider.key_env for provider in _providers.PROVIDERS}
+    names = {provider.key_env for provider in _providers.snapshot()}
     values = set()
     for name, value in os.environ.items():
         if name in names or name.upper().endswith("API_KEY"):

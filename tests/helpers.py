@@ -70,8 +70,12 @@ def open_sockets() -> int:
 
 
 @contextmanager
-def silent_server() -> Iterator[str]:
-    """A server that accepts connections and never answers: yields its base URL."""
+def silent_server(received: Optional[threading.Event] = None) -> Iterator[str]:
+    """A server that accepts connections and never answers: yields its base URL.
+
+    ``received`` is set once a connection has sent its first bytes (the
+    request), so a test can act while the client waits for the headers.
+    """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -86,6 +90,13 @@ def silent_server() -> Iterator[str]:
             except OSError:
                 continue
             accepted.append(conn)
+            if received is not None:
+                conn.settimeout(1.0)
+                try:
+                    if conn.recv(65536):
+                        received.set()
+                except OSError:
+                    pass
 
     thread = threading.Thread(target=accept, name="silent-server", daemon=True)
     thread.start()

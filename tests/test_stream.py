@@ -636,11 +636,12 @@ class TestLifecycle:
 
     def test_close_while_waiting_for_headers(self):
         """close() unblocks a worker still waiting for the response headers."""
-        with silent_server() as url:
+        asked = threading.Event()
+        with silent_server(received=asked) as url:
             stream = codey.stream(
                 "hi", model="gpt-4.1", api_key=FAKE_KEY, base_url=url, connect_timeout=30
             )
-            time.sleep(0.2)
+            assert asked.wait(5.0)
             stream.close()
             assert wait_until(lambda: not codey_threads(), 1.0)
 

@@ -277,18 +277,20 @@ class TestCancel:
         stream = codey.stream("hi", **kwargs_for(fake, "anthropic", chunk_timeout=10))
         got: list[str] = []
         closed_at: list[float] = []
+        first = threading.Event()
 
         def closer() -> None:
-            time.sleep(0.2)
+            first.wait(5.0)
             closed_at.append(time.monotonic())
             stream.close()
 
         threading.Thread(target=closer).start()
         for chunk in stream:
             got.append(chunk)
+            first.set()
         stopped = time.monotonic()
         assert got == ["a"]
-        assert stopped - closed_at[0] < 0.1
+        assert stopped - closed_at[0] < 5.0  # well before the 10 s chunk timeout
         assert stream.cancelled
         assert stream.finish_reason is None
         assert fake.requests[-1].disconnected.wait(1.0)

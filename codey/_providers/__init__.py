@@ -23,10 +23,14 @@ __all__ = [
     "register",
     "register_all",
     "resolve",
+    "snapshot",
 ]
 
-#: Every provider, in the order ``codey.providers()`` lists them.
-PROVIDERS: list[Provider] = [ANTHROPIC, OPENAI, XAI, *COMPATIBLE]
+_BUILT_IN: tuple[Provider, ...] = (ANTHROPIC, OPENAI, XAI, *COMPATIBLE)
+#: Every provider, in the order ``codey.providers()`` lists them. Read it
+#: through :func:`snapshot`; change it only through :func:`register_all`.
+PROVIDERS: list[Provider] = list(_BUILT_IN)
+_layers: list[list[Provider]] = []  # register_all's, oldest first
 _lock = threading.Lock()
 
 #: The provider class for each wire format (a :class:`Service`'s ``kind``).
@@ -46,59 +50,73 @@ def build(service: Service) -> Provider:
         ) from None
 
 
+def snapshot() -> tuple[Provider, ...]:
+    """The providers as they are now, safe to iterate while another thread registers."""
+    with _lock:
+        return tuple(PROVIDERS)
+
+
 def get(name: str) -> Provider:
-    for provider in PROVIDERS:
+    for provider in snapshot():
         if provider.name == name:
             return provider
     raise UnknownModelError(
-        f"unknown provider {name!r}; known providers: {', '.join(p.name for p in PROVIDERS)}",
+        f"unknown provider {name!r}; known providers: {', '.join(p.name for p in snapshot())}",
         model=name,
     )
 
 
-def register(provider: Provider) -> None:
-    """Add a provider (or replace the one of the same name)."""
-    with _lock:
-        PROVIDERS[:] = [p for p in PROVIDERS if p.name != provider.name] + [provider]
+def register(provider: Provider) -> Callable[[], None]:
+    """Add a provider (or replace the one of the same name); return its undo."""
+    return register_all([provider])
 
 
 def register_all(providers: Sequence[Provider]) -> Callable[[], None]:
     """Add providers (replacing those of the same names); return what undoes exactly that.
 
-    The undo removes only what was added here and puts back what it replaced,
-    so a provider another thread registered meanwhile stays.
+    Each call is a layer over the built-ins, and ``PROVIDERS`` is rebuilt
+    from the layers still in place: an undo takes away its own layer only,
+    so what other threads registered meanwhile, before or after, stays as
+    they left it, whatever order the undos come in.
     """
+    layer = list(providers)
     with _lock:
-        added = list(providers)
-        names = {provider.name for provider in added}
-        replaced = [(i, p) for i, p in enumerate(PROVIDERS) if p.name in names]
-        PROVIDERS[:] = [p for p in PROVIDERS if p.name not in names] + added
+        _layers.append(layer)
+        _rebuild()
 
     def undo() -> None:
         with _lock:
-            kept = [p for p in PROVIDERS if not any(p is mine for mine in added)]
-            for index, provider in replaced:
-                if all(p.name != provider.name for p in kept):
-                    kept.insert(min(index, len(kept)), provider)
-            PROVIDERS[:] = kept
+            if any(mine is layer for mine in _layers):
+                _layers[:] = [other for other in _layers if other is not layer]
+                _rebuild()
 
     return undo
 
 
+def _rebuild() -> None:
+    # Called with _lock held.
+    result = list(_BUILT_IN)
+    for layer in _layers:
+        names = {provider.name for provider in layer}
+        result = [p for p in result if p.name not in names] + layer
+    PROVIDERS[:] = result
+
+
 def resolve(model: str) -> tuple[Provider, str]:
     """The provider of ``model`` and the name to send: ``provider:model`` or a known prefix."""
+    providers = snapshot()
     head, sep, rest = model.partition(":")
     if sep:
-        for provider in PROVIDERS:
+        for provider in providers:
             if provider.name == head:
                 if not rest:
                     raise UnknownModelError(f"no model named after {head!r}", model=model)
                 return provider, rest
-    for provider in PROVIDERS:
+    for provider in providers:
         if provider.prefixes and model.startswith(provider.prefixes):
             return provider, model
     raise UnknownModelError(
         f"unknown model {model!r}: name a known model (see `codey models`) or use "
-        f"PROVIDER:MODEL with a provider from: {', '.join(p.name for p in PROVIDERS)}",
+        f"PROVIDER:MODEL with a provider from: {', '.join(p.name for p in providers)}",
         model=model,
     )

@@ -160,22 +160,32 @@ def _record(event: object) -> Optional[dict[str, Any]]:
 
 
 class _Answer:
-    """Writes one answer to standard output in the chosen mode.
+    """Writes one model's answer to standard output in the chosen mode.
 
-    Plain text and ``--chunk`` are byte for byte what codey always wrote:
-    text as it comes and a final newline, or ``{"chunk":"..."}`` lines.
+    The one place that knows what each mode writes. Plain text and
+    ``--chunk`` are byte for byte what codey always wrote: text as it comes
+    and a final newline, or ``{"chunk":"..."}`` lines. With ``model`` set
+    (several models at once), every JSON line starts with ``"model"``.
     """
 
-    def __init__(self, show: Show, write: Callable[[str], None]) -> None:
+    def __init__(
+        self, show: Show, write: Callable[[str], None], model: Optional[str] = None
+    ) -> None:
         self.show = show
+        self.model = model
         self._write = write
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
 
+    def _line(self, record: dict[str, Any]) -> None:
+        if self.model is not None:
+            record = {"model": self.model, **record}
+        self._write(json_line(record))
+
     def put(self, text: str) -> None:
         mode = self.show.mode
         if mode == "chunk":
-            self._write(json_line({"chunk": text}))
+            self._line({"chunk": text})
         elif mode == "text":
             self._write(text)
             if text:
@@ -188,18 +198,18 @@ class _Answer:
 
     def text(self, piece: str) -> None:
         if self.show.mode == "events":
-            self._write(json_line({"type": "text", "text": piece}))
+            self._line({"type": "text", "text": piece})
         else:
             self.put(piece)
 
     def event(self, record: dict[str, Any]) -> None:
         if self.show.mode == "events":
-            self._write(json_line(record))
+            self._line(record)
 
     def end(self) -> None:
         settings = self.show.settings
         if self.show.mode == "events":
-            self._write(json_line({"type": "finish", "reason": self.reason}))
+            self._line({"type": "finish", "reason": self.reason})
             return
         if self.show.add_delimiters and settings is not None:
             self.put(settings.delimiter("user"))
@@ -208,7 +218,7 @@ class _Answer:
 
     def fail(self, exc: BaseException, partial_length: int, out_tty: bool) -> None:
         if self.show.mode == "events":
-            self._write(json_line(error_record(exc, partial_length)))
+            self._write(json_line(error_record(exc, partial_length, model=self.model)))
         elif self.show.mode == "text" and self.last not in ("", "\n") and out_tty:
             # Finish a partial line on a terminal, so the shell prompt starts clean.
             self._write("\n")
@@ -392,10 +402,12 @@ def stream_several(
         stream = merged.streams.get(label)
         text = "".join(state.text)
         if show.mode == "events":
+            answer = answers[label]
             if state.error is not None:
-                write(json_line(error_record(state.error, len(text), model=label)))
+                answer.fail(state.error, len(text), out_tty=False)
             else:
-                write(json_line({"model": label, "type": "finish", "reason": state.reason}))
+                answer.reason = state.reason
+                answer.end()
         elif show.mode == "text":
             if show.reasoning and state.reasoning:
                 reasoning = "".join(state.reasoning).rstrip("\n")
@@ -412,6 +424,7 @@ def stream_several(
             if lines:
                 write(lines, err=True)
 
+    answers = {label: _Answer(show, write, model=label) for label in labels}
     merged = StreamMany(messages, labels, events=True, options=dict(requests))
     try:
         with status:
@@ -428,13 +441,14 @@ def stream_several(
                         continue
                     if isinstance(item, TextDelta):
                         state.text.append(item.text)
-                        if show.mode == "chunk":
-                            write(json_line({"model": label, "chunk": item.text}))
-                    elif isinstance(item, ReasoningDelta):
+                        if show.mode != "text":  # text waits for its section
+                            answers[label].text(item.text)
+                        continue
+                    if isinstance(item, ReasoningDelta):
                         state.reasoning.append(item.text)
                     record = _record(item)
-                    if record is not None and show.mode == "events":
-                        write(json_line({"model": label, **record}))
+                    if record is not None:
+                        answers[label].event(record)
             except KeyboardInterrupt as exc:
                 # Stop them all; what is unfinished is interrupted.
                 merged.close()

@@ -123,7 +123,7 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
         lines += ["", f"[models.{_key(name)}]"]
         lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
     configured = {provider.name: provider for provider in config.providers}
-    for provider in _providers.PROVIDERS:
+    for provider in _providers.snapshot():
         lines += [
             "",
             f"[providers.{_key(provider.name)}]  # "

@@ -8,6 +8,7 @@ from typing import Optional
 
 import pytest
 
+import codey
 from codey import _providers
 from codey.cli import _configfile, _listings
 from codey.testing import FAKE_API_KEY, FakeProvider, answer
@@ -245,7 +246,7 @@ class TestProviders:
                 default_base_url="http://m",
             )
         )
-        _providers.register(other)  # as another thread might, between apply and undo
+        forget = _providers.register(other)  # as another thread might, between apply and undo
         try:
             undo()
             names = [p.name for p in _providers.PROVIDERS]
@@ -253,7 +254,44 @@ class TestProviders:
             assert _providers.get("openai") is builtin_openai
             assert _providers.get("meanwhile") is other
         finally:
-            _providers.PROVIDERS.remove(other)
+            forget()
+        assert "meanwhile" not in codey.providers()
+
+    def test_registering_while_others_resolve(self, home: Path) -> None:
+        """Config providers come and go under the lock while other threads resolve models."""
+        import threading
+
+        write_config(home, '[providers.temp]\nkind = "openai"\nbase_url = "http://x/v1"\n')
+        config = _configfile.load()
+        before = list(_providers.PROVIDERS)
+        failures: list[BaseException] = []
+        stop = threading.Event()
+
+        def churn() -> None:
+            for _ in range(300):
+                config.apply()()
+
+        def look() -> None:
+            while not stop.is_set():
+                try:
+                    assert _providers.resolve("gpt-4.1")[0].name == "openai"
+                    assert _providers.resolve("claude-sonnet-4-0")[0].name == "anthropic"
+                    assert "openai" in codey.providers()
+                except BaseException as exc:
+                    failures.append(exc)
+                    return
+
+        lookers = [threading.Thread(target=look) for _ in range(3)]
+        churners = [threading.Thread(target=churn) for _ in range(3)]
+        for thread in lookers + churners:
+            thread.start()
+        for thread in churners:
+            thread.join()
+        stop.set()
+        for thread in lookers:
+            thread.join()
+        assert failures == []
+        assert before == _providers.PROVIDERS
 
 
 class TestShow:

@@ -1148,3 +1148,14 @@ class TestConversationEnd:
         assert_one_error_line(err)
         assert "ends with an answer, not a prompt" in err
         assert fake_env.requests == []
+
+
+def test_command_line_errors_are_importable_and_typed() -> None:
+    """codey.cli names its own errors, both CodeyErrors, loaded on first use."""
+    import codey.cli
+
+    assert issubclass(codey.cli.ConfigError, codey.CodeyError)
+    assert issubclass(codey.cli.ConfigError, ValueError)
+    assert issubclass(codey.cli.MissingExtraError, codey.CodeyError)
+    with pytest.raises(AttributeError):
+        codey.cli.NoSuchError  # noqa: B018

@@ -316,9 +316,8 @@ class TestSaveLock:
         try:
             read_until(first, b"alpha ")
             second = start_cli("save", "two", "--file", str(log), "--model", "gpt-4.1", env=env)
-            time.sleep(0.5)
             # The second waits for the lock before it even sends its request.
-            assert len(fake.requests) == 1
+            assert not fake.wait_for_requests(2, timeout=0.5)
             assert second.poll() is None
             fake.release()
             assert first.wait(TIMEOUT) == 0
