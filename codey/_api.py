@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from codey import _providers, _secrets
 from codey._errors import CancelledError, MissingAPIKeyError
@@ -92,6 +92,7 @@ def stream(
     thinking_budget: Optional[int] = None,
     fallbacks: Sequence[str] = (),
     cancel: Optional[threading.Event] = None,
+    on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
@@ -111,6 +112,10 @@ def stream(
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
     :param cancel: a ``threading.Event``; setting it, from any thread, closes the stream.
+    :param on_response: ``on_response(status, headers)`` is called in the stream's worker
+        thread as each attempt's response begins, whatever its status (a 429 that is
+        retried too), with read-only headers: to watch rate-limit headers, say. What it
+        raises ends the stream with that error.
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
@@ -163,6 +168,7 @@ def stream(
         chunk_timeout=chunk_timeout,
         deadline=deadline,
         cancel=cancel,
+        on_response=on_response,
     )
 
 

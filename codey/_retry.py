@@ -1,4 +1,4 @@
-"""The retry policy: what may be retried, and how long to wait. Pure functions."""
+"""The retry policy: what may be retried, how long to wait, what kind a failure was."""
 
 from __future__ import annotations
 
@@ -9,14 +9,24 @@ from email.utils import parsedate_to_datetime
 from typing import Optional
 
 from codey._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ChatLogError,
     ChunkTimeoutError,
     CodeyError,
     ConnectTimeoutError,
+    DeadlineExceededError,
     IncompleteStreamError,
+    InvalidAPIKeyError,
+    MissingAPIKeyError,
     NetworkError,
     RateLimitError,
     ServerError,
     StreamError,
+    UnknownModelError,
+    UnsupportedOptionError,
+    status_error_class,
 )
 
 #: Error-event types that mean "busy or failing, try again" (Anthropic's names).
@@ -101,3 +111,45 @@ def backoff_delay(
     if rand is None:
         rand = random.random()
     return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**retry_number) * (0.5 + rand / 2.0)
+
+
+#: What kind of failure an error is (``error_kind``), so a caller knows what to do about it.
+KINDS = ("configuration", "busy", "timeout", "broken", "other")
+
+_CONFIGURATION = (
+    MissingAPIKeyError,
+    InvalidAPIKeyError,
+    UnknownModelError,
+    ChatLogError,
+    UnsupportedOptionError,
+    AuthenticationError,
+    BadRequestError,
+)
+_BUSY = (RateLimitError, ServerError)
+
+
+def error_kind(exc: BaseException) -> str:
+    """``configuration`` (fix the setup: key, model, 4xx), ``busy`` (try again later: 429,
+    5xx, overloaded, after retries), ``timeout``, ``broken`` (the stream broke) or ``other``.
+
+    The one home of this judgement: the command line's exit statuses (3, 4, 5, 6, 1)
+    and a batch's error records both come from it.
+    """
+    if isinstance(exc, _CONFIGURATION):
+        return "configuration"
+    if isinstance(exc, _BUSY):
+        return "busy"
+    if isinstance(exc, APIStatusError):  # raised with a status its class does not say
+        return "busy" if issubclass(status_error_class(exc.status_code), _BUSY) else "configuration"
+    if isinstance(exc, (ConnectTimeoutError, ChunkTimeoutError, DeadlineExceededError)):
+        return "timeout"
+    if (
+        isinstance(exc, StreamError)
+        and not isinstance(exc, IncompleteStreamError)
+        and not exc.partial_text
+        and is_retryable_error_type(exc.error_type, getattr(exc, "code", None))
+    ):
+        return "busy"  # an error event that says the provider is busy (retried, in vain)
+    if isinstance(exc, (StreamError, NetworkError)):
+        return "broken"
+    return "other"

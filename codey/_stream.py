@@ -15,8 +15,9 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from time import monotonic
+from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -41,6 +42,9 @@ STREAMING = "streaming"
 BACKOFF = "backoff"
 
 _ids = itertools.count(1)
+
+#: ``on_response(status, headers)``: called in the worker as each attempt's response begins.
+ResponseHook = Callable[[int, Mapping[str, str]], None]
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -70,8 +74,11 @@ class Channel:
         "last_read",
         "lock",
         "longest_gap",
+        "on_response",
         "phase",
         "queue",
+        "response_headers",
+        "response_status",
         "retries",
         "retry_wait",
         "saw_text",
@@ -82,7 +89,9 @@ class Channel:
         "t_headers",
     )
 
-    def __init__(self, chunk_timeout: Optional[float]) -> None:
+    def __init__(
+        self, chunk_timeout: Optional[float], on_response: Optional[ResponseHook] = None
+    ) -> None:
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.cancelled = threading.Event()
@@ -104,8 +113,18 @@ class Channel:
         self.longest_gap = 0.0
         self.retries = 0
         self.retry_wait = 0.0
+        self.response_status: Optional[int] = None
+        self.response_headers: Optional[Mapping[str, str]] = None
+        self.on_response = on_response
 
     # -- the worker's side -------------------------------------------------
+
+    def note_response(self, status: int, headers: Mapping[str, str]) -> None:
+        """An attempt's response began (any status, retried or not): keep it, tell the hook."""
+        self.response_headers = view = MappingProxyType(headers)
+        self.response_status = status
+        if self.on_response is not None:
+            self.on_response(status, view)
 
     def begin_attempt(self, connect_by: Optional[float]) -> int:
         """A new attempt, which must have its response by ``connect_by`` (monotonic)."""
@@ -238,6 +257,7 @@ class Stream:
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
+        on_response: Optional[ResponseHook] = None,
     ) -> None:
         self._targets = tuple(targets)
         self.usage = None
@@ -252,7 +272,7 @@ class Stream:
         self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
-        channel = self._channel = Channel(chunk_timeout)
+        channel = self._channel = Channel(chunk_timeout, on_response)
         # The finalizer holds the channel, not the stream: collection can close it.
         self._finalizer = weakref.finalize(self, channel.cancel)
         provider = self._targets[0][0]
@@ -299,6 +319,16 @@ class Stream:
     def cancelled(self) -> bool:
         """Whether the stream was closed before its end (by ``close()``, a break, ``cancel``)."""
         return self._channel.cancelled.is_set() and not self._ended
+
+    @property
+    def response_status(self) -> Optional[int]:
+        """The HTTP status of the latest attempt's response (None before one began)."""
+        return self._channel.response_status
+
+    @property
+    def response_headers(self) -> Optional[Mapping[str, str]]:
+        """The latest attempt's response headers, read-only and case-insensitive (or None)."""
+        return self._channel.response_headers
 
     @property
     def timings(self) -> Timings:

@@ -304,6 +304,7 @@ def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: 
     except requests.exceptions.RequestException as exc:
         raise _request_error(channel, attempt, plan, exc, number) from exc
     try:
+        channel.note_response(response.status_code, response.headers)
         sock = _socket_of(response)
         if not channel.begin_streaming(attempt, sock):
             if channel.cancelled.is_set():

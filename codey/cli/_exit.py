@@ -1,8 +1,8 @@
 """Exit statuses and error lines: what kind of failure it was, in one line.
 
 ``codey(1)`` documents the statuses; :func:`exit_code` is the one place that
-picks them, from the library's error classes (its ``status_error_class`` and
-``is_retryable_error_type`` decide what counts as busy, not a copy here).
+picks them, from the library's ``codey._retry.error_kind`` (which decides what
+counts as busy, not a copy here).
 """
 
 from __future__ import annotations
@@ -10,45 +10,17 @@ from __future__ import annotations
 import os
 import sys
 
-from codey._errors import (
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ChatLogError,
-    ChunkTimeoutError,
-    CodeyError,
-    ConnectTimeoutError,
-    DeadlineExceededError,
-    IncompleteStreamError,
-    InvalidAPIKeyError,
-    MissingAPIKeyError,
-    NetworkError,
-    RateLimitError,
-    ServerError,
-    StreamError,
-    UnknownModelError,
-    UnsupportedOptionError,
-    status_error_class,
-)
+from codey._errors import CodeyError, MissingAPIKeyError
 from codey.cli._config import ConfigError
 from codey.cli._signals import Terminated
 
-__all__ = ["TRY_WITHOUT_KEY", "describe", "exit_code", "fail", "report"]
+__all__ = ["CODES", "TRY_WITHOUT_KEY", "describe", "exit_code", "fail", "report"]
 
 #: What a newcomer without a key can do at once (see "codey.testing" in the README).
 TRY_WITHOUT_KEY = "python -m codey.testing serve"
 
-_CONFIGURATION = (
-    MissingAPIKeyError,
-    InvalidAPIKeyError,
-    UnknownModelError,
-    ChatLogError,
-    ConfigError,
-    UnsupportedOptionError,
-    AuthenticationError,
-    BadRequestError,
-)
-_BUSY = (RateLimitError, ServerError)
+#: The exit status of each kind of failure (``codey._retry.error_kind``).
+CODES = {"configuration": 3, "busy": 4, "timeout": 5, "broken": 6, "other": 1}
 
 
 def exit_code(exc: BaseException) -> int:
@@ -59,31 +31,11 @@ def exit_code(exc: BaseException) -> int:
         return 128 + exc.signum
     if isinstance(exc, BrokenPipeError):
         return 141
-    if isinstance(exc, _CONFIGURATION):
+    if isinstance(exc, ConfigError):
         return 3
-    if isinstance(exc, _BUSY):
-        return 4
-    if isinstance(exc, APIStatusError):  # raised with a status its class does not say
-        return 4 if issubclass(status_error_class(exc.status_code), _BUSY) else 3
-    if isinstance(exc, (ConnectTimeoutError, ChunkTimeoutError, DeadlineExceededError)):
-        return 5
-    if (
-        isinstance(exc, StreamError)
-        and not isinstance(exc, IncompleteStreamError)
-        and not exc.partial_text
-        and _busy_event(exc)
-    ):
-        return 4
-    if isinstance(exc, (StreamError, NetworkError)):
-        return 6
-    return 1
+    from codey._retry import error_kind
 
-
-def _busy_event(exc: StreamError) -> bool:
-    """An error event that says the provider is busy or failing (retried, in vain)."""
-    from codey._retry import is_retryable_error_type
-
-    return is_retryable_error_type(exc.error_type, getattr(exc, "code", None))
+    return CODES[error_kind(exc)]
 
 
 def report(exc: BaseException) -> None:
