@@ -8,6 +8,8 @@ from codey._errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    BatchInputError,
+    BatchOutputError,
     CancelledError,
     ChatLogError,
     ChunkTimeoutError,
@@ -34,6 +36,11 @@ if TYPE_CHECKING:
     from codey._api import preload as preload
     from codey._api import providers as providers
     from codey._api import stream as stream
+    from codey._batch import BatchSummary as BatchSummary
+    from codey._batch import batch as batch
+    from codey._batchfile import BatchLine as BatchLine
+    from codey._batchfile import read_batch_input as read_batch_input
+    from codey._batchfile import read_batch_output as read_batch_output
     from codey._chatlog import Chat as Chat
     from codey._chatlog import ChatSettings as ChatSettings
     from codey._chatlog import parse_chat as parse_chat
@@ -52,6 +59,10 @@ __all__ = [
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchInputError",
+    "BatchLine",
+    "BatchOutputError",
+    "BatchSummary",
     "CancelledError",
     "Chat",
     "ChatLogError",
@@ -80,11 +91,14 @@ __all__ = [
     "UnsupportedOptionError",
     "Usage",
     "__version__",
+    "batch",
     "complete",
     "models",
     "parse_chat",
     "preload",
     "providers",
+    "read_batch_input",
+    "read_batch_output",
     "stream",
     "stream_many",
 ]
@@ -96,6 +110,11 @@ _LAZY = {
     "preload": "codey._api",
     "providers": "codey._api",
     "stream": "codey._api",
+    "batch": "codey._batch",
+    "BatchSummary": "codey._batch",
+    "BatchLine": "codey._batchfile",
+    "read_batch_input": "codey._batchfile",
+    "read_batch_output": "codey._batchfile",
     "Chat": "codey._chatlog",
     "ChatSettings": "codey._chatlog",
     "parse_chat": "codey._chatlog",

@@ -20,7 +20,9 @@
     ├── ConnectTimeoutError        also a TimeoutError: no response within connect_timeout
     ├── ChunkTimeoutError          also a TimeoutError: silence longer than chunk_timeout
     ├── CancelledError             complete() of a stream closed or cancelled before its end
-    └── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
+    ├── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
+    ├── BatchInputError            also a ValueError: a malformed batch line, or an id twice
+    └── BatchOutputError           a batch's output file is not one, or is in use
 
 Every error carries ``.partial_text``: the text the caller had been given
 before it was raised (empty when none). Errors pickle with their attributes,
@@ -38,6 +40,8 @@ __all__ = [
     "CancelledError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchInputError",
+    "BatchOutputError",
     "ChatLogError",
     "ChunkTimeoutError",
     "CodeyError",
@@ -187,6 +191,26 @@ class CancelledError(CodeyError):
 
 class DeadlineExceededError(CodeyError, TimeoutError):
     """The whole call took longer than ``deadline`` seconds."""
+
+
+class BatchInputError(CodeyError, ValueError):
+    """A batch's input that cannot be run: a malformed line, or an id given twice.
+
+    Raised before any request when the input can be read twice (a file, a list).
+    """
+
+    #: The input file, if the input is one.
+    path: Optional[str] = None
+    #: 1-based line (JSONL) or row (CSV) number, or position in the iterable.
+    line: Optional[int] = None
+
+
+class BatchOutputError(CodeyError):
+    """A batch's output file that cannot be used: a line in it is not a batch record,
+    or another batch is writing to it."""
+
+    path: Optional[str] = None
+    line: Optional[int] = None
 
 
 def chunk_timeout_message(provider: str, seconds: Optional[float]) -> str:

@@ -1,0 +1,388 @@
+"""``codey.batch()``: many prompts through a bounded pool of streams; the output file is the state.
+
+The caller's thread reads the input lazily, keeps at most ``2 * parallel``
+lines handed out, and writes each finished record (fsync'd in groups); up to
+``parallel`` worker threads (``codey-batch-N``) each run one ``codey.stream()``
+at a time, as the adaptive :class:`~codey._ratelimit.Limiter` allows. The
+engine still does the retries before the first text. Memory stays flat in
+the number of lines: only the ids are kept (to skip and to refuse duplicates).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Iterable, Mapping
+from time import monotonic
+from typing import Any, Callable, Optional, Union
+
+import attrs
+
+from codey._batchfile import LINE_OPTIONS, BatchLine, OutputFile, coerce
+from codey._errors import BatchInputError, CodeyError
+from codey._ratelimit import Limiter, Ticket
+from codey._retry import error_kind
+from codey._secrets import redact
+from codey._stream import Stream
+
+__all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
+
+#: Retries before the first text, per line: more than a lone stream's 2, for a long run.
+DEFAULT_RETRIES = 4
+#: The ``stream()`` keywords ``batch()`` passes on (the model and retries are its own).
+BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
+#: How often ``on_progress`` hears from a run whose lines are slow to finish, in seconds.
+PROGRESS_INTERVAL = 0.25
+
+_STOP = object()
+_ids = itertools.count(1)
+
+
+@attrs.frozen
+class BatchSummary:
+    """How a batch went (or is going: ``on_progress`` gets one as it runs)."""
+
+    #: Lines that succeeded in this run.
+    done: int = 0
+    #: Lines whose last attempt failed in this run (their error records say why).
+    failed: int = 0
+    #: Lines already done in the output file, not run again.
+    skipped: int = 0
+    #: Lines in the input, when it could be read ahead (a file, a list), else None.
+    total: Optional[int] = None
+    #: Lines being answered now.
+    in_flight: int = 0
+    #: Seconds since the batch started.
+    elapsed: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    #: Retries before the first text, summed over the lines.
+    retries: int = 0
+    #: Responses that said "slow down" (429, 503, 529), retried ones included.
+    throttled: int = 0
+    #: How many requests the limiter lets run at once now.
+    concurrency: int = 0
+    #: Failed lines by kind (``busy``, ``timeout``, ``configuration``...).
+    errors: Mapping[str, int] = attrs.field(factory=dict)
+    #: The output file.
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every line run succeeded."""
+        return self.failed == 0
+
+    @property
+    def prompts_per_second(self) -> float:
+        return (self.done + self.failed) / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - BATCH_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"batch() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
+        )
+
+
+def _read_ahead(lines: Iterable[Any], done: set[str]) -> tuple[int, int]:
+    """Check every line and id of an input that can be read twice: (lines, already done)."""
+    seen: set[str] = set()
+    skipped = 0
+    for number, item in enumerate(lines, 1):
+        line = coerce(item, number)
+        if line.id in seen:
+            raise _duplicate(line.id, number)
+        seen.add(line.id)
+        skipped += line.id in done
+    return len(seen), skipped
+
+
+def _duplicate(line_id: str, number: int) -> BatchInputError:
+    return BatchInputError(
+        f"the id {line_id!r} appears twice (again at line {number}): every line needs its own id",
+        line=number,
+    )
+
+
+class _Run:
+    """One run of a batch: the workers, the limiter and the counters."""
+
+    def __init__(
+        self,
+        output: OutputFile,
+        limiter: Limiter,
+        model: Optional[str],
+        options: dict[str, Any],
+        on_progress: Optional[Callable[[BatchSummary], None]],
+        total: Optional[int],
+    ) -> None:
+        self.output = output
+        self.limiter = limiter
+        self.model = model
+        self.options = options
+        self.on_progress = on_progress
+        self.total = total
+        self.todo: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._streams: set[Stream] = set()
+        self.started = monotonic()
+        self.done = self.failed = self.skipped = 0
+        self.input_tokens = self.output_tokens = self.retries = 0
+        self.errors: dict[str, int] = {}
+
+    # -- the caller's thread ---------------------------------------------------
+
+    def run(self, lines: Iterable[Any], parallel: int) -> BatchSummary:
+        workers = [
+            threading.Thread(target=self._work, name=f"codey-batch-{next(_ids)}", daemon=True)
+            for _ in range(parallel)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            self._feed(lines, 2 * parallel)
+        except BaseException:
+            self._stop()
+            raise
+        finally:
+            for _ in workers:
+                self.todo.put(_STOP)
+            for worker in workers:
+                worker.join()
+            # What finished before a stop is kept (an interrupted line is not).
+            self._write(self._ready())
+        summary = self.summary()
+        if self.on_progress is not None:
+            self.on_progress(summary)
+        return summary
+
+    def _feed(self, lines: Iterable[Any], capacity: int) -> None:
+        done = self.output.done
+        seen: set[str] = set()
+        source = enumerate(lines, 1)
+        exhausted = False
+        outstanding = 0
+        while True:
+            while not exhausted and outstanding < capacity:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                    break
+                line = coerce(item[1], item[0])
+                if line.id in seen:
+                    raise _duplicate(line.id, item[0])
+                seen.add(line.id)
+                if line.id in done:
+                    self.skipped += 1
+                    continue
+                self.todo.put(line)
+                outstanding += 1
+            if not outstanding:
+                return
+            results = self._ready(PROGRESS_INTERVAL)
+            outstanding -= len(results)
+            self._write(results)
+            if self.on_progress is not None:
+                self.on_progress(self.summary())
+
+    def _ready(self, timeout: Optional[float] = None) -> list[Any]:
+        """The results that have arrived, after waiting up to ``timeout`` for the first."""
+        results = []
+        try:
+            if timeout is not None:
+                results.append(self.results.get(timeout=timeout))
+            while True:
+                results.append(self.results.get_nowait())
+        except queue.Empty:
+            return results
+
+    def _write(self, results: list[Any]) -> None:
+        records = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # a bug, not a failed line: stop the batch
+            if result is not None:
+                records.append(result)
+        if records:
+            self.output.write(records)
+        for record in records:
+            error = record.get("error")
+            if error is None:
+                self.done += 1
+                usage = record["usage"]
+                self.input_tokens += usage["input_tokens"] or 0
+                self.output_tokens += usage["output_tokens"] or 0
+                self.retries += record["timings"]["retries"]
+            else:
+                self.failed += 1
+                self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
+
+    def _stop(self) -> None:
+        self.stopping.set()
+        self.limiter.close()
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.close()
+
+    def summary(self) -> BatchSummary:
+        return BatchSummary(
+            done=self.done,
+            failed=self.failed,
+            skipped=self.skipped,
+            total=self.total,
+            in_flight=self.limiter.active,
+            elapsed=monotonic() - self.started,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            retries=self.retries,
+            throttled=self.limiter.throttled,
+            concurrency=self.limiter.concurrency,
+            errors=dict(self.errors),
+            output=self.output.path,
+        )
+
+    # -- the workers -----------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            line = self.todo.get()
+            if line is _STOP:
+                return
+            result: Any = None
+            try:
+                if not self.stopping.is_set():
+                    result = self._answer(line)
+            except BaseException as exc:  # handed to the caller's thread, never lost
+                result = exc
+            self.results.put(result)
+
+    def _answer(self, line: BatchLine) -> Optional[dict[str, Any]]:
+        """The line's record, or None when the batch stopped before it was answered."""
+        ticket = self.limiter.acquire()
+        if ticket is None:
+            return None
+        tokens: Optional[int] = None
+        try:
+            record = self._request(line, ticket)
+            if record is not None and "usage" in record:
+                usage = record["usage"]
+                tokens = (usage["input_tokens"] or 0) + (usage["output_tokens"] or 0)
+            return record
+        finally:
+            self.limiter.release(ticket, tokens)
+
+    def _request(self, line: BatchLine, ticket: Ticket) -> Optional[dict[str, Any]]:
+        from codey._api import default_model, stream
+
+        model = line.model or self.model or default_model()[0]
+        limiter = self.limiter
+
+        def observe(status: int, headers: Mapping[str, str]) -> None:
+            limiter.observe(ticket, status, headers)
+
+        try:
+            answer = stream(
+                line.prompt, model=model, on_response=observe, **{**self.options, **line.options}
+            )
+        except (CodeyError, ValueError, TypeError) as exc:  # this line's setup: its record
+            return _failure(line.id, model, exc)
+        with self._lock:
+            if self.stopping.is_set():
+                answer.close()
+                return None
+            self._streams.add(answer)
+        try:
+            with answer:
+                text = "".join(answer)
+        except CodeyError as exc:
+            return None if self.stopping.is_set() else _failure(line.id, answer.model, exc)
+        finally:
+            with self._lock:
+                self._streams.discard(answer)
+        if answer.cancelled:
+            return None
+        usage = answer.usage
+        timings = answer.timings
+        return {
+            "id": line.id,
+            "model": answer.model,
+            "text": text,
+            "finish_reason": answer.finish_reason,
+            "usage": {
+                "input_tokens": None if usage is None else usage.input_tokens,
+                "output_tokens": None if usage is None else usage.output_tokens,
+            },
+            "timings": {
+                "to_first_text": _seconds(timings.to_first_text),
+                "total": _seconds(timings.total),
+                "retries": timings.retries,
+            },
+        }
+
+
+def _seconds(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(value, 4)
+
+
+def _failure(line_id: str, model: str, exc: BaseException) -> dict[str, Any]:
+    """A line's error record; an invalid option (a ValueError) is the line's configuration."""
+    return {
+        "id": line_id,
+        "model": model,
+        "error": {
+            "type": type(exc).__name__,
+            "message": redact(str(exc)),
+            "status_code": getattr(exc, "status_code", None),
+            "kind": error_kind(exc) if isinstance(exc, CodeyError) else "configuration",
+        },
+    }
+
+
+def batch(
+    lines: Iterable[Union[BatchLine, str, Mapping[str, Any], Any]],
+    output: Union[str, Any],
+    *,
+    parallel: int = 8,
+    model: Optional[str] = None,
+    retries: int = DEFAULT_RETRIES,
+    on_progress: Optional[Callable[[BatchSummary], None]] = None,
+    **options: Any,
+) -> BatchSummary:
+    """Answer every line, ``parallel`` at most at once, appending a record per line to
+    ``output`` (JSONL); lines already done there are skipped, so running the same
+    batch again goes on where it stopped and retries what failed.
+
+    :param lines: ``BatchLine`` values, prompts (str or message lists) or dicts
+        (``id``, ``prompt`` or ``messages``, ``model``, ``options``), such as
+        :func:`read_batch_input` yields; a line without an id is given its 1-based position.
+    :param output: the output file's path; created if needed.
+    :param parallel: the most requests at once; fewer while the provider says to slow down.
+    :param model: the model of the lines that name none (default: as ``stream()``'s).
+    :param retries: retries before the first text, per line.
+    :param on_progress: called with a :class:`BatchSummary` in the calling thread as
+        records are written (at least every quarter second), and once at the end.
+    :param options: ``stream()`` keywords for every line (``max_tokens``, ``system``...);
+        a line's own ``options`` win.
+    :raises BatchInputError: a malformed line or a repeated id; before any request when
+        ``lines`` can be iterated twice (a list, a file), else when it is reached.
+    :raises BatchOutputError: ``output`` holds something else, or another batch writes it.
+    :raises KeyboardInterrupt: after stopping: what finished is on disk, the rest is not.
+    """
+    _check_options(options)
+    limiter = Limiter(parallel)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ValueError(f"retries must be a non-negative int, not {retries!r}")
+    out = OutputFile(output)
+    try:
+        total: Optional[int] = None
+        if iter(lines) is not lines:  # it can be read twice: check it all first
+            total, _ = _read_ahead(lines, out.done)
+        run = _Run(out, limiter, model, {"retries": retries, **options}, on_progress, total)
+        return run.run(lines, parallel)
+    finally:
+        out.close()
