@@ -196,11 +196,10 @@ class _Bucket:
 class Ticket:
     """One request's slot: give it back with :meth:`Limiter.release`."""
 
-    __slots__ = ("number", "started", "throttled")
+    __slots__ = ("number", "throttled")
 
-    def __init__(self, number: int, started: float) -> None:
+    def __init__(self, number: int) -> None:
         self.number = number
-        self.started = started
         #: Whether a response to this request said "slow down" (429, 503, 529).
         self.throttled = False
 
@@ -217,7 +216,8 @@ class Limiter:
         self._limit = float(ceiling)
         self._active = 0
         self._resume_at = 0.0
-        self._last_decrease = float("-inf")
+        #: The number of the last ticket issued when concurrency was last halved.
+        self._last_decrease = 0
         self._clean = 0
         self._issued = 0
         self._closed = False
@@ -264,7 +264,7 @@ class Limiter:
             self._unanswered.add(self._issued)
             self._buckets["requests"].take(1.0)
             self._buckets["tokens"].take(self._tokens_per_request)
-            return Ticket(self._issued, now)
+            return Ticket(self._issued)
 
     def observe(self, ticket: Ticket, status: int, headers: Mapping[str, str]) -> None:
         """A response to ``ticket``'s request began (any attempt): learn from it."""
@@ -288,9 +288,9 @@ class Limiter:
                 self._unanswered.add(number)
                 self._buckets["requests"].take(1.0)
                 self._buckets["tokens"].take(self._tokens_per_request)
-                if ticket.started >= self._last_decrease:
+                if number > self._last_decrease:  # sent after the last halving
                     self._limit = max(1.0, self._limit / 2)
-                    self._last_decrease = now
+                    self._last_decrease = self._issued
                     self._clean = 0
                 hold = parse_retry_after(headers)
                 if hold is None or hold > MAX_RETRY_AFTER:

@@ -6,7 +6,8 @@ refill continuously. A request that does not fit gets a 429 with
 ``Retry-After`` and ``retry-after-ms`` (OpenAI sends both) and the
 rate-limit headers; one that fits gets its answer and the headers saying what
 is left, in OpenAI's form (``x-ratelimit-*``, reset as a duration) or
-Anthropic's (``anthropic-ratelimit-*``, reset as an RFC 3339 time).
+Anthropic's (``anthropic-ratelimit-*``, reset as an RFC 3339 time), or none
+at all (``style="none"``: only the 429s tell).
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ class RateLimited:
         return steps
 
     def _headers(self) -> dict[str, str]:
-        headers = {}
+        headers: dict[str, str] = {}
+        if self.style == "none":
+            return headers
         buckets = {"requests": self.requests, "tokens": self.tokens}
         for name, bucket in buckets.items():
             if bucket is None:
