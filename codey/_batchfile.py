@@ -141,7 +141,7 @@ class BatchInput:
             return self._jsonl()
         return self._csv()
 
-    def _error(self, number: int, exc: Exception) -> BatchInputError:
+    def _error(self, number: int, exc: object) -> BatchInputError:
         where = "line" if self.format == "jsonl" else "row"
         return BatchInputError(f"{self.path}: {where} {number}: {exc}", path=self.path, line=number)
 
@@ -151,7 +151,11 @@ class BatchInput:
                 if not text.strip():
                     continue
                 try:
-                    yield coerce(json.loads(text), number, self.column)
+                    obj = json.loads(text)
+                except ValueError as exc:
+                    raise self._error(number, f"not JSON: {exc}") from None
+                try:
+                    yield coerce(obj, number, self.column)
                 except (ValueError, TypeError) as exc:
                     raise self._error(number, exc) from None
 
