@@ -202,7 +202,8 @@ def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
             channel.queue.put(exc)
     else:
         channel.t_end = monotonic()
-        channel.queue.put(END)
+        if not channel.cancelled.is_set():  # a producer that stopped for close() ends nothing
+            channel.queue.put(END)
     finally:
         channel.forget_socket()
 
@@ -393,8 +394,8 @@ class Stream:
 
         Idempotent, and safe to call from any thread.
         """
+        self._finalizer()  # cancelled first: whoever sees it done sees it cancelled
         self._done = True
-        self._finalizer()
 
     def _texts(self) -> Iterator[str]:
         # A generator over the shared position, so that leaving a for loop

@@ -355,7 +355,7 @@ class TestRunning:
                 **kwargs_for(fake, "openai", chunk_timeout=30),
             )
         done = records(out)
-        assert sorted(record["text"] for record in done) == ["fast 1", "fast 2"]
+        assert sorted(record["text"] for record in done) == ["fast 1", "fast 2"], done
         assert fake.wait_for_requests(3)
         assert all(request.disconnected.wait(2) for request in fake.requests)
 
