@@ -144,6 +144,8 @@ class _Run:
         for worker in workers:
             worker.start()
         try:
+            if self.on_progress is not None:
+                self.on_progress(self.summary())
             self._feed(lines, 2 * parallel)
         except BaseException:
             self._stop()

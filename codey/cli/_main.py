@@ -26,6 +26,7 @@ COMMANDS = {
     "prompt": "codey.cli._prompt:run_prompt",
     "save": "codey.cli._prompt:run_save",
     "chat": "codey.cli._chat:run_chat",
+    "batch": "codey.cli._batch:run_batch",
     "models": "codey.cli._listings:run_models",
     "providers": "codey.cli._listings:run_providers",
     "config": "codey.cli._listings:run_config",

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
     from codey._chatlog import Chat, ChatSettings
+    from codey._types import Message
     from codey.cli._answer import Show
     from codey.cli._config import Config
 
-__all__ = ["choose_model", "has_prompt", "request_options", "show_for"]
+__all__ = ["choose_model", "has_prompt", "model_options", "request_options", "show_for"]
 
 
 def has_prompt(chat: Chat) -> bool:
@@ -33,16 +35,23 @@ def choose_model(flag: Optional[str], chat: Chat, config: Config) -> str:
 def request_options(
     args: argparse.Namespace, config: Config, model: str, chat: Chat
 ) -> dict[str, Any]:
-    """The keywords for codey.stream(): the model, and only the options given.
+    """The keywords for codey.stream(): the model, and only the options given."""
+    return model_options(args, config, model, chat.messages)
+
+
+def model_options(
+    args: argparse.Namespace, config: Config, model: str, messages: Sequence[Message]
+) -> dict[str, Any]:
+    """The model and the options given for it, for a conversation of ``messages``.
 
     Each setting is the flag, else the config file's (the model's own table,
-    then [defaults]). A chat log with its own system message keeps it: the
+    then [defaults]). A conversation with its own system message keeps it: the
     config file's system message is for conversations without one.
     """
     from codey.cli._config import MODEL_SETTINGS
 
     settings = config.settings_for(model)
-    if any(message.role == "system" for message in chat.messages):
+    if any(message.role == "system" for message in messages):
         settings.pop("system", None)
     options: dict[str, Any] = {"model": model}
     for name in MODEL_SETTINGS:

@@ -39,6 +39,7 @@ examples:
   codey prompt -m gpt-4.1 -m claude-sonnet-4-0 "Name a prime"   # side by side
   codey prompt "Why?" --model o3 --reasoning --usage --stats
   codey chat --file chat.md
+  codey batch prompts.jsonl --parallel 16 -m gpt-4.1     # writes prompts.out.jsonl
   eval "$(codey completion bash)"
 """
 
@@ -69,7 +70,9 @@ exit status:
   5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C); 129 and 143
   SIGHUP and SIGTERM during save or chat;
   141 standard output closed (| head). With several models, the status of the
-  first one that failed, in the order given.
+  first one that failed, in the order given. codey batch: 0 when every prompt
+  succeeded; when some failed, the status of their kind if they all share one
+  (3, 4, 5 or 6), else 1; 130 or 143 when interrupted.
 """
 
 CHAT_INPUT_HELP = (
@@ -87,6 +90,16 @@ def _positive_int(text: str) -> int:
         value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
     return value
 
 
@@ -148,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("-m", "--model", metavar="MODEL", help=model_help)
 
-    def request_options(sub: argparse.ArgumentParser) -> None:
+    def request_options(sub: argparse.ArgumentParser, shown: bool = True) -> None:
         group = sub.add_argument_group(
             "request options",
             "Each one, when not given, comes from the config file's [models.NAME] or "
@@ -196,15 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="TOKENS",
             help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
         )
-        shown = sub.add_argument_group("shown on standard error")
-        shown.add_argument(
+        if not shown:
+            return
+        shown_group = sub.add_argument_group("shown on standard error")
+        shown_group.add_argument(
             "--reasoning",
             action="store_true",
             help="show the model's reasoning (thinking), dimmed, on standard error; "
             "standard output carries only the answer",
         )
-        shown.add_argument("--usage", action="store_true", help="print the token usage at the end")
-        shown.add_argument(
+        shown_group.add_argument(
+            "--usage", action="store_true", help="print the token usage at the end"
+        )
+        shown_group.add_argument(
             "--stats",
             action="store_true",
             help="print the timings at the end: to headers, to first text, longest gap, "
@@ -332,6 +349,64 @@ def build_parser() -> argparse.ArgumentParser:
     model_option(chat)
     request_options(chat)
     chat.set_defaults(command="chat", config_needed=True)
+
+    batch = command(
+        "batch",
+        "answer every prompt of a JSONL or CSV file, in parallel",
+        "Send every prompt of INPUT to a model, several at once, and append one JSON "
+        "record per prompt to the output file as each answer completes: the id, model, "
+        "text, finish reason, usage and timings, or the error (its type, message, "
+        "status code and kind). The output is also the batch's state: run the same "
+        "command again and every id already answered is skipped, every failed one "
+        "tried again (the last record of an id is the one that counts). Each record is "
+        "on disk (fsync) once written, so a crash or kill -9 loses only the answers in "
+        "flight. Concurrency adapts: --parallel is the ceiling; a 429 or 529 halves it, "
+        "clean answers grow it back, and the rate-limit headers (x-ratelimit-*, "
+        "anthropic-ratelimit-*) pace the requests to what the provider allows. On a "
+        "terminal, a progress bar on standard error (with the batch extra: pip install "
+        "'codey[batch]'); always a summary line at the end. Ctrl-C or SIGTERM stops "
+        "cleanly: what finished is kept, the rest runs next time.",
+    )
+    batch.add_argument(
+        "input",
+        metavar="INPUT",
+        help="the prompts: JSONL (.jsonl, .ndjson; each line a JSON string, a list of "
+        'messages, or an object with "prompt" or "messages" and optionally "id", '
+        '"model" and "options") or CSV (.csv, .tsv; a header row, the prompt in '
+        "--column, else the prompt column, else the only one besides id and model); "
+        "another name is read by its first character. A line without an id is "
+        "numbered from 1; an id given twice is an error before any request",
+    )
+    batch.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the JSONL output and state file, created if needed (default: INPUT with "
+        "its suffix replaced by .out.jsonl: prompts.csv gives prompts.out.jsonl)",
+    )
+    batch.add_argument(
+        "--column",
+        metavar="NAME",
+        help="the CSV column, or the key of the JSONL objects, that holds the prompt",
+    )
+    batch.add_argument(
+        "-p",
+        "--parallel",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="the most requests at once (default: 8); fewer while the provider says to slow down",
+    )
+    batch.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        metavar="N",
+        help="how often a prompt that failed before any text (connection, 429, 5xx) is "
+        "tried again, with backoff, in this run (default: 4)",
+    )
+    model_option(batch)
+    request_options(batch, shown=False)
+    batch.set_defaults(command="batch", config_needed=True)
 
     models = command(
         "models",

@@ -1,0 +1,169 @@
+"""``codey batch``: every prompt of a file through ``codey.batch()``, with a progress bar.
+
+The flags and the config file give each line its model and options (a line's
+own ``model`` and ``options`` win over both); the bar (tqdm, the ``batch``
+extra) is drawn only on a terminal's standard error; a summary line always
+ends the run, and the exit status says whether every line succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import IO, Any, Optional
+
+from codey.cli._exit import CODES
+from codey.cli._signals import Terminated, terminate_on_signals
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from codey._batch import BatchSummary
+    from codey._batchfile import BatchInput, BatchLine
+    from codey.cli._config import Config
+
+__all__ = ["Progress", "batch_status", "default_output", "run_batch", "summary_line"]
+
+
+def default_output(path: str) -> str:
+    """``prompts.csv`` -> ``prompts.out.jsonl``."""
+    return os.path.splitext(path)[0] + ".out.jsonl"
+
+
+class _Configured:
+    """The input's lines with their model and options from the flags and the config file.
+
+    Iterable as often as the input is (``codey.batch()`` reads it ahead once).
+    """
+
+    def __init__(self, lines: BatchInput, args: argparse.Namespace, config: Config) -> None:
+        from codey._api import default_model
+
+        self.lines = lines
+        self.args = args
+        self.config = config
+        self.model = args.model or default_model(config.model)[0]
+
+    def __iter__(self) -> Iterator[BatchLine]:
+        from codey._batchfile import BatchLine
+        from codey.cli._options import model_options
+
+        config = self.config
+        for line in self.lines:
+            messages = () if isinstance(line.prompt, str) else line.prompt
+            options = model_options(
+                self.args, config, config.resolve(line.model or self.model), messages
+            )
+            model = options.pop("model")
+            yield BatchLine(line.id, line.prompt, model=model, options={**options, **line.options})
+
+
+def summary_line(summary: BatchSummary, interrupted: bool = False) -> str:
+    """``codey: batch: 9998 done, 2 failed, 0 skipped in 41.2 s (243 prompts/s)``."""
+    failed = f"{summary.failed} failed"
+    if summary.errors:
+        failed += (
+            " (" + ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors.items())) + ")"
+        )
+    line = (
+        f"codey: batch: {summary.done} done, {failed}, {summary.skipped} skipped in "
+        f"{summary.elapsed:.1f} s ({summary.prompts_per_second:.0f} prompts/s)"
+    )
+    if interrupted:
+        line += "; interrupted: run it again to go on"
+    elif summary.failed:
+        line += f"; run it again to retry the failed ones (see {summary.output})"
+    return line + "\n"
+
+
+def batch_status(summary: BatchSummary) -> int:
+    """0 if every line succeeded; else the exit status of the failures' kind if they all
+    share one, else 1."""
+    if not summary.failed:
+        return 0
+    kinds = list(summary.errors)
+    return CODES.get(kinds[0], 1) if len(kinds) == 1 else 1
+
+
+class Progress:
+    """The bar on a terminal's standard error: done, failed, in flight, tokens/s, ETA."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        try:
+            self.terminal = stream.isatty()
+        except (AttributeError, ValueError):
+            self.terminal = False
+        self.bar: Any = None
+        self.last: Optional[BatchSummary] = None
+
+    def update(self, summary: BatchSummary) -> None:
+        self.last = summary
+        if not self.terminal:
+            return
+        if self.bar is None:
+            self.bar = self._start(summary)
+            if self.bar is None:
+                return
+        bar = self.bar
+        rate = summary.output_tokens / summary.elapsed if summary.elapsed > 0 else 0.0
+        bar.set_postfix_str(
+            f"{summary.failed} failed, {summary.in_flight} in flight, {rate:.0f} tokens/s",
+            refresh=False,
+        )
+        bar.update(summary.done + summary.failed + summary.skipped - bar.n)
+
+    def _start(self, summary: BatchSummary) -> Any:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.terminal = False
+            self.stream.write(
+                "codey: batch: running (pip install 'codey[batch]' for a progress bar)\n"
+            )
+            self.stream.flush()
+            return None
+        return tqdm(
+            total=summary.total,
+            unit="prompt",
+            file=self.stream,
+            dynamic_ncols=True,
+            leave=False,
+            desc="codey batch",
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``codey batch INPUT``: the records in the output file, a summary on standard error."""
+    from codey._batch import DEFAULT_RETRIES, batch
+    from codey._batchfile import read_batch_input
+
+    output = args.output or default_output(args.input)
+    if os.path.abspath(output) == os.path.abspath(args.input):
+        raise ValueError(f"{output}: the output file would be the input file; choose another")
+    lines = _Configured(read_batch_input(args.input, args.column), args, args.config)
+    progress = Progress(sys.stderr)
+    retries = DEFAULT_RETRIES if args.retries is None else args.retries
+    try:
+        with terminate_on_signals():
+            summary = batch(
+                lines, output, parallel=args.parallel, retries=retries, on_progress=progress.update
+            )
+    except (KeyboardInterrupt, Terminated):
+        progress.close()
+        if progress.last is not None:
+            sys.stderr.write(summary_line(progress.last, interrupted=True))
+            sys.stderr.flush()
+        raise
+    finally:
+        progress.close()
+    sys.stderr.write(summary_line(summary))
+    sys.stderr.flush()
+    return batch_status(summary)
