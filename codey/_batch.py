@@ -86,17 +86,15 @@ def _check_options(options: Mapping[str, Any]) -> None:
         )
 
 
-def _read_ahead(lines: Iterable[Any], done: set[str]) -> tuple[int, int]:
-    """Check every line and id of an input that can be read twice: (lines, already done)."""
+def _read_ahead(lines: Iterable[Any]) -> int:
+    """Check every line and id of an input that can be read twice; the number of lines."""
     seen: set[str] = set()
-    skipped = 0
     for number, item in enumerate(lines, 1):
         line = coerce(item, number)
         if line.id in seen:
             raise _duplicate(line.id, number)
         seen.add(line.id)
-        skipped += line.id in done
-    return len(seen), skipped
+    return len(seen)
 
 
 def _duplicate(line_id: str, number: int) -> BatchInputError:
@@ -379,11 +377,11 @@ def batch(
     limiter = Limiter(parallel)
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise ValueError(f"retries must be a non-negative int, not {retries!r}")
+    total: Optional[int] = None
+    if iter(lines) is not lines:  # it can be read twice: check it all first
+        total = _read_ahead(lines)
     out = OutputFile(output)
     try:
-        total: Optional[int] = None
-        if iter(lines) is not lines:  # it can be read twice: check it all first
-            total, _ = _read_ahead(lines, out.done)
         run = _Run(out, limiter, model, {"retries": retries, **options}, on_progress, total)
         return run.run(lines, parallel)
     finally:

@@ -181,11 +181,55 @@ closed at once and nothing is printed.
 With several models (\fBcodey prompt \-m A \-m B\fR), each model that failed
 gets its own line on standard error, \fBcodey: error: MODEL: ...\fR, and the
 exit status is that of the first failed model, in the order given.
+.PP
+\fBcodey batch\fR exits 0 when every prompt succeeded; when some failed, with
+the status of their kind if they all share one (3, 4, 5 or 6), else 1; 130 or
+143 when Ctrl\-C or SIGTERM stopped it.
+"""
+
+BATCH = r"""
+\fBcodey batch prompts.jsonl \-m gpt\-4.1 \-p 16\fR answers every line of the
+input and appends one record per line to the output file
+(\fBprompts.out.jsonl\fR), as each answer completes:
+.PP
+.RS 4
+.nf
+{"id":"1","model":"gpt\-4.1","text":"...","finish_reason":"stop",
+ "usage":{"input_tokens":12,"output_tokens":80},
+ "timings":{"to_first_text":0.41,"total":1.9,"retries":0}}
+{"id":"2","model":"gpt\-4.1","error":{"type":"RateLimitError",
+ "message":"...","status_code":429,"kind":"busy"}}
+.fi
+.RE
+.PP
+(one line each), \fBkind\fR as in \fB\-\-events\fR.
+Input lines, JSONL:
+.PP
+.RS 4
+.nf
+"a prompt"
+[{"role": "user", "content": "a conversation"}]
+{"id": "q7", "prompt": "...", "model": "claude\-sonnet\-4\-0",
+ "options": {"max_tokens": 200, "temperature": 0}}
+.fi
+.RE
+.PP
+or CSV with a header row (the prompt in \fB\-\-column\fR; \fBid\fR and
+\fBmodel\fR columns are read too).
+A line's own model and options win over the flags, which win over the config
+file.
+The output file is the batch's state: running the same command again skips every
+id with a successful record and tries every failed one again, appending its new
+record (the last record of an id counts; a successful id is never answered
+twice).
+Each record is written whole and synced to disk; a torn last line left by a
+kill in the middle of a write is cut off on the next run.
+Two batches cannot write one output file at once.
 """
 
 CONFIG_FILE = r"""
-\fBcodey prompt\fR, \fBsave\fR, \fBchat\fR, \fBmodels\fR, \fBproviders\fR
-and \fBcompletion\fR read a TOML file,
+\fBcodey prompt\fR, \fBsave\fR, \fBchat\fR, \fBbatch\fR, \fBmodels\fR,
+\fBproviders\fR and \fBcompletion\fR read a TOML file,
 \fB$CODEY_CONFIG\fR, else \fB$XDG_CONFIG_HOME/codey/config.toml\fR, else
 \fB~/.config/codey/config.toml\fR.
 It is optional; \fBcodey config\fR shows where it is and the settings in force.
@@ -336,6 +380,7 @@ codey prompt \-m gpt\-4.1 \-m claude\-sonnet\-4\-0 "Name a prime"
 codey prompt "Why is the sky blue?" \-\-model o3 \-\-reasoning \-\-usage \-\-stats
 codey prompt "Summarise this" \-\-events < notes.md
 codey chat \-\-file chat.md
+codey batch reviews.csv \-\-column review \-\-system "Positive or negative?"
 codey config
 .fi
 """
@@ -355,6 +400,7 @@ SECTIONS = (
     ("config file", CONFIG_FILE),
     ("json lines", JSON_LINES),
     ("status line", STATUS_LINE),
+    ("batch files", BATCH),
     ("shell completion", COMPLETION),
     ("environment", ENVIRONMENT),
     ("exit status", EXIT_STATUS),

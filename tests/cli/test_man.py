@@ -75,6 +75,7 @@ def test_documents_every_command_and_option(page: str) -> None:
         "prompt",
         "save",
         "chat",
+        "batch",
         "config",
         "completion",
         "models",

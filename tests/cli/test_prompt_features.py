@@ -427,7 +427,7 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 SHELLS = ("bash", "zsh", "fish")
 
 
-COMMANDS = ("prompt", "save", "chat", "models", "providers", "config", "completion")
+COMMANDS = ("prompt", "save", "chat", "batch", "models", "providers", "config", "completion")
 
 
 class TestCompletion:
@@ -458,6 +458,7 @@ class TestCompletion:
             ("codey prompt -m fa", ["fast"]),
             ("codey prompt --reasoning-effort m", ["minimal", "medium"]),
             ("codey completion ", ["bash", "zsh", "fish"]),
+            ("codey batch --pa", ["--parallel"]),
             ("codey chat --", None),
             ("codey prompt --max-tokens ", []),
         ],
