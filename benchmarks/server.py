@@ -23,6 +23,8 @@ Options (comma separated ``key=value`` in the segment after ``/b/``):
              (CLOCK_MONOTONIC, system-wide on Linux), for latency measures
 ``stall``    after this many text events, send nothing more and wait for the
              client to hang up (0: never stall)
+``ttft``     seconds between the headers (and preamble) and the first text: a
+             model's time to first token (then the rest at once; 0: none)
 ``tag``      a name under which the server records the time of its last write
              and of the client's EOF; ``GET /rec/<tag>`` returns them as JSON
              (waiting up to 5 s for the EOF)
@@ -39,7 +41,7 @@ import socket
 import sys
 import threading
 from time import monotonic
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 #: ~4-character text pieces, cycled.
 TOKENS = (
@@ -185,7 +187,7 @@ _END_CHUNK = b"0\r\n\r\n"
 
 
 class Options:
-    __slots__ = ("fmt", "framing", "n", "pace", "stall", "tag", "ts")
+    __slots__ = ("fmt", "framing", "n", "pace", "stall", "tag", "ts", "ttft")
 
     def __init__(self, fmt: str, spec: str) -> None:
         values = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
@@ -197,6 +199,7 @@ class Options:
         self.pace = float(values.get("pace", 0))
         self.ts = values.get("ts", "0") == "1"
         self.stall = int(values.get("stall", 0))
+        self.ttft = float(values.get("ttft", 0))
         self.tag = values.get("tag") or None
 
 
@@ -296,16 +299,33 @@ class Job:
             self.done.set()
 
 
+class Later:
+    """The rest of an answer, sent in one write when the pacer gets to it (``ttft``)."""
+
+    def __init__(self, conn: socket.socket, rest: bytes) -> None:
+        self.conn = conn
+        self.rest = rest
+        self.done = threading.Event()
+        self.failed = False
+
+    def step(self) -> None:
+        try:
+            self.conn.sendall(self.rest)
+        except OSError:
+            self.failed = True
+        self.done.set()
+
+
 class Pacer:
     """One thread that runs every paced job's next step when it falls due."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.heap: list[tuple[float, int, Job]] = []
+        self.heap: list[tuple[float, int, Any]] = []
         self.seq = itertools.count()
         threading.Thread(target=self._run, name="bench-pacer", daemon=True).start()
 
-    def add(self, due: float, job: Job) -> None:
+    def add(self, due: float, job: Any) -> None:
         with self.cond:
             heapq.heappush(self.heap, (due, next(self.seq), job))
             self.cond.notify()
@@ -393,6 +413,14 @@ class Server:
     def _answer(self, conn: socket.socket, opts: Options) -> bool:
         """Send the answer; False if the client went away. After a stall, wait for its EOF."""
         if opts.pace <= 0 and not opts.ts and not opts.stall:
+            if opts.ttft > 0:
+                pre = b"".join(frame(opts.framing, e) for e in preamble(opts.fmt))
+                body = self._body(opts)
+                conn.sendall(head(opts.framing) + pre)
+                later = Later(conn, body[len(pre) :])
+                self.pacer.add(monotonic() + opts.ttft, later)
+                later.done.wait()
+                return not later.failed
             conn.sendall(head(opts.framing) + self._body(opts))
             self.recorder.wrote(opts.tag, monotonic())
             return True

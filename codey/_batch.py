@@ -1,9 +1,11 @@
 """``codey.batch()``: many prompts through a bounded pool of streams; the output file is the state.
 
-The caller's thread reads the input lazily, keeps at most ``2 * parallel``
-lines handed out, and writes each finished record (fsync'd in groups); up to
-``parallel`` worker threads (``codey-batch-N``) each run one ``codey.stream()``
-at a time, as the adaptive :class:`~codey._ratelimit.Limiter` allows. The
+The caller's thread reads the input lazily and keeps at most ``2 * parallel``
+lines handed out; up to ``parallel`` worker threads (``codey-batch-N``) each
+run one ``codey.stream()`` at a time, as the adaptive
+:class:`~codey._ratelimit.Limiter` allows; one writer thread appends the
+finished records, a group per fsync (group commit: a slow disk never holds
+up the requests). The
 engine still does the retries before the first text. Memory stays flat in
 the number of lines: only the ids are kept (to skip and to refuse duplicates).
 """
@@ -124,6 +126,8 @@ class _Run:
         self.total = total
         self.todo: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: From the writer: how many results it handled, or the error that stopped it.
+        self.written: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._streams: set[Stream] = set()
@@ -139,22 +143,31 @@ class _Run:
             threading.Thread(target=self._work, name=f"codey-batch-{next(_ids)}", daemon=True)
             for _ in range(parallel)
         ]
+        writer = threading.Thread(
+            target=self._write_all, name=f"codey-batch-writer-{next(_ids)}", daemon=True
+        )
+        writer.start()
         for worker in workers:
             worker.start()
+        interrupted = False
         try:
             if self.on_progress is not None:
                 self.on_progress(self.summary())
             self._feed(lines, 2 * parallel)
-        except BaseException:
+        except BaseException as exc:
             self._stop()
+            interrupted = not isinstance(exc, Exception)  # Ctrl-C, a signal's exception
             raise
         finally:
             for _ in workers:
                 self.todo.put(_STOP)
             for worker in workers:
                 worker.join()
-            # What finished before a stop is kept (an interrupted line is not).
-            self._write(self._ready())
+            # The writer writes what finished before a stop (an interrupted line is not).
+            self.results.put(_STOP)
+            writer.join()
+            if interrupted and self.on_progress is not None:
+                self.on_progress(self.summary())  # the last word: what is on disk
         summary = self.summary()
         if self.on_progress is not None:
             self.on_progress(summary)
@@ -183,22 +196,41 @@ class _Run:
                 outstanding += 1
             if not outstanding:
                 return
-            results = self._ready(PROGRESS_INTERVAL)
-            outstanding -= len(results)
-            self._write(results)
+            try:
+                finished = self.written.get(timeout=PROGRESS_INTERVAL)
+                while True:
+                    if isinstance(finished, BaseException):
+                        raise finished  # a bug or a failed write, not a failed line
+                    outstanding -= finished
+                    finished = self.written.get_nowait()
+            except queue.Empty:
+                pass
             if self.on_progress is not None:
                 self.on_progress(self.summary())
 
-    def _ready(self, timeout: Optional[float] = None) -> list[Any]:
-        """The results that have arrived, after waiting up to ``timeout`` for the first."""
-        results = []
-        try:
-            if timeout is not None:
-                results.append(self.results.get(timeout=timeout))
-            while True:
-                results.append(self.results.get_nowait())
-        except queue.Empty:
-            return results
+    # -- the writer ------------------------------------------------------------
+
+    def _write_all(self) -> None:
+        """Write the records as they come, a group per fsync; tell the feeder how many."""
+        get = self.results.get
+        while True:
+            results = [get()]
+            try:
+                while True:
+                    results.append(self.results.get_nowait())
+            except queue.Empty:
+                pass
+            last = results[-1] is _STOP
+            if last:
+                results.pop()
+            try:
+                self._write(results)
+            except BaseException as exc:  # handed to the caller's thread, never lost
+                self.written.put(exc)
+            else:
+                self.written.put(len(results))
+            if last:
+                return
 
     def _write(self, results: list[Any]) -> None:
         records = []
@@ -209,17 +241,18 @@ class _Run:
                 records.append(result)
         if records:
             self.output.write(records)
-        for record in records:
-            error = record.get("error")
-            if error is None:
-                self.done += 1
-                usage = record["usage"]
-                self.input_tokens += usage["input_tokens"] or 0
-                self.output_tokens += usage["output_tokens"] or 0
-                self.retries += record["timings"]["retries"]
-            else:
-                self.failed += 1
-                self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
+        with self._lock:
+            for record in records:
+                error = record.get("error")
+                if error is None:
+                    self.done += 1
+                    usage = record["usage"]
+                    self.input_tokens += usage["input_tokens"] or 0
+                    self.output_tokens += usage["output_tokens"] or 0
+                    self.retries += record["timings"]["retries"]
+                else:
+                    self.failed += 1
+                    self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
 
     def _stop(self) -> None:
         self.stopping.set()
@@ -230,6 +263,8 @@ class _Run:
             stream.close()
 
     def summary(self) -> BatchSummary:
+        with self._lock:
+            errors = dict(self.errors)
         return BatchSummary(
             done=self.done,
             failed=self.failed,
@@ -242,7 +277,7 @@ class _Run:
             retries=self.retries,
             throttled=self.limiter.throttled,
             concurrency=self.limiter.concurrency,
-            errors=dict(self.errors),
+            errors=errors,
             output=self.output.path,
         )
 

@@ -279,7 +279,8 @@ class Limiter:
             for name, quota in quotas.items():
                 cost = 1.0 if name == "requests" else self._tokens_per_request
                 self._buckets[name].update(quota, uncounted * cost, now, number)
-            if status < 300 and "tokens" not in quotas:
+            opened = self._probing and status < 300 and "tokens" not in quotas
+            if opened:
                 self._probing = False
             if status in PRESSURE:
                 ticket.throttled = True
@@ -297,13 +298,17 @@ class Limiter:
                     resets = [q.reset for q in quotas.values() if q.remaining < 1 and q.reset]
                     hold = min(max(resets), MAX_RETRY_AFTER) if resets else DEFAULT_HOLD
                 self._resume_at = max(self._resume_at, now + hold)
-            self._cond.notify_all()
+            if opened:
+                self._cond.notify_all()
+            else:
+                self._cond.notify()  # the picture may allow a start now
 
     def release(self, ticket: Ticket, tokens: Optional[int] = None) -> None:
         """The request ended; ``tokens`` is what it used (input and output), if known."""
         with self._cond:
             self._active -= 1
             self._unanswered.discard(ticket.number)
+            opened = self._probing
             self._probing = False
             if tokens:
                 mean = self._tokens_per_request
@@ -315,7 +320,12 @@ class Limiter:
                 if self._clean >= int(self._limit) and self._limit < self.ceiling:
                     self._limit = min(float(self.ceiling), self._limit + 1)
                     self._clean = 0
-            self._cond.notify_all()
+            if opened:
+                self._cond.notify_all()
+            else:
+                # One slot is free (two, when it grew); waking every waiter would cost
+                # a thread switch each, per request.
+                self._cond.notify(2)
 
     def close(self) -> None:
         """Wake every waiter with None: the batch is stopping."""
