@@ -8,6 +8,9 @@ fresh child process, so its peak RSS is its own:
   (records fsync'd), ``parallel`` at once. prompts/s as a ratio of the ideal,
   ``parallel / 20 ms`` (what a client with no overhead at all would do);
   peak RSS at 1,000 and at 10,000 prompts (flat: the input is read lazily).
+- **codey.stream in a pool** (diagnostic): ``ThreadPoolExecutor(parallel)``
+  mapping ``codey.complete`` over the prompts, nothing written: what the
+  batch itself costs over the engine.
 - **hand-written**: ``ThreadPoolExecutor(parallel)`` mapping the openai SDK's
   streaming call over the same prompts, each answer appended to a file
   (flushed, not fsync'd), as one would write it by hand. Left out, with a
@@ -68,6 +71,28 @@ def _child_codey(port: int, n: int, parallel: int, folder: str) -> dict[str, Any
     return {"elapsed": elapsed, "done": summary.done, "failed": summary.failed, "records": done}
 
 
+def _child_pool(port: int, n: int, parallel: int, folder: str) -> dict[str, Any]:
+    """The diagnostic row: codey.stream in a hand-written pool, nothing written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import codey
+
+    codey.preload()
+    url = f"http://{HOST}:{port}/b/{SPEC}"
+
+    def one(index: int) -> bool:
+        text = codey.complete(
+            f"Write a short story, number {index}.", model="gpt-4.1", api_key=API_KEY, base_url=url
+        )
+        return bool(text)
+
+    started = perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        done = sum(pool.map(one, range(n)))
+    elapsed = perf_counter() - started
+    return {"elapsed": elapsed, "done": done, "failed": n - done, "records": done}
+
+
 def _child_sdk(port: int, n: int, parallel: int, folder: str) -> dict[str, Any]:
     import threading
     from concurrent.futures import ThreadPoolExecutor
@@ -107,7 +132,7 @@ def _child_sdk(port: int, n: int, parallel: int, folder: str) -> dict[str, Any]:
 def child(argv: list[str]) -> None:
     kind, port, n, parallel = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     with tempfile.TemporaryDirectory(prefix="codey-bench-batch-") as folder:
-        run = _child_codey if kind == "codey" else _child_sdk
+        run = {"codey": _child_codey, "pool": _child_pool, "sdk": _child_sdk}[kind]
         result = run(port, n, parallel, folder)
     result["peak_rss"] = peak_rss_bytes()
     print(json.dumps(result))
@@ -163,11 +188,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     sdk = not args.no_sdk and _sdk_installed()
     server = ServerProcess()
     try:
-        rows: dict[str, list[dict[str, Any]]] = {"codey": [], "sdk": []}
-        for _ in range(runs):  # interleaved, so that drift hits both alike
-            rows["codey"].append(measure("codey", server.port, n, parallel))
-            if sdk:
-                rows["sdk"].append(measure("sdk", server.port, n, parallel))
+        load = os.getloadavg()[0]
+        rows: dict[str, list[dict[str, Any]]] = {"codey": [], "pool": [], "sdk": []}
+        for _ in range(runs):  # interleaved, so that drift hits all alike
+            for kind in ("codey", "pool", "sdk") if sdk else ("codey", "pool"):
+                rows[kind].append(measure(kind, server.port, n, parallel))
         rss_small = measure("codey", server.port, small, parallel)["peak_rss"]
     finally:
         server.close()
@@ -181,12 +206,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     codey_rate = med("codey", "prompts_per_s")
     lines = [
         f"batch: {n} prompts, parallel {parallel}, {TTFT * 1000:.0f} ms to first token, "
-        f"{CHUNKS} chunks each; ideal {ideal:.0f} prompts/s; median of {runs}"
+        f"{CHUNKS} chunks each; ideal {ideal:.0f} prompts/s; median of {runs}; "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         + (" (smoke sizes: not a measurement)" if args.smoke else ""),
         f"  codey.batch:  {codey_rate:.0f} prompts/s = {codey_rate / ideal:.3f} x ideal, "
         f"peak RSS {med('codey', 'peak_rss') / mib:.1f} MiB at {n} prompts, "
         f"{rss_small / mib:.1f} MiB at {small}",
     ]
+    pool_rate = med("pool", "prompts_per_s")
+    lines.append(
+        f"  codey.stream in a ThreadPoolExecutor (diagnostic): {pool_rate:.0f} prompts/s = "
+        f"{pool_rate / ideal:.3f} x ideal; codey.batch / this = {codey_rate / pool_rate:.2f}"
+    )
     for row in rows["codey"]:
         if row["failed"] or row["records"] != n:
             raise AssertionError(f"codey.batch lost or failed lines: {row}")

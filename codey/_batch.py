@@ -66,7 +66,7 @@ class BatchSummary:
     #: How many requests the limiter lets run at once now.
     concurrency: int = 0
     #: Failed lines by kind (``busy``, ``timeout``, ``configuration``...).
-    errors: Mapping[str, int] = attrs.field(factory=dict)
+    errors: Mapping[str, int] = attrs.field(factory=dict, hash=False)
     #: The output file.
     output: str = ""
 
