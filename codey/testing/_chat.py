@@ -9,18 +9,7 @@ from typing import Any, Optional
 
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
-from codey.testing._steps import (
-    Comment,
-    Done,
-    ErrorEvent,
-    Finish,
-    Ping,
-    Reasoning,
-    Step,
-    Text,
-    ToolCall,
-    UsageStep,
-)
+from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
 
 
 class _ChatRenderer(_Renderer):
@@ -52,31 +41,16 @@ class _ChatRenderer(_Renderer):
         self.started = True
         return self.chunk({"role": "assistant", "content": ""})
 
-    def render(self, step: Step) -> str:
-        if isinstance(step, Text):
-            return self.start() + self.chunk({"content": step.text})
-        if isinstance(step, Reasoning):
-            return self.start() + self.chunk({"reasoning_content": step.text})
-        if isinstance(step, ToolCall):
-            return self.start() + self.tool_call(step)
-        if isinstance(step, Finish):
-            return self.start() + self.finish(step)
-        if isinstance(step, UsageStep):
-            return self.usage(step)
-        if isinstance(step, Done):
-            return f"data: [DONE]{self.eol}{self.eol}"
-        if isinstance(step, ErrorEvent):
-            return self.error(step)
-        if isinstance(step, Comment):
-            return self.comment(step.text)
-        if isinstance(step, Ping):
-            return self.comment("ping")
-        raise TypeError(f"not a rendered step: {step!r}")
+    def text(self, step: Text) -> str:
+        return self.start() + self.chunk({"content": step.text})
+
+    def reasoning(self, step: Reasoning) -> str:
+        return self.start() + self.chunk({"reasoning_content": step.text})
 
     def tool_call(self, step: ToolCall) -> str:
+        out = [self.start()]
         self.any_tool = True
         pieces = list(step.arguments)
-        out = []
         if step.index not in self.tools:
             self.tools.add(step.index)
             first = pieces.pop(0) if pieces else ""
@@ -94,7 +68,7 @@ class _ChatRenderer(_Renderer):
 
     def finish(self, step: Finish) -> str:
         reason = step.reason or ("tool_calls" if self.any_tool else "stop")
-        return self.chunk({}, reason)
+        return self.start() + self.chunk({}, reason)
 
     def usage(self, step: UsageStep) -> str:
         usage = {
@@ -104,6 +78,12 @@ class _ChatRenderer(_Renderer):
         }
         return self.data({**self.envelope(), "choices": [], "usage": usage})
 
+    def done(self) -> str:
+        return f"data: [DONE]{self.eol}{self.eol}"
+
     def error(self, step: ErrorEvent) -> str:
         error = {"message": step.message, "type": step.error_type, "param": None, "code": step.code}
         return self.data({"error": error})
+
+    def ping(self) -> str:
+        return self.comment("ping")

@@ -129,13 +129,9 @@ class _Connection:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
             raise self.gone() from None
-        while True:
-            ready = _wait_readable([self.sock, self.server._stop_r], None)
-            if self.server._closed:
-                raise _Gone()
-            if self.sock in ready:
-                self.receive()
-                self.buffer = b""
+        while True:  # what the client still sends is dropped
+            self.wait_for_data()
+            self.buffer = b""
 
     # -- reading a request
 
@@ -157,6 +153,8 @@ class _Connection:
         return data
 
     def wait_for_data(self) -> None:
+        """Wait until the client sends more (read into the buffer); raise ``_Gone``
+        at its EOF or when the server closes."""
         while True:
             ready = _wait_readable([self.sock, self.server._stop_r], None)
             if self.server._closed:

@@ -8,18 +8,7 @@ from typing import Any, Optional, Union
 
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
-from codey.testing._steps import (
-    Comment,
-    Done,
-    ErrorEvent,
-    Finish,
-    Ping,
-    Reasoning,
-    Step,
-    Text,
-    ToolCall,
-    UsageStep,
-)
+from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
 
 
 class _AnthropicRenderer(_Renderer):
@@ -74,37 +63,16 @@ class _AnthropicRenderer(_Renderer):
         event = {"type": "content_block_delta", "index": self.index, "delta": delta}
         return self.event("content_block_delta", event)
 
-    def render(self, step: Step) -> str:
-        if isinstance(step, Text):
-            return self.start() + self.text(step)
-        if isinstance(step, Reasoning):
-            return self.start() + self.thinking(step)
-        if isinstance(step, ToolCall):
-            return self.start() + self.tool_use(step)
-        if isinstance(step, Finish):
-            return self.start() + self.close_block() + self.message_delta(step)
-        if isinstance(step, UsageStep):
-            return ""  # its numbers go into message_start and message_delta
-        if isinstance(step, Done):
-            stop = self.event("message_stop", {"type": "message_stop"})
-            return self.start() + self.close_block() + stop
-        if isinstance(step, ErrorEvent):
-            return self.error(step)
-        if isinstance(step, Comment):
-            return self.comment(step.text)
-        if isinstance(step, Ping):
-            return self.start() + self.event("ping", '{"type": "ping"}')
-        raise TypeError(f"not a rendered step: {step!r}")
-
     def text(self, step: Text) -> str:
-        out = self.open_block(("text", 0), {"type": "text", "text": ""})
+        out = self.start() + self.open_block(("text", 0), {"type": "text", "text": ""})
         return out + self.delta({"type": "text_delta", "text": step.text})
 
-    def thinking(self, step: Reasoning) -> str:
-        out = self.open_block(("thinking", 0), {"type": "thinking", "thinking": ""})
+    def reasoning(self, step: Reasoning) -> str:
+        out = self.start()
+        out += self.open_block(("thinking", 0), {"type": "thinking", "thinking": ""})
         return out + self.delta({"type": "thinking_delta", "thinking": step.text})
 
-    def tool_use(self, step: ToolCall) -> str:
+    def tool_call(self, step: ToolCall) -> str:
         self.any_tool = True
         block: dict[str, Any] = {
             "type": "tool_use",
@@ -112,20 +80,31 @@ class _AnthropicRenderer(_Renderer):
             "name": step.name,
             "input": {},
         }
-        out = self.open_block(("tool", step.index), block)
+        out = self.start() + self.open_block(("tool", step.index), block)
         for piece in step.arguments or ("",):
             out += self.delta({"type": "input_json_delta", "partial_json": piece})
         return out
 
-    def message_delta(self, step: Finish) -> str:
+    def finish(self, step: Finish) -> str:
         reason = step.reason or ("tool_use" if self.any_tool else "end_turn")
         message_delta = {
             "type": "message_delta",
             "delta": {"stop_reason": reason, "stop_sequence": None},
             "usage": {"output_tokens": self.output_tokens},
         }
-        return self.event("message_delta", message_delta)
+        out = self.start() + self.close_block()
+        return out + self.event("message_delta", message_delta)
+
+    def usage(self, step: UsageStep) -> str:
+        return ""  # its numbers go into message_start and message_delta
+
+    def done(self) -> str:
+        out = self.start() + self.close_block()
+        return out + self.event("message_stop", {"type": "message_stop"})
 
     def error(self, step: ErrorEvent) -> str:
         body = {"type": "error", "error": {"type": step.error_type, "message": step.message}}
         return self.event("error", body)
+
+    def ping(self) -> str:
+        return self.start() + self.event("ping", '{"type": "ping"}')

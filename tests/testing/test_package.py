@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import pickle
 import subprocess
 import sys
@@ -11,7 +12,22 @@ import pytest
 
 import codey.testing
 from codey.testing import Reply, Text, answer
-from tests.helpers import TIMEOUT
+from tests.helpers import ROOT, TIMEOUT
+
+#: codey.testing's modules in the order of their imports (see its __init__).
+LAYERS = [
+    "_common",
+    "_steps",
+    "_replies",
+    "_sse",
+    "_chat",
+    "_messages",
+    "_render",
+    "_requests",
+    "_connection",
+    "_server",
+    "_demo",
+]
 
 
 def test_all_is_sorted_and_importable() -> None:
@@ -64,3 +80,19 @@ def test_python_m_codey_testing_help() -> None:
         timeout=TIMEOUT,
     )
     assert out.stdout.startswith("usage: python -m codey.testing serve [-h]")
+
+
+def test_modules_import_only_those_before_them() -> None:
+    """No import circle: each module imports (at run time) only earlier ones."""
+    package = ROOT / "codey" / "testing"
+    assert sorted(LAYERS) == sorted(p.stem for p in package.glob("_*.py") if p.stem[1] != "_")
+    for index, name in enumerate(LAYERS):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module.rsplit(".", 1)[-1]
+            for node in tree.body  # top level only: not under "if TYPE_CHECKING:"
+            if isinstance(node, ast.ImportFrom)
+            and node.module is not None
+            and node.module.startswith("codey")
+        }
+        assert imported <= set(LAYERS[:index]), name
