@@ -77,12 +77,6 @@ closes every socket and joins every thread.
 
 from __future__ import annotations
 
-# The modules, each importing (at run time) only those before it: _common (names every part
-# shares), _steps, _replies, _sse (what every renderer shares), _chat and
-# _messages (one wire format each), _render (the registry of wire formats, a
-# reply's body), _requests, _connection (one client's HTTP/1.1), _server
-# (FakeProvider), _demo (python -m codey.testing serve, see __main__).
-
 # http, threading, Any and Optional are here for typing.get_type_hints(): the
 # public classes say they are codey.testing's (see the end), so their string
 # annotations are read in this namespace.
@@ -91,6 +85,11 @@ import threading  # noqa: F401
 import types
 from typing import Any, Optional  # noqa: F401
 
+# The modules, each importing (at run time) only those before it: _common (what
+# every part shares), _steps, _replies, _sse (what every renderer shares), _chat
+# and _messages (one wire format each), _render (the registry of wire formats; a
+# reply's body), _requests, _connection (one client's HTTP/1.1), _server
+# (FakeProvider) and _demo (python -m codey.testing serve, see __main__).
 from codey.testing._common import FAKE_API_KEY
 from codey.testing._demo import demo_reply
 from codey.testing._demo import main as main
