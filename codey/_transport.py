@@ -20,6 +20,7 @@ import threading
 import urllib.parse
 import zlib
 from collections.abc import Iterator, Sequence
+from functools import partial
 from time import monotonic
 from typing import Any, Callable, Optional
 
@@ -96,15 +97,28 @@ class Plan:
         return f"<Plan {self.provider.name} {self.request.url}>"
 
 
-# -- sockets: note each one in the stream's channel, so close() can unblock it --
+# -- sockets: give the stream's channel a way to cut each, so close() can unblock it --
 
 _current = threading.local()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket.shutdown on the raw descriptor, so that an SSL socket's
+    # state is not touched from this thread; the blocked recv returns at once.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
+
+
+def _closer(sock: Optional[socket.socket]) -> Optional[Callable[[], None]]:
+    return None if sock is None else partial(_shutdown, sock)
 
 
 def _note_socket(sock: Optional[socket.socket]) -> None:
     channel: Optional[Channel] = getattr(_current, "channel", None)
     if channel is not None and sock is not None:
-        channel.set_socket(sock)
+        channel.set_closer(partial(_shutdown, sock))
 
 
 class _HTTPConnection(urllib3.connection.HTTPConnection):
@@ -305,7 +319,7 @@ def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: 
         raise _request_error(channel, attempt, plan, exc, number) from exc
     try:
         sock = _socket_of(response)
-        if not channel.begin_streaming(attempt, sock):
+        if not channel.begin_streaming(attempt, _closer(sock)):
             if channel.cancelled.is_set():
                 return
             raise _connect_timeout(plan, number)
@@ -319,7 +333,7 @@ def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: 
         else:
             _read_events(channel, plan, response)
     finally:
-        channel.forget_socket()
+        channel.forget_closer()
         response.close()
 
 
