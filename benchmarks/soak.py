@@ -325,7 +325,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     gc.collect()
     extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
     if extra:
-        transport = sys.modules.get("codey._transport")
+        transport = sys.modules.get("codey._transport._connection")
         session = getattr(transport, "_session", None)
         if session is not None:
             session.close()  # idle pooled connections are not leaks
