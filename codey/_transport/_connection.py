@@ -65,6 +65,8 @@ def socket_of(response: requests.Response) -> Optional[socket.socket]:
 
 
 class _HTTPConnection(urllib3.connection.HTTPConnection):
+    """Notes its socket in the stream's channel when it connects, and at each request."""
+
     def connect(self) -> None:
         super().connect()
         _note_socket(self.sock)
@@ -74,14 +76,9 @@ class _HTTPConnection(urllib3.connection.HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _note_socket(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _note_socket(self.sock)
-        super().request(*args, **kwargs)
+class _HTTPSConnection(_HTTPConnection, urllib3.connection.HTTPSConnection):
+    # The same notes, around HTTPSConnection's connect (next in the MRO).
+    pass
 
 
 class _HTTPPool(urllib3.HTTPConnectionPool):
