@@ -226,7 +226,7 @@ class Bench:
             "python -c 'import codey'": [python, "-c", "import codey"],
         }
         notes: dict[str, str] = {}
-        if os.path.exists(os.path.join(REPO, "codey", "cli.py")):
+        if os.path.exists(os.path.join(REPO, "codey", "cli", "__init__.py")):
             commands["python -m codey --help"] = [python, "-m", "codey", "--help"]
             script = shutil.which("codey")
             if script:
@@ -236,7 +236,7 @@ class Bench:
                     "the codey script is not installed here; python -m codey --help stands in"
                 )
         else:
-            notes["codey --help"] = "skipped: codey/cli.py does not exist yet"
+            notes["codey --help"] = "skipped: codey/cli/ does not exist yet"
         commands["python -c 'import requests, sseclient' (reference)"] = [
             python,
             "-c",

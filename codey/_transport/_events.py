@@ -27,6 +27,12 @@ def read_events(channel: Channel, plan: Plan, response: requests.Response) -> No
                 feed(event.event, event.data, body.out)
                 if parser.done:
                     break
+        except UnicodeDecodeError:
+            # sseclient-py decodes each event as UTF-8; anything else is malformed data.
+            raise StreamError(
+                f"{plan.provider.name} sent an event that is not UTF-8",
+                provider=plan.provider.name,
+            ) from None
         except StreamError as exc:
             # A body cut short (even mid-event) is incomplete, not malformed...
             if not isinstance(exc, IncompleteStreamError):
