@@ -22,11 +22,13 @@ from typing import Any, Callable, Optional, Union
 import attrs
 
 from codey._errors import (
+    CancelledError,
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
     chunk_timeout_message,
 )
+from codey._schema import Schema, load_answer
 from codey._types import Finish, ReasoningDelta, TextDelta, Usage
 
 #: The worker finished cleanly.
@@ -238,8 +240,12 @@ class Stream:
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
+        schema: Optional[Schema] = None,
     ) -> None:
         self._targets = tuple(targets)
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
         self.usage = None
         self.finish_reason = None
         self._parts: list[str] = []
@@ -416,12 +422,36 @@ class Stream:
             elif item is END:
                 self._ended = True
                 self.close()
+                if self._schema is not None:  # checked at the end, as the answer's last step
+                    self._check_json(self._schema)
                 return END
             elif item is _WAKE:
                 self.close()
                 return _STOP
             else:
                 raise self._fail(item)
+
+    def json(self) -> Any:
+        """The answer, read to the end, checked against ``schema=`` and loaded: a dict or
+        the schema's class (without a schema, the parsed JSON). StructuredOutputError if
+        it is not JSON matching the schema; CancelledError if closed before its end."""
+        for _ in self._texts():
+            pass
+        if self._json is None and self._json_error is None:
+            if not self._ended:
+                raise CancelledError("the stream was closed before its end", partial_text=self.text)
+            self._check_json(None)
+        if self._json_error is not None:
+            raise self._json_error
+        return self._json[0]  # type: ignore[index]
+
+    def _check_json(self, schema: Optional[Schema]) -> None:
+        try:
+            self._json = (load_answer(schema, self.text, self.provider, self.finish_reason),)
+        except CodeyError as exc:
+            self._json_error = self._fail(exc)
+        if self._json_error is not None:
+            raise self._json_error
 
     def _apply(self, event: object) -> None:
         if isinstance(event, ReasoningDelta):

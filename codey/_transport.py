@@ -427,7 +427,7 @@ def _read_whole_reply(channel: Channel, plan: Plan, response: requests.Response,
             body = json.loads(text)
         except ValueError:
             body = None
-    events = plan.provider.complete_reply(body) if body is not None else None
+    events = plan.provider.complete_reply(body, plan.request) if body is not None else None
     if events is not None and len(raw) <= _WHOLE_REPLY_LIMIT:
         saw_text = any(piece.__class__ is str for piece in events)
         channel.saw_text = channel.saw_text or saw_text
@@ -698,7 +698,7 @@ def _read_error(plan: Plan, exc: Exception) -> CodeyError:
 
 
 def _read_events(channel: Channel, plan: Plan, response: requests.Response) -> None:
-    parser = plan.provider.new_parser()
+    parser = plan.provider.new_parser(plan.request)
     body = _Body(channel, plan, response, parser)
     feed = parser.feed
     try:

@@ -189,10 +189,16 @@ class UsageStep:
     nothing itself; the first ``UsageStep`` of a script supplies
     ``message_start``'s ``input_tokens`` and ``message_delta``'s
     ``output_tokens``.
+
+    Prompt caching, when non-zero: chat ``prompt_tokens_details.cached_tokens``
+    (``cache_read_tokens``; Chat Completions reports no writes); anthropic
+    ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``.
     """
 
     input_tokens: int = 10
     output_tokens: int = 5
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @attrs.frozen
@@ -535,6 +541,7 @@ class _Renderer:
         usage = next((step for step in steps if isinstance(step, UsageStep)), None)
         self.input_tokens = usage.input_tokens if usage is not None else 0
         self.output_tokens = usage.output_tokens if usage is not None else 0
+        self.usage = usage
 
     def comment(self, text: str) -> str:
         return f": {text}{self.eol}{self.eol}"
@@ -581,6 +588,13 @@ class _ChatRenderer(_Renderer):
             reason = step.reason or ("tool_calls" if self.any_tool else "stop")
             return self.start() + self.chunk({}, reason)
         if isinstance(step, UsageStep):
+            usage: dict[str, Any] = {
+                "prompt_tokens": step.input_tokens,
+                "completion_tokens": step.output_tokens,
+                "total_tokens": step.input_tokens + step.output_tokens,
+            }
+            if step.cache_read_tokens:
+                usage["prompt_tokens_details"] = {"cached_tokens": step.cache_read_tokens}
             return self.data(
                 {
                     "id": "chatcmpl-fake",
@@ -588,11 +602,7 @@ class _ChatRenderer(_Renderer):
                     "created": self.created,
                     "model": self.model,
                     "choices": [],
-                    "usage": {
-                        "prompt_tokens": step.input_tokens,
-                        "completion_tokens": step.output_tokens,
-                        "total_tokens": step.input_tokens + step.output_tokens,
-                    },
+                    "usage": usage,
                 }
             )
         if isinstance(step, Done):
@@ -659,6 +669,10 @@ class _AnthropicRenderer(_Renderer):
             "stop_sequence": None,
             "usage": {"input_tokens": self.input_tokens, "output_tokens": 1},
         }
+        cached = self.usage
+        if cached is not None and (cached.cache_read_tokens or cached.cache_write_tokens):
+            message["usage"]["cache_creation_input_tokens"] = cached.cache_write_tokens
+            message["usage"]["cache_read_input_tokens"] = cached.cache_read_tokens
         return self.event("message_start", {"type": "message_start", "message": message})
 
     def close_block(self) -> str:
