@@ -1,4 +1,4 @@
-"""Azure OpenAI: ``azure:DEPLOYMENT``, the endpoint and version from the environment, ``api-key``."""
+"""Azure OpenAI: ``azure:DEPLOYMENT``, endpoint and version from the environment, ``api-key``."""
 
 from __future__ import annotations
 

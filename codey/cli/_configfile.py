@@ -145,6 +145,10 @@ class _Checker:
                 checked[key] = number
             elif key in ("chunk_timeout", "connect_timeout", "deadline"):
                 checked[key] = self.seconds(value, where, key)
+            elif key == "cache":
+                if not isinstance(value, bool):
+                    raise self.error(self.line_of(where, key), "cache must be true or false")
+                checked[key] = value
             elif key == "reasoning_effort":
                 effort = self.string(value, where, key)
                 if effort not in REASONING_EFFORTS:
