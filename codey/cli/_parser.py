@@ -118,7 +118,7 @@ def _positive(text: str) -> float:
 
 
 def _schema(text: str) -> object:
-    """``--schema``: a JSON Schema file (``*.json``, or a file that exists), else the concise form."""
+    """``--schema``: a JSON Schema file (``*.json``, or any file), else the concise form."""
     import os
 
     from codey._schema import to_schema
