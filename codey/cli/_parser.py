@@ -400,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
         'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
         "connect_timeout, deadline, reasoning_effort, thinking_budget, cache), the status "
         "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
-        '"openai" or "anthropic", base_url, api_key_env, models or prefix). '
+        '"openai" or "anthropic", base_url, api_key_env, models or prefix, and optionally '
+        "api_key_header for a key sent as it is, such as api-key). "
         "Precedence: " + PRECEDENCE + ".",
     )
     config.add_argument("--path", action="store_true", help="print only the config file's path")

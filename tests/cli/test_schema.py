@@ -211,3 +211,44 @@ class TestAzure:
         assert result.returncode == 3
         line = one_error_line(result.stderr)  # checks the key is not in it
         assert "azure returned HTTP 401: invalid subscription key [REDACTED]" in line
+
+    def test_a_config_table_keeps_azures_path_and_header(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text("[providers.azure]\ninclude_usage = true\n", encoding="utf-8")
+        fake.push(answer("ok"))
+        env = environment(
+            fake,
+            CODEY_CONFIG=str(config),
+            AZURE_OPENAI_ENDPOINT=fake.url,
+            AZURE_OPENAI_API_KEY=FAKE_API_KEY,
+        )
+        result = run_cli("prompt", "hi", "-m", "azure:d", "--usage", env=env)
+        assert result.returncode == 0, result.stderr
+        request = fake.requests[-1]
+        assert request.path.startswith("/openai/deployments/d/chat/completions?api-version=")
+        assert request.headers["api-key"] == FAKE_API_KEY
+        assert request.json["stream_options"] == {"include_usage": True}
+        assert result.stderr == b"codey: d: 10 input tokens, 5 output tokens\n"
+
+    def test_api_key_header_for_any_provider(self, fake: FakeProvider, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        table = '[providers.corp]\nkind = "openai"\nbase_url = "{url}"\napi_key_env = "CORP_KEY"\n'
+        config.write_text(
+            table.format(url=fake.base_url("openai")) + 'api_key_header = "x-corp-key"\n',
+            encoding="utf-8",
+        )
+        fake.push(answer("ok"))
+        env = environment(fake, CODEY_CONFIG=str(config), CORP_KEY="corp-secret-1")
+        result = run_cli("prompt", "hi", "-m", "corp:m", env=env)
+        assert result.returncode == 0, result.stderr
+        assert fake.requests[-1].headers["x-corp-key"] == "corp-secret-1"
+        assert fake.requests[-1].headers["authorization"] is None
+        config.write_text(
+            table.format(url=fake.base_url("openai")) + 'api_key_header = "x corp"\n',
+            encoding="utf-8",
+        )
+        result = run_cli("prompt", "hi", "-m", "corp:m", env=env)
+        assert result.returncode == 3
+        assert "line 5: api_key_header must be a header name" in one_error_line(result.stderr)
