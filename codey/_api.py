@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from codey import _providers, _secrets
 from codey._errors import CancelledError, MissingAPIKeyError, MissingBaseURLError
 from codey._providers._base import Provider, RequestSpec
-from codey._schema import to_schema
 from codey._stream import Channel, Stream
 from codey._types import ROLES, Message
 
@@ -135,7 +134,11 @@ def stream(
     if not isinstance(cache, bool):
         raise TypeError(f"cache must be True or False, not {cache!r}")
     messages = _messages(prompt, system)
-    answer_schema = None if schema is None else to_schema(schema)
+    answer_schema = None
+    if schema is not None:
+        from codey._schema import to_schema
+
+        answer_schema = to_schema(schema)
     from codey import _transport  # requests and sseclient load with the first stream
 
     plans = []

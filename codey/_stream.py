@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from time import monotonic
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
@@ -28,8 +28,10 @@ from codey._errors import (
     DeadlineExceededError,
     chunk_timeout_message,
 )
-from codey._schema import Schema, load_answer
 from codey._types import Finish, ReasoningDelta, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 #: The worker finished cleanly.
 END = object()
@@ -432,26 +434,25 @@ class Stream:
                 raise self._fail(item)
 
     def json(self) -> Any:
-        """The answer, read to the end, checked against ``schema=`` and loaded: a dict or
-        the schema's class (without a schema, the parsed JSON). StructuredOutputError if
-        it is not JSON matching the schema; CancelledError if closed before its end."""
+        """The answer as JSON, read to its end, checked against ``schema=`` and loaded."""
         for _ in self._texts():
             pass
-        if self._json is None and self._json_error is None:
+        if self._json_error is not None:
+            raise self._json_error
+        if self._json is None:
             if not self._ended:
                 raise CancelledError("the stream was closed before its end", partial_text=self.text)
             self._check_json(None)
-        if self._json_error is not None:
-            raise self._json_error
         return self._json[0]  # type: ignore[index]
 
     def _check_json(self, schema: Optional[Schema]) -> None:
+        from codey._schema import load_answer  # only streams with JSON answers pay for it
+
         try:
             self._json = (load_answer(schema, self.text, self.provider, self.finish_reason),)
         except CodeyError as exc:
             self._json_error = self._fail(exc)
-        if self._json_error is not None:
-            raise self._json_error
+            raise self._json_error from exc.__cause__
 
     def _apply(self, event: object) -> None:
         if isinstance(event, ReasoningDelta):
