@@ -412,3 +412,16 @@ def test_json_of_a_closed_stream_is_cancelled(fake: FakeProvider) -> None:
 def test_complete_json_needs_a_schema(fake: FakeProvider) -> None:
     with pytest.raises(TypeError, match="needs a schema"):
         codey.complete_json("?", schema=None, **kwargs_for(fake, "openai"))
+
+
+def test_the_error_pickles_with_its_attributes(fake: FakeProvider) -> None:
+    import pickle
+
+    fake.push(answer('{"a": "x"}'))
+    with pytest.raises(codey.StructuredOutputError) as caught:
+        codey.complete("?", schema="a int", **kwargs_for(fake, "openai"))
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is codey.StructuredOutputError
+    assert vars(copy) == vars(caught.value)
+    assert copy.partial_text == '{"a": "x"}'
+    assert copy.validation_message == "at $.a: 'x' is not of type 'integer'"

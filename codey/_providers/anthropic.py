@@ -264,8 +264,8 @@ _EPHEMERAL = {"type": "ephemeral"}
 
 
 def _mark_cache(body: dict[str, Any]) -> None:
-    """Mark the prompt's prefix for Anthropic's cache: the system prompt, the
-    message before the last user turn, and the last user turn (3 of the 4 marks allowed).
+    """Mark the prompt's prefix for Anthropic's cache: the system prompt, the last
+    message but one (the conversation so far) and the last (3 of the 4 marks allowed).
 
     A later request with the same prefix reads it from the cache; marking the
     newest turn too lets the next turn of a chat read all of this one.
