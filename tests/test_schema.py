@@ -425,3 +425,14 @@ def test_the_error_pickles_with_its_attributes(fake: FakeProvider) -> None:
     assert vars(copy) == vars(caught.value)
     assert copy.partial_text == '{"a": "x"}'
     assert copy.validation_message == "at $.a: 'x' is not of type 'integer'"
+
+
+def test_a_key_in_the_answer_never_reaches_the_message(fake: FakeProvider) -> None:
+    from tests.conftest import FAKE_KEY
+
+    fake.push(answer(f"my key is {FAKE_KEY}"))
+    with pytest.raises(codey.StructuredOutputError) as caught:
+        codey.complete("?", schema="a int", **kwargs_for(fake, "openai"))
+    assert FAKE_KEY not in str(caught.value)
+    assert "[REDACTED]" in str(caught.value)
+    assert caught.value.partial_text == f"my key is {FAKE_KEY}"  # the answer itself, as sent
