@@ -16,17 +16,21 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from time import monotonic
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
 from codey._errors import (
+    CancelledError,
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
     chunk_timeout_message,
 )
 from codey._types import Finish, ReasoningDelta, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 #: The worker finished cleanly.
 END = object()
@@ -231,8 +235,12 @@ class Stream:
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
+        schema: Optional[Schema] = None,
     ) -> None:
         self._targets = tuple(targets)
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
         self.usage = None
         self.finish_reason = None
         self._parts: list[str] = []
@@ -409,12 +417,35 @@ class Stream:
             elif item is END:
                 self._ended = True
                 self.close()
+                if self._schema is not None:  # checked at the end, as the answer's last step
+                    self._check_json(self._schema)
                 return END
             elif item is _WAKE:
                 self.close()
                 return _STOP
             else:
                 raise self._fail(item)
+
+    def json(self) -> Any:
+        """The answer as JSON, read to its end, checked against ``schema=`` and loaded."""
+        for _ in self._texts():
+            pass
+        if self._json_error is not None:
+            raise self._json_error
+        if self._json is None:
+            if not self._ended:
+                raise CancelledError("the stream was closed before its end", partial_text=self.text)
+            self._check_json(None)
+        return self._json[0]  # type: ignore[index]
+
+    def _check_json(self, schema: Optional[Schema]) -> None:
+        from codey._schema import load_answer  # only streams with JSON answers pay for it
+
+        try:
+            self._json = (load_answer(schema, self.text, self.provider, self.finish_reason),)
+        except CodeyError as exc:
+            self._json_error = self._fail(exc)
+            raise self._json_error from exc.__cause__
 
     def _apply(self, event: object) -> None:
         if isinstance(event, ReasoningDelta):

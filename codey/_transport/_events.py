@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def read_events(channel: Channel, plan: Plan, response: requests.Response) -> None:
     """Put the answer's events on ``channel.queue``, one list per read, until the end."""
-    parser = plan.provider.new_parser()
+    parser = plan.provider.new_parser(plan.request)
     body = Body(channel, plan, response, parser)
     feed = parser.feed
     try:

@@ -31,7 +31,7 @@ def read_whole_reply(channel: Channel, plan: Plan, response: requests.Response, 
             body = json.loads(text)
         except ValueError:
             body = None
-    events = plan.provider.complete_reply(body) if body is not None else None
+    events = plan.provider.complete_reply(body, plan.request) if body is not None else None
     if events is None or len(raw) > _WHOLE_REPLY_LIMIT:
         raise _not_an_answer(plan, body, text, mime)
     saw_text = any(piece.__class__ is str for piece in events)
