@@ -6,6 +6,7 @@
 
 from codey._errors import (
     APIStatusError,
+    AttachmentError,
     AuthenticationError,
     BadRequestError,
     CancelledError,
@@ -22,6 +23,8 @@ from codey._errors import (
     RedirectError,
     ServerError,
     StreamError,
+    ToolCallError,
+    TooManyToolRoundsError,
     UnknownModelError,
     UnsupportedOptionError,
 )
@@ -30,6 +33,7 @@ from codey._version import __version__ as __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._api import complete as complete
+    from codey._attachments import Attachment as Attachment
     from codey._api import models as models
     from codey._api import preload as preload
     from codey._api import providers as providers
@@ -41,15 +45,20 @@ if TYPE_CHECKING:
     from codey._many import stream_many as stream_many
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
+    from codey._tools import Tool as Tool
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
     from codey._types import TextDelta as TextDelta
+    from codey._types import ToolCall as ToolCall
     from codey._types import ToolCallDelta as ToolCallDelta
+    from codey._types import ToolResult as ToolResult
     from codey._types import Usage as Usage
 
 __all__ = [
     "APIStatusError",
+    "Attachment",
+    "AttachmentError",
     "AuthenticationError",
     "BadRequestError",
     "CancelledError",
@@ -75,7 +84,12 @@ __all__ = [
     "StreamMany",
     "TextDelta",
     "Timings",
+    "TooManyToolRoundsError",
+    "Tool",
+    "ToolCall",
     "ToolCallDelta",
+    "ToolCallError",
+    "ToolResult",
     "UnknownModelError",
     "UnsupportedOptionError",
     "Usage",
@@ -96,6 +110,7 @@ _LAZY = {
     "preload": "codey._api",
     "providers": "codey._api",
     "stream": "codey._api",
+    "Attachment": "codey._attachments",
     "Chat": "codey._chatlog",
     "ChatSettings": "codey._chatlog",
     "parse_chat": "codey._chatlog",
@@ -103,11 +118,14 @@ _LAZY = {
     "Timings": "codey._stream",
     "StreamMany": "codey._many",
     "stream_many": "codey._many",
+    "Tool": "codey._tools",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",
     "TextDelta": "codey._types",
+    "ToolCall": "codey._types",
     "ToolCallDelta": "codey._types",
+    "ToolResult": "codey._types",
     "Usage": "codey._types",
 }
 

@@ -27,7 +27,7 @@ from codey._errors import (
     DeadlineExceededError,
     chunk_timeout_message,
 )
-from codey._types import Finish, ReasoningDelta, TextDelta, Usage
+from codey._types import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 
 #: The worker finished cleanly.
 END = object()
@@ -247,6 +247,7 @@ class Stream:
         self._batch: list[Any] = []
         self._position = 0
         self._reasoning: list[str] = []
+        self._tool_deltas: list[ToolCallDelta] = []
         self._done = False
         self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
@@ -289,6 +290,13 @@ class Stream:
     def reasoning(self) -> str:
         """All reasoning (thinking) text received so far."""
         return _joined(self._reasoning)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls received so far, whole (their pieces put together)."""
+        from codey._tools import assemble_calls
+
+        return assemble_calls(self._tool_deltas)
 
     @property
     def closed(self) -> bool:
@@ -430,6 +438,8 @@ class Stream:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
+        elif isinstance(event, ToolCallDelta):
+            self._tool_deltas.append(event)
 
     def _fail(self, exc: BaseException) -> BaseException:
         self.close()

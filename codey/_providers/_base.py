@@ -7,8 +7,10 @@ from typing import Any, Callable, Optional, Protocol
 
 import attrs
 
-from codey._errors import StreamError
-from codey._types import Event
+from codey._attachments import IMAGE_TYPES, Attachment
+from codey._errors import StreamError, UnsupportedOptionError
+from codey._tools import Tool
+from codey._types import Event, Message
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
@@ -55,6 +57,8 @@ class Service:
     max_tokens_field: str = "max_tokens"
     #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
     include_usage: bool = True
+    #: The attachment types it takes (``image/png``..., ``application/pdf``).
+    attachments: tuple[str, ...] = IMAGE_TYPES
 
 
 class ServiceProvider:
@@ -101,17 +105,30 @@ class ServiceProvider:
     def key_required(self) -> bool:
         return self.service.key_required
 
+    def check_attachment(self, attachment: Attachment) -> None:
+        """UnsupportedOptionError unless the service takes this attachment's type."""
+        taken = self.service.attachments
+        if attachment.mime in taken:
+            return
+        if not taken:
+            raise UnsupportedOptionError(f"{self.name} takes no attachments")
+        raise UnsupportedOptionError(
+            f"{self.name} cannot take {attachment.mime} attachments (it takes {', '.join(taken)})"
+        )
+
 
 @attrs.frozen
 class RequestSpec:
     """A provider-neutral request: what the caller asked for."""
 
     model: str
-    messages: tuple[tuple[str, str], ...]  # (role, content), system messages included
+    messages: tuple[Message, ...]  # system messages included
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
     reasoning_effort: Optional[str] = None
     thinking_budget: Optional[int] = None
+    #: The tools the model may call (their name, description and JSON schema).
+    tools: tuple[Tool, ...] = ()
 
 
 @attrs.frozen
