@@ -33,11 +33,11 @@ from codey._version import __version__ as __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._api import complete as complete
-    from codey._attachments import Attachment as Attachment
     from codey._api import models as models
     from codey._api import preload as preload
     from codey._api import providers as providers
     from codey._api import stream as stream
+    from codey._attachments import Attachment as Attachment
     from codey._chatlog import Chat as Chat
     from codey._chatlog import ChatSettings as ChatSettings
     from codey._chatlog import parse_chat as parse_chat
