@@ -54,11 +54,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Optional
 
 import attrs
 
 from codey._errors import ChatLogError
+from codey._frontmatter import front_matter_error, split_front_matter
 from codey._types import Message
 
 __all__ = [
@@ -77,16 +78,6 @@ __all__ = [
 
 #: The roles a section can have, in the order their delimiters are tried.
 _ROLES = ("system", "user", "assistant")
-
-#: Front-matter key (camelCase, as in the original tool) -> ChatSettings attribute.
-_KEYS = {
-    "model": "model",
-    "delimiterPrefix": "delimiter_prefix",
-    "delimiterSuffix": "delimiter_suffix",
-    "userDelimiter": "user_delimiter",
-    "assistantDelimiter": "assistant_delimiter",
-    "systemDelimiter": "system_delimiter",
-}
 
 #: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line.
 _NOTE_RE = re.compile(r"^[ \t]*<!--[ \t]*codey:.*?-->[ \t]*(?:\n|$)", re.MULTILINE)
@@ -378,86 +369,12 @@ def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
 
 def _split_front_matter(text: str) -> tuple[ChatSettings, str]:
     """Split off and read the front matter; return the settings and the rest."""
-    lines = text.split("\n")
-    fence = lines[0].rstrip()
-    if fence not in ("+++", "---"):
-        return ChatSettings(), text
-    kind = "TOML" if fence == "+++" else "YAML"
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() == fence:
-            close = index
-            break
-    else:
-        raise _error(1, f"the {kind} front matter opened on line 1 is never closed by {fence!r}")
-    source = "\n".join(lines[1:close])
-    data = _load_toml(source) if kind == "TOML" else _load_yaml(source)
-    settings = _settings(data, kind, lines[1:close])
-    return settings, "\n".join(lines[close + 1 :])
-
-
-def _error(line: int, message: str) -> ChatLogError:
-    return ChatLogError(f"invalid chat log: line {line}: {message}", line=line)
-
-
-def _load_toml(source: str) -> object:
-    from codey._compat import load_toml, toml_decode_error, toml_error_details
-
-    try:
-        return load_toml(source)
-    except toml_decode_error() as exc:
-        # The front matter starts on line 2 of the file.
-        lineno, reason = toml_error_details(exc, source)
-        raise _error(lineno + 1, f"invalid TOML front matter: {reason}") from exc
-
-
-def _load_yaml(source: str) -> object:
-    try:
-        import yaml
-    except ImportError:
-        raise _error(1, "YAML front matter needs PyYAML: pip install 'codey[yaml]'") from None
-    try:
-        return yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        lineno = mark.line + 1 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _error(lineno + 1, f"invalid YAML front matter: {reason}") from exc
-
-
-def _settings(data: object, kind: str, lines: list[str]) -> ChatSettings:
-    """Check the front matter's values and turn them into settings."""
-    if data is None:
-        return ChatSettings()
-    if not isinstance(data, dict):
-        raise _error(
-            2, f"the {kind} front matter must be a table of settings, not {type(data).__name__}"
-        )
-    values: dict[str, Any] = {}
-    for key, attribute in _KEYS.items():
-        if key not in data or (data[key] is None and key == "model"):
-            continue
-        value = data[key]
-        if not isinstance(value, str):
-            raise _error(
-                _key_line(key, lines), f"{key} must be a string, not {type(value).__name__}"
-            )
-        if not value and key != "delimiterPrefix" and key != "delimiterSuffix":
-            raise _error(_key_line(key, lines), f"{key} must not be empty")
-        values[attribute] = value
+    values, body = split_front_matter(text)
     settings = ChatSettings(**values)
     names = [settings.name(role) for role in _ROLES]
     if len(set(names)) != len(names):
-        raise _error(1, "the user, assistant and system delimiters must differ")
-    return settings
-
-
-def _key_line(key: str, lines: list[str]) -> int:
-    """The file line (the front matter starts on line 2) that sets ``key``."""
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[:=]")
-    for index, line in enumerate(lines):
-        if pattern.match(line):
-            return index + 2
-    return 1
+        raise front_matter_error(1, "the user, assistant and system delimiters must differ")
+    return settings, body
 
 
 # -- sections -----------------------------------------------------------------
