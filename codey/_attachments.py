@@ -7,18 +7,34 @@ PDF), falling back to the file's suffix; anything else is an
 :class:`~codey.AttachmentError` at once, as is a file over :data:`MAX_SIZE`.
 Whether a provider takes the type is its :class:`~codey._providers._base.Service`'s
 ``attachments``, checked when the request is built, before anything is sent.
+
+In a chat log, a user message refers to an attachment with a line of its
+own, ``![attachment](photo.png)`` (``<...>`` around a path with spaces or
+parentheses; a path is relative to the log's directory; ``http(s)`` and
+``data:`` URLs too): :func:`read_references` and :func:`reference`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional, Union
 
 import attrs
 
 from codey._errors import AttachmentError
 
-__all__ = ["IMAGE_TYPES", "KNOWN_TYPES", "MAX_SIZE", "PDF", "Attachment", "sniff"]
+__all__ = [
+    "IMAGE_TYPES",
+    "KNOWN_TYPES",
+    "MAX_SIZE",
+    "PDF",
+    "REFERENCE_LEAD",
+    "Attachment",
+    "read_references",
+    "reference",
+    "sniff",
+]
 
 #: The most bytes one attachment may hold (the providers' own limits are lower for some).
 MAX_SIZE = 20 * 1024 * 1024
@@ -185,3 +201,56 @@ def _from_data_url(cls: type[Attachment], url: str) -> Attachment:
     except (binascii.Error, ValueError):
         raise ValueError("the data: URL attachment is not valid base64") from None
     return cls.from_bytes(data, parts[0] or None)
+
+
+# -- in chat logs: a line ``![attachment](TARGET)`` in a user message ---------------
+
+#: How a reference line starts (a message line that starts so is escaped: ``\![attachment``).
+REFERENCE_LEAD = "![attachment"
+_REFERENCE_RE = re.compile(
+    r"^!\[attachment(?::[^\]\n]*)?\]\((?:<([^<>\n]+)>|([^\s<>()]+))\)[ \t]*(?:\n|$)",
+    re.MULTILINE,
+)
+
+
+def read_references(
+    text: str, base_dir: Optional[str] = None
+) -> tuple[str, tuple[Attachment, ...]]:
+    """A user message's text without its reference lines, and what they attach.
+
+    A path is read relative to ``base_dir`` (default: the current directory);
+    the attachment keeps the path as written. ``http(s)`` and ``data:`` URLs
+    are attachments by URL.
+    """
+    if REFERENCE_LEAD not in text:
+        return text, ()
+    attachments = []
+    for match in _REFERENCE_RE.finditer(text):
+        target = match.group(1) or match.group(2)
+        if target.startswith(("http://", "https://", "data:")):
+            attachments.append(Attachment.from_url(target))
+            continue
+        path = os.path.join(base_dir, target) if base_dir else target
+        attachments.append(attrs.evolve(Attachment.from_path(path), path=target))
+    return _REFERENCE_RE.sub("", text).strip(), tuple(attachments)
+
+
+def reference(attachment: Attachment, base_dir: Optional[str] = None) -> str:
+    """The chat-log line for ``attachment``: its URL, its path relative to
+    ``base_dir`` (default: the current directory), or its bytes as a ``data:`` URL."""
+    if attachment.url is not None:
+        target = attachment.url
+    elif attachment.path is not None:
+        target = attachment.path
+        if base_dir is not None and not os.path.isabs(target):
+            try:
+                target = os.path.relpath(os.path.abspath(target), base_dir)
+            except ValueError:  # another drive (Windows)
+                target = os.path.abspath(target)
+    else:
+        target = attachment.data_url()
+    if re.search(r"[<>\n]", target):
+        raise ValueError(f"cannot name {target!r} in a chat log (it holds <, > or a newline)")
+    if re.search(r"[\s()]", target):
+        target = f"<{target}>"
+    return f"![attachment]({target})"

@@ -36,8 +36,12 @@ The rules, in the order :func:`parse_chat` applies them:
   messages, and every message is stripped of surrounding whitespace.
 - Lines of the form ``<!-- codey: ... -->`` are notes for the reader (``codey
   save`` leaves one where a stream was interrupted); the parser drops them.
+- A line ``![attachment](TARGET)`` in a user message attaches a file (a path
+  relative to the log's directory, ``<...>`` around one with spaces or
+  parentheses) or an ``http(s)`` or ``data:`` URL; the parser takes it out of
+  the text and into ``Message.attachments`` (see ``codey._attachments``).
 - Escapes: inside a message, a line that starts with a delimiter's name (or
-  a note, or, on the body's first line, ``+++`` or ``---``) is written
+  a note or an attachment line, or, on the body's first line, ``+++`` or ``---``) is written
   with one more leading backslash (``\\# === USER ===``), and the parser
   removes one, so text that looks like a delimiter stays text and every log
   round-trips: ``parse_chat(format_chat(messages))`` gives ``messages`` back.
@@ -46,8 +50,8 @@ The rules, in the order :func:`parse_chat` applies them:
   :func:`escape_delimiters` and :class:`Escaper` (its streaming form) are the
   one place this is done.
 
-This module does no I/O. The front-matter parsers load only when a file has
-front matter.
+This module does no I/O but reading the files user messages attach. The
+front-matter parsers load only when a file has front matter.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from typing import Optional
 
 import attrs
 
+from codey._attachments import REFERENCE_LEAD, Attachment, read_references, reference
 from codey._errors import ChatLogError
 from codey._frontmatter import front_matter_error, split_front_matter
 from codey._types import Message
@@ -66,6 +71,7 @@ __all__ = [
     "Chat",
     "ChatSettings",
     "Escaper",
+    "attachment_lines",
     "escape_delimiters",
     "format_chat",
     "INTERRUPTED_BY_USER",
@@ -135,9 +141,12 @@ def interrupted_note(reason: str) -> str:
 
 
 def _note_lead(text: str) -> Optional[bool]:
-    """Whether ``text`` starts with a note's lead: True, False, or None (too short to tell)."""
-    if _NOTE_LEAD_RE.match(text):
+    """Whether ``text`` starts with a note's (or an attachment reference's) lead: True,
+    False, or None (too short to tell)."""
+    if _NOTE_LEAD_RE.match(text) or text.startswith(REFERENCE_LEAD):
         return True
+    if REFERENCE_LEAD.startswith(text):
+        return None
     i = len(text) - len(text.lstrip(" \t"))
     if not text.startswith("<!--", i):
         return None if "<!--".startswith(text[i:]) else False
@@ -256,12 +265,19 @@ def escape_delimiters(
     return escaper.feed(text) + escaper.flush()
 
 
-def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = None) -> str:
+def format_chat(
+    messages: Sequence[Message],
+    settings: Optional[ChatSettings] = None,
+    *,
+    base_dir: Optional[str] = None,
+) -> str:
     """Messages as chat-log text (no front matter), escaped so that it parses back.
 
     ``parse_chat(format_chat(messages)).messages == messages`` for messages
     whose content is non-empty and has no surrounding whitespace (the parser
     strips it). With custom ``settings``, put the matching front matter first.
+    A message's attachments follow its text, one ``![attachment](...)`` line
+    each, paths relative to ``base_dir`` (the log's directory).
     """
     settings = settings or ChatSettings()
     parts: list[str] = []
@@ -269,7 +285,17 @@ def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = 
         if index or message.role != "user":
             parts.append(settings.delimiter(message.role))
         parts.append(escape_delimiters(message.content, settings, at_start=not parts))
+        if message.attachments:
+            parts.append(attachment_lines(message.attachments, bool(message.content), base_dir))
     return "".join(parts)
+
+
+def attachment_lines(
+    attachments: Sequence[Attachment], after_text: bool, base_dir: Optional[str] = None
+) -> str:
+    """The reference lines that follow a user message's text (a blank line between)."""
+    lines = "\n".join(reference(attachment, base_dir) for attachment in attachments)
+    return f"\n\n{lines}" if after_text else lines
 
 
 def last_role(text: str) -> Optional[str]:
@@ -299,7 +325,7 @@ def _unescape(text: str, settings: ChatSettings) -> str:
     if "\\" not in text:
         return text
     names = "|".join(re.escape(settings.name(role)) for role in _ROLES)
-    note = _NOTE_LEAD_RE.pattern
+    note = f"(?:{_NOTE_LEAD_RE.pattern}|{re.escape(REFERENCE_LEAD)})"
     if settings.delimiter_prefix.endswith("\n"):
         pattern = rf"^\\(?=\\*(?:{names}|{note}))"
     else:
@@ -307,19 +333,23 @@ def _unescape(text: str, settings: ChatSettings) -> str:
     return re.sub(pattern, "", text, flags=re.MULTILINE)
 
 
-def parse_chat(text: str) -> Chat:
+def parse_chat(text: str, *, base_dir: Optional[str] = None) -> Chat:
     """Parse a chat log into its messages and settings.
 
     Args:
         text: the whole chat log, front matter included.
+        base_dir: where the paths of ``![attachment](PATH)`` lines are read
+            from (the log's directory; default: the current directory).
 
     Raises:
         ChatLogError: the front matter is invalid (unterminated, not TOML or
             YAML, not a table, or a setting of the wrong type). The message
             names the line, also kept in ``.line``.
+        OSError, AttachmentError: a file a user message attaches cannot be
+            read or sent.
     """
-    settings, sections = _parse(text)
-    messages = [Message(role, content) for role, content, _ in sections]
+    settings, sections = _parse(text, base_dir)
+    messages = [Message(role, content, attachments) for role, content, attachments, _ in sections]
     return Chat(messages=messages, settings=settings)
 
 
@@ -327,26 +357,32 @@ def parse_chat(text: str) -> Chat:
 INTERRUPTED_BY_USER = "[interrupted by the user]"
 
 
-def mark_interrupted(text: str, marker: str = INTERRUPTED_BY_USER) -> Chat:
+def mark_interrupted(
+    text: str, marker: str = INTERRUPTED_BY_USER, *, base_dir: Optional[str] = None
+) -> Chat:
     """:func:`parse_chat`, but an answer the user stopped ends with ``marker``.
 
     ``codey save`` and ``codey chat`` leave ``<!-- codey: interrupted: Ctrl-C -->``
     after such an answer; the note itself is never sent, so without the marker
     the model would take the cut answer for a whole one.
     """
-    settings, sections = _parse(text)
+    settings, sections = _parse(text, base_dir)
     stopped = interrupted_note("Ctrl-C")
     messages = [
         Message(
-            role, f"{content}\n\n{marker}" if role == "assistant" and stopped in raw else content
+            role,
+            f"{content}\n\n{marker}" if role == "assistant" and stopped in raw else content,
+            attachments,
         )
-        for role, content, raw in sections
+        for role, content, attachments, raw in sections
     ]
     return Chat(messages=messages, settings=settings)
 
 
-def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
-    """The settings and the non-empty sections: (role, content, raw section text)."""
+def _parse(
+    text: str, base_dir: Optional[str] = None
+) -> tuple[ChatSettings, list[tuple[str, str, tuple[Attachment, ...], str]]]:
+    """The settings and the non-empty sections: (role, content, attachments, raw text)."""
     if not isinstance(text, str):
         raise TypeError(f"parse_chat() takes a str, not {type(text).__name__}")
     # Universal newlines, as Python's text files read them: CRLF and CR are LF.
@@ -359,8 +395,11 @@ def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
     sections = []
     for role, section in _sections(body, settings):
         content = _NOTE_RE.sub("", section).strip()
-        if content:
-            sections.append((role, _unescape(content, settings), section))
+        attachments: tuple[Attachment, ...] = ()
+        if role == "user":
+            content, attachments = read_references(content, base_dir)
+        if content or attachments:
+            sections.append((role, _unescape(content, settings), attachments, section))
     return settings, sections
 
 
