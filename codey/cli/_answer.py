@@ -154,7 +154,7 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "id": event.call.id,
             "name": event.call.name,
             "output": event.output,
-            "error": None if error is None else f"{type(error).__name__}: {describe(error)}",
+            "error": None if error is None else _tool_error(error),
         }
     if isinstance(event, Usage):
         return {
@@ -347,6 +347,11 @@ def stream_one(
     return stream
 
 
+def _tool_error(error: BaseException) -> str:
+    """``Type: message``, on one line, as the model was told."""
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
 def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> None:
     """A failed call on standard error, always; one that ran, on a terminal only."""
     from codey.cli._tools import describe_call
@@ -361,8 +366,7 @@ def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> No
         else f"{result.call.name}({result.call.arguments[:200]})"
     )
     if result.error is not None:
-        error = f"{type(result.error).__name__}: {describe(result.error)}"
-        status.write(f"codey: tool {call} failed: {error}\n", err=True)
+        status.write(f"codey: tool {call} failed: {_tool_error(result.error)}\n", err=True)
     elif terminal.err_tty:
         status.write(terminal.dim(f"codey: ran {call}") + "\n", err=True)
 
