@@ -37,6 +37,7 @@ _PROVIDER_KEYS = (
     "prefix",
     "max_tokens_field",
     "include_usage",
+    "attachments",
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -239,8 +240,20 @@ class _Checker:
             raise self.error(
                 self.line_of(where, "include_usage"), "include_usage must be true or false"
             )
+        from codey._attachments import IMAGE_TYPES, KNOWN_TYPES
         from codey._providers._base import Service
 
+        attachments = value.get("attachments", getattr(builtin, "attachments", IMAGE_TYPES))
+        if isinstance(attachments, str) or not isinstance(attachments, (list, tuple)):
+            raise self.error(
+                self.line_of(where, "attachments"), "attachments must be a list of types"
+            )
+        for mime in attachments:
+            if mime not in KNOWN_TYPES:
+                raise self.error(
+                    self.line_of(where, "attachments"),
+                    f"attachments: {mime!r} is not one of {', '.join(KNOWN_TYPES)}",
+                )
         service = Service(
             name,
             kind,
@@ -260,6 +273,7 @@ class _Checker:
                 "max_tokens_field",
             ),
             include_usage=include_usage,
+            attachments=tuple(attachments),
         )
         return ProviderConfig(service, tuple(models))
 

@@ -377,3 +377,39 @@ def test_completion_has_the_new_flags(fake: FakeProvider) -> None:
     script = result.stdout.decode()
     for flag in ("--attach", "--functions", "--tool", "--yes", "--max-tool-rounds"):
         assert flag in script
+
+
+class TestConfigFile:
+    def write(self, work: Path, text: str) -> dict[str, str]:
+        path = work / "config.toml"
+        path.write_text(text)
+        return {"CODEY_CONFIG": str(path)}
+
+    def test_a_provider_says_what_it_takes(self, fake: FakeProvider, work: Path) -> None:
+        extra = self.write(
+            work,
+            f'[providers.local]\nkind = "openai"\nbase_url = "{fake.base_url("openai")}"\n'
+            'models = ["small"]\nattachments = ["image/png"]\n'
+            # A built-in provider moved elsewhere keeps what it takes (PDFs for OpenAI).
+            f'[providers.openai]\nbase_url = "{fake.base_url("openai")}"\n',
+        )
+        env = environment(fake, **extra)
+        fake.push(answer("a png"), answer("a pdf"))
+        png = run_cli("prompt", "?", "-a", "photo.png", "-m", "local:small", env=env, cwd=work)
+        assert png.returncode == 0, png.stderr
+        pdf = run_cli("prompt", "?", "-a", "paper.pdf", "-m", "local:small", env=env, cwd=work)
+        assert pdf.returncode == 3
+        assert "local cannot take application/pdf" in one_error_line(pdf.stderr)
+        moved = run_cli("prompt", "?", "-a", "paper.pdf", "-m", "gpt-4.1", env=env, cwd=work)
+        assert moved.returncode == 0, moved.stderr
+        assert fake.requests[-1].json["messages"][-1]["content"][1]["type"] == "file"
+
+    def test_an_unknown_type_is_a_config_error(self, fake: FakeProvider, work: Path) -> None:
+        extra = self.write(
+            work,
+            '[providers.local]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+            'attachments = ["image/bmp"]\n',
+        )
+        result = run_cli("prompt", "?", "-m", "local:x", env=environment(fake, **extra), cwd=work)
+        assert result.returncode == 3
+        assert "'image/bmp' is not one of" in one_error_line(result.stderr)
