@@ -413,3 +413,61 @@ class TestConfigFile:
         result = run_cli("prompt", "?", "-m", "local:x", env=environment(fake, **extra), cwd=work)
         assert result.returncode == 3
         assert "'image/bmp' is not one of" in one_error_line(result.stderr)
+
+
+class TestChat:
+    def test_tools_off_a_terminal_need_yes_before_any_prompt(
+        self, fake: FakeProvider, work: Path
+    ) -> None:
+        (work / "in.txt").write_bytes(b"weather?\n")
+        with open(work / "in.txt", "rb") as stdin:
+            result = run_cli(
+                "chat",
+                "--functions",
+                "tools.py",
+                "-m",
+                "gpt-4.1",
+                env=environment(fake),
+                stdin=stdin,
+                cwd=work,
+            )
+        assert result.returncode == 3
+        assert "pass --yes" in one_error_line(result.stderr)
+        assert fake.requests == []
+
+    def test_a_log_with_attachments_and_tools(self, fake: FakeProvider, work: Path) -> None:
+        logs = work / "logs"
+        logs.mkdir()
+        (logs / "chat.md").write_text(
+            "what is it?\n\n![attachment](../photo.png)"
+            "\n\n# === ASSISTANT ===\n\nA plot.\n\n# === USER ===\n\n"
+        )
+        (work / "in.txt").write_bytes(b"weather in Oslo?\n")
+        fake.push(tool_round("weather", '{"city": "Oslo"}'), answer("Sunny."))
+        with open(work / "in.txt", "rb") as stdin:
+            result = run_cli(
+                "chat",
+                "--file",
+                "logs/chat.md",
+                "--functions",
+                "tools.py",
+                "--yes",
+                "-m",
+                "gpt-4.1",
+                env=environment(fake),
+                stdin=stdin,
+                cwd=work,
+            )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"Sunny.\n"
+        first, second = fake.requests
+        assert (
+            first.json["messages"][0]["content"][1]["image_url"]["url"]
+            == f"data:image/png;base64,{b64(PNG)}"
+        )
+        assert second.json["messages"][-1]["role"] == "tool"
+        assert (
+            (logs / "chat.md")
+            .read_text()
+            .endswith("weather in Oslo?\n\n# === ASSISTANT ===\n\nSunny.\n\n# === USER ===\n\n")
+        )
