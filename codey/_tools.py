@@ -151,6 +151,8 @@ def _schema(hint: Any) -> dict[str, Any]:
     if origin is typing.Literal:
         return _enum(list(args))
     if origin is Union or origin is getattr(types, "UnionType", Union):
+        if Any in args:  # Python 3.9 and 3.10 read "x: Any = None" as Optional[Any]
+            return {}
         options = [arg for arg in args if arg is not type(None)]
         schemas = [_schema(arg) for arg in options]
         if len(options) < len(args):
