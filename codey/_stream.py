@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import queue
-import socket
 import threading
 import time
 import weakref
@@ -43,19 +42,13 @@ BACKOFF = "backoff"
 _ids = itertools.count(1)
 
 
-def _shutdown(sock: socket.socket) -> None:
-    # socket.socket.shutdown on the raw descriptor, so that an SSL socket's
-    # state is not touched from this thread; the blocked recv returns at once.
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except (OSError, ValueError):
-        pass
-
-
 class Channel:
     """What the worker and the caller share. The worker never holds the ``Stream``.
 
-    ``lock`` guards ``sock``, ``phase``, ``attempt`` and ``aborted``.
+    ``lock`` guards ``closer``, ``phase``, ``attempt`` and ``aborted``.
+    ``closer`` is the transport's way to cut the connection in use, so that a
+    blocked read returns; it is called under ``lock``, so it must be quick,
+    never raise and never take the lock.
     ``expires_at`` (monotonic seconds, or None for no limit) is written by the
     worker alone: at each attempt, and at every read once the body flows.
     """
@@ -65,6 +58,7 @@ class Channel:
         "attempt",
         "cancelled",
         "chunk_timeout",
+        "closer",
         "current",
         "expires_at",
         "last_read",
@@ -75,7 +69,6 @@ class Channel:
         "retries",
         "retry_wait",
         "saw_text",
-        "sock",
         "started",
         "t_end",
         "t_first_text",
@@ -86,7 +79,7 @@ class Channel:
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.cancelled = threading.Event()
-        self.sock: Optional[socket.socket] = None
+        self.closer: Optional[Callable[[], None]] = None
         self.chunk_timeout = chunk_timeout
         self.expires_at: Optional[float] = None
         self.phase = CONNECTING
@@ -112,41 +105,41 @@ class Channel:
         with self.lock:
             self.attempt += 1
             self.phase = CONNECTING
-            self.sock = None
+            self.closer = None
             self.expires_at = connect_by
             return self.attempt
 
     def begin_backoff(self, delay: float) -> None:
         with self.lock:
             self.phase = BACKOFF
-            self.sock = None
+            self.closer = None
             self.expires_at = monotonic() + delay
             self.retries += 1
             self.retry_wait += delay
 
-    def begin_streaming(self, attempt: int, sock: Optional[socket.socket]) -> bool:
+    def begin_streaming(self, attempt: int, closer: Optional[Callable[[], None]]) -> bool:
         """Mark the response as begun; False if the caller already gave up on this attempt."""
         with self.lock:
             if self.aborted == attempt or self.cancelled.is_set():
                 return False
             self.phase = STREAMING
-            if sock is not None:
-                self.sock = sock
+            if closer is not None:
+                self.closer = closer
             now = self.t_headers = self.last_read = monotonic()
             timeout = self.chunk_timeout
             self.expires_at = None if timeout is None else now + timeout
             return True
 
-    def set_socket(self, sock: socket.socket) -> None:
-        """Note the socket in use, so ``cancel()`` can unblock a read on it."""
+    def set_closer(self, closer: Callable[[], None]) -> None:
+        """Note how to cut the connection in use, so ``cancel()`` can unblock a read on it."""
         with self.lock:
-            self.sock = sock
+            self.closer = closer
             if self.cancelled.is_set() or self.aborted == self.attempt:
-                _shutdown(sock)
+                closer()
 
-    def forget_socket(self) -> None:
+    def forget_closer(self) -> None:
         with self.lock:
-            self.sock = None
+            self.closer = None
 
     def was_aborted(self, attempt: int) -> bool:
         return self.aborted == attempt
@@ -160,8 +153,8 @@ class Channel:
                 return
             self.aborted = self.attempt
             self.expires_at = None
-            if self.sock is not None:
-                _shutdown(self.sock)
+            if self.closer is not None:
+                self.closer()
 
     def cancel(self) -> None:
         """Stop the worker and close the connection; safe from any thread, more than once."""
@@ -169,8 +162,8 @@ class Channel:
             if self.cancelled.is_set():
                 return
             self.cancelled.set()
-            if self.sock is not None:
-                _shutdown(self.sock)
+            if self.closer is not None:
+                self.closer()
         self.queue.put(_WAKE)
 
 
@@ -185,7 +178,7 @@ def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
         channel.t_end = monotonic()
         channel.queue.put(END)
     finally:
-        channel.forget_socket()
+        channel.forget_closer()
 
 
 @attrs.frozen
