@@ -125,6 +125,14 @@ class TestSchema:
         assert codey._tools.to_tools([tool]) == (tool,)
 
 
+#: A tool call as Chat Completions sends it back.
+WIRE_CALL = {
+    "id": "c1",
+    "type": "function",
+    "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
+}
+
+
 class TestWire:
     @pytest.mark.parametrize("provider", ["openai", "xai"])
     def test_chat_completions_tools(self, fake, provider):
@@ -188,13 +196,7 @@ class TestWire:
             {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [
-                    {
-                        "id": "c1",
-                        "type": "function",
-                        "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
-                    }
-                ],
+                "tool_calls": [WIRE_CALL],
             },
             {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
         ]
@@ -204,13 +206,7 @@ class TestWire:
             {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [
-                    {
-                        "id": "c1",
-                        "type": "function",
-                        "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
-                    }
-                ],
+                "tool_calls": [WIRE_CALL],
             },
             {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
         ]

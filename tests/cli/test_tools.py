@@ -52,6 +52,11 @@ def work(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def run_in(work: Path, fake: FakeProvider, *args: str, **kwargs: Any) -> Any:
+    """``python -m codey ARGS`` in ``work``, pointed at the fake provider."""
+    return run_cli(*args, env=environment(fake), cwd=work, **kwargs)
+
+
 def tool_round(name: str, arguments: str, text: str = "") -> Any:
     return answer(*([text] if text else []), tool_calls=[ToolCall(0, "c1", name, arguments)])
 
@@ -59,15 +64,15 @@ def tool_round(name: str, arguments: str, text: str = "") -> Any:
 class TestAttach:
     def test_a_file(self, fake: FakeProvider, work: Path) -> None:
         fake.push(answer("A plot."))
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "prompt",
             "what is it?",
             "-a",
             "photo.png",
             "-m",
             "gpt-4.1",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"A plot.\n"
@@ -115,7 +120,16 @@ class TestAttach:
     def test_faults(
         self, fake: FakeProvider, work: Path, value: str, model: str, status: int, words: str
     ) -> None:
-        result = run_cli("prompt", "x", "-a", value, "-m", model, env=environment(fake), cwd=work)
+        result = run_in(
+            work,
+            fake,
+            "prompt",
+            "x",
+            "-a",
+            value,
+            "-m",
+            model,
+        )
         assert result.returncode == status
         assert words in one_error_line(result.stderr)
         assert fake.requests == []
@@ -163,7 +177,9 @@ class TestAttach:
     ) -> None:
         fake.push(answer("A plot."))
         with open(work / "photo.png", "rb") as stdin:
-            result = run_cli(
+            result = run_in(
+                work,
+                fake,
                 "save",
                 "what?",
                 "-a",
@@ -172,9 +188,7 @@ class TestAttach:
                 "chat.md",
                 "-m",
                 "gpt-4.1",
-                env=environment(fake),
                 stdin=stdin,
-                cwd=work,
             )
         assert result.returncode == 0, result.stderr
         assert f"![attachment](data:image/png;base64,{b64(PNG)})" in (work / "chat.md").read_text()
@@ -185,7 +199,9 @@ class TestTools:
         fake.push(
             tool_round("weather", '{"city": "Oslo"}', text="Let me look."), answer("It is sunny.")
         )
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "prompt",
             "weather in Oslo?",
             "--functions",
@@ -193,8 +209,6 @@ class TestTools:
             "--yes",
             "-m",
             "gpt-4.1",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"Let me look.\n\nIt is sunny.\n"
@@ -210,7 +224,9 @@ class TestTools:
 
     def test_a_named_function_and_a_failing_tool(self, fake: FakeProvider, work: Path) -> None:
         fake.push(tool_round("explode", '{"city": "Oslo"}'), answer("Sorry."))
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "prompt",
             "?",
             "-T",
@@ -218,8 +234,6 @@ class TestTools:
             "--yes",
             "-m",
             "claude-sonnet-4-0",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"Sorry.\n"
@@ -233,15 +247,15 @@ class TestTools:
         assert block["content"] == "error: RuntimeError: no data for Oslo"
 
     def test_off_a_terminal_without_yes_nothing_runs(self, fake: FakeProvider, work: Path) -> None:
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "prompt",
             "?",
             "--functions",
             "tools.py",
             "-m",
             "gpt-4.1",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 3
         assert "pass --yes" in one_error_line(result.stderr)
@@ -249,7 +263,9 @@ class TestTools:
 
     def test_events_carry_the_results(self, fake: FakeProvider, work: Path) -> None:
         fake.push(tool_round("weather", '{"city": "Rome"}'), answer("Warm."))
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "prompt",
             "?",
             "--functions",
@@ -258,8 +274,6 @@ class TestTools:
             "--events",
             "-m",
             "xai:grok-3",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 0, result.stderr
         records = [json.loads(line) for line in result.stdout.decode().splitlines()]
@@ -277,7 +291,9 @@ class TestTools:
 
     def test_rounds_exceeded(self, fake: FakeProvider, work: Path) -> None:
         fake.responder = lambda request: tool_round("weather", '{"city": "X"}')
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "prompt",
             "?",
             "--functions",
@@ -287,8 +303,6 @@ class TestTools:
             "1",
             "-m",
             "gpt-4.1",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 1
         assert "after 1 rounds" in result.stderr.decode().splitlines()[-1]
@@ -322,7 +336,9 @@ class TestTools:
 
     def test_save_with_tools_keeps_the_text(self, fake: FakeProvider, work: Path) -> None:
         fake.push(tool_round("weather", '{"city": "Oslo"}', text="Looking."), answer("Sunny."))
-        result = run_cli(
+        result = run_in(
+            work,
+            fake,
             "save",
             "weather?",
             "--functions",
@@ -332,8 +348,6 @@ class TestTools:
             "chat.md",
             "-m",
             "gpt-4.1",
-            env=environment(fake),
-            cwd=work,
         )
         assert result.returncode == 0, result.stderr
         assert (work / "chat.md").read_text() == (
@@ -421,15 +435,15 @@ class TestChat:
     ) -> None:
         (work / "in.txt").write_bytes(b"weather?\n")
         with open(work / "in.txt", "rb") as stdin:
-            result = run_cli(
+            result = run_in(
+                work,
+                fake,
                 "chat",
                 "--functions",
                 "tools.py",
                 "-m",
                 "gpt-4.1",
-                env=environment(fake),
                 stdin=stdin,
-                cwd=work,
             )
         assert result.returncode == 3
         assert "pass --yes" in one_error_line(result.stderr)
@@ -445,7 +459,9 @@ class TestChat:
         (work / "in.txt").write_bytes(b"weather in Oslo?\n")
         fake.push(tool_round("weather", '{"city": "Oslo"}'), answer("Sunny."))
         with open(work / "in.txt", "rb") as stdin:
-            result = run_cli(
+            result = run_in(
+                work,
+                fake,
                 "chat",
                 "--file",
                 "logs/chat.md",
@@ -454,9 +470,7 @@ class TestChat:
                 "--yes",
                 "-m",
                 "gpt-4.1",
-                env=environment(fake),
                 stdin=stdin,
-                cwd=work,
             )
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"Sunny.\n"
