@@ -6,6 +6,7 @@
 
 from codey._errors import (
     APIStatusError,
+    AttachmentError,
     AuthenticationError,
     BadRequestError,
     CancelledError,
@@ -24,6 +25,8 @@ from codey._errors import (
     ServerError,
     StreamError,
     StructuredOutputError,
+    ToolCallError,
+    TooManyToolRoundsError,
     UnknownModelError,
     UnsupportedOptionError,
 )
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from codey._api import preload as preload
     from codey._api import providers as providers
     from codey._api import stream as stream
+    from codey._attachments import Attachment as Attachment
     from codey._chatlog import Chat as Chat
     from codey._chatlog import ChatSettings as ChatSettings
     from codey._chatlog import parse_chat as parse_chat
@@ -44,15 +48,20 @@ if TYPE_CHECKING:
     from codey._many import stream_many as stream_many
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
+    from codey._tools import Tool as Tool
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
     from codey._types import TextDelta as TextDelta
+    from codey._types import ToolCall as ToolCall
     from codey._types import ToolCallDelta as ToolCallDelta
+    from codey._types import ToolResult as ToolResult
     from codey._types import Usage as Usage
 
 __all__ = [
     "APIStatusError",
+    "Attachment",
+    "AttachmentError",
     "AuthenticationError",
     "BadRequestError",
     "CancelledError",
@@ -80,7 +89,12 @@ __all__ = [
     "StructuredOutputError",
     "TextDelta",
     "Timings",
+    "TooManyToolRoundsError",
+    "Tool",
+    "ToolCall",
     "ToolCallDelta",
+    "ToolCallError",
+    "ToolResult",
     "UnknownModelError",
     "UnsupportedOptionError",
     "Usage",
@@ -103,6 +117,7 @@ _LAZY = {
     "preload": "codey._api",
     "providers": "codey._api",
     "stream": "codey._api",
+    "Attachment": "codey._attachments",
     "Chat": "codey._chatlog",
     "ChatSettings": "codey._chatlog",
     "parse_chat": "codey._chatlog",
@@ -110,11 +125,14 @@ _LAZY = {
     "Timings": "codey._stream",
     "StreamMany": "codey._many",
     "stream_many": "codey._many",
+    "Tool": "codey._tools",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",
     "TextDelta": "codey._types",
+    "ToolCall": "codey._types",
     "ToolCallDelta": "codey._types",
+    "ToolResult": "codey._types",
     "Usage": "codey._types",
 }
 

@@ -9,6 +9,7 @@
     ├── UnknownModelError          also a ValueError
     ├── ChatLogError               also a ValueError: invalid front matter (names the line)
     ├── UnsupportedOptionError     also a ValueError: an option the provider cannot honour
+    │   └── AttachmentError        an attachment codey cannot send: its type, its size
     ├── APIStatusError             .status_code .provider .message
     │   ├── RedirectError          3xx: API calls never follow a redirect; .location
     │   ├── AuthenticationError    401, 403
@@ -22,7 +23,11 @@
     ├── ConnectTimeoutError        also a TimeoutError: no response within connect_timeout
     ├── ChunkTimeoutError          also a TimeoutError: silence longer than chunk_timeout
     ├── CancelledError             complete() of a stream closed or cancelled before its end
-    └── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
+    ├── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
+    ├── ToolCallError              also a ValueError: the model called an unknown tool or sent
+    │                              arguments that are not a JSON object (sent back, kept)
+    └── TooManyToolRoundsError     run_tools=True: the model still asked for tools after
+                                   max_tool_rounds rounds of them
 
 Every error carries ``.partial_text``: the text the caller had been given
 before it was raised (empty when none). Errors pickle with their attributes,
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIStatusError",
+    "AttachmentError",
     "CancelledError",
     "AuthenticationError",
     "BadRequestError",
@@ -55,6 +61,8 @@ __all__ = [
     "ServerError",
     "StreamError",
     "StructuredOutputError",
+    "ToolCallError",
+    "TooManyToolRoundsError",
     "UnknownModelError",
     "UnsupportedOptionError",
 ]
@@ -120,6 +128,13 @@ class UnknownModelError(CodeyError, ValueError):
 
 class UnsupportedOptionError(CodeyError, ValueError):
     """An option the model's provider cannot honour (``thinking_budget`` for OpenAI...)."""
+
+
+class AttachmentError(UnsupportedOptionError):
+    """An attachment codey cannot send: a type it cannot tell or send, or too big.
+
+    A missing or unreadable file is the ``OSError`` that says so.
+    """
 
 
 class ChatLogError(CodeyError, ValueError):
@@ -209,6 +224,21 @@ class CancelledError(CodeyError):
 
 class DeadlineExceededError(CodeyError, TimeoutError):
     """The whole call took longer than ``deadline`` seconds."""
+
+
+class ToolCallError(CodeyError, ValueError):
+    """A tool call that could not be run: an unknown tool, or arguments that are not
+    a JSON object. The tool loop sends it back to the model as an error result and
+    keeps it in ``Stream.tool_errors``; it is never raised."""
+
+    #: The :class:`codey.ToolCall` the model made.
+    call: Any = None
+
+
+class TooManyToolRoundsError(CodeyError):
+    """With ``run_tools=True``, the model still asked for tools after ``max_tool_rounds``."""
+
+    rounds: int = 0
 
 
 def chunk_timeout_message(provider: str, seconds: Optional[float]) -> str:

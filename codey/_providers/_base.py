@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import attrs
 
-from codey._errors import StreamError
-from codey._types import Event
+from codey._attachments import IMAGE_TYPES, Attachment
+from codey._errors import StreamError, UnsupportedOptionError
+from codey._types import Event, Message
+
+if TYPE_CHECKING:
+    from codey._tools import Tool
 
 if TYPE_CHECKING:
     from codey._schema import Schema
@@ -69,6 +73,8 @@ class Service:
     api_key_header: Optional[str] = None
     #: Whether the service holds an answer to a JSON Schema (``response_format``).
     structured_output: bool = True
+    #: The attachment types it takes (``image/png``..., ``application/pdf``).
+    attachments: tuple[str, ...] = IMAGE_TYPES
 
 
 class ServiceProvider:
@@ -115,13 +121,24 @@ class ServiceProvider:
     def key_required(self) -> bool:
         return self.service.key_required
 
+    def check_attachment(self, attachment: Attachment) -> None:
+        """UnsupportedOptionError unless the service takes this attachment's type."""
+        taken = self.service.attachments
+        if attachment.mime in taken:
+            return
+        if not taken:
+            raise UnsupportedOptionError(f"{self.name} takes no attachments")
+        raise UnsupportedOptionError(
+            f"{self.name} cannot take {attachment.mime} attachments (it takes {', '.join(taken)})"
+        )
+
 
 @attrs.frozen
 class RequestSpec:
     """A provider-neutral request: what the caller asked for."""
 
     model: str
-    messages: tuple[tuple[str, str], ...]  # (role, content), system messages included
+    messages: tuple[Message, ...]  # system messages included
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
     reasoning_effort: Optional[str] = None
@@ -130,6 +147,8 @@ class RequestSpec:
     schema: Optional[Schema] = None
     #: Mark the prompt for the provider's cache (``cache=True``).
     cache: bool = False
+    #: The tools the model may call (their name, description and JSON schema).
+    tools: tuple[Tool, ...] = ()
 
 
 @attrs.frozen

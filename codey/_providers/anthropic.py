@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
+from codey._attachments import KNOWN_TYPES, Attachment
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
     HTTPRequest,
@@ -38,6 +39,15 @@ def _max_tokens(spec: RequestSpec) -> int:
             f"max_tokens ({spec.max_tokens}) must be larger than thinking_budget ({budget})"
         )
     return spec.max_tokens
+
+
+def _input(arguments: str) -> Any:
+    """A call's arguments as the object ``tool_use`` carries (``{}`` if they were not one)."""
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
@@ -172,17 +182,22 @@ class Messages(ServiceProvider):
                 "anthropic cannot think while made to answer to a schema (a forced tool): "
                 "drop thinking_budget= or schema="
             )
-        system = [content for role, content in spec.messages if role == "system"]
+        system = [message.content for message in spec.messages if message.role == "system"]
         body: dict[str, Any] = {
             "model": spec.model,
             "max_tokens": _max_tokens(spec),
-            "messages": [
-                {"role": role, "content": content}
-                for role, content in spec.messages
-                if role != "system"
-            ],
+            "messages": self._messages(spec),
             "stream": True,
         }
+        if spec.tools:
+            body.setdefault("tools", []).extend(
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "input_schema": tool.parameters,
+                }
+                for tool in spec.tools
+            )
         if system:
             body["system"] = "\n\n".join(system)
         if spec.temperature is not None:
@@ -217,6 +232,66 @@ class Messages(ServiceProvider):
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             answer_tool=answer_tool,
         )
+
+    def _messages(self, spec: RequestSpec) -> list[dict[str, Any]]:
+        """The conversation in Messages form; tool results go in one user message."""
+        out: list[dict[str, Any]] = []
+        results: Optional[list[dict[str, Any]]] = None  # the user message of tool results
+        for message in spec.messages:
+            role = message.role
+            if role == "system":
+                continue
+            if role == "tool":
+                result: dict[str, Any] = {
+                    "type": "tool_result",
+                    "tool_use_id": message.tool_call_id,
+                }
+                if message.content:
+                    result["content"] = message.content
+                if message.is_error:
+                    result["is_error"] = True
+                if results is None:
+                    results = []
+                    out.append({"role": "user", "content": results})
+                results.append(result)
+                continue
+            results = None
+            if message.tool_calls:
+                if spec.thinking_budget is not None:
+                    raise UnsupportedOptionError(
+                        "codey cannot send Anthropic's thinking blocks back, which a tool "
+                        "round with thinking needs: run tools without thinking_budget"
+                    )
+                blocks: list[dict[str, Any]] = []
+                if message.content:
+                    blocks.append({"type": "text", "text": message.content})
+                blocks.extend(
+                    {
+                        "type": "tool_use",
+                        "id": call.id,
+                        "name": call.name,
+                        "input": _input(call.arguments),
+                    }
+                    for call in message.tool_calls
+                )
+                out.append({"role": role, "content": blocks})
+            elif message.attachments:
+                # Images and documents first, then the text, as Anthropic advises.
+                blocks = [self._attachment(attachment) for attachment in message.attachments]
+                if message.content:
+                    blocks.append({"type": "text", "text": message.content})
+                out.append({"role": role, "content": blocks})
+            else:
+                out.append({"role": role, "content": message.content})
+        return out
+
+    def _attachment(self, attachment: Attachment) -> dict[str, Any]:
+        self.check_attachment(attachment)
+        kind = "image" if attachment.is_image else "document"
+        if attachment.url is not None:
+            return {"type": kind, "source": {"type": "url", "url": attachment.url}}
+        source = {"type": "base64", "media_type": attachment.mime, "data": attachment.base64()}
+        return {"type": kind, "source": source}
 
     def new_parser(self, request: Optional[HTTPRequest] = None) -> MessagesParser:
         return MessagesParser(self.name, request.answer_tool if request is not None else None)
@@ -306,5 +381,6 @@ ANTHROPIC = Messages(
             "claude-haiku-4-5",
             "claude-3-5-haiku-latest",
         ),
+        attachments=KNOWN_TYPES,
     )
 )

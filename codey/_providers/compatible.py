@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codey._attachments import KNOWN_TYPES
 from codey._providers._base import Service
 from codey._providers.openai import ChatCompletions
 
@@ -14,6 +15,7 @@ XAI = ChatCompletions(
         default_base_url="https://api.x.ai/v1",
         prefixes=("grok-",),
         models=("grok-4", "grok-3", "grok-3-mini", "grok-3-fast", "grok-3-mini-fast"),
+        attachments=("image/png", "image/jpeg"),  # no PDFs in Chat Completions
     )
 )
 
@@ -58,6 +60,7 @@ COMPATIBLE = (
             base_url_env="OPENROUTER_BASE_URL",
             default_base_url="https://openrouter.ai/api/v1",
             models=("openrouter:openai/gpt-4.1", "openrouter:anthropic/claude-sonnet-4"),
+            attachments=KNOWN_TYPES,
         ),
     ),
     ChatCompletions(
@@ -80,6 +83,7 @@ COMPATIBLE = (
             prefixes=("deepseek-",),
             models=("deepseek-chat", "deepseek-reasoner"),
             structured_output=False,  # JSON mode only (json_object), no schema
+            attachments=(),  # text only
         ),
     ),
     ChatCompletions(

@@ -7,6 +7,7 @@ import os
 import urllib.parse
 from typing import TYPE_CHECKING, Any, Optional
 
+from codey._attachments import KNOWN_TYPES
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
     HTTPRequest,
@@ -15,7 +16,7 @@ from codey._providers._base import (
     ServiceProvider,
     parse_event_data,
 )
-from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
     from codey._schema import Schema
@@ -36,9 +37,21 @@ class ChatCompletions(ServiceProvider):
             )
         body: dict[str, Any] = {
             "model": spec.model,
-            "messages": [{"role": role, "content": content} for role, content in spec.messages],
+            "messages": [self._message(message) for message in spec.messages],
             "stream": True,
         }
+        if spec.tools:
+            body.setdefault("tools", []).extend(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                    },
+                }
+                for tool in spec.tools
+            )
         if self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
         if spec.max_tokens is not None:
@@ -81,6 +94,48 @@ class ChatCompletions(ServiceProvider):
         # closed, every property required); else the model is guided, not held.
         json_schema = {"name": schema.name, "schema": schema.json_schema, "strict": schema.strict}
         return {"type": "json_schema", "json_schema": json_schema}
+
+    def _message(self, message: Message) -> dict[str, Any]:
+        """One message in Chat Completions form: content parts, tool calls, tool results."""
+        if message.role == "tool":
+            return {
+                "role": "tool",
+                "tool_call_id": message.tool_call_id,
+                "content": message.content,
+            }
+        if message.tool_calls:
+            return {
+                "role": message.role,
+                "content": message.content or None,
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                    for call in message.tool_calls
+                ],
+            }
+        if not message.attachments:
+            return {"role": message.role, "content": message.content}
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "text", "text": message.content})
+        for attachment in message.attachments:
+            self.check_attachment(attachment)
+            if attachment.is_image:
+                parts.append({"type": "image_url", "image_url": {"url": attachment.data_url()}})
+            elif attachment.data is None:
+                raise UnsupportedOptionError(
+                    f"{self.name} takes a PDF as data, not a URL: download {attachment.url} "
+                    "and attach the file"
+                )
+            else:
+                name = attachment.name or "document.pdf"
+                parts.append(
+                    {"type": "file", "file": {"filename": name, "file_data": attachment.data_url()}}
+                )
+        return {"role": message.role, "content": parts}
 
     def new_parser(self, request: Optional[HTTPRequest] = None) -> ChatParser:
         return ChatParser(self.name)
@@ -244,5 +299,6 @@ OPENAI = ChatCompletions(
         ),
         # o-series models reject max_tokens.
         max_tokens_field="max_completion_tokens",
+        attachments=KNOWN_TYPES,
     )
 )

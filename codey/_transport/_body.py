@@ -21,8 +21,8 @@ from codey._transport._failures import BODY, foreign_errors
 if TYPE_CHECKING:
     import requests
 
+    from codey._channel import Channel
     from codey._providers._base import Parser
-    from codey._stream import Channel
     from codey._transport._plan import Plan
 
 #: Bytes asked of one read: whatever has arrived, up to this much.

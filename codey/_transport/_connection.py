@@ -21,7 +21,7 @@ import urllib3.connection
 from codey._version import __version__
 
 if TYPE_CHECKING:
-    from codey._stream import Channel
+    from codey._channel import Channel
 
 # -- sockets ----------------------------------------------------------------------
 

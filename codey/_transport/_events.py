@@ -12,7 +12,7 @@ from codey._transport._body import Body
 if TYPE_CHECKING:
     import requests
 
-    from codey._stream import Channel
+    from codey._channel import Channel
     from codey._transport._plan import Plan
 
 

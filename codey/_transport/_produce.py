@@ -16,7 +16,7 @@ from codey._transport._failures import REQUEST, connect_timeout, foreign_errors,
 from codey._transport._reply import read_whole_reply
 
 if TYPE_CHECKING:
-    from codey._stream import Channel
+    from codey._channel import Channel
     from codey._transport._plan import Plan
 
 log = logging.getLogger("codey")

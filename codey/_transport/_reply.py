@@ -12,7 +12,7 @@ from codey._transport._failures import BODY, foreign_errors, page_title
 if TYPE_CHECKING:
     import requests
 
-    from codey._stream import Channel
+    from codey._channel import Channel
     from codey._transport._plan import Plan
 
 #: The most of a non-streamed (JSON) reply read as the answer.

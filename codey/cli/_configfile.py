@@ -38,6 +38,7 @@ _PROVIDER_KEYS = (
     "max_tokens_field",
     "include_usage",
     "api_key_header",
+    "attachments",
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -244,8 +245,20 @@ class _Checker:
             raise self.error(
                 self.line_of(where, "include_usage"), "include_usage must be true or false"
             )
+        from codey._attachments import IMAGE_TYPES, KNOWN_TYPES
         from codey._providers._base import Service
 
+        attachments = value.get("attachments", getattr(builtin, "attachments", IMAGE_TYPES))
+        if isinstance(attachments, str) or not isinstance(attachments, (list, tuple)):
+            raise self.error(
+                self.line_of(where, "attachments"), "attachments must be a list of types"
+            )
+        for mime in attachments:
+            if mime not in KNOWN_TYPES:
+                raise self.error(
+                    self.line_of(where, "attachments"),
+                    f"attachments: {mime!r} is not one of {', '.join(KNOWN_TYPES)}",
+                )
         service = Service(
             name,
             kind,
@@ -271,6 +284,7 @@ class _Checker:
             api_version=getattr(builtin, "api_version", ""),
             api_key_header=self.header(value, where, getattr(builtin, "api_key_header", None)),
             structured_output=getattr(builtin, "structured_output", True),
+            attachments=tuple(attachments),
         )
         return ProviderConfig(service, tuple(models))
 

@@ -38,6 +38,8 @@ examples:
   codey save "What about the UK?" --file chat.md && codey prompt < chat.md
   codey prompt -m gpt-4.1 -m claude-sonnet-4-0 "Name a prime"   # side by side
   codey prompt "Why?" --model o3 --reasoning --usage --stats
+  codey prompt "What is in this picture?" -a photo.png -m gpt-4.1
+  codey prompt "Is it warm in Oslo?" --functions tools.py   # asks before each call
   codey chat --file chat.md
   eval "$(codey completion bash)"
 """
@@ -249,6 +251,50 @@ def build_parser() -> argparse.ArgumentParser:
             "total, retries",
         )
 
+    def attach_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-a",
+            "--attach",
+            action="append",
+            metavar="PATH|URL|-",
+            help="attach an image (PNG, JPEG, GIF, WEBP) or a PDF to the prompt: a file, an "
+            "http(s) URL, or - for the bytes on standard input (the prompt is then INPUT); "
+            "the type comes from the content, else the suffix; repeat it for more (see "
+            '"attachments" in codey(1))',
+        )
+
+    def tool_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "tools",
+            "Functions the model may call: codey runs each call and sends the result back "
+            "until the model answers. On a terminal codey asks before each call; elsewhere "
+            "it refuses to run tools without --yes (exit status 3).",
+        )
+        group.add_argument(
+            "--functions",
+            action="append",
+            metavar="FILE.py",
+            help="every public function defined in this Python file is a tool (its type "
+            "hints and docstring describe it to the model); repeatable",
+        )
+        group.add_argument(
+            "-T",
+            "--tool",
+            action="append",
+            metavar="MODULE:FUNCTION",
+            help="this function is a tool, imported from MODULE (the current directory "
+            "included); repeatable",
+        )
+        group.add_argument(
+            "--yes", action="store_true", help="run the model's tool calls without asking"
+        )
+        group.add_argument(
+            "--max-tool-rounds",
+            type=_positive_int,
+            metavar="N",
+            help="the most rounds of tool calls before codey gives up (default: 5)",
+        )
+
     def input_options(sub: argparse.ArgumentParser) -> None:
         group = sub.add_argument_group(
             "input",
@@ -323,7 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the whole answer at once when it is complete (what arrived is still "
         "written if the answer breaks)",
     )
+    attach_option(prompt)
     request_options(prompt)
+    tool_options(prompt)
     input_options(prompt)
     prompt.set_defaults(command="prompt", check=_check_prompt, subparser=prompt, config_needed=True)
 
@@ -354,9 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the chat-log file, created if needed (default: {DEFAULT_FILE})",
     )
     model_option(save)
+    attach_option(save)
     request_options(save)
+    tool_options(save)
     input_options(save)
-    save.set_defaults(command="save", config_needed=True)
+    save.set_defaults(command="save", check=_check_save, subparser=save, config_needed=True)
 
     chat = command(
         "chat",
@@ -380,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_option(chat)
     request_options(chat)
+    tool_options(chat)
     chat.set_defaults(command="chat", config_needed=True)
 
     models = command(
@@ -465,4 +516,17 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
         return "argument --add-delimiters: not allowed with several models"
     if len(set(models)) != len(models):
         return "argument -m/--model: each model may be given only once"
+    if len(models) > 1 and (args.functions or args.tool):
+        return "argument --functions/-T/--tool: not allowed with several models"
+    return _check_save(args)
+
+
+def _check_save(args: argparse.Namespace) -> Optional[str]:
+    if "-" in (args.attach or ()) and args.input is None:
+        return (
+            "argument -a/--attach: with -, standard input is the attachment: "
+            "give the prompt as INPUT"
+        )
+    if (args.attach or []).count("-") > 1:
+        return "argument -a/--attach: - may be given only once"
     return None
