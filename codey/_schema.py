@@ -19,7 +19,7 @@ import json
 import re
 import sys
 import typing
-from collections.abc import Mapping, MutableSequence, MutableSet, Sequence, Set
+from collections.abc import Iterable, Mapping, MutableSequence, MutableSet, Sequence, Set
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -33,7 +33,7 @@ Loader = Optional[Callable[[Any], Any]]
 
 _SIMPLE: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _ARRAYS = (list, tuple, set, frozenset)
-_SEQUENCES = (Sequence, MutableSequence, Set, MutableSet)
+_SEQUENCES = (Sequence, MutableSequence, Set, MutableSet, Iterable)
 _MAKE_ARRAY: dict[Any, Callable[[Any], Any]] = {
     tuple: tuple,
     set: set,
@@ -272,8 +272,7 @@ def _convert(hint: Any, seen: tuple[type, ...]) -> tuple[dict[str, Any], Loader]
     if hint in _SIMPLE:
         return {"type": _SIMPLE[hint]}, (float if hint is float else None)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        values = [member.value for member in hint]
-        return {"enum": values}, hint
+        return _enum([member.value for member in hint]), hint
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Annotated:
@@ -281,8 +280,10 @@ def _convert(hint: Any, seen: tuple[type, ...]) -> tuple[dict[str, Any], Loader]
         notes = [note for note in args[1:] if isinstance(note, str)]
         return ({**schema, "description": " ".join(notes)} if notes else schema), loader
     if origin is typing.Literal:
-        return {"enum": list(args)}, None
+        return _enum(list(args)), None
     if origin is Union or (sys.version_info >= (3, 10) and _is_union_type(hint)):
+        if Any in args:  # Python 3.9 and 3.10 read "x: Any = None" as Optional[Any]
+            return {}, None
         return _union(args, seen)
     if hint in _ARRAYS or hint in _SEQUENCES or origin in _ARRAYS or origin in _SEQUENCES:
         return _array(hint, origin or hint, args, seen)
@@ -303,6 +304,12 @@ def _convert(hint: Any, seen: tuple[type, ...]) -> tuple[dict[str, Any], Loader]
         f"schema: {hint!r} cannot be described as JSON; use str, int, float, bool, None, list, "
         "dict, Optional, Union, Literal, an Enum, a dataclass, an attrs class or a TypedDict"
     )
+
+
+def _enum(values: list[Any]) -> dict[str, Any]:
+    kinds = {type(value) for value in values}
+    kind = _SIMPLE.get(next(iter(kinds))) if len(kinds) == 1 else None
+    return {"type": kind, "enum": values} if kind else {"enum": values}
 
 
 def _is_union_type(hint: Any) -> bool:
@@ -338,9 +345,7 @@ def _array(
     hint: Any, origin: Any, args: tuple[Any, ...], seen: tuple[type, ...]
 ) -> tuple[dict[str, Any], Loader]:
     if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-        raise ValueError(
-            f"{hint!r}: a tuple of fixed length cannot be described; use tuple[X, ...]"
-        )
+        return _fixed_tuple(args, seen)
     make: Callable[[Any], Any] = _MAKE_ARRAY.get(origin, list)
     if not args:
         return {"type": "array"}, (None if make is list else make)
@@ -349,6 +354,23 @@ def _array(
     if loader is None and make is list:
         return out, None
     return out, lambda value: make(item if loader is None else loader(item) for item in value)
+
+
+def _fixed_tuple(args: tuple[Any, ...], seen: tuple[type, ...]) -> tuple[dict[str, Any], Loader]:
+    items = [_convert(arg, seen) for arg in args]
+    schema = {
+        "type": "array",
+        "prefixItems": [item for item, _ in items],
+        "minItems": len(items),
+        "maxItems": len(items),
+    }
+
+    def load(value: Any) -> Any:
+        return tuple(
+            item if loader is None else loader(item) for item, (_, loader) in zip(value, items)
+        )
+
+    return schema, load
 
 
 def _class(

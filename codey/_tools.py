@@ -12,11 +12,9 @@ an error result for the model, and is kept.
 
 from __future__ import annotations
 
-import enum
 import inspect
 import json
 import re
-import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, Optional, Union
@@ -118,7 +116,7 @@ def schema_of(
         hint = hints.get(parameter.name, inspect.Parameter.empty)
         try:
             schema = {} if hint is inspect.Parameter.empty else _schema(hint)
-        except TypeError as exc:
+        except ValueError as exc:
             raise ValueError(f"{name}'s parameter {parameter.name}: {exc}") from None
         text = (notes or {}).get(parameter.name, "")
         if parameter.default is inspect.Parameter.empty:
@@ -136,50 +134,10 @@ def schema_of(
 
 
 def _schema(hint: Any) -> dict[str, Any]:
-    """The JSON schema of one type hint."""
-    if hint is Any:
-        return {}
-    if hint is None:
-        hint = type(None)
-    simple = _SIMPLE.get(hint)
-    if simple is not None:
-        return dict(simple)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _enum([member.value for member in hint])
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Literal:
-        return _enum(list(args))
-    if origin is Union or origin is getattr(types, "UnionType", Union):
-        if Any in args:  # Python 3.9 and 3.10 read "x: Any = None" as Optional[Any]
-            return {}
-        options = [arg for arg in args if arg is not type(None)]
-        schemas = [_schema(arg) for arg in options]
-        if len(options) < len(args):
-            schemas.append({"type": "null"})
-        return {"anyOf": schemas}
-    if origin in (list, tuple, set, frozenset, Sequence, Iterable):
-        items = [arg for arg in args if arg is not Ellipsis]
-        schema: dict[str, Any] = {"type": "array"}
-        if origin is tuple and len(items) > 1:
-            schema["prefixItems"] = [_schema(arg) for arg in items]
-        elif items:
-            schema["items"] = _schema(items[0])
-        return schema
-    if origin in (dict, Mapping):
-        schema = {"type": "object"}
-        if len(args) == 2 and args[1] is not Any:
-            schema["additionalProperties"] = _schema(args[1])
-        return schema
-    raise TypeError(f"no JSON schema for the type {hint!r}")
+    """The JSON schema of one type hint: the same mapping as ``schema=`` uses."""
+    from codey._schema import type_to_schema
 
-
-def _enum(values: list[Any]) -> dict[str, Any]:
-    kinds = {type(value) for value in values}
-    schema: dict[str, Any] = {"enum": values}
-    if len(kinds) == 1 and next(iter(kinds)) in _SIMPLE:
-        schema = {**_SIMPLE[next(iter(kinds))], "enum": values}
-    return schema
+    return type_to_schema(hint)
 
 
 _PARAM_RE = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")

@@ -7,13 +7,14 @@ import datetime
 import enum
 import json
 import sys
+import threading
 from typing import Any, Literal, Optional, TypedDict, Union
 
 import attrs
 import pytest
 
 import codey
-from codey._schema import parse_concise, to_schema, type_to_schema
+from codey._schema import load_answer, parse_concise, to_schema, type_to_schema
 from codey.testing import Done, FakeProvider, Finish, ToolCall, UsageStep, answer, events
 from tests.helpers import MODELS, kwargs_for
 
@@ -208,8 +209,15 @@ def test_type_to_schema_maps_hints() -> None:
     assert type_to_schema(str) == {"type": "string"}
     assert type_to_schema(Optional[int]) == {"type": ["integer", "null"]}
     assert type_to_schema(list[bool]) == {"type": "array", "items": {"type": "boolean"}}
-    assert type_to_schema(Literal["a", "b"]) == {"enum": ["a", "b"]}
-    assert type_to_schema(Colour) == {"enum": ["red", "blue"]}
+    assert type_to_schema(Literal["a", "b"]) == {"type": "string", "enum": ["a", "b"]}
+    assert type_to_schema(Literal["a", 1]) == {"enum": ["a", 1]}
+    assert type_to_schema(Colour) == {"type": "string", "enum": ["red", "blue"]}
+    assert type_to_schema(tuple[int, str]) == {
+        "type": "array",
+        "prefixItems": [{"type": "integer"}, {"type": "string"}],
+        "minItems": 2,
+        "maxItems": 2,
+    }
     assert type_to_schema(Optional[Address]) == {
         "anyOf": [type_to_schema(Address), {"type": "null"}]
     }
@@ -296,8 +304,8 @@ def test_a_type_json_cannot_carry_is_a_value_error() -> None:
 
     with pytest.raises(ValueError, match="cannot read the type hints of Unresolved"):
         to_schema(Unresolved)
-    with pytest.raises(ValueError, match="fixed length"):
-        type_to_schema(tuple[int, str])
+    with pytest.raises(ValueError, match="cannot be described as JSON"):
+        type_to_schema(tuple[int, threading.Event])
     with pytest.raises(ValueError, match="keys are strings"):
         type_to_schema(dict[int, str])
 
@@ -436,3 +444,15 @@ def test_a_key_in_the_answer_never_reaches_the_message(fake: FakeProvider) -> No
     assert FAKE_KEY not in str(caught.value)
     assert "[REDACTED]" in str(caught.value)
     assert caught.value.partial_text == f"my key is {FAKE_KEY}"  # the answer itself, as sent
+
+
+@dataclasses.dataclass
+class Pair:
+    pair: tuple[int, str]
+
+
+def test_a_fixed_tuple_loads_as_a_tuple() -> None:
+    schema = to_schema(Pair)
+    assert load_answer(schema, '{"pair": [1, "a"]}', "openai", "stop") == Pair((1, "a"))
+    with pytest.raises(codey.StructuredOutputError, match=r"at \$\.pair"):
+        load_answer(schema, '{"pair": [1, "a", 2]}', "openai", "stop")

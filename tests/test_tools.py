@@ -91,8 +91,8 @@ class TestSchema:
             "additionalProperties": {"type": "number"},
             "description": "a score per name.",
         }
-        assert properties["maybe"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
-        assert properties["either"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+        assert properties["maybe"] == {"type": ["integer", "null"]}
+        assert properties["either"] == {"type": ["integer", "string"]}
         assert properties["flag"] == {"type": "boolean", "description": "default: false"}
         assert properties["colour"] == {"type": "string", "enum": ["red", "blue"]}
         assert properties["anything"] == {"description": "default: null"}
@@ -113,7 +113,7 @@ class TestSchema:
 
         with pytest.raises(ValueError, match=r"named parameters: star has \*names"):
             codey.Tool.from_function(star)
-        with pytest.raises(ValueError, match="odd's parameter when: no JSON schema"):
+        with pytest.raises(ValueError, match=r"odd's parameter when: .*cannot be described"):
             codey.Tool.from_function(odd)
         with pytest.raises(ValueError, match="name must be"):
             codey.Tool.from_function(weather, name="has space")
