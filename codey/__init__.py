@@ -6,6 +6,7 @@
 
 from codey._errors import (
     APIStatusError,
+    AttachmentError,
     AuthenticationError,
     BadRequestError,
     BatchInputError,
@@ -19,11 +20,15 @@ from codey._errors import (
     IncompleteStreamError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
+    MissingBaseURLError,
     NetworkError,
     RateLimitError,
     RedirectError,
     ServerError,
     StreamError,
+    StructuredOutputError,
+    ToolCallError,
+    TooManyToolRoundsError,
     UnknownModelError,
     UnsupportedOptionError,
 )
@@ -32,10 +37,12 @@ from codey._version import __version__ as __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._api import complete as complete
+    from codey._api import complete_json as complete_json
     from codey._api import models as models
     from codey._api import preload as preload
     from codey._api import providers as providers
     from codey._api import stream as stream
+    from codey._attachments import Attachment as Attachment
     from codey._batch import BatchSummary as BatchSummary
     from codey._batch import batch as batch
     from codey._batchfile import BatchLine as BatchLine
@@ -48,15 +55,20 @@ if TYPE_CHECKING:
     from codey._many import stream_many as stream_many
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
+    from codey._tools import Tool as Tool
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
     from codey._types import TextDelta as TextDelta
+    from codey._types import ToolCall as ToolCall
     from codey._types import ToolCallDelta as ToolCallDelta
+    from codey._types import ToolResult as ToolResult
     from codey._types import Usage as Usage
 
 __all__ = [
     "APIStatusError",
+    "Attachment",
+    "AttachmentError",
     "AuthenticationError",
     "BadRequestError",
     "BatchInputError",
@@ -76,6 +88,7 @@ __all__ = [
     "InvalidAPIKeyError",
     "Message",
     "MissingAPIKeyError",
+    "MissingBaseURLError",
     "NetworkError",
     "RateLimitError",
     "ReasoningDelta",
@@ -84,15 +97,22 @@ __all__ = [
     "Stream",
     "StreamError",
     "StreamMany",
+    "StructuredOutputError",
     "TextDelta",
     "Timings",
+    "TooManyToolRoundsError",
+    "Tool",
+    "ToolCall",
     "ToolCallDelta",
+    "ToolCallError",
+    "ToolResult",
     "UnknownModelError",
     "UnsupportedOptionError",
     "Usage",
     "__version__",
     "batch",
     "complete",
+    "complete_json",
     "models",
     "parse_chat",
     "preload",
@@ -106,10 +126,12 @@ __all__ = [
 # Public name -> the private module that defines it, imported on first access.
 _LAZY = {
     "complete": "codey._api",
+    "complete_json": "codey._api",
     "models": "codey._api",
     "preload": "codey._api",
     "providers": "codey._api",
     "stream": "codey._api",
+    "Attachment": "codey._attachments",
     "batch": "codey._batch",
     "BatchSummary": "codey._batch",
     "BatchLine": "codey._batchfile",
@@ -122,11 +144,14 @@ _LAZY = {
     "Timings": "codey._stream",
     "StreamMany": "codey._many",
     "stream_many": "codey._many",
+    "Tool": "codey._tools",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",
     "TextDelta": "codey._types",
+    "ToolCall": "codey._types",
     "ToolCallDelta": "codey._types",
+    "ToolResult": "codey._types",
     "Usage": "codey._types",
 }
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+import attrs
+
 from codey import _providers, _secrets
-from codey._errors import CancelledError, MissingAPIKeyError
+from codey._attachments import Attachment
+from codey._channel import Channel
+from codey._errors import (
+    CancelledError,
+    DeadlineExceededError,
+    MissingAPIKeyError,
+    MissingBaseURLError,
+    UnsupportedOptionError,
+)
 from codey._providers._base import Provider, RequestSpec
-from codey._stream import Channel, Stream
-from codey._types import ROLES, Message
+from codey._stream import Stream
+from codey._tools import Tool, to_tools
+from codey._types import ROLES, Message, ToolCall
 
 if TYPE_CHECKING:
     import requests
@@ -39,31 +51,67 @@ def default_model(
     return DEFAULT_MODEL, "built-in"
 
 
-def _messages(prompt: Prompt, system: Optional[str]) -> tuple[tuple[str, str], ...]:
-    result: list[tuple[str, str]] = []
+def _messages(
+    prompt: Prompt, system: Optional[str], attachments: Sequence[Attachment] = ()
+) -> tuple[Message, ...]:
+    """The conversation as Message values; ``attachments`` join its last user message."""
+    result: list[Message] = []
     if system:
-        result.append(("system", system))
+        result.append(Message("system", system))
     if isinstance(prompt, str):
-        result.append(("user", prompt))
-        return tuple(result)
-    for item in prompt:
-        if isinstance(item, Message):
-            role, content = item.role, item.content
-        elif isinstance(item, Mapping):
-            try:
-                role, content = item["role"], item["content"]
-            except KeyError as exc:
-                raise ValueError(f"a message needs 'role' and 'content' keys: {item!r}") from exc
-        else:
-            raise TypeError(f"a message must be a codey.Message or a dict, not {type(item)!r}")
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        if not isinstance(content, str):
-            raise TypeError(f"message content must be a str, not {type(content)!r}")
-        result.append((role, content))
-    if not any(role != "system" for role, _ in result):
+        result.append(Message("user", prompt))
+    else:
+        for item in prompt:
+            if isinstance(item, Message):
+                result.append(item)
+            elif isinstance(item, Mapping):
+                result.append(_from_mapping(item))
+            else:
+                raise TypeError(f"a message must be a codey.Message or a dict, not {type(item)!r}")
+    users = [index for index, message in enumerate(result) if message.role == "user"]
+    if not any(message.role != "system" for message in result):
         raise ValueError("the prompt has no user message")
+    if attachments:
+        if isinstance(attachments, Attachment) or not all(
+            isinstance(item, Attachment) for item in attachments
+        ):
+            raise TypeError("attachments must be a list of codey.Attachment values")
+        if not users:
+            raise ValueError("attachments go with a user message; the prompt has none")
+        last = result[users[-1]]
+        result[users[-1]] = attrs.evolve(last, attachments=(*last.attachments, *attachments))
     return tuple(result)
+
+
+def _from_mapping(item: Mapping[str, Any]) -> Message:
+    try:
+        role, content = item["role"], item["content"]
+    except KeyError as exc:
+        raise ValueError(f"a message needs 'role' and 'content' keys: {item!r}") from exc
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if content is None and item.get("tool_calls"):
+        content = ""  # an assistant message that only called tools
+    if not isinstance(content, str):
+        raise TypeError(f"message content must be a str, not {type(content)!r}")
+    extra = {key: item[key] for key in _EXTRA_KEYS if key in item}
+    if "tool_calls" in extra:
+        extra["tool_calls"] = [
+            call if isinstance(call, ToolCall) else _call_from_mapping(call)
+            for call in extra["tool_calls"]
+        ]
+    return Message(role, content, **extra)
+
+
+_EXTRA_KEYS = ("attachments", "tool_calls", "tool_call_id", "is_error")
+
+
+def _call_from_mapping(call: Mapping[str, Any]) -> ToolCall:
+    # The Chat Completions shape, {"id", "function": {"name", "arguments"}}, or a flat one.
+    function = call.get("function") or call
+    return ToolCall(
+        id=call["id"], name=function["name"], arguments=function.get("arguments") or "{}"
+    )
 
 
 def _check_timeout(name: str, value: Optional[float]) -> Optional[float]:
@@ -92,6 +140,12 @@ def stream(
     thinking_budget: Optional[int] = None,
     fallbacks: Sequence[str] = (),
     cancel: Optional[threading.Event] = None,
+    schema: Any = None,
+    cache: bool = False,
+    attachments: Sequence[Attachment] = (),
+    tools: Sequence[Union[Tool, Callable[..., Any]]] = (),
+    run_tools: bool = False,
+    max_tool_rounds: int = 5,
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
@@ -112,6 +166,19 @@ def stream(
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
     :param cancel: a ``threading.Event``; setting it, from any thread, closes the stream.
+    :param schema: the answer must be JSON matching this: a JSON Schema dict, a dataclass,
+        an attrs class, a TypedDict or ``"name str, age int"``. The provider is held to it
+        where it can be; the answer is checked at the end of the stream
+        (:class:`StructuredOutputError`), and ``Stream.json()`` loads it.
+    :param cache: mark the prompt for the provider's prompt cache (Anthropic; OpenAI-style
+        services cache by themselves). ``Stream.usage`` counts what was read and written.
+    :param attachments: ``codey.Attachment`` images and PDFs for the last user message.
+    :param tools: functions (or ``codey.Tool`` values) the model may call; their
+        calls stream as ``ToolCallDelta`` events and end up in ``stream.tool_calls``.
+    :param run_tools: run the calls and send the results back until the model answers;
+        the stream yields the text of every round.
+    :param max_tool_rounds: with ``run_tools``, how many rounds of calls may run;
+        one more is a ``TooManyToolRoundsError``.
     :param on_response: ``on_response(status, headers)`` is called in the stream's worker
         thread as each attempt's response begins, whatever its status (a 429 that is
         retried too), with read-only headers: to watch rate-limit headers, say. What it
@@ -125,51 +192,107 @@ def stream(
         raise ValueError(f"max_tokens must be a positive int, not {max_tokens!r}")
     if isinstance(fallbacks, str):
         raise TypeError("fallbacks must be a list of model names, not a str")
+    if not isinstance(max_tool_rounds, int) or max_tool_rounds < 1:
+        raise ValueError(f"max_tool_rounds must be a positive int, not {max_tool_rounds!r}")
     chunk_timeout = _check_timeout("chunk_timeout", chunk_timeout)
     connect_timeout = _check_timeout("connect_timeout", connect_timeout)
     deadline = _check_timeout("deadline", deadline)
-    messages = _messages(prompt, system)
+    if not isinstance(cache, bool):
+        raise TypeError(f"cache must be True or False, not {cache!r}")
+    messages = _messages(prompt, system, attachments)
+    tool_specs = to_tools(tools)
+    if run_tools and not tool_specs:
+        raise ValueError("run_tools=True needs tools=")
+    answer_schema = None
+    if schema is not None:
+        if run_tools:
+            # Anthropic's schema is a forced tool, which would never let the model call yours.
+            raise UnsupportedOptionError("schema= cannot be combined with run_tools=True")
+        from codey._schema import to_schema
+
+        answer_schema = to_schema(schema)
     from codey import _transport  # requests and sseclient load with the first stream
 
-    plans = []
+    targets = []
     for index, name in enumerate([model or default_model()[0], *fallbacks]):
         provider, api_model = _providers.resolve(name)
         key = api_key if api_key is not None and index == 0 else None
-        url = base_url if index == 0 else None
-        spec = RequestSpec(
-            model=api_model,
-            messages=messages,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-            thinking_budget=thinking_budget,
-        )
         if key is not None:
             key = _secrets.check_key(key, "api_key=", provider.name)
         key = key or _api_key(provider)
-        plans.append(
-            _transport.Plan(
-                provider=provider,
-                model=api_model,
-                request=provider.build_request(spec, key, _base_url(provider, url)),
-                retries=retries,
-                connect_timeout=connect_timeout,
-                chunk_timeout=chunk_timeout,
-                session=session,
-            )
+        targets.append(
+            (provider, api_model, key, _base_url(provider, base_url if index == 0 else None))
         )
 
-    def producer(channel: Channel) -> None:
-        _transport.produce(channel, plans)
+    def plans_for(conversation: tuple[Message, ...]) -> list[_transport.Plan]:
+        plans = []
+        for provider, api_model, key, url in targets:
+            spec = RequestSpec(
+                model=api_model,
+                messages=conversation,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                reasoning_effort=reasoning_effort,
+                thinking_budget=thinking_budget,
+                tools=tool_specs,
+                schema=answer_schema,
+                cache=cache,
+            )
+            plans.append(
+                _transport.Plan(
+                    provider=provider,
+                    model=api_model,
+                    request=provider.build_request(spec, key, url),
+                    retries=retries,
+                    connect_timeout=connect_timeout,
+                    chunk_timeout=chunk_timeout,
+                    session=session,
+                )
+            )
+        return plans
 
-    return Stream(
-        producer,
-        targets=[(plan.provider.name, plan.model) for plan in plans],
-        chunk_timeout=chunk_timeout,
-        deadline=deadline,
-        cancel=cancel,
-        on_response=on_response,
+    def start(conversation: tuple[Message, ...], seconds: Optional[float]) -> Stream:
+        plans = plans_for(conversation)
+
+        def producer(channel: Channel) -> None:
+            _transport.produce(channel, plans)
+
+        return Stream(
+            producer,
+            targets=[(plan.provider.name, plan.model) for plan in plans],
+            chunk_timeout=chunk_timeout,
+            deadline=seconds,
+            cancel=cancel,
+            schema=answer_schema,
+            on_response=on_response,
+        )
+
+    if not run_tools:
+        return start(messages, deadline)
+    from codey._toolloop import ToolStream
+
+    # A provider that cannot take a round of tool results says so now, not after round one.
+    call = ToolCall(id="call_check", name=tool_specs[0].name)
+    plans_for(
+        (
+            *messages,
+            Message("assistant", "", tool_calls=(call,)),
+            Message("tool", "", tool_call_id=call.id),
+        )
     )
+    ends = None if deadline is None else monotonic() + deadline
+
+    def next_round(conversation: tuple[Message, ...]) -> Stream:
+        if ends is None:
+            return start(conversation, None)
+        left = ends - monotonic()
+        if left <= 0:
+            raise DeadlineExceededError(
+                f"the tool loop did not finish within the {deadline} s deadline"
+            )
+        return start(conversation, left)
+
+    return ToolStream(next_round, messages, tool_specs, max_tool_rounds)
 
 
 def _api_key(provider: Provider) -> str:
@@ -186,6 +309,13 @@ def _api_key(provider: Provider) -> str:
 
 def _base_url(provider: Provider, url: Optional[str]) -> str:
     url = url or os.environ.get(provider.base_url_env) or provider.default_base_url
+    if not url:  # a service with no one endpoint: Azure's is the resource's own
+        raise MissingBaseURLError(
+            f"no endpoint for {provider.name}: set the {provider.base_url_env} environment "
+            "variable (or pass base_url=)",
+            provider=provider.name,
+            env_var=provider.base_url_env,
+        )
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"base URL must start with http:// or https://, not {url!r}")
     return url
@@ -203,6 +333,21 @@ def complete(prompt: Prompt, **kwargs: Any) -> str:
                 "the stream was cancelled before the end of the answer", partial_text=text
             )
         return text
+
+
+def complete_json(prompt: Prompt, *, schema: Any, **kwargs: Any) -> Any:
+    """The answer as JSON matching ``schema``: a dict, or an instance of the schema's class.
+
+    ``stream(prompt, schema=schema, **kwargs).json()``, the stream closed after.
+
+    :raises StructuredOutputError: the answer is not JSON matching the schema
+        (``.partial_text`` is the answer as the model sent it).
+    :raises CancelledError: if the stream was closed (``cancel``) before its end.
+    """
+    if schema is None:
+        raise TypeError("complete_json() needs a schema")
+    with stream(prompt, schema=schema, **kwargs) as answer:
+        return answer.json()
 
 
 def models() -> list[str]:

@@ -38,6 +38,7 @@ LINE_OPTIONS = frozenset(
         "thinking_budget",
         "retries",
         "fallbacks",
+        "cache",
     }
 )
 #: The keys a JSONL object line may have (any other key is the user's own data, ignored).
@@ -56,7 +57,7 @@ def _prompt(value: object) -> Union[str, tuple[Message, ...]]:
     if isinstance(value, (list, tuple)):
         from codey._api import _messages  # the one check of a message list
 
-        return tuple(Message(role, content) for role, content in _messages(value, None))
+        return _messages(value, None)
     raise TypeError(f"a prompt must be a str or a list of messages, not {type(value).__name__}")
 
 

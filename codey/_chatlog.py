@@ -36,8 +36,12 @@ The rules, in the order :func:`parse_chat` applies them:
   messages, and every message is stripped of surrounding whitespace.
 - Lines of the form ``<!-- codey: ... -->`` are notes for the reader (``codey
   save`` leaves one where a stream was interrupted); the parser drops them.
+- A line ``![attachment](TARGET)`` in a user message attaches a file (a path
+  relative to the log's directory, ``<...>`` around one with spaces or
+  parentheses) or an ``http(s)`` or ``data:`` URL; the parser takes it out of
+  the text and into ``Message.attachments`` (see ``codey._attachments``).
 - Escapes: inside a message, a line that starts with a delimiter's name (or
-  a note, or, on the body's first line, ``+++`` or ``---``) is written
+  a note or an attachment line, or, on the body's first line, ``+++`` or ``---``) is written
   with one more leading backslash (``\\# === USER ===``), and the parser
   removes one, so text that looks like a delimiter stays text and every log
   round-trips: ``parse_chat(format_chat(messages))`` gives ``messages`` back.
@@ -46,25 +50,28 @@ The rules, in the order :func:`parse_chat` applies them:
   :func:`escape_delimiters` and :class:`Escaper` (its streaming form) are the
   one place this is done.
 
-This module does no I/O. The front-matter parsers load only when a file has
-front matter.
+This module does no I/O but reading the files user messages attach. The
+front-matter parsers load only when a file has front matter.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Optional
 
 import attrs
 
+from codey._attachments import REFERENCE_LEAD, Attachment, read_references, reference
 from codey._errors import ChatLogError
+from codey._frontmatter import front_matter_error, split_front_matter
 from codey._types import Message
 
 __all__ = [
     "Chat",
     "ChatSettings",
     "Escaper",
+    "attachment_lines",
     "escape_delimiters",
     "format_chat",
     "INTERRUPTED_BY_USER",
@@ -77,16 +84,6 @@ __all__ = [
 
 #: The roles a section can have, in the order their delimiters are tried.
 _ROLES = ("system", "user", "assistant")
-
-#: Front-matter key (camelCase, as in the original tool) -> ChatSettings attribute.
-_KEYS = {
-    "model": "model",
-    "delimiterPrefix": "delimiter_prefix",
-    "delimiterSuffix": "delimiter_suffix",
-    "userDelimiter": "user_delimiter",
-    "assistantDelimiter": "assistant_delimiter",
-    "systemDelimiter": "system_delimiter",
-}
 
 #: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line.
 _NOTE_RE = re.compile(r"^[ \t]*<!--[ \t]*codey:.*?-->[ \t]*(?:\n|$)", re.MULTILINE)
@@ -144,9 +141,12 @@ def interrupted_note(reason: str) -> str:
 
 
 def _note_lead(text: str) -> Optional[bool]:
-    """Whether ``text`` starts with a note's lead: True, False, or None (too short to tell)."""
-    if _NOTE_LEAD_RE.match(text):
+    """Whether ``text`` starts with a note's (or an attachment reference's) lead: True,
+    False, or None (too short to tell)."""
+    if _NOTE_LEAD_RE.match(text) or text.startswith(REFERENCE_LEAD):
         return True
+    if REFERENCE_LEAD.startswith(text):
+        return None
     i = len(text) - len(text.lstrip(" \t"))
     if not text.startswith("<!--", i):
         return None if "<!--".startswith(text[i:]) else False
@@ -265,12 +265,19 @@ def escape_delimiters(
     return escaper.feed(text) + escaper.flush()
 
 
-def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = None) -> str:
+def format_chat(
+    messages: Sequence[Message],
+    settings: Optional[ChatSettings] = None,
+    *,
+    base_dir: Optional[str] = None,
+) -> str:
     """Messages as chat-log text (no front matter), escaped so that it parses back.
 
     ``parse_chat(format_chat(messages)).messages == messages`` for messages
     whose content is non-empty and has no surrounding whitespace (the parser
     strips it). With custom ``settings``, put the matching front matter first.
+    A message's attachments follow its text, one ``![attachment](...)`` line
+    each, paths relative to ``base_dir`` (the log's directory).
     """
     settings = settings or ChatSettings()
     parts: list[str] = []
@@ -278,7 +285,17 @@ def format_chat(messages: Sequence[Message], settings: Optional[ChatSettings] = 
         if index or message.role != "user":
             parts.append(settings.delimiter(message.role))
         parts.append(escape_delimiters(message.content, settings, at_start=not parts))
+        if message.attachments:
+            parts.append(attachment_lines(message.attachments, bool(message.content), base_dir))
     return "".join(parts)
+
+
+def attachment_lines(
+    attachments: Sequence[Attachment], after_text: bool, base_dir: Optional[str] = None
+) -> str:
+    """The reference lines that follow a user message's text (a blank line between)."""
+    lines = "\n".join(reference(attachment, base_dir) for attachment in attachments)
+    return f"\n\n{lines}" if after_text else lines
 
 
 def last_role(text: str) -> Optional[str]:
@@ -308,7 +325,7 @@ def _unescape(text: str, settings: ChatSettings) -> str:
     if "\\" not in text:
         return text
     names = "|".join(re.escape(settings.name(role)) for role in _ROLES)
-    note = _NOTE_LEAD_RE.pattern
+    note = f"(?:{_NOTE_LEAD_RE.pattern}|{re.escape(REFERENCE_LEAD)})"
     if settings.delimiter_prefix.endswith("\n"):
         pattern = rf"^\\(?=\\*(?:{names}|{note}))"
     else:
@@ -316,19 +333,23 @@ def _unescape(text: str, settings: ChatSettings) -> str:
     return re.sub(pattern, "", text, flags=re.MULTILINE)
 
 
-def parse_chat(text: str) -> Chat:
+def parse_chat(text: str, *, base_dir: Optional[str] = None) -> Chat:
     """Parse a chat log into its messages and settings.
 
     Args:
         text: the whole chat log, front matter included.
+        base_dir: where the paths of ``![attachment](PATH)`` lines are read
+            from (the log's directory; default: the current directory).
 
     Raises:
         ChatLogError: the front matter is invalid (unterminated, not TOML or
             YAML, not a table, or a setting of the wrong type). The message
             names the line, also kept in ``.line``.
+        OSError, AttachmentError: a file a user message attaches cannot be
+            read or sent.
     """
-    settings, sections = _parse(text)
-    messages = [Message(role, content) for role, content, _ in sections]
+    settings, sections = _parse(text, base_dir)
+    messages = [Message(role, content, attachments) for role, content, attachments, _ in sections]
     return Chat(messages=messages, settings=settings)
 
 
@@ -336,26 +357,32 @@ def parse_chat(text: str) -> Chat:
 INTERRUPTED_BY_USER = "[interrupted by the user]"
 
 
-def mark_interrupted(text: str, marker: str = INTERRUPTED_BY_USER) -> Chat:
+def mark_interrupted(
+    text: str, marker: str = INTERRUPTED_BY_USER, *, base_dir: Optional[str] = None
+) -> Chat:
     """:func:`parse_chat`, but an answer the user stopped ends with ``marker``.
 
     ``codey save`` and ``codey chat`` leave ``<!-- codey: interrupted: Ctrl-C -->``
     after such an answer; the note itself is never sent, so without the marker
     the model would take the cut answer for a whole one.
     """
-    settings, sections = _parse(text)
+    settings, sections = _parse(text, base_dir)
     stopped = interrupted_note("Ctrl-C")
     messages = [
         Message(
-            role, f"{content}\n\n{marker}" if role == "assistant" and stopped in raw else content
+            role,
+            f"{content}\n\n{marker}" if role == "assistant" and stopped in raw else content,
+            attachments,
         )
-        for role, content, raw in sections
+        for role, content, attachments, raw in sections
     ]
     return Chat(messages=messages, settings=settings)
 
 
-def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
-    """The settings and the non-empty sections: (role, content, raw section text)."""
+def _parse(
+    text: str, base_dir: Optional[str] = None
+) -> tuple[ChatSettings, list[tuple[str, str, tuple[Attachment, ...], str]]]:
+    """The settings and the non-empty sections: (role, content, attachments, raw text)."""
     if not isinstance(text, str):
         raise TypeError(f"parse_chat() takes a str, not {type(text).__name__}")
     # Universal newlines, as Python's text files read them: CRLF and CR are LF.
@@ -368,8 +395,11 @@ def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
     sections = []
     for role, section in _sections(body, settings):
         content = _NOTE_RE.sub("", section).strip()
-        if content:
-            sections.append((role, _unescape(content, settings), section))
+        attachments: tuple[Attachment, ...] = ()
+        if role == "user":
+            content, attachments = read_references(content, base_dir)
+        if content or attachments:
+            sections.append((role, _unescape(content, settings), attachments, section))
     return settings, sections
 
 
@@ -378,86 +408,12 @@ def _parse(text: str) -> tuple[ChatSettings, list[tuple[str, str, str]]]:
 
 def _split_front_matter(text: str) -> tuple[ChatSettings, str]:
     """Split off and read the front matter; return the settings and the rest."""
-    lines = text.split("\n")
-    fence = lines[0].rstrip()
-    if fence not in ("+++", "---"):
-        return ChatSettings(), text
-    kind = "TOML" if fence == "+++" else "YAML"
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() == fence:
-            close = index
-            break
-    else:
-        raise _error(1, f"the {kind} front matter opened on line 1 is never closed by {fence!r}")
-    source = "\n".join(lines[1:close])
-    data = _load_toml(source) if kind == "TOML" else _load_yaml(source)
-    settings = _settings(data, kind, lines[1:close])
-    return settings, "\n".join(lines[close + 1 :])
-
-
-def _error(line: int, message: str) -> ChatLogError:
-    return ChatLogError(f"invalid chat log: line {line}: {message}", line=line)
-
-
-def _load_toml(source: str) -> object:
-    from codey._compat import load_toml, toml_decode_error, toml_error_details
-
-    try:
-        return load_toml(source)
-    except toml_decode_error() as exc:
-        # The front matter starts on line 2 of the file.
-        lineno, reason = toml_error_details(exc, source)
-        raise _error(lineno + 1, f"invalid TOML front matter: {reason}") from exc
-
-
-def _load_yaml(source: str) -> object:
-    try:
-        import yaml
-    except ImportError:
-        raise _error(1, "YAML front matter needs PyYAML: pip install 'codey[yaml]'") from None
-    try:
-        return yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        lineno = mark.line + 1 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _error(lineno + 1, f"invalid YAML front matter: {reason}") from exc
-
-
-def _settings(data: object, kind: str, lines: list[str]) -> ChatSettings:
-    """Check the front matter's values and turn them into settings."""
-    if data is None:
-        return ChatSettings()
-    if not isinstance(data, dict):
-        raise _error(
-            2, f"the {kind} front matter must be a table of settings, not {type(data).__name__}"
-        )
-    values: dict[str, Any] = {}
-    for key, attribute in _KEYS.items():
-        if key not in data or (data[key] is None and key == "model"):
-            continue
-        value = data[key]
-        if not isinstance(value, str):
-            raise _error(
-                _key_line(key, lines), f"{key} must be a string, not {type(value).__name__}"
-            )
-        if not value and key != "delimiterPrefix" and key != "delimiterSuffix":
-            raise _error(_key_line(key, lines), f"{key} must not be empty")
-        values[attribute] = value
+    values, body = split_front_matter(text)
     settings = ChatSettings(**values)
     names = [settings.name(role) for role in _ROLES]
     if len(set(names)) != len(names):
-        raise _error(1, "the user, assistant and system delimiters must differ")
-    return settings
-
-
-def _key_line(key: str, lines: list[str]) -> int:
-    """The file line (the front matter starts on line 2) that sets ``key``."""
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[:=]")
-    for index, line in enumerate(lines):
-        if pattern.match(line):
-            return index + 2
-    return 1
+        raise front_matter_error(1, "the user, assistant and system delimiters must differ")
+    return settings, body
 
 
 # -- sections -----------------------------------------------------------------

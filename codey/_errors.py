@@ -4,10 +4,12 @@
 
     CodeyError(Exception)
     ├── MissingAPIKeyError         the message names the environment variable to set
+    ├── MissingBaseURLError        also a ValueError: a provider with no default endpoint (Azure)
     ├── InvalidAPIKeyError         also a ValueError: a key that cannot go in a header
     ├── UnknownModelError          also a ValueError
     ├── ChatLogError               also a ValueError: invalid front matter (names the line)
     ├── UnsupportedOptionError     also a ValueError: an option the provider cannot honour
+    │   └── AttachmentError        an attachment codey cannot send: its type, its size
     ├── APIStatusError             .status_code .provider .message
     │   ├── RedirectError          3xx: API calls never follow a redirect; .location
     │   ├── AuthenticationError    401, 403
@@ -16,11 +18,16 @@
     │   └── ServerError            408, 409, 5xx, 529
     ├── NetworkError               could not connect, or the connection broke before the response
     ├── StreamError                an error event or malformed data mid-stream; .partial_text
-    │   └── IncompleteStreamError  the body ended before the provider's end marker
+    │   ├── IncompleteStreamError  the body ended before the provider's end marker
+    │   └── StructuredOutputError  also a ValueError: the answer is not JSON matching the schema
     ├── ConnectTimeoutError        also a TimeoutError: no response within connect_timeout
     ├── ChunkTimeoutError          also a TimeoutError: silence longer than chunk_timeout
     ├── CancelledError             complete() of a stream closed or cancelled before its end
     ├── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
+    ├── ToolCallError              also a ValueError: the model called an unknown tool or sent
+    │                              arguments that are not a JSON object (sent back, kept)
+    ├── TooManyToolRoundsError     run_tools=True: the model still asked for tools after
+    │                              max_tool_rounds rounds of them
     ├── BatchInputError            also a ValueError: a malformed batch line, or an id twice
     └── BatchOutputError           a batch's output file is not one, or is in use
 
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIStatusError",
+    "AttachmentError",
     "CancelledError",
     "AuthenticationError",
     "BadRequestError",
@@ -50,11 +58,15 @@ __all__ = [
     "IncompleteStreamError",
     "InvalidAPIKeyError",
     "MissingAPIKeyError",
+    "MissingBaseURLError",
     "NetworkError",
     "RateLimitError",
     "RedirectError",
     "ServerError",
     "StreamError",
+    "StructuredOutputError",
+    "ToolCallError",
+    "TooManyToolRoundsError",
     "UnknownModelError",
     "UnsupportedOptionError",
 ]
@@ -95,6 +107,13 @@ class MissingAPIKeyError(CodeyError):
     env_var: Optional[str] = None
 
 
+class MissingBaseURLError(CodeyError, ValueError):
+    """A provider with no default endpoint (Azure): the message names the variable to set."""
+
+    provider: Optional[str] = None
+    env_var: Optional[str] = None
+
+
 class InvalidAPIKeyError(CodeyError, ValueError):
     """A key that cannot be sent in an HTTP header (control or non-ASCII characters).
 
@@ -113,6 +132,13 @@ class UnknownModelError(CodeyError, ValueError):
 
 class UnsupportedOptionError(CodeyError, ValueError):
     """An option the model's provider cannot honour (``thinking_budget`` for OpenAI...)."""
+
+
+class AttachmentError(UnsupportedOptionError):
+    """An attachment codey cannot send: a type it cannot tell or send, or too big.
+
+    A missing or unreadable file is the ``OSError`` that says so.
+    """
 
 
 class ChatLogError(CodeyError, ValueError):
@@ -177,6 +203,17 @@ class IncompleteStreamError(StreamError):
     """The connection closed before the provider's end-of-stream marker."""
 
 
+class StructuredOutputError(StreamError, ValueError):
+    """With ``schema=``: the answer is not valid JSON, or not JSON that matches the schema.
+
+    ``partial_text`` is the whole answer as the model sent it;
+    ``validation_message`` says where and how it fails the schema (None when
+    it is not JSON at all).
+    """
+
+    validation_message: Optional[str] = None
+
+
 class ConnectTimeoutError(CodeyError, TimeoutError):
     """No response (connect and headers) within ``connect_timeout``."""
 
@@ -191,6 +228,21 @@ class CancelledError(CodeyError):
 
 class DeadlineExceededError(CodeyError, TimeoutError):
     """The whole call took longer than ``deadline`` seconds."""
+
+
+class ToolCallError(CodeyError, ValueError):
+    """A tool call that could not be run: an unknown tool, or arguments that are not
+    a JSON object. The tool loop sends it back to the model as an error result and
+    keeps it in ``Stream.tool_errors``; it is never raised."""
+
+    #: The :class:`codey.ToolCall` the model made.
+    call: Any = None
+
+
+class TooManyToolRoundsError(CodeyError):
+    """With ``run_tools=True``, the model still asked for tools after ``max_tool_rounds``."""
+
+    rounds: int = 0
 
 
 class BatchInputError(CodeyError, ValueError):

@@ -20,6 +20,7 @@ from codey._errors import (
     IncompleteStreamError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
+    MissingBaseURLError,
     NetworkError,
     RateLimitError,
     ServerError,
@@ -118,6 +119,7 @@ KINDS = ("configuration", "busy", "timeout", "broken", "other")
 
 _CONFIGURATION = (
     MissingAPIKeyError,
+    MissingBaseURLError,
     InvalidAPIKeyError,
     UnknownModelError,
     ChatLogError,

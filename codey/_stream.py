@@ -11,201 +11,38 @@ from __future__ import annotations
 
 import itertools
 import queue
-import socket
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from time import monotonic
-from types import MappingProxyType
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
+from codey._channel import (
+    _STOP,
+    _WAKE,
+    CONNECTING,
+    END,
+    STREAMING,
+    Channel,
+    ResponseHook,
+    _work,
+)
 from codey._errors import (
+    CancelledError,
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
     chunk_timeout_message,
 )
-from codey._types import Finish, ReasoningDelta, TextDelta, Usage
+from codey._types import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 
-#: The worker finished cleanly.
-END = object()
-#: ``close()`` woke a caller blocked on the queue.
-_WAKE = object()
-#: What ``Stream._pull`` returns once the stream was closed or cancelled.
-_STOP = object()
-
-CONNECTING = "connecting"
-STREAMING = "streaming"
-BACKOFF = "backoff"
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 _ids = itertools.count(1)
-
-#: ``on_response(status, headers)``: called in the worker as each attempt's response begins.
-ResponseHook = Callable[[int, Mapping[str, str]], None]
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # socket.socket.shutdown on the raw descriptor, so that an SSL socket's
-    # state is not touched from this thread; the blocked recv returns at once.
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except (OSError, ValueError):
-        pass
-
-
-class Channel:
-    """What the worker and the caller share. The worker never holds the ``Stream``.
-
-    ``lock`` guards ``sock``, ``phase``, ``attempt`` and ``aborted``.
-    ``expires_at`` (monotonic seconds, or None for no limit) is written by the
-    worker alone: at each attempt, and at every read once the body flows.
-    """
-
-    __slots__ = (
-        "aborted",
-        "attempt",
-        "cancelled",
-        "chunk_timeout",
-        "current",
-        "expires_at",
-        "last_read",
-        "lock",
-        "longest_gap",
-        "on_response",
-        "phase",
-        "queue",
-        "response_headers",
-        "response_status",
-        "retries",
-        "retry_wait",
-        "saw_text",
-        "sock",
-        "started",
-        "t_end",
-        "t_first_text",
-        "t_headers",
-    )
-
-    def __init__(
-        self, chunk_timeout: Optional[float], on_response: Optional[ResponseHook] = None
-    ) -> None:
-        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.cancelled = threading.Event()
-        self.sock: Optional[socket.socket] = None
-        self.chunk_timeout = chunk_timeout
-        self.expires_at: Optional[float] = None
-        self.phase = CONNECTING
-        self.attempt = 0
-        self.aborted = 0
-        self.saw_text = False
-        #: Which of the stream's models is answering (fallbacks move it on).
-        self.current = 0
-        # Timings, in monotonic seconds, written by the worker alone.
-        self.started = monotonic()
-        self.t_headers: Optional[float] = None
-        self.t_first_text: Optional[float] = None
-        self.t_end: Optional[float] = None
-        self.last_read: Optional[float] = None
-        self.longest_gap = 0.0
-        self.retries = 0
-        self.retry_wait = 0.0
-        self.response_status: Optional[int] = None
-        self.response_headers: Optional[Mapping[str, str]] = None
-        self.on_response = on_response
-
-    # -- the worker's side -------------------------------------------------
-
-    def note_response(self, status: int, headers: Mapping[str, str]) -> None:
-        """An attempt's response began (any status, retried or not): keep it, tell the hook."""
-        self.response_headers = view = MappingProxyType(headers)
-        self.response_status = status
-        if self.on_response is not None:
-            self.on_response(status, view)
-
-    def begin_attempt(self, connect_by: Optional[float]) -> int:
-        """A new attempt, which must have its response by ``connect_by`` (monotonic)."""
-        with self.lock:
-            self.attempt += 1
-            self.phase = CONNECTING
-            self.sock = None
-            self.expires_at = connect_by
-            return self.attempt
-
-    def begin_backoff(self, delay: float) -> None:
-        with self.lock:
-            self.phase = BACKOFF
-            self.sock = None
-            self.expires_at = monotonic() + delay
-            self.retries += 1
-            self.retry_wait += delay
-
-    def begin_streaming(self, attempt: int, sock: Optional[socket.socket]) -> bool:
-        """Mark the response as begun; False if the caller already gave up on this attempt."""
-        with self.lock:
-            if self.aborted == attempt or self.cancelled.is_set():
-                return False
-            self.phase = STREAMING
-            if sock is not None:
-                self.sock = sock
-            now = self.t_headers = self.last_read = monotonic()
-            timeout = self.chunk_timeout
-            self.expires_at = None if timeout is None else now + timeout
-            return True
-
-    def set_socket(self, sock: socket.socket) -> None:
-        """Note the socket in use, so ``cancel()`` can unblock a read on it."""
-        with self.lock:
-            self.sock = sock
-            if self.cancelled.is_set() or self.aborted == self.attempt:
-                _shutdown(sock)
-
-    def forget_socket(self) -> None:
-        with self.lock:
-            self.sock = None
-
-    def was_aborted(self, attempt: int) -> bool:
-        return self.aborted == attempt
-
-    # -- the caller's side -------------------------------------------------
-
-    def abort_attempt(self) -> None:
-        """The connect timeout passed: make the worker's attempt fail (it may be retried)."""
-        with self.lock:
-            if self.phase != CONNECTING:
-                return
-            self.aborted = self.attempt
-            self.expires_at = None
-            if self.sock is not None:
-                _shutdown(self.sock)
-
-    def cancel(self) -> None:
-        """Stop the worker and close the connection; safe from any thread, more than once."""
-        with self.lock:
-            if self.cancelled.is_set():
-                return
-            self.cancelled.set()
-            if self.sock is not None:
-                _shutdown(self.sock)
-        self.queue.put(_WAKE)
-
-
-def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
-    try:
-        producer(channel)
-    except BaseException as exc:  # handed to the caller, never lost
-        channel.t_end = monotonic()
-        if not channel.cancelled.is_set():
-            channel.queue.put(exc)
-    else:
-        channel.t_end = monotonic()
-        if not channel.cancelled.is_set():  # a producer that stopped for close() ends nothing
-            channel.queue.put(END)
-    finally:
-        channel.forget_socket()
 
 
 @attrs.frozen
@@ -258,9 +95,13 @@ class Stream:
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
+        schema: Optional[Schema] = None,
         on_response: Optional[ResponseHook] = None,
     ) -> None:
         self._targets = tuple(targets)
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
         self.usage = None
         self.finish_reason = None
         self._parts: list[str] = []
@@ -268,6 +109,7 @@ class Stream:
         self._batch: list[Any] = []
         self._position = 0
         self._reasoning: list[str] = []
+        self._tool_deltas: list[ToolCallDelta] = []
         self._done = False
         self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
@@ -310,6 +152,13 @@ class Stream:
     def reasoning(self) -> str:
         """All reasoning (thinking) text received so far."""
         return _joined(self._reasoning)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls received so far, whole (their pieces put together)."""
+        from codey._tools import assemble_calls
+
+        return assemble_calls(self._tool_deltas)
 
     @property
     def closed(self) -> bool:
@@ -447,12 +296,35 @@ class Stream:
             elif item is END:
                 self._ended = True
                 self.close()
+                if self._schema is not None:  # checked at the end, as the answer's last step
+                    self._check_json(self._schema)
                 return END
             elif item is _WAKE:
                 self.close()
                 return _STOP
             else:
                 raise self._fail(item)
+
+    def json(self) -> Any:
+        """The answer as JSON, read to its end, checked against ``schema=`` and loaded."""
+        for _ in self._texts():
+            pass
+        if self._json_error is not None:
+            raise self._json_error
+        if self._json is None:
+            if not self._ended:
+                raise CancelledError("the stream was closed before its end", partial_text=self.text)
+            self._check_json(None)
+        return self._json[0]  # type: ignore[index]
+
+    def _check_json(self, schema: Optional[Schema]) -> None:
+        from codey._schema import load_answer  # only streams with JSON answers pay for it
+
+        try:
+            self._json = (load_answer(schema, self.text, self.provider, self.finish_reason),)
+        except CodeyError as exc:
+            self._json_error = self._fail(exc)
+            raise self._json_error from exc.__cause__
 
     def _apply(self, event: object) -> None:
         if isinstance(event, ReasoningDelta):
@@ -461,6 +333,8 @@ class Stream:
             self.usage = event
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
+        elif isinstance(event, ToolCallDelta):
+            self._tool_deltas.append(event)
 
     def _fail(self, exc: BaseException) -> BaseException:
         self.close()

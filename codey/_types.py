@@ -1,21 +1,26 @@
-"""Value classes: messages, usage and the typed events of a stream."""
+"""Value classes: messages, tool calls, usage and the typed events of a stream."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Optional, Union
 
 import attrs
+
+from codey._attachments import Attachment
 
 __all__ = [
     "Finish",
     "Message",
     "ReasoningDelta",
     "TextDelta",
+    "ToolCall",
     "ToolCallDelta",
+    "ToolResult",
     "Usage",
 ]
 
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
 
 
 def _check_role(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -23,20 +28,83 @@ def _check_role(instance: object, attribute: attrs.Attribute[str], value: str) -
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {value!r}")
 
 
+@attrs.frozen(repr=False)
+class ToolCall:
+    """A whole tool call the model made: its id, the tool's name, its arguments as JSON text.
+
+    (Not :class:`codey.testing.ToolCall`, the fake server's scripted step.)
+    """
+
+    id: str = attrs.field(validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    arguments: str = attrs.field(default="{}", validator=attrs.validators.instance_of(str))
+
+    def __repr__(self) -> str:
+        return f"codey.ToolCall(id={self.id!r}, name={self.name!r}, arguments={self.arguments!r})"
+
+
+def _attachments(value: Iterable[Attachment]) -> tuple[Attachment, ...]:
+    return tuple(value)
+
+
+def _calls(value: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
+    return tuple(value)
+
+
+def _tuple_of(kind: type) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+        for item in value:
+            if not isinstance(item, kind):
+                raise TypeError(
+                    f"{attribute.name} must hold codey.{kind.__name__} values, not {item!r}"
+                )
+
+    return check
+
+
 @attrs.frozen
 class Message:
-    """One message of a conversation."""
+    """One message of a conversation.
+
+    ``attachments`` (images, PDFs) go with a user message; ``tool_calls``
+    with an assistant message that called tools. A ``tool`` message is one
+    tool's result: ``content`` is what the tool returned, ``tool_call_id``
+    the call it answers, ``is_error`` whether the tool failed.
+    """
 
     role: str = attrs.field(validator=_check_role)
     content: str = attrs.field(validator=attrs.validators.instance_of(str))
+    attachments: tuple[Attachment, ...] = attrs.field(
+        default=(), converter=_attachments, validator=_tuple_of(Attachment)
+    )
+    tool_calls: tuple[ToolCall, ...] = attrs.field(
+        default=(), converter=_calls, validator=_tuple_of(ToolCall)
+    )
+    tool_call_id: Optional[str] = None
+    is_error: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.attachments and self.role != "user":
+            raise ValueError(f"attachments go with a user message, not a {self.role} one")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError(f"tool_calls go with an assistant message, not a {self.role} one")
+        if (self.role == "tool") != (self.tool_call_id is not None):
+            raise ValueError("a tool message, and only a tool message, has a tool_call_id")
 
 
 @attrs.frozen
 class Usage:
-    """Token counts, as the provider reported them (``None`` when not reported)."""
+    """Token counts, as the provider reported them (``None`` when not reported).
+
+    ``cache_read_tokens``: input tokens read from the provider's prompt cache;
+    ``cache_write_tokens``: input tokens written to it (Anthropic only).
+    Anthropic's ``input_tokens`` leaves both out; OpenAI's includes the cached ones.
+    """
 
     input_tokens: Optional[int] = None
     output_tokens: Optional[int] = None
+    cache_read_tokens: Optional[int] = None
+    cache_write_tokens: Optional[int] = None
 
 
 @attrs.frozen
@@ -64,6 +132,19 @@ class ToolCallDelta:
 
 
 @attrs.frozen
+class ToolResult:
+    """With ``run_tools=True``: a tool call that was run, and what went back to the model.
+
+    ``output`` is the text sent back (``"error: Type: message"`` when the
+    call failed); ``error`` the exception, or None.
+    """
+
+    call: ToolCall
+    output: str
+    error: Optional[BaseException] = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
 class Finish:
     """The provider said why it stopped (``stop``, ``end_turn``, ``length``...).
 
@@ -74,6 +155,6 @@ class Finish:
 
 
 #: What a provider adapter makes of one server-sent event.
-Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, Usage, Finish]
+Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolResult, Usage, Finish]
 
 MessageLike = Union[Message, "dict[str, Any]"]

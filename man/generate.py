@@ -86,6 +86,67 @@ surrounding whitespace, and CRLF files read like LF files.
 Lines of the form \fB<!\-\- codey: ... \-\->\fR are notes for the reader,
 not sent to the model: \fBcodey save\fR leaves one where an answer was
 interrupted.
+.PP
+A line of its own \fB![attachment](\fIPATH\fB)\fR in a user message attaches
+that file (an image or a PDF) to the message, so a conversation that had
+attachments can be continued; \fBcodey save \-a\fR writes these lines.
+A path is relative to the chat log's directory (to the current directory when
+the log comes from standard input); \fB<\fR...\fB>\fR goes around a path with
+spaces or parentheses; an http(s) URL or a \fBdata:\fR URL (what
+\fBsave \-a \-\fR writes for standard input's bytes) works too.
+Markdown viewers show the line as an image.
+A message line that would read as one is written with a backslash,
+\fB\\![attachment](...)\fR, and read back as text.
+"""
+
+ATTACHMENTS = r"""
+\fB\-a\fR/\fB\-\-attach\fR \fIPATH\fR|\fIURL\fR|\fB\-\fR (repeatable) attaches an
+image (PNG, JPEG, GIF, WEBP) or a PDF to the prompt.
+The type comes from the file's first bytes, else its suffix; anything else,
+or a file over 20 MiB, is a configuration error (exit status 3), and a missing
+file an error naming it (exit status 1).
+\fB\-\fR reads the bytes from standard input; the prompt is then INPUT.
+An http(s) URL is sent as it is, for the provider to fetch.
+OpenAI and xAI get images as \fBimage_url\fR parts; OpenAI gets a PDF as a
+\fBfile\fR part; Anthropic gets \fBimage\fR and \fBdocument\fR blocks.
+A provider that cannot take the type (a PDF for xAI, any attachment for a
+text\-only service) is a configuration error before anything is sent.
+.PP
+.RS 4
+.nf
+codey prompt "What is in this picture?" \-a photo.png \-m gpt\-4.1
+curl \-s https://example.com/chart.png | codey prompt "Describe it" \-a \-
+codey save "Summarise the paper" \-a paper.pdf \-m claude\-sonnet\-4\-0
+.fi
+.RE
+"""
+
+TOOLS = r"""
+\fB\-\-functions\fR \fIFILE.py\fR makes every public function defined in
+the file a tool the model may call; \fB\-T\fR \fIMODULE:FUNCTION\fR names one
+(imported with the current directory on the path).
+A function's type hints (str, int, float, bool, lists, dicts, Optional,
+Literal, enums) and docstring (the first paragraph, and \fB:param x:\fR lines
+or an \fBArgs:\fR section) describe it to the model.
+codey runs each call the model makes and sends the result back until the
+model answers (at most \fB\-\-max\-tool\-rounds\fR rounds, default 5); the
+text of every round is written.
+A tool that raises is reported on standard error, and the model gets
+\fBerror: \fIType\fB: \fImessage\fR as the result.
+.PP
+On a terminal codey asks before each call, on standard error:
+.PP
+.RS 4
+.nf
+Run tool weather(city='Oslo')? [y/N]
+.fi
+.RE
+.PP
+and runs it only after \fBy\fR.
+\fB\-\-yes\fR runs every call unasked.
+When standard input or standard error is not a terminal, codey cannot ask,
+and without \fB\-\-yes\fR it refuses to run tools: a configuration error
+(exit status 3) before anything is sent, rather than running code in silence.
 """
 
 ENVIRONMENT = r"""
@@ -309,6 +370,7 @@ a cut one:
 {"type":"reasoning","text":"..."}
 {"type":"text","text":"..."}
 {"type":"tool_call","index":0,"id":"...","name":"...","arguments":"..."}
+{"type":"tool_result","id":"...","name":"...","output":"...","error":null}
 {"type":"usage","input_tokens":10,"output_tokens":5}
 {"type":"finish","reason":"stop"}
 .fi
@@ -379,6 +441,8 @@ codey prompt < chat.md
 codey prompt \-m gpt\-4.1 \-m claude\-sonnet\-4\-0 "Name a prime"
 codey prompt "Why is the sky blue?" \-\-model o3 \-\-reasoning \-\-usage \-\-stats
 codey prompt "Summarise this" \-\-events < notes.md
+codey prompt "What is in this picture?" \-a photo.png \-m gpt\-4.1
+codey prompt "Is it warm in Oslo?" \-\-functions tools.py
 codey chat \-\-file chat.md
 codey batch reviews.csv \-\-column review \-\-system "Positive or negative?"
 codey config
@@ -397,6 +461,8 @@ Ctrl\-C stops it.
 #: (heading, roff) sections added after the options and commands, in order.
 SECTIONS = (
     ("chat logs", CHAT_LOGS),
+    ("attachments", ATTACHMENTS),
+    ("tools", TOOLS),
     ("config file", CONFIG_FILE),
     ("json lines", JSON_LINES),
     ("status line", STATUS_LINE),

@@ -376,6 +376,18 @@ class TestEndOfStream:
         assert got == ["ok"]
         assert info.value.partial_text == "ok"
 
+    @pytest.mark.parametrize("provider", PROVIDERS)
+    def test_bytes_that_are_not_utf8_are_a_stream_error(self, fake, provider):
+        """An event that is not UTF-8 is a StreamError, never a bare UnicodeDecodeError."""
+        fake.push(events(Text("ok"), Raw(b'data: {"x": "\xff\xfe"}\n\n'), Text("never")))
+        got = []
+        with pytest.raises(codey.StreamError) as info:
+            for chunk in run(fake, provider):
+                got.append(chunk)
+        assert "not UTF-8" in str(info.value)
+        assert not isinstance(info.value, UnicodeDecodeError)
+        assert (got, info.value.partial_text) == (["ok"], "ok")
+
     def test_error_raised_stream_is_finished(self, fake):
         """A stream that raised yields nothing afterwards."""
         fake.push(events(Text("ok"), Raw(b"data: {bad\n\n")))

@@ -9,7 +9,7 @@ from typing import Callable
 from codey._errors import UnknownModelError
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
-from codey._providers.compatible import COMPATIBLE, XAI
+from codey._providers.compatible import AZURE, COMPATIBLE, XAI
 from codey._providers.openai import OPENAI, ChatCompletions
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "snapshot",
 ]
 
-_BUILT_IN: tuple[Provider, ...] = (ANTHROPIC, OPENAI, XAI, *COMPATIBLE)
+_BUILT_IN: tuple[Provider, ...] = (ANTHROPIC, OPENAI, XAI, AZURE, *COMPATIBLE)
 #: Every provider, in the order ``codey.providers()`` lists them. Read it
 #: through :func:`snapshot`; change it only through :func:`register_all`.
 PROVIDERS: list[Provider] = list(_BUILT_IN)

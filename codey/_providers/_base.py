@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import attrs
 
-from codey._errors import StreamError
-from codey._types import Event
+from codey._attachments import IMAGE_TYPES, Attachment
+from codey._errors import StreamError, UnsupportedOptionError
+from codey._types import Event, Message
+
+if TYPE_CHECKING:
+    from codey._tools import Tool
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
@@ -55,6 +62,19 @@ class Service:
     max_tokens_field: str = "max_tokens"
     #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
     include_usage: bool = True
+    #: The path posted to after the base URL (Chat Completions); ``{model}`` and
+    #: ``{api_version}`` are filled in (Azure names the deployment in the path).
+    chat_path: str = "/chat/completions"
+    #: The variable that names the API version, and the version without it (Azure).
+    api_version_env: Optional[str] = None
+    api_version: str = ""
+    #: The header that carries the key as it is (Azure: ``api-key``);
+    #: None means ``Authorization: Bearer KEY`` (or Anthropic's ``x-api-key``).
+    api_key_header: Optional[str] = None
+    #: Whether the service holds an answer to a JSON Schema (``response_format``).
+    structured_output: bool = True
+    #: The attachment types it takes (``image/png``..., ``application/pdf``).
+    attachments: tuple[str, ...] = IMAGE_TYPES
 
 
 class ServiceProvider:
@@ -101,17 +121,34 @@ class ServiceProvider:
     def key_required(self) -> bool:
         return self.service.key_required
 
+    def check_attachment(self, attachment: Attachment) -> None:
+        """UnsupportedOptionError unless the service takes this attachment's type."""
+        taken = self.service.attachments
+        if attachment.mime in taken:
+            return
+        if not taken:
+            raise UnsupportedOptionError(f"{self.name} takes no attachments")
+        raise UnsupportedOptionError(
+            f"{self.name} cannot take {attachment.mime} attachments (it takes {', '.join(taken)})"
+        )
+
 
 @attrs.frozen
 class RequestSpec:
     """A provider-neutral request: what the caller asked for."""
 
     model: str
-    messages: tuple[tuple[str, str], ...]  # (role, content), system messages included
+    messages: tuple[Message, ...]  # system messages included
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
     reasoning_effort: Optional[str] = None
     thinking_budget: Optional[int] = None
+    #: The answer must be JSON matching this (``schema=``).
+    schema: Optional[Schema] = None
+    #: Mark the prompt for the provider's cache (``cache=True``).
+    cache: bool = False
+    #: The tools the model may call (their name, description and JSON schema).
+    tools: tuple[Tool, ...] = ()
 
 
 @attrs.frozen
@@ -121,6 +158,9 @@ class HTTPRequest:
     url: str
     headers: dict[str, str] = attrs.field(repr=False)
     body: bytes = attrs.field(repr=False)
+    #: A tool the model is made to call whose JSON input is the answer (Anthropic
+    #: with ``schema=``): its parser yields that JSON as text.
+    answer_tool: Optional[str] = None
 
 
 class Parser(Protocol):
@@ -167,13 +207,15 @@ class Provider(Protocol):
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest: ...
 
-    def new_parser(self) -> Parser: ...
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> Parser: ...
 
     def error_details(self, body: Any) -> tuple[Optional[str], Optional[str]]:
         """(message, error type) from a decoded JSON error body, or (None, None)."""
         ...
 
-    def complete_reply(self, body: Any) -> Optional[list[Any]]:
+    def complete_reply(
+        self, body: Any, request: Optional[HTTPRequest] = None
+    ) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON instead of a stream, or None."""
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codey._attachments import KNOWN_TYPES
 from codey._providers._base import Service
 from codey._providers.openai import ChatCompletions
 
@@ -14,6 +15,26 @@ XAI = ChatCompletions(
         default_base_url="https://api.x.ai/v1",
         prefixes=("grok-",),
         models=("grok-4", "grok-3", "grok-3-mini", "grok-3-fast", "grok-3-mini-fast"),
+        attachments=("image/png", "image/jpeg"),  # no PDFs in Chat Completions
+    )
+)
+
+#: Azure OpenAI: ``azure:DEPLOYMENT``, the deployment named in the path, the key
+#: in ``api-key``, the API version in the query (``$AZURE_OPENAI_API_VERSION``).
+AZURE = ChatCompletions(
+    Service(
+        "azure",
+        "openai",
+        key_env="AZURE_OPENAI_API_KEY",
+        base_url_env="AZURE_OPENAI_ENDPOINT",
+        default_base_url="",  # each resource has its own: https://NAME.openai.azure.com
+        chat_path="/openai/deployments/{model}/chat/completions?api-version={api_version}",
+        api_version_env="AZURE_OPENAI_API_VERSION",
+        api_version="2024-10-21",  # the latest generally available inference API
+        api_key_header="api-key",
+        max_tokens_field="max_completion_tokens",
+        # 2024-10-21 has no stream_options: a newer version may turn usage on in config.toml.
+        include_usage=False,
     )
 )
 
@@ -39,6 +60,7 @@ COMPATIBLE = (
             base_url_env="OPENROUTER_BASE_URL",
             default_base_url="https://openrouter.ai/api/v1",
             models=("openrouter:openai/gpt-4.1", "openrouter:anthropic/claude-sonnet-4"),
+            attachments=KNOWN_TYPES,
         ),
     ),
     ChatCompletions(
@@ -60,6 +82,8 @@ COMPATIBLE = (
             default_base_url="https://api.deepseek.com/v1",
             prefixes=("deepseek-",),
             models=("deepseek-chat", "deepseek-reasoner"),
+            structured_output=False,  # JSON mode only (json_object), no schema
+            attachments=(),  # text only
         ),
     ),
     ChatCompletions(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+import os
+import urllib.parse
+from typing import TYPE_CHECKING, Any, Optional
 
+from codey._attachments import KNOWN_TYPES
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
     HTTPRequest,
@@ -13,7 +16,10 @@ from codey._providers._base import (
     ServiceProvider,
     parse_event_data,
 )
-from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 
 class ChatCompletions(ServiceProvider):
@@ -31,9 +37,21 @@ class ChatCompletions(ServiceProvider):
             )
         body: dict[str, Any] = {
             "model": spec.model,
-            "messages": [{"role": role, "content": content} for role, content in spec.messages],
+            "messages": [self._message(message) for message in spec.messages],
             "stream": True,
         }
+        if spec.tools:
+            body.setdefault("tools", []).extend(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                    },
+                }
+                for tool in spec.tools
+            )
         if self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
         if spec.max_tokens is not None:
@@ -42,16 +60,84 @@ class ChatCompletions(ServiceProvider):
             body["temperature"] = spec.temperature
         if spec.reasoning_effort is not None:
             body["reasoning_effort"] = spec.reasoning_effort
+        if spec.schema is not None:
+            body["response_format"] = self._response_format(spec.schema)
+        # cache=True: these services cache long prompts by themselves; nothing to mark.
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+            if self.service.api_key_header:
+                headers[self.service.api_key_header] = api_key
+            else:
+                headers["Authorization"] = f"Bearer {api_key}"
         return HTTPRequest(
-            url=base_url.rstrip("/") + "/chat/completions",
+            url=base_url.rstrip("/") + self._path(spec.model),
             headers=headers,
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
 
-    def new_parser(self) -> ChatParser:
+    def _path(self, model: str) -> str:
+        service = self.service
+        version = service.api_version
+        if service.api_version_env:
+            version = os.environ.get(service.api_version_env) or version
+        return service.chat_path.format(
+            model=urllib.parse.quote(model, safe=""), api_version=urllib.parse.quote(version)
+        )
+
+    def _response_format(self, schema: Schema) -> dict[str, Any]:
+        if not self.service.structured_output:
+            raise UnsupportedOptionError(
+                f"{self.name} cannot hold an answer to a JSON schema (no response_format "
+                "json_schema): drop schema= (--schema), or use another provider"
+            )
+        # strict only when the schema meets strict mode's rules (every object
+        # closed, every property required); else the model is guided, not held.
+        json_schema = {"name": schema.name, "schema": schema.json_schema, "strict": schema.strict}
+        return {"type": "json_schema", "json_schema": json_schema}
+
+    def _message(self, message: Message) -> dict[str, Any]:
+        """One message in Chat Completions form: content parts, tool calls, tool results."""
+        if message.role == "tool":
+            return {
+                "role": "tool",
+                "tool_call_id": message.tool_call_id,
+                "content": message.content,
+            }
+        if message.tool_calls:
+            return {
+                "role": message.role,
+                "content": message.content or None,
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                    for call in message.tool_calls
+                ],
+            }
+        if not message.attachments:
+            return {"role": message.role, "content": message.content}
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "text", "text": message.content})
+        for attachment in message.attachments:
+            self.check_attachment(attachment)
+            if attachment.is_image:
+                parts.append({"type": "image_url", "image_url": {"url": attachment.data_url()}})
+            elif attachment.data is None:
+                raise UnsupportedOptionError(
+                    f"{self.name} takes a PDF as data, not a URL: download {attachment.url} "
+                    "and attach the file"
+                )
+            else:
+                name = attachment.name or "document.pdf"
+                parts.append(
+                    {"type": "file", "file": {"filename": name, "file_data": attachment.data_url()}}
+                )
+        return {"role": message.role, "content": parts}
+
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> ChatParser:
         return ChatParser(self.name)
 
     @staticmethod
@@ -59,7 +145,7 @@ class ChatCompletions(ServiceProvider):
         return error_details(body)
 
     @staticmethod
-    def complete_reply(body: Any) -> Optional[list[Any]]:
+    def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
         choices = body.get("choices") if isinstance(body, dict) else None
         if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
@@ -90,8 +176,19 @@ class ChatCompletions(ServiceProvider):
         out.append(Finish(str(reason)))
         usage = body.get("usage")
         if isinstance(usage, dict):
-            out.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
+            out.append(usage_of(usage))
         return out
+
+
+def usage_of(usage: dict[str, Any]) -> Usage:
+    """A Chat Completions ``usage`` object; cached prompt tokens as OpenAI or DeepSeek say them."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return Usage(
+        input_tokens=usage.get("prompt_tokens"),
+        output_tokens=usage.get("completion_tokens"),
+        cache_read_tokens=usage.get("prompt_cache_hit_tokens") if cached is None else cached,
+    )
 
 
 def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
@@ -154,12 +251,7 @@ class ChatParser:
                 self.complete_at_eof = True
         usage = obj.get("usage")
         if usage:
-            out.append(
-                Usage(
-                    input_tokens=usage.get("prompt_tokens"),
-                    output_tokens=usage.get("completion_tokens"),
-                )
-            )
+            out.append(usage_of(usage))
 
     def _extra(self, delta: dict[str, Any], out: list[Any]) -> None:
         # A refusal is what the model said, so it is text.
@@ -207,5 +299,6 @@ OPENAI = ChatCompletions(
         ),
         # o-series models reject max_tokens.
         max_tokens_field="max_completion_tokens",
+        attachments=KNOWN_TYPES,
     )
 )

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Union
 import codey
 from codey._many import StreamMany
 from codey._stream import Stream
-from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
 from codey.cli._exit import describe, exit_code
 from codey.cli._status import StatusLine, Terminal, waiting_message
 
@@ -70,6 +70,7 @@ class Show:
         usage: bool = False,
         stats: bool = False,
         delay: Optional[float] = None,
+        schema: bool = False,
     ) -> None:
         #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
         self.mode = mode
@@ -81,6 +82,8 @@ class Show:
         self.stats = stats
         #: Seconds without text before the status line appears; None for never.
         self.delay = delay
+        #: ``--schema``: plain text is written only once it is checked JSON.
+        self.schema = schema
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -112,9 +115,14 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     def count(value: Optional[int]) -> str:
         return "?" if value is None else str(value)
 
+    cached = ""
+    if usage.cache_read_tokens is not None:
+        cached += f", {usage.cache_read_tokens} read from the cache"
+    if usage.cache_write_tokens is not None:
+        cached += f", {usage.cache_write_tokens} written to the cache"
     return (
         f"codey: {label}: {count(usage.input_tokens)} input tokens, "
-        f"{count(usage.output_tokens)} output tokens\n"
+        f"{count(usage.output_tokens)} output tokens{cached}\n"
     )
 
 
@@ -147,12 +155,25 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "name": event.name,
             "arguments": event.arguments,
         }
-    if isinstance(event, Usage):
+    if isinstance(event, ToolResult):
+        error = event.error
         return {
+            "type": "tool_result",
+            "id": event.call.id,
+            "name": event.call.name,
+            "output": event.output,
+            "error": None if error is None else _tool_error(error),
+        }
+    if isinstance(event, Usage):
+        record: dict[str, Any] = {
             "type": "usage",
             "input_tokens": event.input_tokens,
             "output_tokens": event.output_tokens,
         }
+        for name in ("cache_read_tokens", "cache_write_tokens"):  # only when reported
+            if getattr(event, name) is not None:
+                record[name] = getattr(event, name)
+        return record
     return None
 
 
@@ -232,6 +253,7 @@ def stream_one(
     on_text: Optional[Callable[[str], None]] = None,
     on_done: Optional[Callable[[], None]] = None,
     cancel: Optional[threading.Event] = None,
+    ask: Optional[Callable[[str], bool]] = None,
 ) -> Stream:
     """Stream one answer to standard output; return the finished stream.
 
@@ -240,8 +262,12 @@ def stream_one(
     to the chat log with them). Errors are raised after the partial answer is
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
+    With ``ask``, each tool call waits for a yes to its question (the status
+    line held meanwhile). Between the rounds of a tool loop, text gets a
+    blank line, except in ``--events`` records.
     """
-    buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream else None
+    checked = show.schema and show.mode == "text"  # nothing but checked JSON on stdout
+    buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream or checked else None
     stream: Optional[Stream] = None
     last_text = monotonic()
     label = str(options.get("model") or "the model")
@@ -262,6 +288,15 @@ def stream_one(
     answer = _Answer(show, write)
     reasoning_open = False
     failed: Optional[BaseException] = None
+    if ask is not None and options.get("tools"):
+        from codey.cli._tools import guarded
+
+        def held(question: str) -> bool:
+            with status.paused():
+                return ask(question)
+
+        options = {**options, "tools": guarded(options["tools"], held)}
+    wrote_text = after_tools = False
     try:
         with status:
             try:
@@ -275,10 +310,19 @@ def stream_one(
                             if reasoning_open:
                                 reasoning_open = False
                                 status.write("\n", err=True)
+                            text = event.text
+                            if after_tools and wrote_text and show.mode != "events":
+                                text = "\n\n" + text.lstrip("\n")
+                            wrote_text, after_tools = True, False
                             if on_text is not None:
-                                on_text(event.text)
-                            answer.text(event.text)
+                                on_text(text)
+                            answer.text(text)
                             continue
+                        if isinstance(event, ToolResult):
+                            after_tools = True
+                            last_text = monotonic()
+                            if show.mode != "events":
+                                _tool_note(status, terminal, event)
                         if isinstance(event, Finish):
                             answer.reason = event.reason
                             continue
@@ -308,12 +352,37 @@ def stream_one(
                 answer.fail(exc, partial, terminal.out_tty)
                 raise
             finally:
-                if buffer is not None and not isinstance(failed, BrokenPipeError):
+                kept = failed is None or not (checked or isinstance(failed, BrokenPipeError))
+                if buffer is not None and kept:
                     status.write(buffer.getvalue())
     finally:
         if stream is not None and not isinstance(failed, BrokenPipeError):
             _report_extras(show, terminal, stream.model, stream)
     return stream
+
+
+def _tool_error(error: BaseException) -> str:
+    """``Type: message``, on one line, as the model was told."""
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> None:
+    """A failed call on standard error, always; one that ran, on a terminal only."""
+    from codey.cli._tools import describe_call
+
+    try:
+        arguments = json.loads(result.call.arguments or "{}")
+    except ValueError:
+        arguments = None
+    call = (
+        describe_call(result.call.name, arguments)
+        if isinstance(arguments, dict)
+        else f"{result.call.name}({result.call.arguments[:200]})"
+    )
+    if result.error is not None:
+        status.write(f"codey: tool {call} failed: {_tool_error(result.error)}\n", err=True)
+    elif terminal.err_tty:
+        status.write(terminal.dim(f"codey: ran {call}") + "\n", err=True)
 
 
 def _extras(show: Show, label: str, stream: Stream) -> str:
@@ -412,7 +481,7 @@ def stream_several(
             if show.reasoning and state.reasoning:
                 reasoning = "".join(state.reasoning).rstrip("\n")
                 write(terminal.dim(f"{label} reasoning:\n{reasoning}") + "\n", err=True)
-            if text or state.error is None:
+            if (text and not show.schema) or state.error is None:
                 heading = terminal.bold(f"=== {label} ===")
                 write(("\n" if sections else "") + heading + "\n" + text + "\n")
                 sections += 1

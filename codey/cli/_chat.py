@@ -48,6 +48,8 @@ class _Log:
     def __init__(self, path: Optional[str]) -> None:
         self.path = path
         self._memory = io.StringIO()
+        #: Where the paths of its attachments are read from (None: the current directory).
+        self.base_dir = os.path.dirname(os.path.abspath(path)) if path else None
 
     @contextmanager
     def open(self) -> Iterator[tuple[IO[str], str]]:
@@ -162,10 +164,12 @@ def _converse(
     args: argparse.Namespace, terminal: Terminal, interactive: bool, readline: Any
 ) -> int:
     from codey._chatlog import parse_chat
+    from codey.cli._tools import on_terminal, tool_options
 
     log = _Log(args.file)
     with log.open() as (_, existing):
-        chat = parse_chat(existing)  # an invalid file fails here, before any prompt
+        chat = parse_chat(existing, base_dir=log.base_dir)  # an invalid file fails here
+    tool_options(args, on_terminal())  # and tools that cannot run, before any prompt
     if interactive:
         model = choose_model(args.model, chat, args.config)
         loaded = ""
@@ -224,7 +228,9 @@ def _turn(args: argparse.Namespace, log: _Log, text: str, terminal: Terminal) ->
         cancel = threading.Event()
         previous = _on_interrupt(cancel)
         try:
-            stream_turn(args, args.config, file, existing, text, terminal, cancel)
+            stream_turn(
+                args, args.config, file, existing, text, terminal, cancel, base_dir=log.base_dir
+            )
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)

@@ -62,6 +62,7 @@ MODEL_SETTINGS = (
     "deadline",
     "reasoning_effort",
     "thinking_budget",
+    "cache",
 )
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 

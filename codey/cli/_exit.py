@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from codey._errors import CodeyError, MissingAPIKeyError
+from codey._errors import CodeyError, MissingAPIKeyError, MissingBaseURLError
 from codey.cli._config import ConfigError
 from codey.cli._signals import Terminated
 
@@ -62,6 +62,8 @@ def describe(exc: BaseException) -> str:
         return f"terminated ({exc.name})"
     if isinstance(exc, MissingAPIKeyError):
         return _missing_key(exc)
+    if isinstance(exc, MissingBaseURLError) and exc.env_var:  # not the "(or pass base_url=)"
+        return f"no endpoint for {exc.provider}: set {exc.env_var}"
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):

@@ -22,8 +22,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     import threading
+    from collections.abc import Sequence
     from typing import IO, Optional
 
+    from codey._attachments import Attachment
     from codey._chatlog import Chat, ChatSettings
     from codey.cli._config import Config
     from codey.cli._status import Terminal
@@ -39,24 +41,32 @@ def stream_turn(
     text: str,
     terminal: Terminal,
     cancel: Optional[threading.Event] = None,
+    *,
+    attachments: Sequence[Attachment] = (),
+    base_dir: Optional[str] = None,
 ) -> bool:
     """Append ``text`` and its streamed answer to a chat log; False if there is no prompt.
 
     The answer reaches ``log`` as it streams; if the stream fails or is
     interrupted, what arrived stays, with a note, and the user delimiter.
+    ``attachments`` are written after the prompt as ``![attachment](...)``
+    lines, paths relative to ``base_dir`` (the log's directory), and every
+    attachment of the log is sent again with its message.
     """
     from codey._chatlog import mark_interrupted
+    from codey.cli import _tools
     from codey.cli._answer import stream_one
 
-    chat, joint, prompt = continue_log(existing, text)
+    chat, joint, prompt = continue_log(existing, text, attachments, base_dir)
     if not has_prompt(chat):
         return False
     settings = chat.settings
     options = request_options(args, config, choose_model(args.model, chat, config), chat)
+    options.update(_tools.tool_options(args, _tools.on_terminal()))
     writer = SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
 
     # An answer stopped with Ctrl-C is sent marked as such, so the model knows it was cut.
-    messages = mark_interrupted(existing + joint + prompt).messages
+    messages = mark_interrupted(existing + joint + prompt, base_dir=base_dir).messages
     try:
         stream_one(
             messages,
@@ -66,6 +76,7 @@ def stream_turn(
             on_text=writer.write,
             on_done=writer.finish,
             cancel=cancel,
+            ask=_tools.asker(args, options),
         )
     except BaseException as exc:
         writer.interrupted(exc)
@@ -73,20 +84,30 @@ def stream_turn(
     return True
 
 
-def continue_log(existing: str, prompt: str) -> tuple[Chat, str, str]:
+def continue_log(
+    existing: str,
+    prompt: str,
+    attachments: Sequence[Attachment] = (),
+    base_dir: Optional[str] = None,
+) -> tuple[Chat, str, str]:
     """The conversation once ``prompt`` is appended to a chat log, what goes
-    between, and the prompt as written (delimiter lines in it escaped).
+    between, and the prompt as written (delimiter lines in it escaped, then
+    its attachments' lines).
 
     A log that ends with the user delimiter (as ``save`` leaves it) gets the
     prompt right after it, byte for byte as the original tool wrote it. A log
     that ends otherwise gets what it needs for the prompt to start a new user
     message: a newline, the rest of the delimiter, or the whole user delimiter.
     """
-    from codey._chatlog import escape_delimiters, parse_chat, starts_body
+    from functools import partial
+
+    from codey._chatlog import attachment_lines, escape_delimiters, parse_chat, starts_body
     from codey._types import Message
 
+    parse_chat = partial(parse_chat, base_dir=base_dir)
+    lines = attachment_lines(attachments, bool(prompt), base_dir) if attachments else ""
     if not existing.strip():
-        written = escape_delimiters(prompt, at_start=starts_body(existing))
+        written = escape_delimiters(prompt, at_start=starts_body(existing)) + lines
         return parse_chat(existing + written), "", written
     before = parse_chat(existing)  # an invalid front matter fails here, before any write
     settings = before.settings
@@ -106,7 +127,7 @@ def continue_log(existing: str, prompt: str) -> tuple[Chat, str, str]:
                 break
         except ChatLogError:
             continue
-    written = escape_delimiters(prompt, settings, at_start=starts_body(existing + joint))
+    written = escape_delimiters(prompt, settings, at_start=starts_body(existing + joint)) + lines
     return parse_chat(existing + joint + written), joint, written
 
 

@@ -11,6 +11,13 @@ from __future__ import annotations
 import argparse
 
 from codey._version import __version__
+from codey.cli._argtypes import (
+    _non_negative,
+    _non_negative_int,
+    _positive,
+    _positive_int,
+    _schema,
+)
 from codey.cli._completion import SHELLS
 from codey.cli._config import PRECEDENCE, REASONING_EFFORTS
 
@@ -38,6 +45,8 @@ examples:
   codey save "What about the UK?" --file chat.md && codey prompt < chat.md
   codey prompt -m gpt-4.1 -m claude-sonnet-4-0 "Name a prime"   # side by side
   codey prompt "Why?" --model o3 --reasoning --usage --stats
+  codey prompt "What is in this picture?" -a photo.png -m gpt-4.1
+  codey prompt "Is it warm in Oslo?" --functions tools.py   # asks before each call
   codey chat --file chat.md
   codey batch prompts.jsonl --parallel 16 -m gpt-4.1     # writes prompts.out.jsonl
   eval "$(codey completion bash)"
@@ -47,6 +56,8 @@ ENVIRONMENT = """\
 environment:
   OPENAI_API_KEY, XAI_API_KEY, ANTHROPIC_API_KEY    the providers' API keys
   OPENAI_BASE_URL, XAI_BASE_URL, ANTHROPIC_BASE_URL  other API endpoints
+  AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY  Azure OpenAI (models azure:DEPLOYMENT)
+  AZURE_OPENAI_API_VERSION  its API version (default 2024-10-21)
   CODEY_MODEL    the default model (else the config file's, else grok-3)
   CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
                  else ~/.config/codey/config.toml; see codey config)
@@ -67,7 +78,8 @@ exit status:
   400, 404, 413, 422);
   4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
   overloaded);
-  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C); 129 and 143
+  5 timeout; 6 stream broken midway, or (--schema) an answer that is not JSON
+  matching the schema; 130 interrupted (Ctrl-C); 129 and 143
   SIGHUP and SIGTERM during save or chat;
   141 standard output closed (| head). With several models, the status of the
   first one that failed, in the order given. codey batch: 0 when every prompt
@@ -81,50 +93,6 @@ CHAT_INPUT_HELP = (
     'then messages separated by delimiters such as "# === ASSISTANT ===" '
     '(see "chat logs" in codey(1))'
 )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="TOKENS",
             help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
         )
+        group.add_argument(
+            "--cache",
+            action="store_true",
+            default=None,
+            help="mark the prompt for Anthropic's prompt cache (the system prompt and the "
+            "conversation so far), so that a later request with the same start costs less; "
+            "OpenAI-style services cache long prompts by themselves. --usage shows the "
+            "tokens read from and written to the cache",
+        )
         if not shown:
             return
         shown_group = sub.add_argument_group("shown on standard error")
@@ -226,6 +203,50 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="print the timings at the end: to headers, to first text, longest gap, "
             "total, retries",
+        )
+
+    def attach_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-a",
+            "--attach",
+            action="append",
+            metavar="PATH|URL|-",
+            help="attach an image (PNG, JPEG, GIF, WEBP) or a PDF to the prompt: a file, an "
+            "http(s) URL, or - for the bytes on standard input (the prompt is then INPUT); "
+            "the type comes from the content, else the suffix; repeat it for more (see "
+            '"attachments" in codey(1))',
+        )
+
+    def tool_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "tools",
+            "Functions the model may call: codey runs each call and sends the result back "
+            "until the model answers. On a terminal codey asks before each call; elsewhere "
+            "it refuses to run tools without --yes (exit status 3).",
+        )
+        group.add_argument(
+            "--functions",
+            action="append",
+            metavar="FILE.py",
+            help="every public function defined in this Python file is a tool (its type "
+            "hints and docstring describe it to the model); repeatable",
+        )
+        group.add_argument(
+            "-T",
+            "--tool",
+            action="append",
+            metavar="MODULE:FUNCTION",
+            help="this function is a tool, imported from MODULE (the current directory "
+            "included); repeatable",
+        )
+        group.add_argument(
+            "--yes", action="store_true", help="run the model's tool calls without asking"
+        )
+        group.add_argument(
+            "--max-tool-rounds",
+            type=_positive_int,
+            metavar="N",
+            help="the most rounds of tool calls before codey gives up (default: 5)",
         )
 
     def input_options(sub: argparse.ArgumentParser) -> None:
@@ -286,12 +307,25 @@ def build_parser() -> argparse.ArgumentParser:
         "after it, so the output can be appended to a chat log",
     )
     prompt.add_argument(
+        "--schema",
+        type=_schema,
+        metavar="SCHEMA",
+        help="the answer must be JSON matching SCHEMA: a JSON Schema file (FILE.json) or "
+        "fields such as 'name str, age int?, tags list[str]' (types str, int, float, bool "
+        "and list[TYPE]; ? lets a value be null). The model is held to it where the "
+        "provider can (OpenAI and xAI structured outputs, an Anthropic tool); the answer "
+        "is checked, then written (exit status 6 if it does not match). With --chunk or "
+        "--events the pieces stream as usual and the check comes at the end",
+    )
+    prompt.add_argument(
         "--no-stream",
         action="store_true",
         help="write the whole answer at once when it is complete (what arrived is still "
         "written if the answer breaks)",
     )
+    attach_option(prompt)
     request_options(prompt)
+    tool_options(prompt)
     input_options(prompt)
     prompt.set_defaults(command="prompt", check=_check_prompt, subparser=prompt, config_needed=True)
 
@@ -322,9 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the chat-log file, created if needed (default: {DEFAULT_FILE})",
     )
     model_option(save)
+    attach_option(save)
     request_options(save)
+    tool_options(save)
     input_options(save)
-    save.set_defaults(command="save", config_needed=True)
+    save.set_defaults(command="save", check=_check_save, subparser=save, config_needed=True)
 
     chat = command(
         "chat",
@@ -348,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_option(chat)
     request_options(chat)
+    tool_options(chat)
     chat.set_defaults(command="chat", config_needed=True)
 
     batch = command(
@@ -424,9 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
         "comes from; API keys are masked. The file, TOML, may set the default model "
         "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
         'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
-        "connect_timeout, deadline, reasoning_effort, thinking_budget), the status "
+        "connect_timeout, deadline, reasoning_effort, thinking_budget, cache), the status "
         "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
-        '"openai" or "anthropic", base_url, api_key_env, models or prefix). '
+        '"openai" or "anthropic", base_url, api_key_env, models or prefix, and optionally '
+        "api_key_header for a key sent as it is, such as api-key). "
         "Precedence: " + PRECEDENCE + ".",
     )
     config.add_argument("--path", action="store_true", help="print only the config file's path")
@@ -490,4 +528,17 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
         return "argument --add-delimiters: not allowed with several models"
     if len(set(models)) != len(models):
         return "argument -m/--model: each model may be given only once"
+    if len(models) > 1 and (args.functions or args.tool):
+        return "argument --functions/-T/--tool: not allowed with several models"
+    return _check_save(args)
+
+
+def _check_save(args: argparse.Namespace) -> Optional[str]:
+    if "-" in (args.attach or ()) and args.input is None:
+        return (
+            "argument -a/--attach: with -, standard input is the attachment: "
+            "give the prompt as INPUT"
+        )
+    if (args.attach or []).count("-") > 1:
+        return "argument -a/--attach: - may be given only once"
     return None

@@ -10,6 +10,7 @@ from codey.cli._options import choose_model, has_prompt, request_options, show_f
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from codey._chatlog import Chat
     from codey.cli._config import Config
@@ -21,15 +22,21 @@ NO_PROMPT = "No prompt supplied (argument or stdin required)."
 
 def run_prompt(args: argparse.Namespace) -> int:
     """``codey prompt``: the answer (or several models' answers) on standard output."""
+    from codey.cli import _tools
+
+    stdin = _tools.read_stdin_bytes() if "-" in (args.attach or ()) else None
     text = read_input(args.input, args)
     if text is None:
         return fail(NO_PROMPT)
     config: Config = args.config
     models: list[str] = args.model or []
+    tools: dict[str, Any] = {}
     try:
         chat = ending_on_a_prompt(codey.parse_chat(text), text)
         if not has_prompt(chat):
             return fail(NO_PROMPT)
+        chat = _tools.attach_to_prompt(chat, _tools.attachments(args, stdin))
+        tools = _tools.tool_options(args, _tools.on_terminal())
         show = show_for(args, config, chat.settings)
         if len(models) > 1:
             requests = [
@@ -38,7 +45,7 @@ def run_prompt(args: argparse.Namespace) -> int:
             ]
         else:
             model = choose_model(models[0] if models else None, chat, config)
-            options = request_options(args, config, model, chat)
+            options = {**request_options(args, config, model, chat), **tools}
     except Exception as exc:
         if args.events:  # the consumer still gets its one final record
             from codey.cli._answer import error_record, json_line
@@ -51,7 +58,7 @@ def run_prompt(args: argparse.Namespace) -> int:
 
     if len(models) > 1:
         return stream_several(chat.messages, requests, show, terminal())
-    stream_one(chat.messages, options, show, terminal())
+    stream_one(chat.messages, options, show, terminal(), ask=_tools.asker(args, tools))
     return 0
 
 
@@ -82,14 +89,22 @@ def ending_on_a_prompt(chat: Chat, text: str) -> Chat:
 
 def run_save(args: argparse.Namespace) -> int:
     """``codey save``: the prompt and its answer appended to a chat log as it streams."""
+    import os
+
+    from codey.cli import _tools
     from codey.cli._logfile import locked, stream_turn
     from codey.cli._signals import terminate_on_signals
 
+    stdin = _tools.read_stdin_bytes() if "-" in (args.attach or ()) else None
     text = read_input(args.input, args)
     if text is None:
         return fail(NO_PROMPT)
     config: Config = args.config
+    found = _tools.attachments(args, stdin)
+    base_dir = os.path.dirname(os.path.abspath(args.file))
     with terminate_on_signals(), locked(args.file) as (log, existing):
-        if not stream_turn(args, config, log, existing, text, terminal()):
+        if not stream_turn(
+            args, config, log, existing, text, terminal(), attachments=found, base_dir=base_dir
+        ):
             return fail(NO_PROMPT)
     return 0

@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 import threading
 import unicodedata
+from contextlib import contextmanager
 from time import monotonic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from typing import Callable, Optional, TextIO
 
     from codey._stream import Stream
@@ -154,6 +155,20 @@ class StatusLine:
             stream.flush()
             if err or self.terminal.out_tty:
                 self._advance(text)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No drawing meanwhile (a question on the terminal); the status is erased
+        and, after a partial line of output, the cursor starts a new line."""
+        with self._lock:
+            self._erase()
+            if self._tail:
+                self.terminal.err.write("\n")
+            self._flush_err()
+            try:
+                yield
+            finally:
+                self._tail = 0  # the answer to the question ended its line
 
     def _advance(self, text: str) -> None:
         """Follow the terminal's column, to know whether a line is partly written."""

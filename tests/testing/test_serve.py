@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 
 import pytest
@@ -24,9 +23,8 @@ import codey
 from codey import testing
 from codey.cli import describe, main
 from codey.testing import RecordedRequest, sse_bytes
+from tests.helpers import ROOT, TIMEOUT
 
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 20.0
 HINT = "or try codey with no key: python -m codey.testing serve"
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and pipes")

@@ -1,0 +1,255 @@
+"""Tools: Python functions the model may call.
+
+:meth:`Tool.from_function` makes a tool's JSON schema from the function's
+signature and type hints (``str``, ``int``, ``float``, ``bool``, ``None``,
+``list[...]``, ``tuple[...]``, ``dict[str, ...]``, ``Optional``, ``Union``,
+``Literal``, enums; a parameter with a default is not required) and its
+docstring (the first paragraph describes the tool; ``:param x:`` lines or a
+Google-style ``Args:`` section describe the parameters). :func:`run_call`
+runs one call as the tool loop does: whatever the function raises becomes
+an error result for the model, and is kept.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Callable, Optional, Union
+
+import attrs
+
+from codey._errors import ToolCallError
+from codey._types import ToolCall, ToolCallDelta, ToolResult
+
+__all__ = ["Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_SIMPLE: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+    type(None): {"type": "null"},
+    list: {"type": "array"},
+    tuple: {"type": "array"},
+    dict: {"type": "object"},
+}
+
+
+@attrs.frozen
+class Tool:
+    """A function the model may call: its name, description and JSON-schema parameters.
+
+    ``function`` is what the tool loop calls, with the arguments as keywords;
+    it may be None for a tool only described to the model.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any] = attrs.field(eq=False)
+    function: Optional[Callable[..., Any]] = attrs.field(default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise ValueError(
+                f"a tool's name must be 1 to 64 letters, digits, _ or -, not {self.name!r}"
+            )
+
+    @classmethod
+    def from_function(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> Tool:
+        """The tool for ``function``: schema from its hints, descriptions from its docstring."""
+        summary, notes = _read_docstring(inspect.getdoc(function) or "")
+        return cls(
+            name=name or str(getattr(function, "__name__", "")),
+            description=summary if description is None else description,
+            parameters=schema_of(function, notes),
+            function=function,
+        )
+
+
+def to_tools(tools: Iterable[Union[Tool, Callable[..., Any]]]) -> tuple[Tool, ...]:
+    """``tools=`` as Tool values (functions made into tools); names must differ."""
+    if isinstance(tools, (str, bytes)) or callable(tools):
+        raise TypeError("tools must be a list of functions or codey.Tool values")
+    result = tuple(item if isinstance(item, Tool) else Tool.from_function(item) for item in tools)
+    names = [tool.name for tool in result]
+    for tool_name in names:
+        if names.count(tool_name) > 1:
+            raise ValueError(f"two tools are named {tool_name!r}")
+    return result
+
+
+# -- schemas ------------------------------------------------------------------
+
+
+def schema_of(
+    function: Callable[..., Any], notes: Optional[Mapping[str, str]] = None
+) -> dict[str, Any]:
+    """The JSON schema of ``function``'s parameters (an object with properties)."""
+    name = getattr(function, "__name__", repr(function))
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cannot read the signature of {name}: {exc}") from None
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception as exc:  # a hint that names what is not there, or 3.10 syntax on 3.9
+        raise ValueError(f"cannot read the type hints of {name}: {exc}") from None
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise ValueError(f"a tool takes named parameters: {name} has *{parameter.name}")
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise ValueError(
+                f"a tool takes named parameters: {name}'s {parameter.name} is positional"
+            )
+        hint = hints.get(parameter.name, inspect.Parameter.empty)
+        try:
+            schema = {} if hint is inspect.Parameter.empty else _schema(hint)
+        except ValueError as exc:
+            raise ValueError(f"{name}'s parameter {parameter.name}: {exc}") from None
+        text = (notes or {}).get(parameter.name, "")
+        if parameter.default is inspect.Parameter.empty:
+            required.append(parameter.name)
+        elif isinstance(parameter.default, (str, int, float, bool, type(None))):
+            shown = json.dumps(parameter.default, ensure_ascii=False)
+            text = f"{text} (default: {shown})" if text else f"default: {shown}"
+        if text:
+            schema = {**schema, "description": text}
+        properties[parameter.name] = schema
+    result: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        result["required"] = required
+    return result
+
+
+def _schema(hint: Any) -> dict[str, Any]:
+    """The JSON schema of one type hint: the same mapping as ``schema=`` uses."""
+    from codey._schema import type_to_schema
+
+    return type_to_schema(hint)
+
+
+_PARAM_RE = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")
+_ARGS_HEADINGS = ("Args:", "Arguments:", "Parameters:", "Params:")
+_GOOGLE_RE = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+
+
+def _read_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """(the first paragraph, joined; each parameter's description)."""
+    summary = " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc.strip() else ""
+    if summary.startswith((":", *_ARGS_HEADINGS)):
+        summary = ""
+    notes: dict[str, str] = {}
+    current: Optional[str] = None
+    in_args = False
+    args_indent = item_indent = 0
+    for line in doc.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        match = _PARAM_RE.match(stripped)
+        if match:
+            current, in_args = match.group(1), False
+            notes[current] = match.group(2).strip()
+            continue
+        if stripped in _ARGS_HEADINGS:
+            in_args, current, args_indent = True, None, indent
+            continue
+        if in_args:
+            if stripped and indent <= args_indent:
+                in_args, current = False, None  # the next section
+            elif stripped:
+                match = _GOOGLE_RE.match(stripped)
+                if match and (current is None or indent <= item_indent):
+                    current, item_indent = match.group(1).lstrip("*"), indent
+                    notes[current] = match.group(2).strip()
+                elif current is not None:
+                    notes[current] = f"{notes[current]} {stripped}".strip()
+            continue
+        if current is not None:
+            if stripped and not stripped.startswith(":"):
+                notes[current] = f"{notes[current]} {stripped}".strip()
+            else:
+                current = None
+    return summary, notes
+
+
+# -- calls ----------------------------------------------------------------------
+
+
+def assemble_calls(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCall, ...]:
+    """Whole calls from streamed pieces: grouped by index, in the order they began."""
+    order: list[int] = []
+    ids: dict[int, Optional[str]] = {}
+    names: dict[int, str] = {}
+    pieces: dict[int, list[str]] = {}
+    for delta in deltas:
+        if delta.index not in pieces:
+            order.append(delta.index)
+            pieces[delta.index] = []
+            ids[delta.index] = None
+            names[delta.index] = ""
+        if delta.id:
+            ids[delta.index] = delta.id
+        if delta.name:  # Chat Completions deltas may split it; Messages sends it whole
+            names[delta.index] += delta.name
+        pieces[delta.index].append(delta.arguments)
+    return tuple(
+        ToolCall(
+            id=ids[index] or f"call_{index}",
+            name=names[index],
+            arguments="".join(pieces[index]) or "{}",
+        )
+        for index in order
+    )
+
+
+def _output(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
+    """Run one call; an exception (or an unknown tool, or bad arguments) is an error result.
+
+    Only ``Exception`` is caught: Ctrl-C and SystemExit go on up.
+    """
+    tool = tools.get(call.name)
+    error: Optional[Exception] = None
+    if tool is None or tool.function is None:
+        known = ", ".join(sorted(tools)) or "none"
+        error = ToolCallError(
+            f"there is no tool named {call.name!r} (the tools: {known})", call=call
+        )
+    else:
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError as exc:
+            arguments = None
+            reason = f"not valid JSON ({exc})"
+        else:
+            reason = f"a JSON {type(arguments).__name__}, not an object"
+        if not isinstance(arguments, dict):
+            error = ToolCallError(f"the arguments of {call.name} are {reason}", call=call)
+        else:
+            try:
+                return ToolResult(call=call, output=_output(tool.function(**arguments)))
+            except Exception as exc:  # sent back to the model, and kept on the stream
+                error = exc
+    return ToolResult(call=call, output=f"error: {type(error).__name__}: {error}", error=error)

@@ -1,0 +1,151 @@
+"""A fake LLM provider for tests: a real local HTTP server that streams scripted replies.
+
+``FakeProvider`` is an HTTP/1.1 server on ``127.0.0.1`` (an ephemeral port) that
+speaks the OpenAI / xAI Chat Completions streaming format and the Anthropic
+Messages streaming format. It serves scripted replies in order, records every
+request it receives, and can inject every fault a streaming client must
+survive: error statuses and error events, stalls, truncated bodies, resets,
+tiny writes, gzip, odd line endings, byte order marks.
+
+Example::
+
+    import codey
+    from codey.testing import FakeProvider, Stall, Text, answer, error, events
+
+    with FakeProvider() as fake:
+        fake.push(error(429, "slow down", retry_after=0))  # first request
+        fake.push(answer("Hel", "lo"))  # second request (the retry)
+        stream = codey.stream(
+            "hi", model="gpt-4.1", base_url=fake.base_url("openai"), api_key="k"
+        )
+        assert "".join(stream) == "Hello"
+        assert len(fake.requests) == 2
+        assert fake.requests[1].json["model"] == "gpt-4.1"
+        assert fake.requests[1].headers["authorization"] == "Bearer k"
+
+        fake.push(events(Text("partial"), Stall()))  # then hang up on nothing
+        with codey.stream("hi", model="claude-sonnet-4-0", api_key="k",
+                          base_url=fake.base_url("anthropic")) as stream:
+            next(iter(stream))
+        assert fake.requests[-1].disconnected.wait(1.0)  # the client hung up
+
+Routing. ``fake.base_url("openai")`` is ``http://127.0.0.1:PORT/openai/v1``
+(the client posts to ``{base}/chat/completions``), ``fake.base_url("xai")`` is
+``.../xai/v1``, and ``fake.base_url("anthropic")`` is ``.../anthropic`` (the
+client posts to ``{base}/v1/messages``). A path ending in ``/chat/completions``
+is Chat Completions (provider ``xai`` when the first path segment is ``xai``,
+otherwise ``openai``); a path ending in ``/v1/messages`` is Anthropic Messages;
+``GET .../models`` lists :attr:`FakeProvider.models`; anything else is a 404
+with a JSON error body. ``fake.env()`` gives the ``*_BASE_URL`` and
+``*_API_KEY`` variables (key ``sk-fake-key``) for subprocess tests.
+
+Replies. Each chat/messages request takes the next :class:`Reply` pushed with
+:meth:`FakeProvider.push` (first in, first out); when none is queued it gets
+:attr:`FakeProvider.default`, and when that is ``None`` a 500 JSON error
+"no scripted reply". A reply is a format-neutral script of steps (:class:`Text`,
+:class:`Reasoning`, :class:`ToolCall`, :class:`UsageStep`, :class:`Finish`,
+:class:`Done`, :class:`ErrorEvent`, :class:`Comment`, :class:`Ping`,
+:class:`Raw`, :class:`Pause`, :class:`Stall`, :class:`Close`, :class:`Reset`),
+rendered at serve time in the wire format of the request (and with the request's
+``model``). Build replies with :func:`answer` (the happy path), :func:`error`
+(an error status with the provider's own error body) and :func:`events` (any
+script); change one with ``reply.evolve(gzip=True, split=1, ...)``.
+:func:`sse_bytes` renders a reply's body without any HTTP framing.
+
+Requests. :attr:`FakeProvider.requests` lists a :class:`RecordedRequest` per
+request received (every path, 404s included), in arrival order.
+``RecordedRequest.headers`` is an :class:`http.client.HTTPMessage`, i.e. an
+:class:`email.message.Message`: lookups are case-insensitive and a missing
+header is ``None`` (``headers["authorization"]``, ``headers.get("x-api-key")``).
+``RecordedRequest.disconnected`` is a :class:`threading.Event` set as soon as
+the server sees the client's end of file or reset on that connection: while
+stalled or pausing, between writes, after the reply while waiting for the next
+request on a kept-alive connection, or after the server closed its side (a
+``Close()`` step or ``framing="close"``) and the client then closed too. It is
+not set when the server itself resets the connection or shuts down.
+
+Trying codey without a key. ``python -m codey.testing serve [--port N]
+[--host H] [--delay S]`` runs a ``FakeProvider`` whose responder is
+:func:`demo_reply` (every model answers with the last user message, echoed
+back word by word), prints the ``export`` lines that point codey at it, and
+serves until Ctrl-C or SIGTERM.
+
+Everything runs on daemon threads named ``fake-provider-*``.
+:meth:`FakeProvider.close` (or leaving the ``with`` block) releases stalls,
+closes every socket and joins every thread.
+"""
+
+from __future__ import annotations
+
+# http, threading, Any and Optional are here for typing.get_type_hints(): the
+# public classes say they are codey.testing's (see the end), so their string
+# annotations are read in this namespace.
+import http.client  # noqa: F401
+import threading  # noqa: F401
+import types
+from typing import Any, Optional  # noqa: F401
+
+# The modules, each importing (at run time) only those before it: _common (what
+# every part shares), _steps, _replies, _sse (what every renderer shares), _chat
+# and _messages (one wire format each), _render (the registry of wire formats; a
+# reply's body), _requests, _connection (one client's HTTP/1.1), _server
+# (FakeProvider) and _demo (python -m codey.testing serve, see __main__).
+from codey.testing._common import FAKE_API_KEY
+from codey.testing._demo import demo_reply
+from codey.testing._demo import main as main
+from codey.testing._render import sse_bytes
+from codey.testing._replies import Body as Body
+from codey.testing._replies import Reply, answer, error, events
+from codey.testing._requests import RecordedRequest
+from codey.testing._server import FakeProvider
+from codey.testing._steps import (
+    Close,
+    Comment,
+    Done,
+    ErrorEvent,
+    Finish,
+    Pause,
+    Ping,
+    Raw,
+    Reasoning,
+    Reset,
+    Stall,
+    Step,
+    Text,
+    ToolCall,
+    UsageStep,
+)
+
+__all__ = [
+    "FAKE_API_KEY",
+    "Close",
+    "Comment",
+    "Done",
+    "ErrorEvent",
+    "FakeProvider",
+    "Finish",
+    "Pause",
+    "Ping",
+    "Raw",
+    "Reasoning",
+    "RecordedRequest",
+    "Reply",
+    "Reset",
+    "Stall",
+    "Step",
+    "Text",
+    "ToolCall",
+    "UsageStep",
+    "answer",
+    "demo_reply",
+    "error",
+    "events",
+    "sse_bytes",
+]
+
+# The classes and functions show, pickle and document as codey.testing's, as when
+# this package was one module.
+for _name in [*__all__, "main"]:
+    if isinstance(globals()[_name], (type, types.FunctionType)):
+        globals()[_name].__module__ = __name__
+del _name

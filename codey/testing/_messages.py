@@ -1,0 +1,114 @@
+"""The Anthropic Messages wire format: named events (``message_start``, content
+blocks opened, filled and stopped, ``message_delta``, ``message_stop``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+from codey.testing._common import _dumps
+from codey.testing._sse import _Renderer
+from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
+
+
+class _AnthropicRenderer(_Renderer):
+    def __init__(self, model: str, eol: str, steps: Sequence[Step]) -> None:
+        super().__init__(model, eol, steps)
+        self.started = False
+        self.index = -1
+        self.open: Optional[tuple[str, int]] = None  # ("text" | "thinking" | "tool", tool index)
+
+    def event(self, name: str, obj: Union[dict[str, Any], str]) -> str:
+        data = obj if isinstance(obj, str) else _dumps(obj)
+        return f"event: {name}{self.eol}data: {data}{self.eol}{self.eol}"
+
+    def start(self) -> str:
+        if self.started:
+            return ""
+        self.started = True
+        message: dict[str, Any] = {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": 1},
+        }
+        cached = self.first_usage
+        if cached is not None and (cached.cache_read_tokens or cached.cache_write_tokens):
+            message["usage"]["cache_creation_input_tokens"] = cached.cache_write_tokens
+            message["usage"]["cache_read_input_tokens"] = cached.cache_read_tokens
+        return self.event("message_start", {"type": "message_start", "message": message})
+
+    def close_block(self) -> str:
+        if self.open is None:
+            return ""
+        out = ""
+        if self.open[0] == "thinking":
+            delta = {"type": "signature_delta", "signature": "ZmFrZS1zaWduYXR1cmU="}
+            out += self.delta(delta)
+        self.open = None
+        return out + self.event(
+            "content_block_stop", {"type": "content_block_stop", "index": self.index}
+        )
+
+    def open_block(self, kind: tuple[str, int], block: dict[str, Any]) -> str:
+        if self.open == kind:
+            return ""
+        out = self.close_block()
+        self.index += 1
+        self.open = kind
+        start = {"type": "content_block_start", "index": self.index, "content_block": block}
+        return out + self.event("content_block_start", start)
+
+    def delta(self, delta: dict[str, Any]) -> str:
+        event = {"type": "content_block_delta", "index": self.index, "delta": delta}
+        return self.event("content_block_delta", event)
+
+    def text(self, step: Text) -> str:
+        out = self.start() + self.open_block(("text", 0), {"type": "text", "text": ""})
+        return out + self.delta({"type": "text_delta", "text": step.text})
+
+    def reasoning(self, step: Reasoning) -> str:
+        out = self.start()
+        out += self.open_block(("thinking", 0), {"type": "thinking", "thinking": ""})
+        return out + self.delta({"type": "thinking_delta", "thinking": step.text})
+
+    def tool_call(self, step: ToolCall) -> str:
+        self.any_tool = True
+        block: dict[str, Any] = {
+            "type": "tool_use",
+            "id": step.id or f"toolu_fake_{step.index}",
+            "name": step.name,
+            "input": {},
+        }
+        out = self.start() + self.open_block(("tool", step.index), block)
+        for piece in step.arguments or ("",):
+            out += self.delta({"type": "input_json_delta", "partial_json": piece})
+        return out
+
+    def finish(self, step: Finish) -> str:
+        reason = step.reason or ("tool_use" if self.any_tool else "end_turn")
+        message_delta = {
+            "type": "message_delta",
+            "delta": {"stop_reason": reason, "stop_sequence": None},
+            "usage": {"output_tokens": self.output_tokens},
+        }
+        out = self.start() + self.close_block()
+        return out + self.event("message_delta", message_delta)
+
+    def usage(self, step: UsageStep) -> str:
+        return ""  # its numbers go into message_start and message_delta
+
+    def done(self) -> str:
+        out = self.start() + self.close_block()
+        return out + self.event("message_stop", {"type": "message_stop"})
+
+    def error(self, step: ErrorEvent) -> str:
+        body = {"type": "error", "error": {"type": step.error_type, "message": step.message}}
+        return self.event("error", body)
+
+    def ping(self) -> str:
+        return self.start() + self.event("ping", '{"type": "ping"}')

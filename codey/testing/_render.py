@@ -1,0 +1,91 @@
+"""A reply's body: rendered in a wire format, as byte writes and control steps.
+
+The wire formats the fake speaks are registered in ``_RENDERERS``, one renderer
+class each (a ``_sse._Renderer`` in a module of its own). A request routed to
+one of them (``_requests._route`` names the format of a streaming path) gets its
+reply in that format; any other reply (a ``models`` list, an error page) and
+:func:`sse_bytes` use the format of the provider (``_PROVIDER_FORMATS``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Union
+
+from codey.testing._chat import _ChatRenderer
+from codey.testing._common import _DEFAULT_MODEL, _PROVIDERS, _unknown_provider
+from codey.testing._messages import _AnthropicRenderer
+from codey.testing._replies import Reply
+from codey.testing._sse import _Renderer
+from codey.testing._steps import Close, Pause, Raw, Reset, Stall
+
+#: The renderer of each wire format, by the name ``_route`` gives its requests.
+_RENDERERS: dict[str, type[_Renderer]] = {
+    "chat": _ChatRenderer,  # OpenAI / xAI Chat Completions
+    "messages": _AnthropicRenderer,  # Anthropic Messages
+}
+
+#: The wire format of each provider's replies when the request names none.
+_PROVIDER_FORMATS = {"openai": "chat", "xai": "chat", "anthropic": "messages"}
+
+_Control = Union[Pause, Stall, Close, Reset]
+_Action = Union[bytes, _Control]
+
+
+def _plan(reply: Reply, provider: str, model: str, wire_format: str = "") -> list[_Action]:
+    """The reply's body as a list of byte writes and control steps (not compressed).
+
+    ``wire_format`` is the format the request was routed to (a key of
+    ``_RENDERERS``), or anything else for the provider's own.
+    """
+    if provider not in _PROVIDERS:
+        raise _unknown_provider(provider)
+    actions: list[_Action] = []
+    prefix = b"\xef\xbb\xbf" if reply.bom else b""
+    if reply.body is not None:
+        prefix += reply.body if isinstance(reply.body, bytes) else reply.body(provider)
+    if prefix:
+        actions.append(prefix)
+    renderer_class = _RENDERERS.get(wire_format) or _RENDERERS[_PROVIDER_FORMATS[provider]]
+    renderer = renderer_class(model, reply.line_ending, reply.steps)
+    for step in reply.steps:
+        if isinstance(step, (Pause, Stall, Close, Reset)):
+            actions.append(step)
+        elif isinstance(step, Raw):
+            if step.data:
+                actions.append(step.data)
+        else:
+            text = renderer.render(step)
+            if text:
+                actions.append(text.encode("utf-8"))
+    return actions
+
+
+def sse_bytes(reply: Reply, provider: str, model: str = _DEFAULT_MODEL) -> bytes:
+    """The body ``reply`` would deliver to a ``provider`` request for ``model``.
+
+    No HTTP framing, no gzip, no timing; it stops at a :class:`Close` or
+    :class:`Reset` step, as the client would.
+    """
+    out = []
+    for action in _plan(reply, provider, model):
+        if isinstance(action, (Close, Reset)):
+            break
+        if isinstance(action, bytes):
+            out.append(action)
+    return b"".join(out)
+
+
+def _encode(actions: list[_Action], use_gzip: bool) -> list[_Action]:
+    """Gzip the byte writes (one stream, ``Z_SYNC_FLUSH`` after each write)."""
+    if not use_gzip:
+        return actions
+    compressor = zlib.compressobj(wbits=31)
+    out: list[_Action] = []
+    for action in actions:
+        if isinstance(action, bytes):
+            out.append(compressor.compress(action) + compressor.flush(zlib.Z_SYNC_FLUSH))
+        else:
+            out.append(action)
+    out.append(compressor.flush(zlib.Z_FINISH))
+    return out

@@ -1,0 +1,261 @@
+"""The fake provider's server: :class:`FakeProvider` listens, accepts (one
+``_connection._Connection`` thread per client), records every request and
+chooses each one's reply (the queue, the responder, the default, or the
+``models`` list, a 404 or a 405 by the request's route)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+from collections import deque
+from typing import Any, Callable, Optional
+
+from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
+from codey.testing._connection import _Connection, _wait_readable
+from codey.testing._render import _RENDERERS
+from codey.testing._replies import Reply, error
+from codey.testing._requests import RecordedRequest
+
+
+class FakeProvider:
+    """A fake LLM provider on a local port; see the module documentation.
+
+    The server starts listening and serving in the constructor; use it as a
+    context manager (or call :meth:`close`).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host = host
+        #: Replies served, one per chat/messages request, first in first out.
+        self._queue: deque[Reply] = deque()
+        #: Called with each :class:`RecordedRequest` when the queue is empty, to make
+        #: its reply (for replies that depend on the request); else ``default`` serves.
+        self.responder: Optional[Callable[[RecordedRequest], Reply]] = None
+        #: Served when the queue is empty and there is no responder; ``None`` means
+        #: a 500 "no scripted reply".
+        self.default: Optional[Reply] = None
+        #: The model names ``GET .../models`` lists.
+        self.models: list[str] = [_DEFAULT_MODEL]
+        self._requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._closed = False
+        self._released = False
+        self._conns: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._count = 0
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if os.name != "nt":
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(64)
+            listener.setblocking(False)
+        except BaseException:
+            listener.close()
+            raise
+        self._listener = listener
+        self.port: int = listener.getsockname()[1]
+        self._stop_r, self._stop_w = socket.socketpair()
+        self._release_r, self._release_w = socket.socketpair()
+        self._accepter = threading.Thread(
+            target=self._accept_loop, name="fake-provider-accept", daemon=True
+        )
+        self._accepter.start()
+
+    # -- public API
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def base_url(self, provider: str) -> str:
+        """The base URL a client of ``provider`` should use (see the module docs)."""
+        if provider == "anthropic":
+            return f"{self.url}/anthropic"
+        if provider in ("openai", "xai"):
+            return f"{self.url}/{provider}/v1"
+        raise _unknown_provider(provider)
+
+    def env(self) -> dict[str, str]:
+        """``*_BASE_URL`` pointing here and ``*_API_KEY`` set to ``sk-fake-key``."""
+        return {
+            "OPENAI_BASE_URL": self.base_url("openai"),
+            "XAI_BASE_URL": self.base_url("xai"),
+            "ANTHROPIC_BASE_URL": self.base_url("anthropic"),
+            "OPENAI_API_KEY": FAKE_API_KEY,
+            "XAI_API_KEY": FAKE_API_KEY,
+            "ANTHROPIC_API_KEY": FAKE_API_KEY,
+        }
+
+    def push(self, *replies: Reply) -> None:
+        """Queue replies; each chat/messages request takes the oldest one."""
+        for reply in replies:
+            if not isinstance(reply, Reply):
+                raise TypeError(f"push() takes Reply objects, not {type(reply)!r}")
+        with self._lock:
+            self._queue.extend(replies)
+
+    @property
+    def pending(self) -> int:
+        """How many pushed replies have not been served yet."""
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The requests received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def wait_for_requests(self, n: int, timeout: Optional[float] = 5.0) -> bool:
+        """Wait until at least ``n`` requests have arrived; ``False`` on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._requests) >= n, timeout)
+
+    def release(self) -> None:
+        """Release every :class:`Stall` held now; later ones return at once."""
+        with self._lock:
+            if self._released or self._closed:
+                return
+            self._released = True
+            self._release_w.send(b"r")
+
+    def close(self) -> None:
+        """Release stalls, stop serving, close every socket, join every thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if not self._released:
+                self._released = True
+                self._release_w.send(b"r")
+            self._stop_w.send(b"s")
+            for conn in self._conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._changed.notify_all()
+        self._accepter.join()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
+        self._listener.close()
+        for sock in (self._stop_r, self._stop_w, self._release_r, self._release_w):
+            sock.close()
+
+    def __enter__(self) -> FakeProvider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self.url
+        return f"<FakeProvider {state}>"
+
+    # -- internals
+
+    def _accept_loop(self) -> None:
+        while True:
+            ready = _wait_readable([self._listener, self._stop_r], None)
+            if self._closed or self._stop_r in ready:
+                return
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                    return
+                conn.setblocking(True)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._count += 1
+                self._conns.add(conn)
+                self._threads = [t for t in self._threads if t.is_alive()]
+                thread = threading.Thread(
+                    target=_Connection(self, conn).run,
+                    name=f"fake-provider-conn-{self._count}",
+                    daemon=True,
+                )
+                self._threads.append(thread)
+                thread.start()
+
+    def _forget(self, conn: socket.socket, reset: bool) -> None:
+        with self._lock:
+            self._conns.discard(conn)
+            if reset:
+                try:
+                    conn.setsockopt(
+                        socket.SOL_SOCKET,
+                        socket.SO_LINGER,
+                        struct.pack("HH" if os.name == "nt" else "ii", 1, 0),
+                    )
+                except OSError:
+                    pass
+            conn.close()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._changed:
+            self._requests.append(request)
+            self._changed.notify_all()
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        if self.responder is not None:
+            return self.responder(request)
+        if self.default is not None:
+            return self.default
+        return error(500, "no scripted reply", error_type=None)
+
+    def _answer(self, request: RecordedRequest, kind: str) -> tuple[Reply, str]:
+        """The reply to a recorded request of ``kind`` (see ``_route``), and the
+        model to render it for."""
+        if kind == "models" and request.method == "GET":
+            return _models_reply(self.models, request.provider or "openai"), _DEFAULT_MODEL
+        if kind in _RENDERERS:
+            if request.method != "POST":
+                message = f"method {request.method} not allowed on {request.path}"
+                return error(405, message), _DEFAULT_MODEL
+            return self._next_reply(request), request.model or _DEFAULT_MODEL
+        return error(404, f"no such path: {request.path}"), _DEFAULT_MODEL
+
+
+def _models_reply(models: list[str], provider: str) -> Reply:
+    """``GET .../models``: the list of ``models`` in the provider's format."""
+    names = list(models)
+    obj: dict[str, Any]
+    data: list[dict[str, Any]]
+    if provider == "anthropic":
+        data = [
+            {
+                "type": "model",
+                "id": name,
+                "display_name": name,
+                "created_at": "2025-01-01T00:00:00Z",
+            }
+            for name in names
+        ]
+        obj = {
+            "data": data,
+            "has_more": False,
+            "first_id": names[0] if names else None,
+            "last_id": names[-1] if names else None,
+        }
+    else:
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake-provider"}
+            for name in names
+        ]
+        obj = {"object": "list", "data": data}
+    return Reply(framing="length", content_type="application/json", body=_dumps(obj).encode())

@@ -1,0 +1,167 @@
+"""The steps of a scripted reply: format-neutral, rendered at serve time in the
+wire format of the request (see ``_render``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Optional, Union
+
+import attrs
+
+
+def _pieces(value: Union[str, Iterable[str]]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _to_bytes(value: Union[bytes, str]) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return bytes(value)
+
+
+@attrs.frozen
+class Text:
+    """A piece of answer text (chat ``delta.content``; anthropic ``text_delta``)."""
+
+    text: str
+
+
+@attrs.frozen
+class Reasoning:
+    """A piece of reasoning (chat ``delta.reasoning_content``; anthropic ``thinking_delta``)."""
+
+    text: str
+
+
+@attrs.frozen
+class ToolCall:
+    """A tool call, or more pieces of one already started (same ``index``).
+
+    ``arguments`` is a string or a sequence of string pieces of the JSON
+    arguments. Chat: the first chunk of a new ``index`` carries ``id``,
+    ``type`` and ``function.name`` with the first piece; each later piece is a
+    chunk with only ``function.arguments``. Anthropic: a ``tool_use`` content
+    block (opened on a new ``index``) with one ``input_json_delta`` per piece.
+    ``id`` defaults to ``call_fake_<index>`` (chat) or ``toolu_fake_<index>``.
+    """
+
+    index: int = 0
+    id: Optional[str] = None
+    name: str = "tool"
+    arguments: tuple[str, ...] = attrs.field(default=(), converter=_pieces)
+
+
+@attrs.frozen
+class UsageStep:
+    """Token usage.
+
+    Chat: a ``{"choices": [], "usage": {...}}`` chunk. Anthropic: renders
+    nothing itself; the first ``UsageStep`` of a script supplies
+    ``message_start``'s ``input_tokens`` and ``message_delta``'s
+    ``output_tokens``.
+
+    Prompt caching, when non-zero: chat ``prompt_tokens_details.cached_tokens``
+    (``cache_read_tokens``; Chat Completions reports no writes); anthropic
+    ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``.
+    """
+
+    input_tokens: int = 10
+    output_tokens: int = 5
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@attrs.frozen
+class Finish:
+    """The stop reason.
+
+    ``None`` means ``"stop"`` (chat) or ``"end_turn"`` (anthropic), or
+    ``"tool_calls"`` / ``"tool_use"`` after a :class:`ToolCall`. Chat: a chunk with
+    an empty delta and ``finish_reason``. Anthropic: closes the open content
+    block, then ``message_delta``.
+    """
+
+    reason: Optional[str] = None
+
+
+@attrs.frozen
+class Done:
+    """The end marker: chat ``data: [DONE]``; anthropic ``message_stop`` (after
+    closing any open content block)."""
+
+
+@attrs.frozen
+class ErrorEvent:
+    """An error in the stream.
+
+    Anthropic: ``event: error`` with ``{"type": "error", "error": {"type", "message"}}``.
+    Chat: ``data: {"error": {"message", "type", "param": null, "code"}}``.
+    """
+
+    error_type: str = "overloaded_error"
+    message: str = "Overloaded"
+    code: Optional[str] = None
+
+
+@attrs.frozen
+class Comment:
+    """An SSE comment line (``: text``) and a blank line: a keep-alive."""
+
+    text: str = "keep-alive"
+
+
+@attrs.frozen
+class Ping:
+    """Anthropic ``event: ping``; chat: the comment ``: ping``."""
+
+
+@attrs.frozen
+class Raw:
+    """Bytes written as they are (a ``str`` is encoded as UTF-8)."""
+
+    data: bytes = attrs.field(converter=_to_bytes)
+
+
+@attrs.frozen
+class Pause:
+    """Write nothing for ``seconds`` (the connection is watched for the client's EOF)."""
+
+    seconds: float
+
+
+@attrs.frozen
+class Stall:
+    """Stop writing and hold the connection open until the client disconnects,
+    :meth:`FakeProvider.release` is called, or the server closes."""
+
+
+@attrs.frozen
+class Close:
+    """Close the connection now: no end marker, and in chunked framing no
+    terminating ``0`` chunk. (In ``length`` framing the ``Content-Length`` counts
+    the whole script, so the body comes up short unless this is the last step.)"""
+
+
+@attrs.frozen
+class Reset:
+    """Close the connection with ``SO_LINGER`` 0, so that the client gets a RST."""
+
+
+Step = Union[
+    Text,
+    Reasoning,
+    ToolCall,
+    UsageStep,
+    Finish,
+    Done,
+    ErrorEvent,
+    Comment,
+    Ping,
+    Raw,
+    Pause,
+    Stall,
+    Close,
+    Reset,
+]

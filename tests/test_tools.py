@@ -1,0 +1,492 @@
+"""Tools: schemas from functions, the wire formats, and the run_tools loop over a real server."""
+
+from __future__ import annotations
+
+import enum
+import json
+import threading
+from typing import Any, Literal, Optional, Union
+
+import pytest
+
+import codey
+from codey.testing import (
+    Done,
+    Finish,
+    Pause,
+    RecordedRequest,
+    Reply,
+    Text,
+    ToolCall,
+    answer,
+    error,
+    events,
+)
+from tests.helpers import MODELS, kwargs_for
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def weather(city: str, days: int = 1, unit: Literal["C", "F"] = "C") -> str:
+    """The weather in a city.
+
+    Looks it up somewhere.
+
+    :param city: the city's name,
+        in English
+    :param days: how many days ahead
+    """
+    return f"sunny in {city} for {days} days ({unit})"
+
+
+def kinds(
+    tags: list[str],
+    scores: dict[str, float],
+    maybe: Optional[int],
+    either: Union[int, str],
+    flag: bool = False,
+    colour: Colour = Colour.RED,
+    anything: Any = None,
+    pair: tuple[int, str] = (1, "a"),
+) -> None:
+    """Every kind of hint.
+
+    Args:
+        tags: labels to put on it, more than one
+            if you like.
+        scores (dict): a score per name.
+
+    Returns:
+        nothing: it is only looked at.
+    """
+
+
+class TestSchema:
+    def test_from_hints_and_sphinx_docstring(self):
+        tool = codey.Tool.from_function(weather)
+        assert tool.name == "weather"
+        assert tool.description == "The weather in a city."
+        assert tool.parameters == {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "the city's name, in English"},
+                "days": {"type": "integer", "description": "how many days ahead (default: 1)"},
+                "unit": {"type": "string", "enum": ["C", "F"], "description": 'default: "C"'},
+            },
+            "required": ["city"],
+        }
+
+    def test_every_kind_of_hint_and_google_args(self):
+        properties = codey.Tool.from_function(kinds).parameters["properties"]
+        assert properties["tags"] == {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "labels to put on it, more than one if you like.",
+        }
+        assert properties["scores"] == {
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+            "description": "a score per name.",
+        }
+        assert properties["maybe"] == {"type": ["integer", "null"]}
+        assert properties["either"] == {"type": ["integer", "string"]}
+        assert properties["flag"] == {"type": "boolean", "description": "default: false"}
+        assert properties["colour"] == {"type": "string", "enum": ["red", "blue"]}
+        assert properties["anything"] == {"description": "default: null"}
+        assert properties["pair"]["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
+        assert codey.Tool.from_function(kinds).parameters["required"] == [
+            "tags",
+            "scores",
+            "maybe",
+            "either",
+        ]
+        assert codey.Tool.from_function(kinds).description == "Every kind of hint."
+        assert "nothing" not in json.dumps(properties)
+
+    def test_what_cannot_be_a_tool(self):
+        def star(*names: str) -> None: ...
+
+        def odd(when: threading.Event) -> None: ...
+
+        with pytest.raises(ValueError, match=r"named parameters: star has \*names"):
+            codey.Tool.from_function(star)
+        with pytest.raises(ValueError, match=r"odd's parameter when: .*cannot be described"):
+            codey.Tool.from_function(odd)
+        with pytest.raises(ValueError, match="name must be"):
+            codey.Tool.from_function(weather, name="has space")
+        with pytest.raises(ValueError, match="two tools are named 'weather'"):
+            codey._tools.to_tools([weather, weather])
+
+    def test_an_explicit_tool_is_kept(self):
+        tool = codey.Tool("look", "Look it up.", {"type": "object", "properties": {}}, weather)
+        assert codey._tools.to_tools([tool]) == (tool,)
+
+
+#: A tool call as Chat Completions sends it back.
+WIRE_CALL = {
+    "id": "c1",
+    "type": "function",
+    "function": {"name": "weather", "arguments": '{"city": "Oslo"}'},
+}
+
+
+class TestWire:
+    @pytest.mark.parametrize("provider", ["openai", "xai"])
+    def test_chat_completions_tools(self, fake, provider):
+        fake.push(answer("ok"))
+        codey.complete("hi", tools=[weather], **kwargs_for(fake, provider))
+        tools = fake.requests[-1].json["tools"]
+        assert tools == [
+            {
+                "type": "function",
+                "function": {
+                    "name": "weather",
+                    "description": "The weather in a city.",
+                    "parameters": codey.Tool.from_function(weather).parameters,
+                },
+            }
+        ]
+
+    def test_anthropic_tools(self, fake):
+        fake.push(answer("ok"))
+        codey.complete("hi", tools=[weather], **kwargs_for(fake, "anthropic"))
+        assert fake.requests[-1].json["tools"] == [
+            {
+                "name": "weather",
+                "description": "The weather in a city.",
+                "input_schema": codey.Tool.from_function(weather).parameters,
+            }
+        ]
+
+    def test_no_tools_no_field(self, fake):
+        fake.push(answer("ok"))
+        codey.complete("hi", **kwargs_for(fake, "openai"))
+        assert "tools" not in fake.requests[-1].json
+
+    @pytest.mark.parametrize("provider", sorted(MODELS))
+    def test_without_run_tools_the_calls_stream_and_are_whole_at_the_end(self, fake, provider):
+        fake.push(
+            answer(
+                "Let me see.", tool_calls=[ToolCall(0, "c1", "weather", ['{"city"', ': "Oslo"}'])]
+            )
+        )
+        with codey.stream("weather?", tools=[weather], **kwargs_for(fake, provider)) as stream:
+            got = list(stream.events())
+        deltas = [event for event in got if isinstance(event, codey.ToolCallDelta)]
+        assert deltas[0].name == "weather"
+        assert len(deltas) >= 2
+        assert stream.finish_reason in ("tool_calls", "tool_use")
+        assert stream.tool_calls == (codey.ToolCall("c1", "weather", '{"city": "Oslo"}'),)
+        assert not any(isinstance(event, codey.ToolResult) for event in got)
+        assert len(fake.requests) == 1  # nothing was run, nothing sent back
+
+    def test_a_conversation_with_tool_messages_by_hand(self, fake):
+        fake.push(answer("ok"), answer("ok"))
+        call = codey.ToolCall("c1", "weather", '{"city": "Oslo"}')
+        conversation = [
+            codey.Message("user", "weather?"),
+            codey.Message("assistant", "", tool_calls=[call]),
+            codey.Message("tool", "sunny", tool_call_id="c1"),
+        ]
+        codey.complete(conversation, tools=[weather], **kwargs_for(fake, "openai"))
+        assert fake.requests[-1].json["messages"][1:] == [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [WIRE_CALL],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+        ]
+        # The same conversation as dicts in the Chat Completions shape.
+        as_dicts = [
+            {"role": "user", "content": "weather?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [WIRE_CALL],
+            },
+            {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+        ]
+        codey.complete(as_dicts, tools=[weather], **kwargs_for(fake, "openai"))
+        assert fake.requests[-1].json["messages"] == fake.requests[-2].json["messages"]
+
+    def test_message_rules(self):
+        call = codey.ToolCall("c1", "weather")
+        with pytest.raises(ValueError, match="tool_calls go with an assistant"):
+            codey.Message("user", "x", tool_calls=[call])
+        with pytest.raises(ValueError, match="tool_call_id"):
+            codey.Message("tool", "x")
+        with pytest.raises(ValueError, match="tool_call_id"):
+            codey.Message("user", "x", tool_call_id="c1")
+        assert repr(call) == "codey.ToolCall(id='c1', name='weather', arguments='{}')"
+
+
+def tool_round(*calls: ToolCall, text: str = "") -> Reply:
+    return answer(*([text] if text else []), tool_calls=calls)
+
+
+class TestLoop:
+    @pytest.mark.parametrize("provider", sorted(MODELS))
+    def test_one_round_then_the_answer(self, fake, provider):
+        seen: list[dict[str, Any]] = []
+
+        def responder(request: RecordedRequest) -> Reply:
+            seen.append(request.json)
+            if len(seen) == 1:
+                return tool_round(
+                    ToolCall(0, "c1", "weather", ['{"city": "Oslo", ', '"days": 2}']),
+                    text="Looking. ",
+                )
+            return answer("It is ", "sunny.", usage=(30, 4))
+
+        fake.responder = responder
+        with codey.stream(
+            "weather in Oslo?", tools=[weather], run_tools=True, **kwargs_for(fake, provider)
+        ) as stream:
+            chunks = list(stream)
+        assert chunks == ["Looking. ", "It is ", "sunny."]
+        assert stream.text == "Looking. It is sunny."
+        assert stream.finish_reason in ("stop", "end_turn")
+        assert stream.rounds == 1
+        assert [r.output for r in stream.tool_results] == ["sunny in Oslo for 2 days (C)"]
+        assert stream.tool_errors == []
+        assert stream.usage.input_tokens == 40
+        assert stream.usage.output_tokens == 9
+        assert len(seen) == 2
+        second = seen[1]["messages"]
+        if provider == "anthropic":
+            assert second[-2] == {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Looking. "},
+                    {
+                        "type": "tool_use",
+                        "id": "c1",
+                        "name": "weather",
+                        "input": {"city": "Oslo", "days": 2},
+                    },
+                ],
+            }
+            assert second[-1] == {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "c1",
+                        "content": "sunny in Oslo for 2 days (C)",
+                    }
+                ],
+            }
+        else:
+            assert second[-2]["tool_calls"][0]["function"] == {
+                "name": "weather",
+                "arguments": '{"city": "Oslo", "days": 2}',
+            }
+            assert second[-2]["content"] == "Looking. "
+            assert second[-1] == {
+                "role": "tool",
+                "tool_call_id": "c1",
+                "content": "sunny in Oslo for 2 days (C)",
+            }
+        assert [m.role for m in stream.messages] == ["user", "assistant", "tool", "assistant"]
+        assert stream.messages[-1] == codey.Message("assistant", "It is sunny.")
+
+    def test_complete_and_events(self, fake):
+        fake.push(tool_round(ToolCall(0, "c1", "weather", '{"city": "Rome"}')), answer("Warm."))
+        assert (
+            codey.complete("?", tools=[weather], run_tools=True, **kwargs_for(fake, "openai"))
+            == "Warm."
+        )
+        fake.push(tool_round(ToolCall(0, "c1", "weather", '{"city": "Rome"}')), answer("Warm."))
+        stream = codey.stream("?", tools=[weather], run_tools=True, **kwargs_for(fake, "openai"))
+        got = list(stream.events())
+        names = [type(event).__name__ for event in got]
+        assert names.count("Finish") == 1
+        assert names[-1] == "Finish"
+        assert names.index("ToolCallDelta") < names.index("ToolResult") < names.index("TextDelta")
+        result = next(event for event in got if isinstance(event, codey.ToolResult))
+        assert result.call.name == "weather"
+        assert result.output.startswith("sunny in Rome")
+        assert got[-1] == codey.Finish("stop")
+
+    def test_several_calls_in_one_round_go_back_in_one_anthropic_message(self, fake):
+        fake.push(
+            tool_round(
+                ToolCall(0, "t1", "weather", '{"city": "A"}'),
+                ToolCall(1, "t2", "weather", '{"city": "B"}'),
+            ),
+            answer("Both sunny."),
+        )
+        text = codey.complete("?", tools=[weather], run_tools=True, **kwargs_for(fake, "anthropic"))
+        assert text == "Both sunny."
+        last = fake.requests[-1].json["messages"][-1]
+        assert [block["tool_use_id"] for block in last["content"]] == ["t1", "t2"]
+
+    @pytest.mark.parametrize("provider", sorted(MODELS))
+    def test_a_tool_that_raises_goes_back_as_an_error_and_is_kept(self, fake, provider):
+        def explode(city: str) -> str:
+            raise RuntimeError(f"no data for {city}")
+
+        fake.push(tool_round(ToolCall(0, "c1", "explode", '{"city": "Oslo"}')), answer("Sorry."))
+        stream = codey.stream("?", tools=[explode], run_tools=True, **kwargs_for(fake, provider))
+        assert "".join(stream) == "Sorry."
+        [exc] = stream.tool_errors
+        assert isinstance(exc, RuntimeError)
+        assert str(exc) == "no data for Oslo"
+        sent = fake.requests[-1].json["messages"][-1]
+        if provider == "anthropic":
+            assert sent["content"] == [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "c1",
+                    "content": "error: RuntimeError: no data for Oslo",
+                    "is_error": True,
+                }
+            ]
+        else:
+            assert sent == {
+                "role": "tool",
+                "tool_call_id": "c1",
+                "content": "error: RuntimeError: no data for Oslo",
+            }
+
+    def test_an_unknown_tool_and_bad_arguments_are_error_results(self, fake):
+        fake.push(
+            tool_round(
+                ToolCall(0, "c1", "nope", "{}"),
+                ToolCall(1, "c2", "weather", '{"city": '),
+                ToolCall(2, "c3", "weather", "[1, 2]"),
+                ToolCall(3, "c4", "weather", '{"town": "Oslo"}'),
+            ),
+            answer("Hm."),
+        )
+        stream = codey.stream("?", tools=[weather], run_tools=True, **kwargs_for(fake, "openai"))
+        assert "".join(stream) == "Hm."
+        outputs = [m["content"] for m in fake.requests[-1].json["messages"] if m["role"] == "tool"]
+        assert (
+            outputs[0] == "error: ToolCallError: there is no tool named 'nope' (the tools: weather)"
+        )
+        assert outputs[1].startswith(
+            "error: ToolCallError: the arguments of weather are not valid JSON"
+        )
+        assert (
+            outputs[2]
+            == "error: ToolCallError: the arguments of weather are a JSON list, not an object"
+        )
+        assert outputs[3].startswith("error: TypeError: ")
+        assert "town" in outputs[3]
+        errors = stream.tool_errors
+        assert [type(e).__name__ for e in errors] == [
+            "ToolCallError",
+            "ToolCallError",
+            "ToolCallError",
+            "TypeError",
+        ]
+        assert errors[0].call == codey.ToolCall("c1", "nope", "{}")
+
+    def test_rounds_are_bounded(self, fake):
+        fake.responder = lambda request: tool_round(
+            ToolCall(0, "c1", "weather", '{"city": "X"}'), text="again "
+        )
+        stream = codey.stream(
+            "?", tools=[weather], run_tools=True, max_tool_rounds=2, **kwargs_for(fake, "xai")
+        )
+        with pytest.raises(codey.TooManyToolRoundsError, match="after 2 rounds") as caught:
+            list(stream)
+        assert caught.value.partial_text == "again again again "
+        assert len(fake.requests) == 3
+        assert stream.closed
+        assert len(stream.tool_results) == 2
+        with pytest.raises(ValueError, match="max_tool_rounds"):
+            codey.stream(
+                "?", tools=[weather], run_tools=True, max_tool_rounds=0, **kwargs_for(fake, "xai")
+            )
+        with pytest.raises(ValueError, match="needs tools"):
+            codey.stream("?", run_tools=True, **kwargs_for(fake, "xai"))
+
+    def test_each_round_is_retried_before_its_own_first_text(self, fake):
+        fake.push(
+            tool_round(ToolCall(0, "c1", "weather", '{"city": "X"}'), text="One. "),
+            error(503, "busy"),
+            answer("Two."),
+        )
+        options = kwargs_for(fake, "openai", retries=1)
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "One. Two."
+        assert len(fake.requests) == 3
+        assert stream.timings.retries == 1
+
+    def test_a_failure_in_a_later_round_carries_all_the_text(self, fake):
+        fake.push(
+            tool_round(ToolCall(0, "c1", "weather", '{"city": "X"}'), text="One. "),
+            events(Text("Tw"), Pause(0.01)),
+        )
+        stream = codey.stream("?", tools=[weather], run_tools=True, **kwargs_for(fake, "openai"))
+        with pytest.raises(codey.IncompleteStreamError) as caught:
+            list(stream)
+        assert caught.value.partial_text == "One. Tw"
+
+    def test_anthropic_thinking_cannot_loop(self, fake):
+        options = kwargs_for(fake, "anthropic", thinking_budget=2048)
+        with pytest.raises(codey.UnsupportedOptionError, match="thinking"):
+            codey.stream("?", tools=[weather], run_tools=True, **options)
+        assert fake.requests == []
+        fake.push(answer("ok"))  # without the loop, tools and thinking go together
+        assert codey.complete("?", tools=[weather], **options) == "ok"
+
+    def test_close_while_a_tool_runs(self, fake):
+        fake.push(tool_round(ToolCall(0, "c1", "slow", "{}")), answer("never"))
+        holder: list[codey.Stream] = []
+
+        def slow() -> str:
+            holder[0].close()  # as another thread would, while the tool runs
+            return "done"
+
+        stream = codey.stream("?", tools=[slow], run_tools=True, **kwargs_for(fake, "openai"))
+        holder.append(stream)
+        assert list(stream) == []
+        assert stream.cancelled
+        assert stream.closed
+        assert len(fake.requests) == 1
+
+    def test_cancel_event_stops_the_loop(self, fake):
+        stop = threading.Event()
+
+        def stopper() -> str:
+            stop.set()
+            return "ok"
+
+        fake.push(
+            tool_round(ToolCall(0, "c1", "stopper", "{}")),
+            events(Text("x"), Pause(5.0), Finish(), Done()),
+        )
+        with codey.stream(
+            "?", tools=[stopper], run_tools=True, cancel=stop, **kwargs_for(fake, "openai")
+        ) as stream:
+            list(stream)
+        assert stream.cancelled
+
+    def test_keyboard_interrupt_in_a_tool_is_not_sent_back(self, fake):
+        def interrupted() -> str:
+            raise KeyboardInterrupt
+
+        fake.push(tool_round(ToolCall(0, "c1", "interrupted", "{}")), answer("never"))
+        stream = codey.stream(
+            "?", tools=[interrupted], run_tools=True, **kwargs_for(fake, "openai")
+        )
+        with pytest.raises(KeyboardInterrupt):
+            list(stream)
+        assert len(fake.requests) == 1
+        assert stream.closed
+
+    def test_results_that_are_not_text(self, fake):
+        def data() -> dict[str, Any]:
+            return {"temp": 21, "city": "Zürich"}
+
+        fake.push(tool_round(ToolCall(0, "c1", "data", "")), answer("ok"))
+        codey.complete("?", tools=[data], run_tools=True, **kwargs_for(fake, "openai"))
+        tool = fake.requests[-1].json["messages"][-1]
+        assert json.loads(tool["content"]) == {"temp": 21, "city": "Zürich"}
