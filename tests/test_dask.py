@@ -3,48 +3,52 @@ provider in this process, some answers broken on their first try."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import codey
 from codey.testing import Close, FakeProvider, RecordedRequest, Reply, Text, answer, events
-from tests.conftest import FAKE_KEY
-from tests.helpers import ROOT
+from tests.helpers import ROOT, environment
 
-distributed = pytest.importorskip(
-    "distributed", reason="the Dask test needs the test extra: pip install -e '.[test]'"
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None,
+    reason="the Dask test needs the test extra: pip install -e '.[test]'",
 )
-
-sys.path.insert(0, str(ROOT / "examples"))
-import dask_batch  # noqa: E402
 
 #: Every seventh prompt breaks midway the first time it is asked (after text: the
 #: engine does not retry it, so the line fails and the next codey.batch() retries it).
 FLAKY = {f"prompt {i}" for i in range(0, 60, 7)}
 
+# In a process of its own: importing distributed installs tblib's exception pickling
+# for the whole process, which would change every other test's pickled errors.
+DRIVER = """
+import json, os, sys
+import codey, dask_batch
+from distributed import Client, LocalCluster
 
-@pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    # The workers import examples/dask_batch.py by name, as on a real cluster.
-    monkeypatch.setenv("PYTHONPATH", f"{ROOT / 'examples'}:{ROOT}")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
-        ) as local,
-        distributed.Client(local) as client,
-    ):
-        yield client
+base_url, folder = sys.argv[1:3]
+lines = [codey.BatchLine(f"id-{i}", f"prompt {i}") for i in range(60)]
+with LocalCluster(
+    n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+) as cluster, Client(cluster) as client:
+    workers = sorted(set(client.run(os.getpid).values()))
+    state = dask_batch.run(
+        client, lines, folder, count=4, parallel=4, model="gpt-4.1",
+        api_key=os.environ["OPENAI_API_KEY"], base_url=base_url, chunk_timeout=5.0,
+    )
+print(json.dumps({"driver": os.getpid(), "workers": workers, "state": state}))
+"""
 
 
-def test_a_batch_on_two_worker_processes(
-    fake: FakeProvider, cluster: object, tmp_path: Path
-) -> None:
+def test_a_batch_on_two_worker_processes(fake: FakeProvider, tmp_path: Path) -> None:
     asked: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -59,21 +63,22 @@ def test_a_batch_on_two_worker_processes(
         return answer("echo: ", prompt)
 
     fake.responder = responder
-    workers = cluster.run(os.getpid)  # type: ignore[attr-defined]
-    assert len(set(workers.values()) - {os.getpid()}) == 2  # two other processes
-    lines = [codey.BatchLine(f"id-{i}", f"prompt {i}") for i in range(60)]
-    state = dask_batch.run(
-        cluster,
-        lines,
-        str(tmp_path / "results"),
-        count=4,
-        parallel=4,
-        model="gpt-4.1",
-        api_key=FAKE_KEY,
-        base_url=fake.base_url("openai"),
-        chunk_timeout=5.0,
+    env = environment(fake, PYTHONPATH=f"{ROOT / 'examples'}{os.pathsep}{ROOT}")
+    result = subprocess.run(
+        [sys.executable, "-c", DRIVER, fake.base_url("openai"), str(tmp_path / "results")],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
-    assert sorted(state) == sorted(line.id for line in lines)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    # Two worker processes, neither of them the driver: the requests came from them.
+    assert len(report["workers"]) == 2
+    assert report["driver"] not in report["workers"]
+    state = report["state"]
+    lines = [f"id-{i}" for i in range(60)]
+    assert sorted(state) == sorted(lines)
     assert all(record["text"] == f"echo: prompt {record['id'][3:]}" for record in state.values())
     # The flaky ones failed once, then were asked again; no done line was asked twice.
     assert {prompt: n for prompt, n in asked.items() if n > 1} == dict.fromkeys(FLAKY, 2)
