@@ -4,7 +4,8 @@
 
 - *Concurrency*, AIMD-style under a ceiling (``parallel``): a 429, 503 or 529
   halves it (once per round: only a request started after the last halving
-  can halve it again) and holds every new start for the ``Retry-After``;
+  can halve it again) and holds every new start for 1.5 times the
+  ``Retry-After`` (the engine's own retries, which wait it out, go first);
   each ``concurrency`` clean completions in a row grow it by one.
 - *Pacing*, from the headers that say what is left (OpenAI and xAI
   ``x-ratelimit-{remaining,limit,reset}-{requests,tokens}``, Anthropic
@@ -39,6 +40,8 @@ __all__ = ["Limiter", "Quota", "Ticket", "parse_reset", "read_quotas"]
 PRESSURE = frozenset({429, 503, 529})
 #: The hold after a pressure status without ``Retry-After`` or a reset time, in seconds.
 DEFAULT_HOLD = 0.5
+#: New starts after a "slow down" wait this many times its ``Retry-After``.
+NEW_AFTER_RETRIES = 1.5
 #: How long to wait before a probe when a bucket is empty and nothing says when it refills.
 PROBE_WAIT = 1.0
 #: The weight of the newest request in the running mean of tokens per request.
@@ -297,7 +300,9 @@ class Limiter:
                 if hold is None or hold > MAX_RETRY_AFTER:
                     resets = [q.reset for q in quotas.values() if q.remaining < 1 and q.reset]
                     hold = min(max(resets), MAX_RETRY_AFTER) if resets else DEFAULT_HOLD
-                self._resume_at = max(self._resume_at, now + hold)
+                # New requests wait longer than the engine's retries of those already
+                # told to wait, so that the first tokens back go to those retries.
+                self._resume_at = max(self._resume_at, now + hold * NEW_AFTER_RETRIES)
             if opened:
                 self._cond.notify_all()
             else:

@@ -82,6 +82,8 @@ class RateLimited:
                 self.tokens.refill(now)
                 wait = max(wait, self.tokens.wait(cost))
             if wait > 0:
+                # As a real server, no finer than the time one request's token takes.
+                wait = max(wait, 1 / self.requests.rate)
                 self.rejected += 1
                 return error(
                     429,
