@@ -92,6 +92,7 @@ def stream(
     thinking_budget: Optional[int] = None,
     fallbacks: Sequence[str] = (),
     cancel: Optional[threading.Event] = None,
+    api: Optional[str] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
@@ -111,6 +112,9 @@ def stream(
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
     :param cancel: a ``threading.Event``; setting it, from any thread, closes the stream.
+    :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
+        for the model's service; default: the model's own (Responses for models only
+        it serves, such as o3-pro). Like ``api_key``, it applies to the first model only.
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
@@ -129,6 +133,8 @@ def stream(
     plans = []
     for index, name in enumerate([model or default_model()[0], *fallbacks]):
         provider, api_model = _providers.resolve(name)
+        if index == 0:
+            provider = _providers.for_api(provider, api)
         key = api_key if api_key is not None and index == 0 else None
         url = base_url if index == 0 else None
         spec = RequestSpec(
