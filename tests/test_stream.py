@@ -41,6 +41,7 @@ from tests.helpers import (
     open_sockets,
     scripted_server,
     silent_server,
+    sse_for,
     wait_until,
 )
 
@@ -261,7 +262,7 @@ class TestChunkedDecoding:
     @pytest.mark.parametrize("provider", PROVIDERS)
     @pytest.mark.parametrize("chunk_size", [1, 7, 4096])
     def test_framing_split_at_every_byte(self, provider, chunk_size):
-        body = sse_bytes(answer("Grüße ", "世界", usage=(1, 2)), provider)
+        body = sse_for(answer("Grüße ", "世界", usage=(1, 2)), provider)
         wire = _CHUNKED_HEAD + _chunked(body, chunk_size)
         pieces = [wire[i : i + 1] for i in range(len(wire))] if chunk_size == 7 else [wire]
         with scripted_server(pieces, pause=0.0002) as url:

@@ -12,7 +12,7 @@ import argparse
 
 from codey._version import __version__
 from codey.cli._completion import SHELLS
-from codey.cli._config import PRECEDENCE, REASONING_EFFORTS
+from codey.cli._config import APIS, PRECEDENCE, REASONING_EFFORTS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -196,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="TOKENS",
             help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
         )
+        group.add_argument(
+            "--api",
+            choices=APIS,
+            help="the API to ask an OpenAI or xAI model through: chat (Chat Completions) "
+            "or responses (the Responses API); default: the model's own (responses for "
+            "models only it serves, such as o3-pro)",
+        )
         shown = sub.add_argument_group("shown on standard error")
         shown.add_argument(
             "--reasoning",
@@ -349,9 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
         "comes from; API keys are masked. The file, TOML, may set the default model "
         "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
         'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
-        "connect_timeout, deadline, reasoning_effort, thinking_budget), the status "
+        "connect_timeout, deadline, reasoning_effort, thinking_budget, api), the status "
         "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
-        '"openai" or "anthropic", base_url, api_key_env, models or prefix). '
+        '"openai", "anthropic" or "openai-responses", base_url, api_key_env, models or '
+        "prefix). "
         "Precedence: " + PRECEDENCE + ".",
     )
     config.add_argument("--path", action="store_true", help="print only the config file's path")
