@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve a demo answer to every request, until Ctrl-C",
-        description="Serve OpenAI, xAI and Anthropic requests with a streamed demo answer "
+        description="Serve OpenAI and xAI (Chat Completions and Responses) and Anthropic "
+        "requests with a streamed demo answer "
         "(your last message, echoed back word by word) until Ctrl-C or SIGTERM.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")

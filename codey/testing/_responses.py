@@ -75,8 +75,10 @@ class _ResponsesRenderer(_Renderer):
         """The ``output_index`` of the open item."""
         return len(self.output)
 
-    def open_item(self, item: dict[str, Any], tool: Optional[int] = None) -> str:
+    def open_item(self, prefix: str, fields: dict[str, Any], tool: Optional[int] = None) -> str:
+        """Close the open item, open another: its id is ``{prefix}_fake_{output_index}``."""
         out = self.close_item()
+        item = {"id": f"{prefix}_fake_{self.index}", **fields}
         self.item, self.tool, self.buffer = item, tool, ""
         return out + self.event(
             "response.output_item.added", {"output_index": self.index, "item": item}
@@ -117,14 +119,13 @@ class _ResponsesRenderer(_Renderer):
     def text(self, step: Text) -> str:
         out = self.start()
         if self.item is None or self.item["type"] != "message":
-            item = {
-                "id": f"msg_fake_{self.index}",
+            fields = {
                 "type": "message",
                 "status": "in_progress",
                 "content": [],
                 "role": "assistant",
             }
-            out += self.open_item(item)
+            out += self.open_item("msg", fields)
             part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             out += self.event("response.content_part.added", self.where(content_index=0, part=part))
         self.buffer += step.text
@@ -134,9 +135,7 @@ class _ResponsesRenderer(_Renderer):
     def reasoning(self, step: Reasoning) -> str:
         out = self.start()
         if self.item is None or self.item["type"] != "reasoning":
-            out += self.open_item(
-                {"id": f"rs_fake_{self.index}", "type": "reasoning", "summary": []}
-            )
+            out += self.open_item("rs", {"type": "reasoning", "summary": []})
             part = {"type": "summary_text", "text": ""}
             added = self.where(summary_index=0, part=part)
             out += self.event("response.reasoning_summary_part.added", added)
@@ -148,15 +147,14 @@ class _ResponsesRenderer(_Renderer):
         self.any_tool = True
         out = self.start()
         if self.item is None or self.tool != step.index:
-            item = {
-                "id": f"fc_fake_{self.index}",
+            fields = {
                 "type": "function_call",
                 "status": "in_progress",
                 "arguments": "",
                 "call_id": step.id or f"call_fake_{step.index}",
                 "name": step.name,
             }
-            out += self.open_item(item, tool=step.index)
+            out += self.open_item("fc", fields, tool=step.index)
         for piece in step.arguments:
             self.buffer += piece
             delta = self.where(delta=piece)
