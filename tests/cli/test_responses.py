@@ -110,3 +110,21 @@ def test_an_unknown_api_is_a_usage_error(fake: FakeProvider) -> None:
     code, _, err = prompt(fake, "-m", "gpt-4.1", "--api", "completions")
     assert code == 2
     assert b"invalid choice" in err
+
+
+def test_the_api_values_agree() -> None:
+    """The command line's --api choices are the library's api= values."""
+    from codey import _providers
+    from codey.cli import _config
+
+    assert tuple(_providers.APIS) == _config.APIS
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_offers_the_apis(shell: str) -> None:
+    result = run_cli("completion", shell, env=environment())
+    assert result.returncode == 0
+    script = result.stdout.decode()
+    assert ("-l api " if shell == "fish" else "--api") in script
+    assert "chat responses" in script
+    assert "o3-pro" in script  # a model only the Responses API serves
