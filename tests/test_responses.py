@@ -322,6 +322,20 @@ class TestErrors:
         assert str(info.value) == "Slow down"
         assert len(fake.requests) == 1
 
+    def test_odd_shapes_are_no_crash(self, fake):
+        """Objects where lists or strings were expected: ignored, or a typed error."""
+        fake.push(
+            events(
+                event("response.output_item.added", output_index=0, item="function_call"),
+                event("response.function_call_arguments.delta", output_index=0, delta="{}"),
+                Text("a"),
+                event("response.failed", response=["failed"]),
+            )
+        )
+        with pytest.raises(codey.StreamError, match="the response failed") as info:
+            list(run(fake, retries=0))
+        assert info.value.partial_text == "a"
+
     def test_error_event_after_text_is_never_retried(self, fake):
         fake.push(events(Text("par"), ErrorEvent("rate_limit_exceeded", "Slow down")))
         fake.push(answer("never"))

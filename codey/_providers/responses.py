@@ -133,17 +133,21 @@ class Responses(ServiceProvider):
         return out
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: odd data is no crash."""
+    return value if isinstance(value, dict) else {}
+
+
 def _usage(response: Any) -> Optional[Usage]:
-    usage = response.get("usage") if isinstance(response, dict) else None
+    usage = _dict(response).get("usage")
     if not isinstance(usage, dict):
         return None
     return Usage(usage.get("input_tokens"), usage.get("output_tokens"))
 
 
-def _incomplete_reason(response: dict[str, Any]) -> Optional[str]:
+def _incomplete_reason(response: Any) -> Optional[str]:
     """The provider's own word: ``max_output_tokens`` or ``content_filter``."""
-    details = response.get("incomplete_details")
-    reason = details.get("reason") if isinstance(details, dict) else None
+    reason = _dict(_dict(response).get("incomplete_details")).get("reason")
     return str(reason) if reason else None
 
 
@@ -177,7 +181,7 @@ class ResponsesParser:
             if index is not None and obj.get("delta"):
                 out.append(ToolCallDelta(index=index, arguments=obj["delta"]))
         elif kind == "response.output_item.added":
-            item = obj.get("item") or {}
+            item = _dict(obj.get("item"))
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(
@@ -191,12 +195,10 @@ class ResponsesParser:
         elif kind == "response.completed":
             self._end(obj, out, COMPLETED)
         elif kind == "response.incomplete":
-            self._end(obj, out, _incomplete_reason(obj.get("response") or {}))
+            self._end(obj, out, _incomplete_reason(obj.get("response")))
         elif kind == "response.failed":
-            response = obj.get("response") or {}
-            error = response.get("error") or {}
-            code = error.get("code") if isinstance(error, dict) else None
-            message = error.get("message") if isinstance(error, dict) else None
+            error = _dict(_dict(obj.get("response")).get("error"))
+            code, message = error.get("code"), error.get("message")
             raise StreamError(
                 str(message) if message else f"{self.name}: the response failed",
                 provider=self.name,
