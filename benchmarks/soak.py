@@ -267,6 +267,32 @@ def codey_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("codey-") and t.is_alive()]
 
 
+def find_leaks(threads_before: set[threading.Thread], fds_before: dict[int, str]) -> list[str]:
+    """Codey threads still running, then descriptors left open (idle pooled ones aside)."""
+    leaks: list[str] = []
+    deadline = time.monotonic() + 2.0
+    while codey_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    left = [t.name for t in codey_threads() if t not in threads_before]
+    if left:
+        leaks.append(f"{len(left)} codey threads still running: {left[:5]}")
+    gc.collect()
+    extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
+    if extra:
+        transport = sys.modules.get("codey._transport._connection")
+        session = getattr(transport, "_session", None)
+        if session is not None:
+            session.close()  # idle pooled connections are not leaks
+            gc.collect()
+            pooled = len(extra)
+            extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
+            if pooled != len(extra):
+                print(f"({pooled - len(extra)} idle pooled connections closed before the count)")
+    if extra:
+        leaks.append(f"{len(extra)} file descriptors left open: {sorted(extra.values())[:5]}")
+    return leaks
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.soak",
@@ -314,28 +340,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         fake.close()
     elapsed = time.monotonic() - start
 
-    # Leaks: codey threads, then descriptors (codey's idle keep-alive pool aside).
-    leaks: list[str] = []
-    deadline = time.monotonic() + 2.0
-    while codey_threads() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    left = [t.name for t in codey_threads() if t not in threads_before]
-    if left:
-        leaks.append(f"{len(left)} codey threads still running: {left[:5]}")
-    gc.collect()
-    extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
-    if extra:
-        transport = sys.modules.get("codey._transport")
-        session = getattr(transport, "_session", None)
-        if session is not None:
-            session.close()  # idle pooled connections are not leaks
-            gc.collect()
-            pooled = len(extra)
-            extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
-            if pooled != len(extra):
-                print(f"({pooled - len(extra)} idle pooled connections closed before the count)")
-    if extra:
-        leaks.append(f"{len(extra)} file descriptors left open: {sorted(extra.values())[:5]}")
+    leaks = find_leaks(threads_before, fds_before)
 
     faults = sorted({fault for fault, _ in tally})
     print("\n| fault | streams | failed |\n|---|---|---|")

@@ -17,11 +17,13 @@ from codey._errors import (
     IncompleteStreamError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
+    MissingBaseURLError,
     NetworkError,
     RateLimitError,
     RedirectError,
     ServerError,
     StreamError,
+    StructuredOutputError,
     UnknownModelError,
     UnsupportedOptionError,
 )
@@ -30,6 +32,7 @@ from codey._version import __version__ as __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._api import complete as complete
+    from codey._api import complete_json as complete_json
     from codey._api import models as models
     from codey._api import preload as preload
     from codey._api import providers as providers
@@ -65,6 +68,7 @@ __all__ = [
     "InvalidAPIKeyError",
     "Message",
     "MissingAPIKeyError",
+    "MissingBaseURLError",
     "NetworkError",
     "RateLimitError",
     "ReasoningDelta",
@@ -73,6 +77,7 @@ __all__ = [
     "Stream",
     "StreamError",
     "StreamMany",
+    "StructuredOutputError",
     "TextDelta",
     "Timings",
     "ToolCallDelta",
@@ -81,6 +86,7 @@ __all__ = [
     "Usage",
     "__version__",
     "complete",
+    "complete_json",
     "models",
     "parse_chat",
     "preload",
@@ -92,6 +98,7 @@ __all__ = [
 # Public name -> the private module that defines it, imported on first access.
 _LAZY = {
     "complete": "codey._api",
+    "complete_json": "codey._api",
     "models": "codey._api",
     "preload": "codey._api",
     "providers": "codey._api",

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from codey import _providers, _secrets
-from codey._errors import CancelledError, MissingAPIKeyError
+from codey._errors import CancelledError, MissingAPIKeyError, MissingBaseURLError
 from codey._providers._base import Provider, RequestSpec
 from codey._stream import Channel, Stream
 from codey._types import ROLES, Message
@@ -92,6 +92,8 @@ def stream(
     thinking_budget: Optional[int] = None,
     fallbacks: Sequence[str] = (),
     cancel: Optional[threading.Event] = None,
+    schema: Any = None,
+    cache: bool = False,
     api: Optional[str] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
@@ -112,6 +114,12 @@ def stream(
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
     :param cancel: a ``threading.Event``; setting it, from any thread, closes the stream.
+    :param schema: the answer must be JSON matching this: a JSON Schema dict, a dataclass,
+        an attrs class, a TypedDict or ``"name str, age int"``. The provider is held to it
+        where it can be; the answer is checked at the end of the stream
+        (:class:`StructuredOutputError`), and ``Stream.json()`` loads it.
+    :param cache: mark the prompt for the provider's prompt cache (Anthropic; OpenAI-style
+        services cache by themselves). ``Stream.usage`` counts what was read and written.
     :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
         for the model's service; default: the model's own (Responses for models only
         it serves, such as o3-pro). Like ``api_key``, it applies to the first model only.
@@ -127,7 +135,14 @@ def stream(
     chunk_timeout = _check_timeout("chunk_timeout", chunk_timeout)
     connect_timeout = _check_timeout("connect_timeout", connect_timeout)
     deadline = _check_timeout("deadline", deadline)
+    if not isinstance(cache, bool):
+        raise TypeError(f"cache must be True or False, not {cache!r}")
     messages = _messages(prompt, system)
+    answer_schema = None
+    if schema is not None:
+        from codey._schema import to_schema
+
+        answer_schema = to_schema(schema)
     from codey import _transport  # requests and sseclient load with the first stream
 
     plans = []
@@ -144,6 +159,8 @@ def stream(
             temperature=temperature,
             reasoning_effort=reasoning_effort,
             thinking_budget=thinking_budget,
+            schema=answer_schema,
+            cache=cache,
         )
         if key is not None:
             key = _secrets.check_key(key, "api_key=", provider.name)
@@ -169,6 +186,7 @@ def stream(
         chunk_timeout=chunk_timeout,
         deadline=deadline,
         cancel=cancel,
+        schema=answer_schema,
     )
 
 
@@ -186,6 +204,13 @@ def _api_key(provider: Provider) -> str:
 
 def _base_url(provider: Provider, url: Optional[str]) -> str:
     url = url or os.environ.get(provider.base_url_env) or provider.default_base_url
+    if not url:  # a service with no one endpoint: Azure's is the resource's own
+        raise MissingBaseURLError(
+            f"no endpoint for {provider.name}: set the {provider.base_url_env} environment "
+            "variable (or pass base_url=)",
+            provider=provider.name,
+            env_var=provider.base_url_env,
+        )
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"base URL must start with http:// or https://, not {url!r}")
     return url
@@ -203,6 +228,21 @@ def complete(prompt: Prompt, **kwargs: Any) -> str:
                 "the stream was cancelled before the end of the answer", partial_text=text
             )
         return text
+
+
+def complete_json(prompt: Prompt, *, schema: Any, **kwargs: Any) -> Any:
+    """The answer as JSON matching ``schema``: a dict, or an instance of the schema's class.
+
+    ``stream(prompt, schema=schema, **kwargs).json()``, the stream closed after.
+
+    :raises StructuredOutputError: the answer is not JSON matching the schema
+        (``.partial_text`` is the answer as the model sent it).
+    :raises CancelledError: if the stream was closed (``cancel``) before its end.
+    """
+    if schema is None:
+        raise TypeError("complete_json() needs a schema")
+    with stream(prompt, schema=schema, **kwargs) as answer:
+        return answer.json()
 
 
 def models() -> list[str]:

@@ -4,6 +4,7 @@
 
     CodeyError(Exception)
     ├── MissingAPIKeyError         the message names the environment variable to set
+    ├── MissingBaseURLError        also a ValueError: a provider with no default endpoint (Azure)
     ├── InvalidAPIKeyError         also a ValueError: a key that cannot go in a header
     ├── UnknownModelError          also a ValueError
     ├── ChatLogError               also a ValueError: invalid front matter (names the line)
@@ -16,7 +17,8 @@
     │   └── ServerError            408, 409, 5xx, 529
     ├── NetworkError               could not connect, or the connection broke before the response
     ├── StreamError                an error event or malformed data mid-stream; .partial_text
-    │   └── IncompleteStreamError  the body ended before the provider's end marker
+    │   ├── IncompleteStreamError  the body ended before the provider's end marker
+    │   └── StructuredOutputError  also a ValueError: the answer is not JSON matching the schema
     ├── ConnectTimeoutError        also a TimeoutError: no response within connect_timeout
     ├── ChunkTimeoutError          also a TimeoutError: silence longer than chunk_timeout
     ├── CancelledError             complete() of a stream closed or cancelled before its end
@@ -46,11 +48,13 @@ __all__ = [
     "IncompleteStreamError",
     "InvalidAPIKeyError",
     "MissingAPIKeyError",
+    "MissingBaseURLError",
     "NetworkError",
     "RateLimitError",
     "RedirectError",
     "ServerError",
     "StreamError",
+    "StructuredOutputError",
     "UnknownModelError",
     "UnsupportedOptionError",
 ]
@@ -86,6 +90,13 @@ class CodeyError(Exception):
 
 class MissingAPIKeyError(CodeyError):
     """No API key for the provider: the message names the variable to set."""
+
+    provider: Optional[str] = None
+    env_var: Optional[str] = None
+
+
+class MissingBaseURLError(CodeyError, ValueError):
+    """A provider with no default endpoint (Azure): the message names the variable to set."""
 
     provider: Optional[str] = None
     env_var: Optional[str] = None
@@ -171,6 +182,17 @@ class StreamError(CodeyError):
 
 class IncompleteStreamError(StreamError):
     """The connection closed before the provider's end-of-stream marker."""
+
+
+class StructuredOutputError(StreamError, ValueError):
+    """With ``schema=``: the answer is not valid JSON, or not JSON that matches the schema.
+
+    ``partial_text`` is the whole answer as the model sent it;
+    ``validation_message`` says where and how it fails the schema (None when
+    it is not JSON at all).
+    """
+
+    validation_message: Optional[str] = None
 
 
 class ConnectTimeoutError(CodeyError, TimeoutError):

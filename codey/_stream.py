@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import itertools
 import queue
-import socket
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
 from time import monotonic
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
 from codey._errors import (
+    CancelledError,
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
     chunk_timeout_message,
 )
 from codey._types import Finish, ReasoningDelta, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 #: The worker finished cleanly.
 END = object()
@@ -43,19 +46,13 @@ BACKOFF = "backoff"
 _ids = itertools.count(1)
 
 
-def _shutdown(sock: socket.socket) -> None:
-    # socket.socket.shutdown on the raw descriptor, so that an SSL socket's
-    # state is not touched from this thread; the blocked recv returns at once.
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except (OSError, ValueError):
-        pass
-
-
 class Channel:
     """What the worker and the caller share. The worker never holds the ``Stream``.
 
-    ``lock`` guards ``sock``, ``phase``, ``attempt`` and ``aborted``.
+    ``lock`` guards ``closer``, ``phase``, ``attempt`` and ``aborted``.
+    ``closer`` is the transport's way to cut the connection in use, so that a
+    blocked read returns; it is called under ``lock``, so it must be quick,
+    never raise and never take the lock.
     ``expires_at`` (monotonic seconds, or None for no limit) is written by the
     worker alone: at each attempt, and at every read once the body flows.
     """
@@ -65,6 +62,7 @@ class Channel:
         "attempt",
         "cancelled",
         "chunk_timeout",
+        "closer",
         "current",
         "expires_at",
         "last_read",
@@ -75,7 +73,6 @@ class Channel:
         "retries",
         "retry_wait",
         "saw_text",
-        "sock",
         "started",
         "t_end",
         "t_first_text",
@@ -86,7 +83,7 @@ class Channel:
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.cancelled = threading.Event()
-        self.sock: Optional[socket.socket] = None
+        self.closer: Optional[Callable[[], None]] = None
         self.chunk_timeout = chunk_timeout
         self.expires_at: Optional[float] = None
         self.phase = CONNECTING
@@ -112,41 +109,41 @@ class Channel:
         with self.lock:
             self.attempt += 1
             self.phase = CONNECTING
-            self.sock = None
+            self.closer = None
             self.expires_at = connect_by
             return self.attempt
 
     def begin_backoff(self, delay: float) -> None:
         with self.lock:
             self.phase = BACKOFF
-            self.sock = None
+            self.closer = None
             self.expires_at = monotonic() + delay
             self.retries += 1
             self.retry_wait += delay
 
-    def begin_streaming(self, attempt: int, sock: Optional[socket.socket]) -> bool:
+    def begin_streaming(self, attempt: int, closer: Optional[Callable[[], None]]) -> bool:
         """Mark the response as begun; False if the caller already gave up on this attempt."""
         with self.lock:
             if self.aborted == attempt or self.cancelled.is_set():
                 return False
             self.phase = STREAMING
-            if sock is not None:
-                self.sock = sock
+            if closer is not None:
+                self.closer = closer
             now = self.t_headers = self.last_read = monotonic()
             timeout = self.chunk_timeout
             self.expires_at = None if timeout is None else now + timeout
             return True
 
-    def set_socket(self, sock: socket.socket) -> None:
-        """Note the socket in use, so ``cancel()`` can unblock a read on it."""
+    def set_closer(self, closer: Callable[[], None]) -> None:
+        """Note how to cut the connection in use, so ``cancel()`` can unblock a read on it."""
         with self.lock:
-            self.sock = sock
+            self.closer = closer
             if self.cancelled.is_set() or self.aborted == self.attempt:
-                _shutdown(sock)
+                closer()
 
-    def forget_socket(self) -> None:
+    def forget_closer(self) -> None:
         with self.lock:
-            self.sock = None
+            self.closer = None
 
     def was_aborted(self, attempt: int) -> bool:
         return self.aborted == attempt
@@ -160,8 +157,8 @@ class Channel:
                 return
             self.aborted = self.attempt
             self.expires_at = None
-            if self.sock is not None:
-                _shutdown(self.sock)
+            if self.closer is not None:
+                self.closer()
 
     def cancel(self) -> None:
         """Stop the worker and close the connection; safe from any thread, more than once."""
@@ -169,8 +166,8 @@ class Channel:
             if self.cancelled.is_set():
                 return
             self.cancelled.set()
-            if self.sock is not None:
-                _shutdown(self.sock)
+            if self.closer is not None:
+                self.closer()
         self.queue.put(_WAKE)
 
 
@@ -185,7 +182,7 @@ def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
         channel.t_end = monotonic()
         channel.queue.put(END)
     finally:
-        channel.forget_socket()
+        channel.forget_closer()
 
 
 @attrs.frozen
@@ -238,8 +235,12 @@ class Stream:
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
+        schema: Optional[Schema] = None,
     ) -> None:
         self._targets = tuple(targets)
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
         self.usage = None
         self.finish_reason = None
         self._parts: list[str] = []
@@ -416,12 +417,35 @@ class Stream:
             elif item is END:
                 self._ended = True
                 self.close()
+                if self._schema is not None:  # checked at the end, as the answer's last step
+                    self._check_json(self._schema)
                 return END
             elif item is _WAKE:
                 self.close()
                 return _STOP
             else:
                 raise self._fail(item)
+
+    def json(self) -> Any:
+        """The answer as JSON, read to its end, checked against ``schema=`` and loaded."""
+        for _ in self._texts():
+            pass
+        if self._json_error is not None:
+            raise self._json_error
+        if self._json is None:
+            if not self._ended:
+                raise CancelledError("the stream was closed before its end", partial_text=self.text)
+            self._check_json(None)
+        return self._json[0]  # type: ignore[index]
+
+    def _check_json(self, schema: Optional[Schema]) -> None:
+        from codey._schema import load_answer  # only streams with JSON answers pay for it
+
+        try:
+            self._json = (load_answer(schema, self.text, self.provider, self.finish_reason),)
+        except CodeyError as exc:
+            self._json_error = self._fail(exc)
+            raise self._json_error from exc.__cause__
 
     def _apply(self, event: object) -> None:
         if isinstance(event, ReasoningDelta):

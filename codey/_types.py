@@ -33,10 +33,17 @@ class Message:
 
 @attrs.frozen
 class Usage:
-    """Token counts, as the provider reported them (``None`` when not reported)."""
+    """Token counts, as the provider reported them (``None`` when not reported).
+
+    ``cache_read_tokens``: input tokens read from the provider's prompt cache;
+    ``cache_write_tokens``: input tokens written to it (Anthropic only).
+    Anthropic's ``input_tokens`` leaves both out; OpenAI's includes the cached ones.
+    """
 
     input_tokens: Optional[int] = None
     output_tokens: Optional[int] = None
+    cache_read_tokens: Optional[int] = None
+    cache_write_tokens: Optional[int] = None
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from codey.testing import FakeProvider
 #: A distinctive fake key: no error message, repr or log line may ever contain it.
 FAKE_KEY = "sk-test-SECRET-0123456789abcdef"
 
-_CLEARED_PREFIXES = ("OPENAI_", "XAI_", "ANTHROPIC_", "CODEY_")
+_CLEARED_PREFIXES = ("OPENAI_", "XAI_", "ANTHROPIC_", "AZURE_", "CODEY_")
 _CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NO_COLOR")
 
 

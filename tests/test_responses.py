@@ -78,6 +78,18 @@ class TestRequest:
         codey.complete("hi", **kwargs_for(fake, "openai-responses", reasoning_effort="high"))
         assert fake.requests[-1].json["reasoning"] == {"effort": "high", "summary": "auto"}
 
+    def test_schema_is_not_sent_yet(self, fake):
+        with pytest.raises(codey.UnsupportedOptionError, match="schema"):
+            run(fake, schema="name str")
+        assert fake.requests == []
+
+    def test_cache_is_accepted_and_marks_nothing(self, fake):
+        """OpenAI caches long prompts by itself: cache=True changes nothing sent."""
+        fake.push(answer("a"), answer("b"))
+        codey.complete("hi", **kwargs_for(fake, "openai-responses"))
+        codey.complete("hi", **kwargs_for(fake, "openai-responses", cache=True))
+        assert fake.requests[0].json == fake.requests[1].json
+
     def test_thinking_budget_is_unsupported(self, fake):
         with pytest.raises(codey.UnsupportedOptionError, match="reasoning_effort"):
             run(fake, thinking_budget=2048)
@@ -173,7 +185,7 @@ class TestEvents:
             codey.ToolCallDelta(index=0, id="call_1", name="look"),
             codey.ToolCallDelta(index=0, arguments='{"q":'),
             codey.ToolCallDelta(index=0, arguments='"x"}'),
-            codey.Usage(11, 22),
+            codey.Usage(11, 22, cache_read_tokens=0),
             codey.Finish("stop"),
         ]
         assert stream.reasoning == "Capital of France?"
@@ -223,7 +235,14 @@ class TestEvents:
         with run(fake) as stream:
             assert "".join(stream) == "cut sh"
         assert stream.finish_reason == reason
-        assert stream.usage == codey.Usage(3, 4)
+        assert stream.usage == codey.Usage(3, 4, cache_read_tokens=0)
+
+    def test_cached_tokens(self, fake):
+        """usage.input_tokens_details.cached_tokens is the cache_read_tokens."""
+        fake.push(events(Text("a"), Finish(), UsageStep(100, 5, cache_read_tokens=64), Done()))
+        with run(fake) as stream:
+            assert "".join(stream) == "a"
+        assert stream.usage == codey.Usage(100, 5, cache_read_tokens=64)
 
     def test_no_usage_reported(self, fake):
         fake.push(answer("ok", usage=None))

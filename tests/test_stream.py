@@ -270,7 +270,8 @@ class TestChunkedDecoding:
                 "hi", model=MODELS[provider], api_key=FAKE_KEY, base_url=url, chunk_timeout=5
             )
             assert "".join(stream) == "Grüße 世界"
-            assert stream.usage == codey.Usage(1, 2)
+            assert stream.usage is not None
+            assert (stream.usage.input_tokens, stream.usage.output_tokens) == (1, 2)
 
     @pytest.mark.parametrize("size_line", [b"zz\r\n", b"-5\r\n", b"5\r\nabcdeXY"])
     def test_broken_framing_is_incomplete_after_the_text(self, size_line):
@@ -376,6 +377,18 @@ class TestEndOfStream:
         assert not isinstance(info.value, json.JSONDecodeError)
         assert got == ["ok"]
         assert info.value.partial_text == "ok"
+
+    @pytest.mark.parametrize("provider", PROVIDERS)
+    def test_bytes_that_are_not_utf8_are_a_stream_error(self, fake, provider):
+        """An event that is not UTF-8 is a StreamError, never a bare UnicodeDecodeError."""
+        fake.push(events(Text("ok"), Raw(b'data: {"x": "\xff\xfe"}\n\n'), Text("never")))
+        got = []
+        with pytest.raises(codey.StreamError) as info:
+            for chunk in run(fake, provider):
+                got.append(chunk)
+        assert "not UTF-8" in str(info.value)
+        assert not isinstance(info.value, UnicodeDecodeError)
+        assert (got, info.value.partial_text) == (["ok"], "ok")
 
     def test_error_raised_stream_is_finished(self, fake):
         """A stream that raised yields nothing afterwards."""

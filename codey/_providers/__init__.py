@@ -9,7 +9,7 @@ from typing import Callable, Optional
 from codey._errors import UnknownModelError, UnsupportedOptionError
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
-from codey._providers.compatible import COMPATIBLE, XAI
+from codey._providers.compatible import AZURE, COMPATIBLE, XAI
 from codey._providers.openai import OPENAI, ChatCompletions
 from codey._providers.responses import OPENAI_RESPONSES, XAI_RESPONSES, Responses
 
@@ -34,6 +34,7 @@ _BUILT_IN: tuple[Provider, ...] = (
     ANTHROPIC,
     OPENAI,
     XAI,
+    AZURE,
     OPENAI_RESPONSES,
     XAI_RESPONSES,
     *COMPATIBLE,

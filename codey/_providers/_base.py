@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import attrs
 
 from codey._errors import StreamError
 from codey._types import Event
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
@@ -55,6 +58,17 @@ class Service:
     max_tokens_field: str = "max_tokens"
     #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
     include_usage: bool = True
+    #: The path posted to after the base URL (Chat Completions); ``{model}`` and
+    #: ``{api_version}`` are filled in (Azure names the deployment in the path).
+    chat_path: str = "/chat/completions"
+    #: The variable that names the API version, and the version without it (Azure).
+    api_version_env: Optional[str] = None
+    api_version: str = ""
+    #: The header that carries the key as it is (Azure: ``api-key``);
+    #: None means ``Authorization: Bearer KEY`` (or Anthropic's ``x-api-key``).
+    api_key_header: Optional[str] = None
+    #: Whether the service holds an answer to a JSON Schema (``response_format``).
+    structured_output: bool = True
 
 
 class ServiceProvider:
@@ -112,6 +126,10 @@ class RequestSpec:
     temperature: Optional[float] = None
     reasoning_effort: Optional[str] = None
     thinking_budget: Optional[int] = None
+    #: The answer must be JSON matching this (``schema=``).
+    schema: Optional[Schema] = None
+    #: Mark the prompt for the provider's cache (``cache=True``).
+    cache: bool = False
 
 
 @attrs.frozen
@@ -121,6 +139,9 @@ class HTTPRequest:
     url: str
     headers: dict[str, str] = attrs.field(repr=False)
     body: bytes = attrs.field(repr=False)
+    #: A tool the model is made to call whose JSON input is the answer (Anthropic
+    #: with ``schema=``): its parser yields that JSON as text.
+    answer_tool: Optional[str] = None
 
 
 class Parser(Protocol):
@@ -168,13 +189,15 @@ class Provider(Protocol):
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest: ...
 
-    def new_parser(self) -> Parser: ...
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> Parser: ...
 
     def error_details(self, body: Any) -> tuple[Optional[str], Optional[str]]:
         """(message, error type) from a decoded JSON error body, or (None, None)."""
         ...
 
-    def complete_reply(self, body: Any) -> Optional[list[Any]]:
+    def complete_reply(
+        self, body: Any, request: Optional[HTTPRequest] = None
+    ) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON instead of a stream, or None."""
         ...
 

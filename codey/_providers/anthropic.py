@@ -57,17 +57,42 @@ def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
     )
 
 
+def _usage(usage: dict[str, Any], start: Optional[Usage] = None) -> Usage:
+    """A Messages ``usage`` object; what it leaves out is taken from ``message_start``'s."""
+    before = start or Usage()
+    return Usage(
+        usage.get("input_tokens", before.input_tokens),
+        usage.get("output_tokens"),
+        usage.get("cache_read_input_tokens", before.cache_read_tokens),
+        usage.get("cache_creation_input_tokens", before.cache_write_tokens),
+    )
+
+
 class MessagesParser:
-    """Parses Messages events (``event:`` names, JSON ``data:``)."""
+    """Parses Messages events (``event:`` names, JSON ``data:``).
 
-    __slots__ = ("_input_tokens", "complete_at_eof", "done", "name", "saw_text")
+    ``answer_tool`` names a tool the model was made to call for ``schema=``:
+    its JSON input is the answer, so it arrives as text.
+    """
 
-    def __init__(self, name: str = "anthropic") -> None:
+    __slots__ = (
+        "_answer_block",
+        "_start",
+        "answer_tool",
+        "complete_at_eof",
+        "done",
+        "name",
+        "saw_text",
+    )
+
+    def __init__(self, name: str = "anthropic", answer_tool: Optional[str] = None) -> None:
         self.name = name
+        self.answer_tool = answer_tool
         self.done = False
         self.complete_at_eof = False
         self.saw_text = False
-        self._input_tokens: Optional[int] = None
+        self._start: Optional[Usage] = None
+        self._answer_block: Optional[int] = None
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
@@ -87,14 +112,18 @@ class MessagesParser:
                 if thinking:
                     out.append(ReasoningDelta(thinking))
             elif delta_type == "input_json_delta":
-                out.append(
-                    ToolCallDelta(
-                        index=obj.get("index", 0), arguments=delta.get("partial_json", "")
-                    )
-                )
+                index = obj.get("index", 0)
+                if index == self._answer_block:
+                    if delta.get("partial_json"):
+                        out.append(delta["partial_json"])
+                        self.saw_text = True
+                    return
+                out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
-            if block.get("type") == "tool_use":
+            if block.get("type") == "tool_use" and block.get("name") == self.answer_tool:
+                self._answer_block = obj.get("index", 0)
+            elif block.get("type") == "tool_use":
                 out.append(
                     ToolCallDelta(
                         index=obj.get("index", 0), id=block.get("id"), name=block.get("name")
@@ -104,15 +133,12 @@ class MessagesParser:
                 out.append(block["text"])
                 self.saw_text = True
         elif kind == "message_start":
-            usage = (obj.get("message") or {}).get("usage") or {}
-            self._input_tokens = usage.get("input_tokens")
-            out.append(Usage(self._input_tokens, usage.get("output_tokens")))
+            self._start = _usage((obj.get("message") or {}).get("usage") or {})
+            out.append(self._start)
         elif kind == "message_delta":
             usage = obj.get("usage") or {}
             if usage:
-                out.append(
-                    Usage(usage.get("input_tokens", self._input_tokens), usage.get("output_tokens"))
-                )
+                out.append(_usage(usage, self._start))
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 out.append(Finish(reason))
@@ -141,6 +167,11 @@ class Messages(ServiceProvider):
                 "reasoning_effort is for OpenAI-style models; anthropic models take "
                 "thinking_budget= (tokens)"
             )
+        if spec.schema is not None and spec.thinking_budget is not None:
+            raise UnsupportedOptionError(
+                "anthropic cannot think while made to answer to a schema (a forced tool): "
+                "drop thinking_budget= or schema="
+            )
         system = [content for role, content in spec.messages if role == "system"]
         body: dict[str, Any] = {
             "model": spec.model,
@@ -158,6 +189,21 @@ class Messages(ServiceProvider):
             body["temperature"] = spec.temperature
         if spec.thinking_budget is not None:
             body["thinking"] = {"type": "enabled", "budget_tokens": spec.thinking_budget}
+        if spec.cache:
+            _mark_cache(body)
+        answer_tool = None
+        if spec.schema is not None:
+            # A tool the model must call, whose input is the answer: Messages'
+            # way to hold an answer to a JSON Schema.
+            answer_tool = spec.schema.name
+            body.setdefault("tools", []).append(
+                {
+                    "name": answer_tool,
+                    "description": "Give the answer: this tool's input is the whole answer.",
+                    "input_schema": spec.schema.json_schema,
+                }
+            )
+            body["tool_choice"] = {"type": "tool", "name": answer_tool}
         headers = {
             "anthropic-version": API_VERSION,
             "Content-Type": "application/json",
@@ -169,17 +215,18 @@ class Messages(ServiceProvider):
             url=base_url.rstrip("/") + "/v1/messages",
             headers=headers,
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            answer_tool=answer_tool,
         )
 
-    def new_parser(self) -> MessagesParser:
-        return MessagesParser(self.name)
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> MessagesParser:
+        return MessagesParser(self.name, request.answer_tool if request is not None else None)
 
     @staticmethod
     def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
         return error_details(body)
 
     @staticmethod
-    def complete_reply(body: Any) -> Optional[list[Any]]:
+    def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
         if not isinstance(body, dict) or body.get("type") != "message":
             return None
@@ -198,6 +245,9 @@ class Messages(ServiceProvider):
                 out.append(ReasoningDelta(str(block["thinking"])))
             elif kind == "tool_use":
                 arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
+                if request is not None and block.get("name") == request.answer_tool:
+                    out.append(arguments)
+                    continue
                 out.append(
                     ToolCallDelta(
                         index=index, id=block.get("id"), name=block.get("name"), arguments=arguments
@@ -205,9 +255,38 @@ class Messages(ServiceProvider):
                 )
         usage = body.get("usage")
         if isinstance(usage, dict):
-            out.append(Usage(usage.get("input_tokens"), usage.get("output_tokens")))
+            out.append(_usage(usage))
         out.append(Finish(str(reason)))
         return out
+
+
+_EPHEMERAL = {"type": "ephemeral"}
+
+
+def _mark_cache(body: dict[str, Any]) -> None:
+    """Mark the prompt's prefix for Anthropic's cache: the system prompt, the last
+    message but one (the conversation so far) and the last (3 of the 4 marks allowed).
+
+    A later request with the same prefix reads it from the cache; marking the
+    newest turn too lets the next turn of a chat read all of this one.
+    """
+    system = body.get("system")
+    if isinstance(system, str):
+        body["system"] = [{"type": "text", "text": system, "cache_control": _EPHEMERAL}]
+    messages = body["messages"]
+    marks = [len(messages) - 1] if messages else []
+    if len(messages) > 1:
+        marks.insert(0, len(messages) - 2)
+    for index in marks:
+        message = messages[index]
+        content = message["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        else:
+            content = [dict(block) for block in content]
+        if content:
+            content[-1]["cache_control"] = _EPHEMERAL
+        messages[index] = {**message, "content": content}
 
 
 ANTHROPIC = Messages(

@@ -17,6 +17,25 @@ XAI = ChatCompletions(
     )
 )
 
+#: Azure OpenAI: ``azure:DEPLOYMENT``, the deployment named in the path, the key
+#: in ``api-key``, the API version in the query (``$AZURE_OPENAI_API_VERSION``).
+AZURE = ChatCompletions(
+    Service(
+        "azure",
+        "openai",
+        key_env="AZURE_OPENAI_API_KEY",
+        base_url_env="AZURE_OPENAI_ENDPOINT",
+        default_base_url="",  # each resource has its own: https://NAME.openai.azure.com
+        chat_path="/openai/deployments/{model}/chat/completions?api-version={api_version}",
+        api_version_env="AZURE_OPENAI_API_VERSION",
+        api_version="2024-10-21",  # the latest generally available inference API
+        api_key_header="api-key",
+        max_tokens_field="max_completion_tokens",
+        # 2024-10-21 has no stream_options: a newer version may turn usage on in config.toml.
+        include_usage=False,
+    )
+)
+
 #: Services with an OpenAI-compatible endpoint: name them as ``service:model``
 #: (those with a distinctive prefix, such as ``gemini-``, also without it).
 COMPATIBLE = (
@@ -60,6 +79,7 @@ COMPATIBLE = (
             default_base_url="https://api.deepseek.com/v1",
             prefixes=("deepseek-",),
             models=("deepseek-chat", "deepseek-reasoner"),
+            structured_output=False,  # JSON mode only (json_object), no schema
         ),
     ),
     ChatCompletions(

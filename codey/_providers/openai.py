@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+import os
+import urllib.parse
+from typing import TYPE_CHECKING, Any, Optional
 
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
@@ -14,6 +16,9 @@ from codey._providers._base import (
     parse_event_data,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+
+if TYPE_CHECKING:
+    from codey._schema import Schema
 
 
 class ChatCompletions(ServiceProvider):
@@ -42,16 +47,36 @@ class ChatCompletions(ServiceProvider):
             body["temperature"] = spec.temperature
         if spec.reasoning_effort is not None:
             body["reasoning_effort"] = spec.reasoning_effort
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        if spec.schema is not None:
+            body["response_format"] = self._response_format(spec.schema)
+        # cache=True: these services cache long prompts by themselves; nothing to mark.
         return HTTPRequest(
-            url=base_url.rstrip("/") + "/chat/completions",
-            headers=headers,
+            url=base_url.rstrip("/") + self._path(spec.model),
+            headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
 
-    def new_parser(self) -> ChatParser:
+    def _path(self, model: str) -> str:
+        service = self.service
+        version = service.api_version
+        if service.api_version_env:
+            version = os.environ.get(service.api_version_env) or version
+        return service.chat_path.format(
+            model=urllib.parse.quote(model, safe=""), api_version=urllib.parse.quote(version)
+        )
+
+    def _response_format(self, schema: Schema) -> dict[str, Any]:
+        if not self.service.structured_output:
+            raise UnsupportedOptionError(
+                f"{self.name} cannot hold an answer to a JSON schema (no response_format "
+                "json_schema): drop schema= (--schema), or use another provider"
+            )
+        # strict only when the schema meets strict mode's rules (every object
+        # closed, every property required); else the model is guided, not held.
+        json_schema = {"name": schema.name, "schema": schema.json_schema, "strict": schema.strict}
+        return {"type": "json_schema", "json_schema": json_schema}
+
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> ChatParser:
         return ChatParser(self.name)
 
     @staticmethod
@@ -59,7 +84,7 @@ class ChatCompletions(ServiceProvider):
         return error_details(body)
 
     @staticmethod
-    def complete_reply(body: Any) -> Optional[list[Any]]:
+    def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
         choices = body.get("choices") if isinstance(body, dict) else None
         if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
@@ -90,8 +115,31 @@ class ChatCompletions(ServiceProvider):
         out.append(Finish(str(reason)))
         usage = body.get("usage")
         if isinstance(usage, dict):
-            out.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
+            out.append(usage_of(usage))
         return out
+
+
+def request_headers(service: Service, api_key: str) -> dict[str, str]:
+    """An OpenAI-style request's headers: the key as a bearer token, or in the
+    service's own header (Azure's ``api-key``)."""
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    if api_key:
+        if service.api_key_header:
+            headers[service.api_key_header] = api_key
+        else:
+            headers["Authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+def usage_of(usage: dict[str, Any]) -> Usage:
+    """A Chat Completions ``usage`` object; cached prompt tokens as OpenAI or DeepSeek say them."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return Usage(
+        input_tokens=usage.get("prompt_tokens"),
+        output_tokens=usage.get("completion_tokens"),
+        cache_read_tokens=usage.get("prompt_cache_hit_tokens") if cached is None else cached,
+    )
 
 
 def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
@@ -154,12 +202,7 @@ class ChatParser:
                 self.complete_at_eof = True
         usage = obj.get("usage")
         if usage:
-            out.append(
-                Usage(
-                    input_tokens=usage.get("prompt_tokens"),
-                    output_tokens=usage.get("completion_tokens"),
-                )
-            )
+            out.append(usage_of(usage))
 
     def _extra(self, delta: dict[str, Any], out: list[Any]) -> None:
         # A refusal is what the model said, so it is text.

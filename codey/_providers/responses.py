@@ -25,7 +25,7 @@ from codey._providers._base import (
     parse_event_data,
 )
 from codey._providers.compatible import XAI
-from codey._providers.openai import OPENAI, error_details
+from codey._providers.openai import OPENAI, error_details, request_headers
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
@@ -57,6 +57,11 @@ class Responses(ServiceProvider):
                 f"thinking_budget is for Anthropic models; {self.name} models take "
                 "reasoning_effort= (low, medium, high)"
             )
+        if spec.schema is not None:
+            raise UnsupportedOptionError(
+                f"{self.name}: codey does not send schema= over the Responses API yet; "
+                "use api='chat' (--api chat) or another model"
+            )
         body: dict[str, Any] = {
             "model": spec.model,
             # System messages stay input items, in place: xAI rejects ``instructions``.
@@ -74,16 +79,14 @@ class Responses(ServiceProvider):
             body["temperature"] = spec.temperature
         if spec.reasoning_effort is not None:
             body["reasoning"] = {"effort": spec.reasoning_effort, "summary": "auto"}
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
         return HTTPRequest(
             url=base_url.rstrip("/") + "/responses",
-            headers=headers,
+            headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
 
-    def new_parser(self) -> ResponsesParser:
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> ResponsesParser:
         return ResponsesParser(self.name)
 
     @staticmethod
@@ -91,7 +94,7 @@ class Responses(ServiceProvider):
         return error_details(body)
 
     @staticmethod
-    def complete_reply(body: Any) -> Optional[list[Any]]:
+    def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
         """The events of a whole ``response`` object (``stream`` ignored), else None."""
         if not isinstance(body, dict) or body.get("object") != "response":
             return None
@@ -142,7 +145,11 @@ def _usage(response: Any) -> Optional[Usage]:
     usage = _dict(response).get("usage")
     if not isinstance(usage, dict):
         return None
-    return Usage(usage.get("input_tokens"), usage.get("output_tokens"))
+    return Usage(
+        input_tokens=usage.get("input_tokens"),
+        output_tokens=usage.get("output_tokens"),
+        cache_read_tokens=_dict(usage.get("input_tokens_details")).get("cached_tokens"),
+    )
 
 
 def _incomplete_reason(response: Any) -> Optional[str]:

@@ -70,6 +70,7 @@ class Show:
         usage: bool = False,
         stats: bool = False,
         delay: Optional[float] = None,
+        schema: bool = False,
     ) -> None:
         #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
         self.mode = mode
@@ -81,6 +82,8 @@ class Show:
         self.stats = stats
         #: Seconds without text before the status line appears; None for never.
         self.delay = delay
+        #: ``--schema``: plain text is written only once it is checked JSON.
+        self.schema = schema
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -112,9 +115,14 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     def count(value: Optional[int]) -> str:
         return "?" if value is None else str(value)
 
+    cached = ""
+    if usage.cache_read_tokens is not None:
+        cached += f", {usage.cache_read_tokens} read from the cache"
+    if usage.cache_write_tokens is not None:
+        cached += f", {usage.cache_write_tokens} written to the cache"
     return (
         f"codey: {label}: {count(usage.input_tokens)} input tokens, "
-        f"{count(usage.output_tokens)} output tokens\n"
+        f"{count(usage.output_tokens)} output tokens{cached}\n"
     )
 
 
@@ -148,11 +156,15 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "arguments": event.arguments,
         }
     if isinstance(event, Usage):
-        return {
+        record: dict[str, Any] = {
             "type": "usage",
             "input_tokens": event.input_tokens,
             "output_tokens": event.output_tokens,
         }
+        for name in ("cache_read_tokens", "cache_write_tokens"):  # only when reported
+            if getattr(event, name) is not None:
+                record[name] = getattr(event, name)
+        return record
     return None
 
 
@@ -241,7 +253,8 @@ def stream_one(
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
     """
-    buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream else None
+    checked = show.schema and show.mode == "text"  # nothing but checked JSON on stdout
+    buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream or checked else None
     stream: Optional[Stream] = None
     last_text = monotonic()
     label = str(options.get("model") or "the model")
@@ -308,7 +321,8 @@ def stream_one(
                 answer.fail(exc, partial, terminal.out_tty)
                 raise
             finally:
-                if buffer is not None and not isinstance(failed, BrokenPipeError):
+                kept = failed is None or not (checked or isinstance(failed, BrokenPipeError))
+                if buffer is not None and kept:
                     status.write(buffer.getvalue())
     finally:
         if stream is not None and not isinstance(failed, BrokenPipeError):
@@ -412,7 +426,7 @@ def stream_several(
             if show.reasoning and state.reasoning:
                 reasoning = "".join(state.reasoning).rstrip("\n")
                 write(terminal.dim(f"{label} reasoning:\n{reasoning}") + "\n", err=True)
-            if text or state.error is None:
+            if (text and not show.schema) or state.error is None:
                 heading = terminal.bold(f"=== {label} ===")
                 write(("\n" if sections else "") + heading + "\n" + text + "\n")
                 sections += 1

@@ -19,7 +19,7 @@ SHELLS = ("bash", "zsh", "fish")
 
 #: Options whose value is a model name, and options whose value is a file.
 MODEL_OPTIONS = frozenset({"--model", "-m"})
-FILE_OPTIONS = frozenset({"--file"})
+FILE_OPTIONS = frozenset({"--file", "--schema"})
 
 
 class _Option:

@@ -63,6 +63,7 @@ MODEL_SETTINGS = (
     "deadline",
     "reasoning_effort",
     "thinking_budget",
+    "cache",
     "api",
 )
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")

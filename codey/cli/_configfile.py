@@ -38,6 +38,7 @@ _PROVIDER_KEYS = (
     "prefix",
     "max_tokens_field",
     "include_usage",
+    "api_key_header",
 )
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -146,6 +147,10 @@ class _Checker:
                 checked[key] = number
             elif key in ("chunk_timeout", "connect_timeout", "deadline"):
                 checked[key] = self.seconds(value, where, key)
+            elif key == "cache":
+                if not isinstance(value, bool):
+                    raise self.error(self.line_of(where, key), "cache must be true or false")
+                checked[key] = value
             elif key == "reasoning_effort":
                 effort = self.string(value, where, key)
                 if effort not in REASONING_EFFORTS:
@@ -205,8 +210,8 @@ class _Checker:
             raise self.error(
                 self.line_of(("providers",), name), f"providers.{name} needs a base_url"
             )
-        base_url = self.string(base_url, where, "base_url")
-        if not base_url.startswith(("http://", "https://")):
+        base_url = self.string(base_url, where, "base_url", empty=builtin is not None)
+        if base_url and not base_url.startswith(("http://", "https://")):
             raise self.error(
                 self.line_of(where, "base_url"),
                 f"base_url must start with http:// or https://, not {base_url!r}",
@@ -269,6 +274,12 @@ class _Checker:
                 "max_tokens_field",
             ),
             include_usage=include_usage,
+            # What a table cannot say yet is the built-in service's (Azure's path and version).
+            chat_path=getattr(builtin, "chat_path", "/chat/completions"),
+            api_version_env=getattr(builtin, "api_version_env", None),
+            api_version=getattr(builtin, "api_version", ""),
+            api_key_header=self.header(value, where, getattr(builtin, "api_key_header", None)),
+            structured_output=getattr(builtin, "structured_output", True),
         )
         return ProviderConfig(service, tuple(models))
 
@@ -282,6 +293,20 @@ class _Checker:
         if not value and not empty:
             raise self.error(self.line_of(where, key), f"{key} must not be empty")
         return value
+
+    def header(
+        self, table: dict[str, Any], where: tuple[str, ...], default: Optional[str]
+    ) -> Optional[str]:
+        """``api_key_header``: the header that carries the key as it is, instead of Bearer."""
+        if "api_key_header" not in table:
+            return default
+        name = self.string(table["api_key_header"], where, "api_key_header")
+        if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+            raise self.error(
+                self.line_of(where, "api_key_header"),
+                f"api_key_header must be a header name (letters, digits, '-'), not {name!r}",
+            )
+        return name
 
     def number(self, value: object, where: tuple[str, ...], key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:

@@ -22,6 +22,7 @@ from codey._errors import (
     IncompleteStreamError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
+    MissingBaseURLError,
     NetworkError,
     RateLimitError,
     ServerError,
@@ -40,6 +41,7 @@ TRY_WITHOUT_KEY = "python -m codey.testing serve"
 
 _CONFIGURATION = (
     MissingAPIKeyError,
+    MissingBaseURLError,
     InvalidAPIKeyError,
     UnknownModelError,
     ChatLogError,
@@ -110,6 +112,8 @@ def describe(exc: BaseException) -> str:
         return f"terminated ({exc.name})"
     if isinstance(exc, MissingAPIKeyError):
         return _missing_key(exc)
+    if isinstance(exc, MissingBaseURLError) and exc.env_var:  # not the "(or pass base_url=)"
+        return f"no endpoint for {exc.provider}: set {exc.env_var}"
     if isinstance(exc, OSError) and not isinstance(exc, CodeyError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):

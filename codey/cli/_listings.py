@@ -135,7 +135,10 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
         else:
             url = provider.default_base_url
             source = "from the config file" if provider.name in configured else "built-in default"
-        lines.append(f"base_url = {_toml(url)}  # {source}")
+        if url:
+            lines.append(f"base_url = {_toml(url)}  # {source}")
+        else:  # no default (Azure): each resource has its own
+            lines.append(f"# base_url: not set (set ${provider.base_url_env})")
         key = env.get(provider.key_env, "")
         if key:
             state = f"set: {mask(key)}"

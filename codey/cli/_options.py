@@ -51,6 +51,9 @@ def request_options(
             value = settings.get(name)
         if value is not None:
             options[name] = value
+    schema = getattr(args, "schema", None)  # codey prompt --schema: already made a Schema
+    if schema is not None:
+        options["schema"] = schema
     return options
 
 
@@ -71,4 +74,5 @@ def show_for(args: argparse.Namespace, config: Config, settings: Optional[ChatSe
         usage=args.usage,
         stats=args.stats,
         delay=status_delay(config.status_delay),
+        schema=getattr(args, "schema", None) is not None,
     )

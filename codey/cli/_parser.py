@@ -46,6 +46,8 @@ ENVIRONMENT = """\
 environment:
   OPENAI_API_KEY, XAI_API_KEY, ANTHROPIC_API_KEY    the providers' API keys
   OPENAI_BASE_URL, XAI_BASE_URL, ANTHROPIC_BASE_URL  other API endpoints
+  AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY  Azure OpenAI (models azure:DEPLOYMENT)
+  AZURE_OPENAI_API_VERSION  its API version (default 2024-10-21)
   CODEY_MODEL    the default model (else the config file's, else grok-3)
   CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
                  else ~/.config/codey/config.toml; see codey config)
@@ -66,7 +68,8 @@ exit status:
   400, 404, 413, 422);
   4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
   overloaded);
-  5 timeout; 6 stream broken midway; 130 interrupted (Ctrl-C); 129 and 143
+  5 timeout; 6 stream broken midway, or (--schema) an answer that is not JSON
+  matching the schema; 130 interrupted (Ctrl-C); 129 and 143
   SIGHUP and SIGTERM during save or chat;
   141 standard output closed (| head). With several models, the status of the
   first one that failed, in the order given.
@@ -112,6 +115,32 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
     return value
+
+
+def _schema(text: str) -> object:
+    """``--schema``: a JSON Schema file (``*.json``, or any file), else the concise form."""
+    import os
+
+    from codey._schema import to_schema
+
+    if text.lower().endswith(".json") or os.path.isfile(text):
+        import json
+
+        try:
+            with open(text, encoding="utf-8") as file:
+                value = json.load(file)
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot read {text}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text} is not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise argparse.ArgumentTypeError(f"{text} must hold a JSON Schema object")
+    else:
+        value = text
+    try:
+        return to_schema(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
         )
         group.add_argument(
+            "--cache",
+            action="store_true",
+            default=None,
+            help="mark the prompt for Anthropic's prompt cache (the system prompt and the "
+            "conversation so far), so that a later request with the same start costs less; "
+            "OpenAI-style services cache long prompts by themselves. --usage shows the "
+            "tokens read from and written to the cache",
+        )
+        group.add_argument(
             "--api",
             choices=APIS,
             help="the API to ask an OpenAI or xAI model through: chat (Chat Completions) "
@@ -274,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the assistant delimiter before the answer and the user delimiter "
         "after it, so the output can be appended to a chat log",
+    )
+    prompt.add_argument(
+        "--schema",
+        type=_schema,
+        metavar="SCHEMA",
+        help="the answer must be JSON matching SCHEMA: a JSON Schema file (FILE.json) or "
+        "fields such as 'name str, age int?, tags list[str]' (types str, int, float, bool "
+        "and list[TYPE]; ? lets a value be null). The model is held to it where the "
+        "provider can (OpenAI and xAI structured outputs, an Anthropic tool); the answer "
+        "is checked, then written (exit status 6 if it does not match). With --chunk or "
+        "--events the pieces stream as usual and the check comes at the end",
     )
     prompt.add_argument(
         "--no-stream",
@@ -356,10 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
         "comes from; API keys are masked. The file, TOML, may set the default model "
         "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
         'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
-        "connect_timeout, deadline, reasoning_effort, thinking_budget, api), the status "
-        "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
+        "connect_timeout, deadline, reasoning_effort, thinking_budget, cache, api), the "
+        "status line's delay (status_delay), and more providers ([providers.NAME]: kind = "
         '"openai", "anthropic" or "openai-responses", base_url, api_key_env, models or '
-        "prefix). "
+        "prefix, and optionally api_key_header for a key sent as it is, such as api-key). "
         "Precedence: " + PRECEDENCE + ".",
     )
     config.add_argument("--path", action="store_true", help="print only the config file's path")

@@ -71,11 +71,13 @@ class _ChatRenderer(_Renderer):
         return self.start() + self.chunk({}, reason)
 
     def usage(self, step: UsageStep) -> str:
-        usage = {
+        usage: dict[str, Any] = {
             "prompt_tokens": step.input_tokens,
             "completion_tokens": step.output_tokens,
             "total_tokens": step.input_tokens + step.output_tokens,
         }
+        if step.cache_read_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": step.cache_read_tokens}
         return self.data({**self.envelope(), "choices": [], "usage": usage})
 
     def done(self) -> str:

@@ -36,6 +36,10 @@ class _AnthropicRenderer(_Renderer):
             "stop_sequence": None,
             "usage": {"input_tokens": self.input_tokens, "output_tokens": 1},
         }
+        cached = self.first_usage
+        if cached is not None and (cached.cache_read_tokens or cached.cache_write_tokens):
+            message["usage"]["cache_creation_input_tokens"] = cached.cache_write_tokens
+            message["usage"]["cache_read_input_tokens"] = cached.cache_read_tokens
         return self.event("message_start", {"type": "message_start", "message": message})
 
     def close_block(self) -> str:

@@ -20,7 +20,6 @@ class _ResponsesRenderer(_Renderer):
     def __init__(self, model: str, eol: str, steps: Sequence[Step]) -> None:
         super().__init__(model, eol, steps)
         self.created_at = int(time.time())
-        self.has_usage = any(isinstance(step, UsageStep) for step in steps)
         self.sequence = 0
         self.started = False
         self.reason: Optional[str] = None
@@ -39,10 +38,11 @@ class _ResponsesRenderer(_Renderer):
     def response(self, status: str, **fields: Any) -> dict[str, Any]:
         """The ``response`` object of a lifecycle event."""
         usage = None
-        if self.has_usage and status != "in_progress":
+        first = self.first_usage
+        if first is not None and status != "in_progress":
             usage = {
                 "input_tokens": self.input_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": first.cache_read_tokens},
                 "output_tokens": self.output_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": self.input_tokens + self.output_tokens,

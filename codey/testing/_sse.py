@@ -35,6 +35,7 @@ class _Renderer:
         usage = next((step for step in steps if isinstance(step, UsageStep)), None)
         self.input_tokens = usage.input_tokens if usage is not None else 0
         self.output_tokens = usage.output_tokens if usage is not None else 0
+        self.first_usage = usage
 
     def render(self, step: Step) -> str:
         """The SSE text of ``step`` (``""`` when it shows nothing in this format)."""

@@ -66,10 +66,17 @@ class UsageStep:
     ``message_start``'s ``input_tokens`` and ``message_delta``'s
     ``output_tokens``. Responses: renders nothing itself; the first one is the
     ``usage`` of the terminal event's response (``null`` without one).
+
+    Prompt caching, when non-zero: chat ``prompt_tokens_details.cached_tokens``
+    (``cache_read_tokens``; Chat Completions reports no writes); anthropic
+    ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``;
+    responses ``input_tokens_details.cached_tokens`` (``cache_read_tokens``).
     """
 
     input_tokens: int = 10
     output_tokens: int = 5
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @attrs.frozen

@@ -1,0 +1,191 @@
+"""The response body as bytes, read by read: the iterator fed to sseclient-py.
+
+Each layer does one thing: ``_Wire`` reads what has arrived and removes the
+HTTP framing; ``Body`` hands the previous read's events on, keeps the
+stream's timings, inflates a compressed body and drops a leading BOM.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import zlib
+from collections.abc import Iterator
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from codey._errors import StreamError
+from codey._transport._chunked import Chunks
+from codey._transport._failures import BODY, foreign_errors
+
+if TYPE_CHECKING:
+    import requests
+
+    from codey._providers._base import Parser
+    from codey._stream import Channel
+    from codey._transport._plan import Plan
+
+#: Bytes asked of one read: whatever has arrived, up to this much.
+READ_SIZE = 65536
+_BOM = b"\xef\xbb\xbf"
+_EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
+
+
+class _Wire:
+    """The body's bytes as each read brings them, without the HTTP framing."""
+
+    __slots__ = ("chunks", "fp", "left", "readinto", "size", "view")
+
+    def __init__(self, response: http.client.HTTPResponse) -> None:
+        # Read the socket's buffered reader directly: its read1() returns
+        # whatever has arrived, where http.client's stops at each HTTP chunk.
+        self.fp: io.BufferedReader = response.fp
+        self.chunks = Chunks() if response.chunked else None
+        #: Bytes of a Content-Length body still to come (None: read to the end).
+        self.left: Optional[int] = None if response.chunked else response.length
+        # Read into one reused buffer and copy out what arrived: read1() takes
+        # a fresh block per read and shrinks it, which fragments the heap.
+        # First what http.client's buffered reader holds, no more than its
+        # own buffer size at a time (asked for more, readinto1() would wait
+        # for new bytes before returning those it holds); once it is empty,
+        # from the socket itself, up to READ_SIZE per read.
+        self.view = memoryview(bytearray(READ_SIZE))
+        self.readinto: Callable[[memoryview], Optional[int]] = self.fp.readinto1
+        self.size = io.DEFAULT_BUFFER_SIZE
+
+    def read(self) -> Optional[bytes]:
+        """What one read brought (b"" when only chunk framing), None once the body is whole."""
+        chunks = self.chunks
+        if chunks is not None:
+            if chunks.error is not None:
+                raise chunks.error  # once the data before it was handed on
+            if chunks.ended:
+                return None
+        left = self.left
+        if left == 0:
+            return None
+        wanted = self.size if left is None else min(self.size, left)
+        count = self.readinto(self.view[:wanted])
+        if count is None:  # only a non-blocking socket says so
+            raise BlockingIOError("the socket is in non-blocking mode")
+        data = self.view[:count].tobytes()
+        if left is not None:
+            self.left = left - count
+        if count < wanted and self.size != READ_SIZE:
+            self.readinto = self.fp.raw.readinto  # the reader is empty
+            self.size = READ_SIZE
+        if chunks is None:
+            return data or None
+        if not count:
+            raise http.client.IncompleteRead(b"")  # no last chunk
+        data = chunks.decode(data)
+        return None if not data and chunks.ended else data
+
+
+def _inflater(plan: Plan, encoding: str) -> Any:
+    """The zlib decompressor for a Content-Encoding, None for none."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise StreamError(
+        f"{plan.provider.name} sent an unsupported content-encoding: {encoding}",
+        provider=plan.provider.name,
+    )
+
+
+class Body:
+    """The byte iterator fed to sseclient-py.
+
+    Before each read it hands the events parsed from the previous read to
+    the caller, as one list: the caller never waits for a batch to fill.
+    Every read resets the chunk timer, whatever it carried.
+    """
+
+    __slots__ = (
+        "channel",
+        "eof",
+        "inflater",
+        "out",
+        "parser",
+        "pending",
+        "plan",
+        "read_at",
+        "tail",
+        "wire",
+    )
+
+    def __init__(
+        self, channel: Channel, plan: Plan, response: requests.Response, parser: Parser
+    ) -> None:
+        self.channel = channel
+        self.parser = parser
+        self.plan = plan
+        http_response: http.client.HTTPResponse = response.raw._fp  # type: ignore[assignment]
+        self.wire = _Wire(http_response)
+        self.inflater = _inflater(plan, response.headers.get("content-encoding", ""))
+        #: The events parsed from the last read, not yet handed on.
+        self.out: list[Any] = []
+        self.eof = False
+        self.tail = b"\n\n"
+        # The first bytes, kept until we know whether they start with a BOM.
+        self.pending: Optional[bytes] = b""
+        self.read_at = 0.0
+
+    def __iter__(self) -> Iterator[bytes]:
+        with foreign_errors(self.plan, BODY, cancelled=self.channel.cancelled):
+            self.read_at = monotonic()
+            while True:
+                data = self._read()
+                if data is None:
+                    break
+                if data and self.inflater is not None:
+                    data = self.inflater.decompress(data)
+                if data and self.pending is not None:
+                    data = self._without_bom(data)
+                if data:
+                    self.tail = data[-4:]
+                    yield data
+            # What the inflater and the BOM check still hold, as it is.
+            rest = self.inflater.flush() if self.inflater is not None else b""
+            self.eof = True
+            if self.pending or rest:
+                yield (self.pending or b"") + rest
+
+    def _read(self) -> Optional[bytes]:
+        """One read, after handing on the last one's events; it restarts the chunk timer."""
+        self.flush()
+        data = self.wire.read()
+        channel = self.channel
+        now = monotonic()
+        if now - self.read_at > channel.longest_gap:
+            channel.longest_gap = now - self.read_at
+        channel.last_read = self.read_at = now
+        timeout = self.plan.chunk_timeout
+        if timeout is not None:
+            channel.expires_at = now + timeout
+        return data
+
+    def _without_bom(self, data: bytes) -> bytes:
+        """``data`` after the bytes kept back, less a leading BOM; b"" while undecided."""
+        data = (self.pending or b"") + data
+        if len(data) < 3 and _BOM.startswith(data):
+            self.pending = data
+            return b""
+        self.pending = None
+        return data[3:] if data.startswith(_BOM) else data
+
+    def flush(self) -> None:
+        """Hand the events parsed so far to the caller."""
+        if self.out:
+            channel = self.channel
+            if channel.t_first_text is None and self.parser.saw_text:
+                channel.t_first_text = channel.last_read
+            channel.queue.put(self.out)
+            self.out = []
+
+    def ended_mid_event(self) -> bool:
+        return self.eof and not self.tail.endswith(_EVENT_ENDS)

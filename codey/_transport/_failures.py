@@ -1,0 +1,210 @@
+"""Foreign failures become codey errors here, and only here.
+
+What requests, urllib3, http.client, sockets and zlib raise leaves the
+transport through ``foreign_errors`` (one ``with`` around each call that may
+raise it), as the codey error that says what happened in codey's words; a
+response that is not a 2xx answer becomes one through ``status_error``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import urllib.parse
+import zlib
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import requests
+
+from codey._errors import (
+    APIStatusError,
+    ChunkTimeoutError,
+    CodeyError,
+    ConnectTimeoutError,
+    IncompleteStreamError,
+    NetworkError,
+    RedirectError,
+    StreamError,
+    chunk_timeout_message,
+    status_error_class,
+)
+from codey._retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import threading
+    from types import TracebackType
+
+    from codey._transport._plan import Plan
+
+#: Posting the request, until the response headers.
+REQUEST = "request"
+#: Reading the response body.
+BODY = "body"
+#: What each stage translates; anything else passes unchanged.
+_FOREIGN: dict[str, type[Exception]] = {
+    REQUEST: requests.exceptions.RequestException,
+    BODY: Exception,
+}
+_ERROR_BODY_LIMIT = 65536
+
+
+def _never() -> bool:
+    return False
+
+
+class _Boundary:
+    __slots__ = ("aborted", "attempts", "cancelled", "plan", "stage")
+
+    def __init__(
+        self,
+        plan: Plan,
+        stage: str,
+        attempts: int,
+        aborted: Callable[[], bool],
+        cancelled: Optional[threading.Event],
+    ) -> None:
+        self.plan = plan
+        self.stage = stage
+        self.attempts = attempts
+        self.aborted = aborted
+        self.cancelled = cancelled
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool:
+        if not isinstance(exc, _FOREIGN[self.stage]) or isinstance(exc, CodeyError):
+            return False
+        if self.cancelled is not None and self.cancelled.is_set():
+            return True  # the stream was closed, which cut the read: the block just ends
+        if self.stage == REQUEST:
+            raise _request_error(self.plan, exc, self.attempts, self.aborted()) from exc
+        raise _read_error(self.plan, exc) from exc
+
+
+def foreign_errors(
+    plan: Plan,
+    stage: str,
+    *,
+    attempts: int = 1,
+    aborted: Callable[[], bool] = _never,
+    cancelled: Optional[threading.Event] = None,
+) -> _Boundary:
+    """``with foreign_errors(plan, stage):``: foreign exceptions leave the block as codey errors.
+
+    ``REQUEST``: what requests raises posting ``plan``'s request, ``attempts``
+    so far; once ``aborted()`` (the connect timeout gave up on the attempt),
+    any of it is a ConnectTimeoutError. ``BODY``: any exception reading the
+    body; once ``cancelled`` is set, it ends the block quietly instead.
+    """
+    return _Boundary(plan, stage, attempts, aborted, cancelled)
+
+
+def connect_timeout(plan: Plan, attempts: int) -> ConnectTimeoutError:
+    tries = f"; {attempts} attempts" if attempts > 1 else ""
+    return ConnectTimeoutError(
+        f"{plan.provider.name} did not respond within {plan.connect_timeout} s "
+        f"(connect_timeout: connection and response headers{tries})"
+    )
+
+
+def _request_error(plan: Plan, exc: Exception, attempts: int, aborted: bool) -> CodeyError:
+    if aborted or isinstance(
+        exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)
+    ):
+        return connect_timeout(plan, attempts)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return NetworkError(
+            f"could not reach {plan.provider.name} at {plan.request.url}: {_reason(exc)}"
+        )
+    return CodeyError(f"invalid request to {plan.request.url}: {exc}")
+
+
+def _reason(exc: BaseException) -> str:
+    # requests wraps urllib3's MaxRetryError, which wraps the socket error.
+    inner: Any = exc.args[0] if exc.args else exc
+    inner = getattr(inner, "reason", inner)
+    text = str(inner)
+    match = re.search(r"\[Errno [^\]]+\] [^')\"]+", text)
+    return match.group(0) if match else text
+
+
+def _read_error(plan: Plan, exc: Exception) -> CodeyError:
+    name = plan.provider.name
+    if isinstance(exc, zlib.error):
+        return StreamError(f"{name} sent a corrupt compressed body: {exc}", provider=name)
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return ChunkTimeoutError(chunk_timeout_message(name, plan.chunk_timeout))
+    if isinstance(exc, (http.client.IncompleteRead, OSError)):
+        return IncompleteStreamError(
+            f"the connection to {name} broke before the end of the answer: {type(exc).__name__}",
+            provider=name,
+        )
+    return IncompleteStreamError(
+        f"{name} sent a malformed HTTP body: {type(exc).__name__}: {exc}", provider=name
+    )
+
+
+# -- responses that are not an answer ---------------------------------------------
+
+
+def status_error(response: requests.Response, plan: Plan) -> APIStatusError:
+    """The error a response of status 300 or more stands for."""
+    status = response.status_code
+    if status < 400:
+        return _redirect_error(response, plan)
+    try:
+        raw = response.raw.read(_ERROR_BODY_LIMIT, decode_content=True) or b""
+    except Exception:  # the status already says what went wrong
+        raw = b""
+    text = raw.decode("utf-8", "replace")
+    message: Optional[str] = None
+    error_type: Optional[str] = None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if body is not None:
+        message, error_type = plan.provider.error_details(body)
+    if not message:
+        message = (
+            page_title(text) or " ".join(text.split())[:300] or (response.reason or "no details")
+        )
+    retry_after = parse_retry_after(response.headers)
+    if retry_after is not None:
+        message += f" (Retry-After: {retry_after:g} s)"
+    return status_error_class(status)(
+        message,
+        status_code=status,
+        provider=plan.provider.name,
+        retry_after=retry_after,
+        error_type=error_type,
+    )
+
+
+def page_title(text: str) -> Optional[str]:
+    """An HTML page's title (a proxy's error page, a captive portal), else None."""
+    match = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    return " ".join(match.group(1).split()) if match else None
+
+
+def _redirect_error(response: requests.Response, plan: Plan) -> RedirectError:
+    status = response.status_code
+    location = response.headers.get("location")
+    target = urllib.parse.urljoin(plan.request.url, location) if location else None
+    where = (urllib.parse.urlsplit(target).netloc or target) if target else "nowhere given"
+    setting = plan.provider.base_url_env
+    return RedirectError(
+        f"redirect to {where} not followed: codey never sends a key on to another "
+        f"address; if the API has moved, set {setting} (or base_url=) to the new URL",
+        status_code=status,
+        provider=plan.provider.name,
+        location=location,
+    )

@@ -1,0 +1,121 @@
+"""The producer: fallbacks, retries, and one attempt, run in a stream's worker thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from time import monotonic
+from typing import TYPE_CHECKING, Optional
+
+from codey._errors import CodeyError
+from codey._retry import backoff_delay, is_retryable
+from codey._secrets import scrub
+from codey._transport._connection import bind, closer, default_session, socket_of
+from codey._transport._events import read_events
+from codey._transport._failures import REQUEST, connect_timeout, foreign_errors, status_error
+from codey._transport._reply import read_whole_reply
+
+if TYPE_CHECKING:
+    from codey._stream import Channel
+    from codey._transport._plan import Plan
+
+log = logging.getLogger("codey")
+log.addHandler(logging.NullHandler())
+
+
+def produce(channel: Channel, plans: Sequence[Plan]) -> None:
+    """Run the request, with retries then fallbacks, putting the answer on ``channel.queue``.
+
+    The next plan (a fallback model) is tried only when one failed, after its
+    retries, before any text arrived. If all fail, the last error is raised
+    with ``.attempts``: the (model, error) of every plan tried.
+    """
+    bind(channel)
+    attempts: list[tuple[str, CodeyError]] = []
+    try:
+        for index, plan in enumerate(plans):
+            channel.current = index
+            try:
+                _with_retries(channel, plan)
+                return
+            except CodeyError as exc:
+                if channel.cancelled.is_set():
+                    return
+                attempts.append((plan.model, exc))
+                if channel.saw_text or index == len(plans) - 1:
+                    if len(plans) > 1:
+                        exc.attempts = attempts  # type: ignore[attr-defined]
+                    raise
+                log.debug(
+                    "%s failed, falling back to %s: %s", plan.model, plans[index + 1].model, exc
+                )
+                channel.retries += 1
+    except BaseException as exc:
+        scrub(exc)  # anything at all that reaches the caller
+        raise
+    finally:
+        bind(None)
+
+
+def _with_retries(channel: Channel, plan: Plan) -> None:
+    # connect_timeout bounds the whole wait for the response, retries included.
+    timeout = plan.connect_timeout
+    connect_by = None if timeout is None else monotonic() + timeout
+    retry = 0
+    while True:
+        try:
+            _attempt(channel, plan, connect_by, retry + 1)
+            return
+        except CodeyError as exc:
+            scrub(exc)  # before it is logged or handed on: servers quote keys back
+            if channel.cancelled.is_set():
+                return
+            if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
+                raise
+            delay = backoff_delay(retry, getattr(exc, "retry_after", None))
+            if connect_by is not None and monotonic() + delay >= connect_by:
+                raise  # no time left for another attempt within connect_timeout
+            log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
+            channel.begin_backoff(delay)
+            if channel.cancelled.wait(delay):
+                return
+            retry += 1
+
+
+def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: int) -> None:
+    attempt = channel.begin_attempt(connect_by)
+    request = plan.request
+    session = plan.session or default_session()
+    timeout = None if connect_by is None else max(0.001, connect_by - monotonic())
+
+    def aborted() -> bool:
+        return channel.was_aborted(attempt)
+
+    with foreign_errors(plan, REQUEST, attempts=number, aborted=aborted):
+        response = session.post(
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            stream=True,
+            timeout=(timeout, timeout),
+            # A redirect would carry x-api-key (or api-key) to wherever it points.
+            allow_redirects=False,
+        )
+    try:
+        sock = socket_of(response)
+        if not channel.begin_streaming(attempt, closer(sock)):
+            if channel.cancelled.is_set():
+                return
+            raise connect_timeout(plan, number)
+        if response.status_code >= 300:
+            raise status_error(response, plan)
+        if sock is not None and plan.chunk_timeout != timeout:
+            sock.settimeout(plan.chunk_timeout)
+        mime = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if mime and mime != "text/event-stream":
+            read_whole_reply(channel, plan, response, mime)
+        else:
+            read_events(channel, plan, response)
+    finally:
+        channel.forget_closer()
+        response.close()
