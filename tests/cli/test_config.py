@@ -209,6 +209,12 @@ class TestProviders:
         assert request.headers["authorization"] == "Bearer ck-1"
         code, out, _ = run(fake, "config")
         assert '[providers.corp]  # from the config file\nkind = "openai-responses"' in out
+        with open(home / "codey" / "config.toml", "a", encoding="utf-8") as file:
+            file.write('api_key_header = "x-corp-key"\n')
+        fake.push(answer("again"))
+        assert run(fake, "prompt", "hi", "-m", "corp-large", CORP_KEY="ck-1")[0] == 0
+        assert fake.requests[-1].headers["x-corp-key"] == "ck-1"
+        assert fake.requests[-1].headers["authorization"] is None
 
     def test_api_per_model(self, fake: FakeProvider, home: Path) -> None:
         """api = in a model's table picks its API; the --api flag beats it."""
