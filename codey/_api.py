@@ -147,6 +147,7 @@ def stream(
     run_tools: bool = False,
     max_tool_rounds: int = 5,
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
+    api: Optional[str] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
@@ -183,6 +184,9 @@ def stream(
         thread as each attempt's response begins, whatever its status (a 429 that is
         retried too), with read-only headers: to watch rate-limit headers, say. What it
         raises ends the stream with that error.
+    :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
+        for the model's service; default: the model's own (Responses for models only
+        it serves, such as o3-pro). Like ``api_key``, it applies to the first model only.
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
@@ -216,6 +220,8 @@ def stream(
     targets = []
     for index, name in enumerate([model or default_model()[0], *fallbacks]):
         provider, api_model = _providers.resolve(name)
+        if index == 0:
+            provider = _providers.for_api(provider, api)
         key = api_key if api_key is not None and index == 0 else None
         if key is not None:
             key = _secrets.check_key(key, "api_key=", provider.name)

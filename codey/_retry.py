@@ -32,8 +32,17 @@ from codey._errors import (
 
 #: Error-event types that mean "busy or failing, try again" (Anthropic's names).
 RETRYABLE_EVENT_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
-#: Words that mark a Chat Completions error object's type or code as retryable.
-_RETRYABLE_WORDS = ("server", "overload", "rate_limit", "internal", "unavailable", "timeout")
+#: Words that mark a Chat Completions or Responses error's type or code as retryable
+#: (``too_many_requests``: what a Responses ``error`` event has been seen to say for a 429).
+_RETRYABLE_WORDS = (
+    "server",
+    "overload",
+    "rate_limit",
+    "internal",
+    "unavailable",
+    "timeout",
+    "too_many_requests",
+)
 
 #: The longest ``Retry-After`` honoured, in seconds; longer ones fall back to backoff.
 MAX_RETRY_AFTER = 60.0

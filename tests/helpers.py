@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Optional, Union
 
-from codey.testing import FAKE_API_KEY
+from codey.testing import FAKE_API_KEY, sse_bytes
 from tests.conftest import FAKE_KEY
 
 if TYPE_CHECKING:
-    from codey.testing import FakeProvider
+    from codey.testing import FakeProvider, Reply
 
 #: The project's root, put on PYTHONPATH for ``python -m codey``.
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +27,33 @@ SEED = Path(__file__).parent / "fixtures" / "chat" / "seed-chat.md"
 #: The longest a ``python -m codey`` run may take in a test.
 TIMEOUT = 20.0
 
-#: One model per provider, for parametrised tests.
-MODELS = {"openai": "gpt-4.1", "xai": "grok-3", "anthropic": "claude-sonnet-4-0"}
+#: One model per provider (and wire format), for parametrised tests.
+MODELS = {
+    "openai": "gpt-4.1",
+    "xai": "grok-3",
+    "anthropic": "claude-sonnet-4-0",
+    "openai-responses": "o3-pro",  # OpenAI over the Responses API
+}
+#: The providers whose wire format carries attachments and tool calls (not yet Responses).
+RICH = sorted(set(MODELS) - {"openai-responses"})
+#: The fake provider's name and wire format for each of MODELS' providers.
+FAKE_ROUTES = {
+    "openai": ("openai", "chat"),
+    "xai": ("xai", "chat"),
+    "anthropic": ("anthropic", "messages"),
+    "openai-responses": ("openai", "responses"),
+}
+
+
+def fake_base_url(fake: FakeProvider, provider: str) -> str:
+    """Where ``provider``'s client should point to reach ``fake``."""
+    return fake.base_url(FAKE_ROUTES[provider][0])
+
+
+def sse_for(reply: Reply, provider: str) -> bytes:
+    """``sse_bytes`` of ``reply`` as ``provider``'s client receives it."""
+    name, wire_format = FAKE_ROUTES[provider]
+    return sse_bytes(reply, name, wire_format=wire_format)
 
 
 def kwargs_for(fake: object, provider: str, **extra: object) -> dict[str, object]:
@@ -36,7 +61,7 @@ def kwargs_for(fake: object, provider: str, **extra: object) -> dict[str, object
     options: dict[str, object] = {
         "model": MODELS[provider],
         "api_key": FAKE_KEY,
-        "base_url": fake.base_url(provider),  # type: ignore[attr-defined]
+        "base_url": fake_base_url(fake, provider),  # type: ignore[arg-type]
         "chunk_timeout": 2.0,
         "connect_timeout": 2.0,
     }

@@ -9,7 +9,7 @@ import pytest
 import codey
 from codey import _attachments
 from codey.testing import answer
-from tests.helpers import MODELS, kwargs_for
+from tests.helpers import RICH, kwargs_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(40))
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(30)
@@ -212,7 +212,7 @@ class TestWire:
             codey.stream("read", attachments=[url], **kwargs_for(fake, "openai"))
         assert fake.requests == []
 
-    @pytest.mark.parametrize("provider", sorted(MODELS))
+    @pytest.mark.parametrize("provider", RICH)
     def test_a_message_with_its_own_attachments(self, fake, provider):
         fake.push(answer("ok"))
         message = codey.Message("user", "", attachments=[self.image()])

@@ -11,7 +11,14 @@ import pytest
 import codey
 from codey.testing import ErrorEvent, FakeProvider, Raw, Text, answer, error, events
 from tests.conftest import FAKE_KEY
-from tests.helpers import MODELS, environment, kwargs_for, one_error_line, run_cli
+from tests.helpers import (
+    MODELS,
+    environment,
+    fake_base_url,
+    kwargs_for,
+    one_error_line,
+    run_cli,
+)
 
 #: Keys codey knows without being given them: in the providers' variables and in any *_API_KEY.
 OTHER_KEYS = {
@@ -148,7 +155,7 @@ class TestRedirects:
     @pytest.mark.parametrize("status", [301, 302, 307, 308])
     def test_not_followed(self, fake, provider, status):
         with FakeProvider() as elsewhere:
-            target = elsewhere.base_url(provider).replace("127.0.0.1", "localhost")
+            target = fake_base_url(elsewhere, provider).replace("127.0.0.1", "localhost")
             fake.push(error(status, "moved", headers={"Location": target + "/steal"}))
             with pytest.raises(codey.RedirectError) as info:
                 codey.complete("hi", **kwargs_for(fake, provider))

@@ -13,7 +13,26 @@ from tests.helpers import MODELS, kwargs_for
 
 def whole_reply(provider: str) -> bytes:
     """What each API sends when it ignores ``stream: true``."""
-    if provider == "anthropic":
+    if provider == "openai-responses":
+        text = {"type": "output_text", "text": "Paris, as a whole.", "annotations": []}
+        body = {
+            "id": "resp_1",
+            "object": "response",
+            "status": "completed",
+            "model": "o3-pro",
+            "output": [
+                {"id": "rs_1", "type": "reasoning", "summary": []},
+                {
+                    "id": "msg_1",
+                    "type": "message",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [text],
+                },
+            ],
+            "usage": {"input_tokens": 7, "output_tokens": 5, "total_tokens": 12},
+        }
+    elif provider == "anthropic":
         body = {
             "id": "msg_1",
             "type": "message",
@@ -46,7 +65,7 @@ def reply(content_type: str, body: object) -> Reply:
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
 def test_a_whole_json_reply_is_the_answer(fake, provider):
-    fake.push(reply("application/json", whole_reply))
+    fake.push(reply("application/json", whole_reply(provider)))
     with codey.stream("hi", **kwargs_for(fake, provider)) as stream:
         assert list(stream) == ["Paris, as a whole."]
     assert stream.finish_reason == ("end_turn" if provider == "anthropic" else "stop")

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Callable
+from typing import Callable, Optional
 
-from codey._errors import UnknownModelError
+from codey._errors import UnknownModelError, UnsupportedOptionError
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
 from codey._providers.compatible import AZURE, COMPATIBLE, XAI
 from codey._providers.openai import OPENAI, ChatCompletions
+from codey._providers.responses import OPENAI_RESPONSES, XAI_RESPONSES, Responses
 
 __all__ = [
+    "APIS",
     "PROVIDERS",
     "WIRE_FORMATS",
     "ChatCompletions",
     "Messages",
+    "Responses",
     "Service",
     "build",
+    "for_api",
     "get",
     "register",
     "register_all",
@@ -26,7 +30,15 @@ __all__ = [
     "snapshot",
 ]
 
-_BUILT_IN: tuple[Provider, ...] = (ANTHROPIC, OPENAI, XAI, AZURE, *COMPATIBLE)
+_BUILT_IN: tuple[Provider, ...] = (
+    ANTHROPIC,
+    OPENAI,
+    XAI,
+    AZURE,
+    OPENAI_RESPONSES,
+    XAI_RESPONSES,
+    *COMPATIBLE,
+)
 #: Every provider, in the order ``codey.providers()`` lists them. Read it
 #: through :func:`snapshot`; change it only through :func:`register_all`.
 PROVIDERS: list[Provider] = list(_BUILT_IN)
@@ -37,7 +49,14 @@ _lock = threading.Lock()
 WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
     "openai": ChatCompletions,
     "anthropic": Messages,
+    "openai-responses": Responses,
 }
+
+#: What each ``api=`` value asks for: a wire format (a key of ``WIRE_FORMATS``).
+APIS = {"chat": "openai", "responses": "openai-responses"}
+#: Built-in providers that are one service over its two APIs: ``api=`` moves a
+#: model from one to the other.
+_SAME_SERVICE = (("openai", "openai-responses"), ("xai", "xai-responses"))
 
 
 def build(service: Service) -> Provider:
@@ -103,7 +122,11 @@ def _rebuild() -> None:
 
 
 def resolve(model: str) -> tuple[Provider, str]:
-    """The provider of ``model`` and the name to send: ``provider:model`` or a known prefix."""
+    """The provider of ``model`` and the name to send: ``provider:model`` or a known prefix.
+
+    The longest prefix that matches wins (``o3-pro`` is ``openai-responses``'s,
+    though ``o3`` is ``openai``'s); of two as long, the provider listed first.
+    """
     providers = snapshot()
     head, sep, rest = model.partition(":")
     if sep:
@@ -112,11 +135,41 @@ def resolve(model: str) -> tuple[Provider, str]:
                 if not rest:
                     raise UnknownModelError(f"no model named after {head!r}", model=model)
                 return provider, rest
+    best: Optional[Provider] = None
+    longest = 0
     for provider in providers:
-        if provider.prefixes and model.startswith(provider.prefixes):
-            return provider, model
+        for prefix in provider.prefixes:
+            if len(prefix) > longest and model.startswith(prefix):
+                best, longest = provider, len(prefix)
+    if best is not None:
+        return best, model
     raise UnknownModelError(
         f"unknown model {model!r}: name a known model (see `codey models`) or use "
         f"PROVIDER:MODEL with a provider from: {', '.join(p.name for p in providers)}",
         model=model,
+    )
+
+
+def for_api(provider: Provider, api: Optional[str]) -> Provider:
+    """The provider that serves ``provider``'s models over ``api`` (``"chat"`` or
+    ``"responses"``); ``None`` keeps ``provider``.
+
+    Raises UnsupportedOptionError for a provider that has no such API.
+    """
+    if api is None:
+        return provider
+    kind = APIS.get(api) if isinstance(api, str) else None
+    if kind is None:
+        raise ValueError(f"api must be one of {', '.join(map(repr, APIS))} or None, not {api!r}")
+    if provider.kind == kind:
+        return provider
+    for names in _SAME_SERVICE:
+        if provider.name in names:
+            for other in snapshot():
+                if other.name in names and other.kind == kind:
+                    return other
+    wanted = getattr(WIRE_FORMATS[kind], "wire_name", kind)
+    speaks = getattr(provider, "wire_name", "") or provider.kind
+    raise UnsupportedOptionError(
+        f"{provider.name} has no {wanted} API (api={api!r}); it speaks {speaks} only"
     )

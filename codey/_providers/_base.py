@@ -45,8 +45,8 @@ class Service:
     """One provider as described once: built in, or from a config file's ``[providers.NAME]``.
 
     ``kind`` names the wire format (``openai`` for Chat Completions,
-    ``anthropic`` for Messages); ``max_tokens_field`` and ``include_usage``
-    matter to Chat Completions only.
+    ``anthropic`` for Messages, ``openai-responses`` for the Responses API);
+    ``max_tokens_field`` and ``include_usage`` matter to Chat Completions only.
     """
 
     name: str
@@ -180,7 +180,8 @@ class Parser(Protocol):
 
 
 class Provider(Protocol):
-    #: ``openai`` (Chat Completions) or ``anthropic`` (Messages): the wire format.
+    #: ``openai`` (Chat Completions), ``anthropic`` (Messages) or ``openai-responses``
+    #: (Responses): the wire format.
     kind: str
     service: Service
 

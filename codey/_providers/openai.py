@@ -63,15 +63,9 @@ class ChatCompletions(ServiceProvider):
         if spec.schema is not None:
             body["response_format"] = self._response_format(spec.schema)
         # cache=True: these services cache long prompts by themselves; nothing to mark.
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if api_key:
-            if self.service.api_key_header:
-                headers[self.service.api_key_header] = api_key
-            else:
-                headers["Authorization"] = f"Bearer {api_key}"
         return HTTPRequest(
             url=base_url.rstrip("/") + self._path(spec.model),
-            headers=headers,
+            headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
 
@@ -178,6 +172,18 @@ class ChatCompletions(ServiceProvider):
         if isinstance(usage, dict):
             out.append(usage_of(usage))
         return out
+
+
+def request_headers(service: Service, api_key: str) -> dict[str, str]:
+    """An OpenAI-style request's headers: the key as a bearer token, or in the
+    service's own header (Azure's ``api-key``)."""
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    if api_key:
+        if service.api_key_header:
+            headers[service.api_key_header] = api_key
+        else:
+            headers["Authorization"] = f"Bearer {api_key}"
+    return headers
 
 
 def usage_of(usage: dict[str, Any]) -> Usage:

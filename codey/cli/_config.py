@@ -18,7 +18,7 @@ Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
     system = "Answer briefly."
 
     [providers.together]        # another service (or a change to a built-in one)
-    kind = "openai"             # the wire format: "openai" or "anthropic"
+    kind = "openai"             # the wire format: "openai", "anthropic" or "openai-responses"
     base_url = "https://api.together.xyz/v1"
     api_key_env = "TOGETHER_API_KEY"
     models = ["meta-llama/Llama-3.3-70B-Instruct-Turbo"]   # and/or prefix = "..."
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from codey._providers._base import Provider, Service
 
 __all__ = [
+    "APIS",
     "MODEL_SETTINGS",
     "PRECEDENCE",
     "REASONING_EFFORTS",
@@ -63,8 +64,11 @@ MODEL_SETTINGS = (
     "reasoning_effort",
     "thinking_budget",
     "cache",
+    "api",
 )
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+#: The values of ``--api`` and ``api =`` (``codey._providers.APIS``, without importing it).
+APIS = ("chat", "responses")
 
 
 class ConfigError(CodeyError, ValueError):

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from codey._errors import UnknownModelError
 from codey.cli._config import (
+    APIS,
     MODEL_SETTINGS,
     REASONING_EFFORTS,
     Config,
@@ -160,6 +161,14 @@ class _Checker:
                         f"not {effort!r}",
                     )
                 checked[key] = effort
+            elif key == "api":
+                api = self.string(value, where, key)
+                if api not in APIS:
+                    raise self.error(
+                        self.line_of(where, key),
+                        f"api must be one of {', '.join(APIS)}, not {api!r}",
+                    )
+                checked[key] = api
             else:
                 raise self.error(
                     self.line_of(where, key),
@@ -191,11 +200,11 @@ class _Checker:
         if kind is None:
             raise self.error(
                 self.line_of(("providers",), name),
-                f'providers.{name} needs kind = "openai" or "anthropic" (its wire format)',
+                f"providers.{name} needs kind = {_kinds_named()} (its wire format)",
             )
         if kind not in _kinds():
             raise self.error(
-                self.line_of(where, "kind"), f'kind must be "openai" or "anthropic", not {kind!r}'
+                self.line_of(where, "kind"), f"kind must be {_kinds_named()}, not {kind!r}"
             )
         base_url = value.get("base_url", getattr(builtin, "default_base_url", None))
         if base_url is None:
@@ -410,3 +419,9 @@ def _kinds() -> tuple[str, ...]:
     from codey import _providers
 
     return tuple(_providers.WIRE_FORMATS)
+
+
+def _kinds_named() -> str:
+    """``"openai", "anthropic" or "openai-responses"``."""
+    names = [f'"{kind}"' for kind in _kinds()]
+    return ", ".join(names[:-1]) + " or " + names[-1]

@@ -19,7 +19,7 @@ from codey.cli._argtypes import (
     _schema,
 )
 from codey.cli._completion import SHELLS
-from codey.cli._config import PRECEDENCE, REASONING_EFFORTS
+from codey.cli._config import APIS, PRECEDENCE, REASONING_EFFORTS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
             "conversation so far), so that a later request with the same start costs less; "
             "OpenAI-style services cache long prompts by themselves. --usage shows the "
             "tokens read from and written to the cache",
+        )
+        group.add_argument(
+            "--api",
+            choices=APIS,
+            help="the API for an OpenAI or xAI model: chat (Chat Completions) or responses; "
+            "default: the model's own (responses for models only it serves, such as o3-pro)",
         )
         if not shown:
             return
@@ -461,10 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
         "comes from; API keys are masked. The file, TOML, may set the default model "
         "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
         'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
-        "connect_timeout, deadline, reasoning_effort, thinking_budget, cache), the status "
-        "line's delay (status_delay), and more providers ([providers.NAME]: kind = "
-        '"openai" or "anthropic", base_url, api_key_env, models or prefix, and optionally '
-        "api_key_header for a key sent as it is, such as api-key). "
+        "connect_timeout, deadline, reasoning_effort, thinking_budget, cache, api), the "
+        "status line's delay (status_delay), and more providers ([providers.NAME]: kind = "
+        '"openai", "anthropic" or "openai-responses", base_url, api_key_env, models or '
+        "prefix, and optionally api_key_header for a key sent as it is, such as api-key). "
         "Precedence: " + PRECEDENCE + ".",
     )
     config.add_argument("--path", action="store_true", help="print only the config file's path")

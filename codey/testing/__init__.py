@@ -1,11 +1,12 @@
 """A fake LLM provider for tests: a real local HTTP server that streams scripted replies.
 
 ``FakeProvider`` is an HTTP/1.1 server on ``127.0.0.1`` (an ephemeral port) that
-speaks the OpenAI / xAI Chat Completions streaming format and the Anthropic
-Messages streaming format. It serves scripted replies in order, records every
-request it receives, and can inject every fault a streaming client must
-survive: error statuses and error events, stalls, truncated bodies, resets,
-tiny writes, gzip, odd line endings, byte order marks.
+speaks the OpenAI / xAI Chat Completions streaming format, the OpenAI / xAI
+Responses streaming format and the Anthropic Messages streaming format. It
+serves scripted replies in order, records every request it receives, and can
+inject every fault a streaming client must survive: error statuses and error
+events, stalls, truncated bodies, resets, tiny writes, gzip, odd line endings,
+byte order marks.
 
 Example::
 
@@ -34,7 +35,10 @@ Routing. ``fake.base_url("openai")`` is ``http://127.0.0.1:PORT/openai/v1``
 ``.../xai/v1``, and ``fake.base_url("anthropic")`` is ``.../anthropic`` (the
 client posts to ``{base}/v1/messages``). A path ending in ``/chat/completions``
 is Chat Completions (provider ``xai`` when the first path segment is ``xai``,
-otherwise ``openai``); a path ending in ``/v1/messages`` is Anthropic Messages;
+otherwise ``openai``); a path ending in ``/responses`` is the Responses API
+(``openai-responses`` and ``api="responses"`` post to ``{base}/responses``; the
+provider again ``xai`` or ``openai``); a path ending in ``/v1/messages`` is
+Anthropic Messages;
 ``GET .../models`` lists :attr:`FakeProvider.models`; anything else is a 404
 with a JSON error body. ``fake.env()`` gives the ``*_BASE_URL`` and
 ``*_API_KEY`` variables (key ``sk-fake-key``) for subprocess tests.
@@ -86,9 +90,9 @@ import types
 from typing import Any, Optional  # noqa: F401
 
 # The modules, each importing (at run time) only those before it: _common (what
-# every part shares), _steps, _replies, _sse (what every renderer shares), _chat
-# and _messages (one wire format each), _render (the registry of wire formats; a
-# reply's body), _requests, _connection (one client's HTTP/1.1), _server
+# every part shares), _steps, _replies, _sse (what every renderer shares), _chat,
+# _messages and _responses (one wire format each), _render (the registry of wire
+# formats; a reply's body), _requests, _connection (one client's HTTP/1.1), _server
 # (FakeProvider) and _demo (python -m codey.testing serve, see __main__).
 from codey.testing._common import FAKE_API_KEY
 from codey.testing._demo import demo_reply

@@ -23,9 +23,12 @@ _DEMO_DELAY = 0.05
 
 
 def _user_text(request: RecordedRequest) -> str:
-    """The text of the last user message of a Chat Completions or Messages request."""
+    """The text of the last user message of a Chat Completions, Messages or Responses
+    request."""
     body = request.json if isinstance(request.json, dict) else {}
-    messages = body.get("messages")
+    messages = body.get("messages", body.get("input"))  # Responses: input items
+    if isinstance(messages, str):  # Responses: the input as one user message
+        return messages
     for message in reversed(messages if isinstance(messages, list) else []):
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
@@ -77,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve a demo answer to every request, until Ctrl-C",
-        description="Serve OpenAI, xAI and Anthropic requests with a streamed demo answer "
+        description="Serve OpenAI and xAI (Chat Completions and Responses) and Anthropic "
+        "requests with a streamed demo answer "
         "(your last message, echoed back word by word) until Ctrl-C or SIGTERM.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")

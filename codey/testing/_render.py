@@ -16,6 +16,7 @@ from codey.testing._chat import _ChatRenderer
 from codey.testing._common import _DEFAULT_MODEL, _PROVIDERS, _unknown_provider
 from codey.testing._messages import _AnthropicRenderer
 from codey.testing._replies import Reply
+from codey.testing._responses import _ResponsesRenderer
 from codey.testing._sse import _Renderer
 from codey.testing._steps import Close, Pause, Raw, Reset, Stall
 
@@ -23,6 +24,7 @@ from codey.testing._steps import Close, Pause, Raw, Reset, Stall
 _RENDERERS: dict[str, type[_Renderer]] = {
     "chat": _ChatRenderer,  # OpenAI / xAI Chat Completions
     "messages": _AnthropicRenderer,  # Anthropic Messages
+    "responses": _ResponsesRenderer,  # OpenAI / xAI Responses
 }
 
 #: The wire format of each provider's replies when the request names none.
@@ -61,14 +63,20 @@ def _plan(reply: Reply, provider: str, model: str, wire_format: str = "") -> lis
     return actions
 
 
-def sse_bytes(reply: Reply, provider: str, model: str = _DEFAULT_MODEL) -> bytes:
+def sse_bytes(
+    reply: Reply, provider: str, model: str = _DEFAULT_MODEL, *, wire_format: str = ""
+) -> bytes:
     """The body ``reply`` would deliver to a ``provider`` request for ``model``.
 
-    No HTTP framing, no gzip, no timing; it stops at a :class:`Close` or
-    :class:`Reset` step, as the client would.
+    ``wire_format`` is ``"chat"``, ``"messages"`` or ``"responses"`` (the
+    Responses API, as a ``.../responses`` request gets it); by default, the
+    provider's own. No HTTP framing, no gzip, no timing; it stops at a
+    :class:`Close` or :class:`Reset` step, as the client would.
     """
+    if wire_format and wire_format not in _RENDERERS:
+        raise ValueError(f"wire_format must be one of {', '.join(_RENDERERS)}, not {wire_format!r}")
     out = []
-    for action in _plan(reply, provider, model):
+    for action in _plan(reply, provider, model, wire_format):
         if isinstance(action, (Close, Reset)):
             break
         if isinstance(action, bytes):

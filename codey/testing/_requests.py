@@ -45,8 +45,9 @@ class RecordedRequest:
 def _route(path: str) -> tuple[Optional[str], str]:
     """(provider, kind) of a request path.
 
-    ``kind`` is the wire format of a streaming path (``"chat"`` or ``"messages"``,
-    the keys of ``_render._RENDERERS``), ``"models"``, or ``""`` for no such path.
+    ``kind`` is the wire format of a streaming path (``"chat"``, ``"messages"`` or
+    ``"responses"``, the keys of ``_render._RENDERERS``), ``"models"``, or ``""``
+    for no such path.
     """
     bare = path.split("?", 1)[0].rstrip("/")
     segments = [segment for segment in bare.split("/") if segment]
@@ -56,6 +57,8 @@ def _route(path: str) -> tuple[Optional[str], str]:
         return ("xai" if prefix == "xai" else "openai"), "chat"
     if bare.endswith("/v1/messages"):
         return "anthropic", "messages"
+    if bare.endswith("/responses"):
+        return ("xai" if prefix == "xai" else "openai"), "responses"
     if bare.endswith("/models"):
         return prefix or "openai", "models"
     return prefix, ""

@@ -23,14 +23,16 @@ def _to_bytes(value: Union[bytes, str]) -> bytes:
 
 @attrs.frozen
 class Text:
-    """A piece of answer text (chat ``delta.content``; anthropic ``text_delta``)."""
+    """A piece of answer text (chat ``delta.content``; anthropic ``text_delta``;
+    responses ``response.output_text.delta``)."""
 
     text: str
 
 
 @attrs.frozen
 class Reasoning:
-    """A piece of reasoning (chat ``delta.reasoning_content``; anthropic ``thinking_delta``)."""
+    """A piece of reasoning (chat ``delta.reasoning_content``; anthropic ``thinking_delta``;
+    responses ``response.reasoning_summary_text.delta``)."""
 
     text: str
 
@@ -44,7 +46,9 @@ class ToolCall:
     ``type`` and ``function.name`` with the first piece; each later piece is a
     chunk with only ``function.arguments``. Anthropic: a ``tool_use`` content
     block (opened on a new ``index``) with one ``input_json_delta`` per piece.
-    ``id`` defaults to ``call_fake_<index>`` (chat) or ``toolu_fake_<index>``.
+    Responses: a ``function_call`` output item (opened on a new ``index``) with
+    one ``response.function_call_arguments.delta`` per piece. ``id`` defaults to
+    ``call_fake_<index>`` (chat, responses) or ``toolu_fake_<index>``.
     """
 
     index: int = 0
@@ -60,11 +64,13 @@ class UsageStep:
     Chat: a ``{"choices": [], "usage": {...}}`` chunk. Anthropic: renders
     nothing itself; the first ``UsageStep`` of a script supplies
     ``message_start``'s ``input_tokens`` and ``message_delta``'s
-    ``output_tokens``.
+    ``output_tokens``. Responses: renders nothing itself; the first one is the
+    ``usage`` of the terminal event's response (``null`` without one).
 
     Prompt caching, when non-zero: chat ``prompt_tokens_details.cached_tokens``
     (``cache_read_tokens``; Chat Completions reports no writes); anthropic
-    ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``.
+    ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``;
+    responses ``input_tokens_details.cached_tokens`` (``cache_read_tokens``).
     """
 
     input_tokens: int = 10
@@ -80,7 +86,11 @@ class Finish:
     ``None`` means ``"stop"`` (chat) or ``"end_turn"`` (anthropic), or
     ``"tool_calls"`` / ``"tool_use"`` after a :class:`ToolCall`. Chat: a chunk with
     an empty delta and ``finish_reason``. Anthropic: closes the open content
-    block, then ``message_delta``.
+    block, then ``message_delta``. Responses: closes the open output item; the
+    reason picks the terminal event :class:`Done` sends: ``None`` or ``"stop"``
+    gives ``response.completed``, any other ``response.incomplete`` with that
+    ``incomplete_details.reason`` (the API's are ``max_output_tokens`` and
+    ``content_filter``).
     """
 
     reason: Optional[str] = None
@@ -89,7 +99,8 @@ class Finish:
 @attrs.frozen
 class Done:
     """The end marker: chat ``data: [DONE]``; anthropic ``message_stop`` (after
-    closing any open content block)."""
+    closing any open content block); responses ``response.completed`` or
+    ``response.incomplete`` (see :class:`Finish`), after closing any open item."""
 
 
 @attrs.frozen
@@ -98,11 +109,16 @@ class ErrorEvent:
 
     Anthropic: ``event: error`` with ``{"type": "error", "error": {"type", "message"}}``.
     Chat: ``data: {"error": {"message", "type", "param": null, "code"}}``.
+    Responses: ``event: error`` with ``{"type": "error", "code", "message", "param":
+    null}`` (``code`` is ``code``, else ``error_type``); with ``failed=True``,
+    ``response.failed`` instead: the response, ``status`` ``failed``, with
+    ``error: {"code", "message"}``. The other formats ignore ``failed``.
     """
 
     error_type: str = "overloaded_error"
     message: str = "Overloaded"
     code: Optional[str] = None
+    failed: bool = False
 
 
 @attrs.frozen
@@ -114,7 +130,7 @@ class Comment:
 
 @attrs.frozen
 class Ping:
-    """Anthropic ``event: ping``; chat: the comment ``: ping``."""
+    """Anthropic ``event: ping``; chat and responses: the comment ``: ping``."""
 
 
 @attrs.frozen

@@ -190,6 +190,41 @@ class TestProviders:
         assert "together:meta-llama/Llama-3.3-70B\n" in out
         assert run(fake, "providers")[1].endswith("together\n")
 
+    def test_responses_kind(self, fake: FakeProvider, home: Path) -> None:
+        """A service over the Responses API: kind = "openai-responses"."""
+        write_config(
+            home,
+            "[providers.corp]\n"
+            'kind = "openai-responses"\n'
+            f'base_url = "{fake.base_url("openai")}"\n'
+            'api_key_env = "CORP_KEY"\n'
+            'prefix = "corp-"\n',
+        )
+        fake.push(answer("from the Responses API"))
+        code, out, err = run(fake, "prompt", "hi", "-m", "corp-large", CORP_KEY="ck-1")
+        assert (code, out, err) == (0, "from the Responses API\n", "")
+        request = fake.requests[-1]
+        assert request.path == "/openai/v1/responses"
+        assert request.json["input"] == [{"type": "message", "role": "user", "content": "hi"}]
+        assert request.headers["authorization"] == "Bearer ck-1"
+        code, out, _ = run(fake, "config")
+        assert '[providers.corp]  # from the config file\nkind = "openai-responses"' in out
+        with open(home / "codey" / "config.toml", "a", encoding="utf-8") as file:
+            file.write('api_key_header = "x-corp-key"\n')
+        fake.push(answer("again"))
+        assert run(fake, "prompt", "hi", "-m", "corp-large", CORP_KEY="ck-1")[0] == 0
+        assert fake.requests[-1].headers["x-corp-key"] == "ck-1"
+        assert fake.requests[-1].headers["authorization"] is None
+
+    def test_api_per_model(self, fake: FakeProvider, home: Path) -> None:
+        """api = in a model's table picks its API; the --api flag beats it."""
+        write_config(home, '[models."gpt-4.1"]\napi = "responses"\n')
+        fake.push(answer("a"), answer("b"))
+        assert run(fake, "prompt", "hi", "-m", "gpt-4.1")[:2] == (0, "a\n")
+        assert fake.requests[-1].path == "/openai/v1/responses"
+        assert run(fake, "prompt", "hi", "-m", "gpt-4.1", "--api", "chat")[:2] == (0, "b\n")
+        assert fake.requests[-1].path == "/openai/v1/chat/completions"
+
     def test_missing_key_names_the_variable(self, fake: FakeProvider, home: Path) -> None:
         write_config(
             home,
@@ -345,12 +380,17 @@ class TestErrors:
             ('[models."gpt-4.1"]\ntemperature = -1\n', 2, "temperature must not be negative"),
             ("[defaults]\nchunk_timeout = 0\n", 2, "chunk_timeout must be a positive number"),
             ('[defaults]\nreasoning_effort = "max"\n', 2, "reasoning_effort must be one of"),
+            ('[models.o3]\napi = "completions"\n', 2, "api must be one of chat, responses"),
             ("model = 3\n", 1, "model must be a string"),
             ('# a comment\nmdoel = "x"\n', 2, "unknown setting 'mdoel'"),
             ("[defaults]\nmax_token = 3\n", 2, "unknown setting 'max_token' in [defaults]"),
             ('aliases = "x"\n', 1, "aliases must be a table"),
             ('[providers.x]\nbase_url = "http://h/v1"\n', 1, 'needs kind = "openai"'),
-            ('[providers.x]\nkind = "grpc"\nbase_url = "http://h"\n', 2, "kind must be"),
+            (
+                '[providers.x]\nkind = "grpc"\nbase_url = "http://h"\n',
+                2,
+                'kind must be "openai", "anthropic" or "openai-responses", not',
+            ),
             ('[providers.x]\nkind = "openai"\n', 1, "needs a base_url"),
             ('[providers.x]\nkind = "openai"\nbase_url = "h/v1"\n', 3, "must start with http"),
             ('[providers.x]\nkind = "openai"\nbase_url = "http://h"\nmodels = "a"\n', 4, "list"),

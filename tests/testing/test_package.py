@@ -22,6 +22,7 @@ LAYERS = [
     "_sse",
     "_chat",
     "_messages",
+    "_responses",
     "_render",
     "_requests",
     "_connection",

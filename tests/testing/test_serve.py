@@ -112,6 +112,23 @@ class TestDemoReply:
             '"text":" hi"' in sse_bytes(testing.demo_reply(blocks, delay=0), "anthropic").decode()
         )
 
+    def test_responses(self) -> None:
+        """A Responses request's input: one string, or items with text or content parts."""
+        said = self.request("openai", {"input": "just this"})
+        body = sse_bytes(testing.demo_reply(said, delay=0), "openai", wire_format="responses")
+        assert b'"delta":" this"' in body
+        items = self.request(
+            "openai",
+            {
+                "input": [
+                    {"type": "message", "role": "system", "content": "be brief"},
+                    {"role": "user", "content": [{"type": "input_text", "text": "parts too"}]},
+                ]
+            },
+        )
+        reply = testing.demo_reply(items, delay=0)
+        assert b'"delta":" too"' in sse_bytes(reply, "openai", wire_format="responses")
+
     def test_no_user_message(self) -> None:
         reply = testing.demo_reply(self.request("openai", {"messages": []}), delay=0)
         assert b"Hello" in sse_bytes(reply, "openai")
@@ -206,7 +223,7 @@ class TestServe:
         assert env["OPENAI_BASE_URL"].endswith("/v1")
         assert 'codey prompt "hello" --model gpt-4.1' in served.lines
 
-    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-3", "claude-sonnet-4-0"])
+    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-3", "claude-sonnet-4-0", "o3-pro"])
     def test_codey_prompt_against_it(self, served: Served, model: str) -> None:
         """codey prompt, a real process with the printed environment, streams the
         echo of the prompt."""

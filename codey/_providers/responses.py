@@ -1,0 +1,294 @@
+"""The OpenAI Responses wire format (``POST {base}/responses``), for models only it serves.
+
+Named SSE events, each with ``type`` and ``sequence_number`` in its JSON:
+``response.created``, ``response.output_item.added`` (a message, a reasoning
+item or a function call), ``response.output_text.delta`` (text),
+``response.reasoning_summary_text.delta`` (reasoning), and one terminal event:
+``response.completed`` (usage), ``response.incomplete`` (why it stopped
+short) or ``response.failed`` (an error). An ``error`` event may come at any
+point. Only a terminal event ends the answer: any other end of the body is
+incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import attrs
+
+from codey._errors import StreamError, UnsupportedOptionError
+from codey._providers._base import (
+    HTTPRequest,
+    RequestSpec,
+    ServiceProvider,
+    parse_event_data,
+)
+from codey._providers.compatible import XAI
+from codey._providers.openai import OPENAI, error_details, request_headers
+from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+
+#: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
+#: reason, only ``status``, so codey says what Chat Completions would.
+COMPLETED = "stop"
+
+_TEXT_EVENTS = frozenset({"response.output_text.delta", "response.refusal.delta"})
+_REASONING_EVENTS = frozenset(
+    {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
+)
+
+
+def _conversation(spec: RequestSpec) -> list[tuple[str, str]]:
+    """(role, text) of each message, system messages included: the one reader of
+    ``spec.messages`` here. What codey does not send over this API yet is refused."""
+    if spec.tools:
+        raise UnsupportedOptionError(
+            "codey does not send tools over the Responses API yet; use api='chat' (--api chat)"
+        )
+    out = []
+    for message in spec.messages:
+        if message.attachments or message.tool_calls or message.role == "tool":
+            raise UnsupportedOptionError(
+                "codey does not send attachments or tool calls over the Responses API yet; "
+                "use api='chat' (--api chat)"
+            )
+        out.append((message.role, message.content))
+    return out
+
+
+class Responses(ServiceProvider):
+    """A service that speaks the OpenAI Responses API."""
+
+    __slots__ = ()
+    kind = "openai-responses"
+    wire_name = "Responses"
+
+    def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+        if spec.thinking_budget is not None:
+            raise UnsupportedOptionError(
+                f"thinking_budget is for Anthropic models; {self.name} models take "
+                "reasoning_effort= (low, medium, high)"
+            )
+        if spec.schema is not None:
+            raise UnsupportedOptionError(
+                f"{self.name}: codey does not send schema= over the Responses API yet; "
+                "use api='chat' (--api chat) or another model"
+            )
+        body: dict[str, Any] = {
+            "model": spec.model,
+            # System messages stay input items, in place: xAI rejects ``instructions``.
+            "input": [
+                {"type": "message", "role": role, "content": content}
+                for role, content in _conversation(spec)
+            ],
+            "stream": True,
+            # codey sends the whole conversation every time: nothing to keep.
+            "store": False,
+        }
+        if spec.max_tokens is not None:
+            body["max_output_tokens"] = spec.max_tokens
+        if spec.temperature is not None:
+            body["temperature"] = spec.temperature
+        if spec.reasoning_effort is not None:
+            body["reasoning"] = {"effort": spec.reasoning_effort, "summary": "auto"}
+        # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
+        return HTTPRequest(
+            url=base_url.rstrip("/") + "/responses",
+            headers=request_headers(self.service, api_key),
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
+
+    def new_parser(self, request: Optional[HTTPRequest] = None) -> ResponsesParser:
+        return ResponsesParser(self.name)
+
+    @staticmethod
+    def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
+        return error_details(body)
+
+    @staticmethod
+    def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
+        """The events of a whole ``response`` object (``stream`` ignored), else None."""
+        if not isinstance(body, dict) or body.get("object") != "response":
+            return None
+        status = body.get("status")
+        if status not in ("completed", "incomplete") or not isinstance(body.get("output"), list):
+            return None  # a failed response is an error body: the transport says so
+        out: list[Any] = []
+        calls = 0
+        for item in body["output"]:
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("type")
+            if kind == "message":
+                for part in item.get("content") or ():
+                    if not isinstance(part, dict):
+                        continue
+                    text = part.get("text") or part.get("refusal")  # a refusal is text
+                    if text and isinstance(text, str):
+                        out.append(text)
+            elif kind == "reasoning":
+                for part in item.get("summary") or ():
+                    text = part.get("text") if isinstance(part, dict) else None
+                    if text and isinstance(text, str):
+                        out.append(ReasoningDelta(text))
+            elif kind == "function_call":
+                out.append(
+                    ToolCallDelta(
+                        index=calls,
+                        id=item.get("call_id"),
+                        name=item.get("name"),
+                        arguments=item.get("arguments") or "",
+                    )
+                )
+                calls += 1
+        usage = _usage(body)
+        if usage is not None:
+            out.append(usage)
+        out.append(Finish(COMPLETED if status == "completed" else _incomplete_reason(body)))
+        return out
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: odd data is no crash."""
+    return value if isinstance(value, dict) else {}
+
+
+def _usage(response: Any) -> Optional[Usage]:
+    usage = _dict(response).get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return Usage(
+        input_tokens=usage.get("input_tokens"),
+        output_tokens=usage.get("output_tokens"),
+        cache_read_tokens=_dict(usage.get("input_tokens_details")).get("cached_tokens"),
+    )
+
+
+def _incomplete_reason(response: Any) -> Optional[str]:
+    """The provider's own word: ``max_output_tokens`` or ``content_filter``."""
+    reason = _dict(_dict(response).get("incomplete_details")).get("reason")
+    return str(reason) if reason else None
+
+
+class ResponsesParser:
+    """Parses Responses events (``event:`` names, JSON ``data:`` with the same ``type``)."""
+
+    __slots__ = ("_calls", "complete_at_eof", "done", "name", "saw_text")
+
+    def __init__(self, name: str = "openai-responses") -> None:
+        self.name = name
+        self.done = False
+        self.complete_at_eof = False  # only a terminal event completes an answer
+        self.saw_text = False
+        #: The index of each function call, by its output_index, in order of arrival.
+        self._calls: dict[Any, int] = {}
+
+    def feed(self, event: str, data: str, out: list[Any]) -> None:
+        obj = parse_event_data(data, self.name)
+        kind = obj.get("type") or event
+        if kind in _TEXT_EVENTS:
+            delta = obj.get("delta")
+            if delta:
+                out.append(delta)
+                self.saw_text = True
+        elif kind in _REASONING_EVENTS:
+            delta = obj.get("delta")
+            if delta:
+                out.append(ReasoningDelta(delta))
+        elif kind == "response.function_call_arguments.delta":
+            index = self._calls.get(obj.get("output_index"))
+            if index is not None and obj.get("delta"):
+                out.append(ToolCallDelta(index=index, arguments=obj["delta"]))
+        elif kind == "response.output_item.added":
+            item = _dict(obj.get("item"))
+            if item.get("type") == "function_call":
+                index = self._calls[obj.get("output_index")] = len(self._calls)
+                out.append(
+                    ToolCallDelta(
+                        index=index,
+                        id=item.get("call_id"),
+                        name=item.get("name"),
+                        arguments=item.get("arguments") or "",
+                    )
+                )
+        elif kind == "response.completed":
+            self._end(obj, out, COMPLETED)
+        elif kind == "response.incomplete":
+            self._end(obj, out, _incomplete_reason(obj.get("response")))
+        elif kind == "response.failed":
+            error = _dict(_dict(obj.get("response")).get("error"))
+            code, message = error.get("code"), error.get("message")
+            raise StreamError(
+                str(message) if message else f"{self.name}: the response failed",
+                provider=self.name,
+                error_type=str(code) if code else None,
+                code=str(code) if code else None,
+            )
+        elif kind == "error":
+            raise self._error(obj, data)
+
+    def _end(self, obj: dict[str, Any], out: list[Any], reason: Optional[str]) -> None:
+        usage = _usage(obj.get("response"))
+        if usage is not None:
+            out.append(usage)
+        out.append(Finish(reason))
+        self.done = True
+
+    def _error(self, obj: dict[str, Any], data: str) -> StreamError:
+        # As documented, code and message sit on the event itself; OpenAI has also
+        # been seen to send them nested, {"error": {"type", "code", "message"}}.
+        error = obj.get("error")
+        if isinstance(error, dict):
+            error_type = error.get("type") or error.get("code")
+        else:
+            error, error_type = obj, obj.get("code")  # obj's own type is "error"
+        code = error.get("code")
+        message = error.get("message")
+        return StreamError(
+            str(message) if message else f"{self.name} sent an error: {data[:200]}",
+            provider=self.name,
+            error_type=str(error_type) if error_type else None,
+            code=str(code) if code else None,
+        )
+
+
+#: OpenAI's models that only the Responses API serves (and their dated snapshots).
+_RESPONSES_ONLY = (
+    "o1-pro",
+    "o3-pro",
+    "o3-deep-research",
+    "o4-mini-deep-research",
+    "gpt-5-pro",
+    "gpt-5-codex",
+    "gpt-5.1-codex",
+    "codex-mini",
+    "computer-use-preview",
+)
+
+#: OpenAI over the Responses API: same key, same base URL. A model name starting
+#: with one of its prefixes comes here rather than to ``openai`` (the longer
+#: prefix wins), and ``openai-responses:MODEL`` (or ``api="responses"``) sends
+#: any OpenAI model this way.
+OPENAI_RESPONSES = Responses(
+    attrs.evolve(
+        OPENAI.service,
+        name="openai-responses",
+        kind=Responses.kind,
+        prefixes=_RESPONSES_ONLY,
+        models=(
+            "o1-pro",
+            "o3-pro",
+            "o3-deep-research",
+            "o4-mini-deep-research",
+            "gpt-5-pro",
+            "gpt-5-codex",
+            "codex-mini-latest",
+            "computer-use-preview",
+        ),
+    )
+)
+
+#: xAI over its Responses API (``xai-responses:MODEL``, or ``api="responses"``).
+XAI_RESPONSES = Responses(
+    attrs.evolve(XAI.service, name="xai-responses", kind=Responses.kind, prefixes=(), models=())
+)

@@ -1,0 +1,188 @@
+"""The OpenAI Responses wire format: named events, each with its ``type`` and a
+``sequence_number`` (``response.created``, ``response.in_progress``, output items
+added, filled and done, then ``response.completed`` or ``response.incomplete``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from codey.testing._common import _dumps
+from codey.testing._sse import _Renderer
+from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
+
+#: ``Finish`` reasons that end with ``response.completed`` (any other: ``response.incomplete``).
+_COMPLETED = (None, "stop")
+
+
+class _ResponsesRenderer(_Renderer):
+    def __init__(self, model: str, eol: str, steps: Sequence[Step]) -> None:
+        super().__init__(model, eol, steps)
+        self.created_at = int(time.time())
+        self.sequence = 0
+        self.started = False
+        self.reason: Optional[str] = None
+        #: The items done so far, as the terminal event's ``output`` lists them.
+        self.output: list[dict[str, Any]] = []
+        #: The open item (``None`` when none is) and what it has accumulated.
+        self.item: Optional[dict[str, Any]] = None
+        self.tool: Optional[int] = None  # the ToolCall index of an open function call
+        self.buffer = ""
+
+    def event(self, name: str, fields: dict[str, Any]) -> str:
+        obj = {"type": name, **fields, "sequence_number": self.sequence}
+        self.sequence += 1
+        return f"event: {name}{self.eol}data: {_dumps(obj)}{self.eol}{self.eol}"
+
+    def response(self, status: str, **fields: Any) -> dict[str, Any]:
+        """The ``response`` object of a lifecycle event."""
+        usage = None
+        first = self.first_usage
+        if first is not None and status != "in_progress":
+            usage = {
+                "input_tokens": self.input_tokens,
+                "input_tokens_details": {"cached_tokens": first.cache_read_tokens},
+                "output_tokens": self.output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": self.input_tokens + self.output_tokens,
+            }
+        return {
+            "id": "resp_fake",
+            "object": "response",
+            "created_at": self.created_at,
+            "status": status,
+            "error": None,
+            "incomplete_details": None,
+            "model": self.model,
+            "output": list(self.output),
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": usage,
+            **fields,
+        }
+
+    def start(self) -> str:
+        if self.started:
+            return ""
+        self.started = True
+        out = self.event("response.created", {"response": self.response("in_progress")})
+        return out + self.event("response.in_progress", {"response": self.response("in_progress")})
+
+    @property
+    def index(self) -> int:
+        """The ``output_index`` of the open item."""
+        return len(self.output)
+
+    def open_item(self, prefix: str, fields: dict[str, Any], tool: Optional[int] = None) -> str:
+        """Close the open item, open another: its id is ``{prefix}_fake_{output_index}``."""
+        out = self.close_item()
+        item = {"id": f"{prefix}_fake_{self.index}", **fields}
+        self.item, self.tool, self.buffer = item, tool, ""
+        return out + self.event(
+            "response.output_item.added", {"output_index": self.index, "item": item}
+        )
+
+    def where(self, **more: Any) -> dict[str, Any]:
+        """The fields that place an event in the open item."""
+        assert self.item is not None
+        return {"item_id": self.item["id"], "output_index": self.index, **more}
+
+    def close_item(self) -> str:
+        item = self.item
+        if item is None:
+            return ""
+        text, out = self.buffer, ""
+        kind = item["type"]
+        if kind == "message":
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+            place = self.where(content_index=0)
+            out += self.event("response.output_text.done", {**place, "text": text, "logprobs": []})
+            out += self.event("response.content_part.done", {**place, "part": part})
+            done = {**item, "status": "completed", "content": [part]}
+        elif kind == "reasoning":
+            part = {"type": "summary_text", "text": text}
+            place = self.where(summary_index=0)
+            out += self.event("response.reasoning_summary_text.done", {**place, "text": text})
+            out += self.event("response.reasoning_summary_part.done", {**place, "part": part})
+            done = {**item, "summary": [part]}
+        else:
+            done = {**item, "status": "completed", "arguments": text}
+            fields = self.where(name=item["name"], arguments=text)
+            out += self.event("response.function_call_arguments.done", fields)
+        out += self.event("response.output_item.done", {"output_index": self.index, "item": done})
+        self.output.append(done)
+        self.item, self.tool = None, None
+        return out
+
+    def text(self, step: Text) -> str:
+        out = self.start()
+        if self.item is None or self.item["type"] != "message":
+            fields = {
+                "type": "message",
+                "status": "in_progress",
+                "content": [],
+                "role": "assistant",
+            }
+            out += self.open_item("msg", fields)
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+            out += self.event("response.content_part.added", self.where(content_index=0, part=part))
+        self.buffer += step.text
+        delta = self.where(content_index=0, delta=step.text, logprobs=[])
+        return out + self.event("response.output_text.delta", delta)
+
+    def reasoning(self, step: Reasoning) -> str:
+        out = self.start()
+        if self.item is None or self.item["type"] != "reasoning":
+            out += self.open_item("rs", {"type": "reasoning", "summary": []})
+            part = {"type": "summary_text", "text": ""}
+            added = self.where(summary_index=0, part=part)
+            out += self.event("response.reasoning_summary_part.added", added)
+        self.buffer += step.text
+        delta = self.where(summary_index=0, delta=step.text)
+        return out + self.event("response.reasoning_summary_text.delta", delta)
+
+    def tool_call(self, step: ToolCall) -> str:
+        self.any_tool = True
+        out = self.start()
+        if self.item is None or self.tool != step.index:
+            fields = {
+                "type": "function_call",
+                "status": "in_progress",
+                "arguments": "",
+                "call_id": step.id or f"call_fake_{step.index}",
+                "name": step.name,
+            }
+            out += self.open_item("fc", fields, tool=step.index)
+        for piece in step.arguments:
+            self.buffer += piece
+            delta = self.where(delta=piece)
+            out += self.event("response.function_call_arguments.delta", delta)
+        return out
+
+    def finish(self, step: Finish) -> str:
+        self.reason = step.reason
+        return self.start() + self.close_item()
+
+    def usage(self, step: UsageStep) -> str:
+        return ""  # its numbers go into the terminal event's response
+
+    def done(self) -> str:
+        out = self.start() + self.close_item()
+        if self.reason in _COMPLETED:
+            return out + self.event("response.completed", {"response": self.response("completed")})
+        details = {"reason": self.reason}
+        response = self.response("incomplete", incomplete_details=details)
+        return out + self.event("response.incomplete", {"response": response})
+
+    def error(self, step: ErrorEvent) -> str:
+        code = step.code or step.error_type
+        if step.failed:
+            error = {"code": code, "message": step.message}
+            response = self.response("failed", error=error)
+            return self.start() + self.event("response.failed", {"response": response})
+        return self.event("error", {"code": code, "message": step.message, "param": None})
+
+    def ping(self) -> str:
+        return self.comment("ping")
