@@ -30,11 +30,7 @@ class ChatCompletions(ServiceProvider):
     wire_name = "Chat Completions"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
-        if spec.thinking_budget is not None:
-            raise UnsupportedOptionError(
-                f"thinking_budget is for Anthropic models; {self.name} models take "
-                "reasoning_effort= (low, medium, high)"
-            )
+        refuse_thinking_budget(self.name, spec)
         body: dict[str, Any] = {
             "model": spec.model,
             "messages": [self._message(message) for message in spec.messages],
@@ -184,6 +180,15 @@ def request_headers(service: Service, api_key: str) -> dict[str, str]:
         else:
             headers["Authorization"] = f"Bearer {api_key}"
     return headers
+
+
+def refuse_thinking_budget(name: str, spec: RequestSpec) -> None:
+    """OpenAI-style services take ``reasoning_effort``; ``thinking_budget`` is Anthropic's."""
+    if spec.thinking_budget is not None:
+        raise UnsupportedOptionError(
+            f"thinking_budget is for Anthropic models; {name} models take "
+            "reasoning_effort= (low, medium, high)"
+        )
 
 
 def usage_of(usage: dict[str, Any]) -> Usage:

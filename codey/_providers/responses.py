@@ -25,7 +25,7 @@ from codey._providers._base import (
     parse_event_data,
 )
 from codey._providers.compatible import XAI
-from codey._providers.openai import OPENAI, error_details, request_headers
+from codey._providers.openai import OPENAI, error_details, refuse_thinking_budget, request_headers
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
@@ -64,11 +64,7 @@ class Responses(ServiceProvider):
     wire_name = "Responses"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
-        if spec.thinking_budget is not None:
-            raise UnsupportedOptionError(
-                f"thinking_budget is for Anthropic models; {self.name} models take "
-                "reasoning_effort= (low, medium, high)"
-            )
+        refuse_thinking_budget(self.name, spec)
         if spec.schema is not None:
             raise UnsupportedOptionError(
                 f"{self.name}: codey does not send schema= over the Responses API yet; "
@@ -132,14 +128,7 @@ class Responses(ServiceProvider):
                     if text and isinstance(text, str):
                         out.append(ReasoningDelta(text))
             elif kind == "function_call":
-                out.append(
-                    ToolCallDelta(
-                        index=calls,
-                        id=item.get("call_id"),
-                        name=item.get("name"),
-                        arguments=item.get("arguments") or "",
-                    )
-                )
+                out.append(_call_start(calls, item))
                 calls += 1
         usage = _usage(body)
         if usage is not None:
@@ -151,6 +140,16 @@ class Responses(ServiceProvider):
 def _dict(value: Any) -> dict[str, Any]:
     """``value`` if it is a JSON object, else an empty one: odd data is no crash."""
     return value if isinstance(value, dict) else {}
+
+
+def _call_start(index: int, item: dict[str, Any]) -> ToolCallDelta:
+    """A ``function_call`` output item as the first piece of tool call ``index``."""
+    return ToolCallDelta(
+        index=index,
+        id=item.get("call_id"),
+        name=item.get("name"),
+        arguments=item.get("arguments") or "",
+    )
 
 
 def _usage(response: Any) -> Optional[Usage]:
@@ -203,14 +202,7 @@ class ResponsesParser:
             item = _dict(obj.get("item"))
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
-                out.append(
-                    ToolCallDelta(
-                        index=index,
-                        id=item.get("call_id"),
-                        name=item.get("name"),
-                        arguments=item.get("arguments") or "",
-                    )
-                )
+                out.append(_call_start(index, item))
         elif kind == "response.completed":
             self._end(obj, out, COMPLETED)
         elif kind == "response.incomplete":
