@@ -13,6 +13,7 @@ the number of lines: only the ids are kept (to skip and to refuse duplicates).
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,8 @@ __all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
 DEFAULT_RETRIES = 4
 #: The ``stream()`` keywords ``batch()`` passes on (the model and retries are its own).
 BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
+#: Beside the output while a provider batch is in flight (``codey._provider_batch._state``).
+STATE_SUFFIX = ".provider-batch.json"
 #: How often ``on_progress`` hears from a run whose lines are slow to finish, in seconds.
 PROGRESS_INTERVAL = 0.25
 
@@ -69,6 +72,9 @@ class BatchSummary:
     errors: Mapping[str, int] = attrs.field(factory=dict, hash=False)
     #: The output file.
     output: str = ""
+    #: With ``provider_batch=True``: this run's provider batches, id -> status as last
+    #: polled (``validating``, ``in_progress``, ``completed``, ``ended``...).
+    provider_batches: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
     @property
     def ok(self) -> bool:
@@ -386,6 +392,9 @@ def batch(
     model: Optional[str] = None,
     retries: int = DEFAULT_RETRIES,
     on_progress: Optional[Callable[[BatchSummary], None]] = None,
+    provider_batch: bool = False,
+    resume: bool = False,
+    poll_interval: Optional[float] = None,
     **options: Any,
 ) -> BatchSummary:
     """Answer every line, ``parallel`` at most at once, appending a record per line to
@@ -401,20 +410,53 @@ def batch(
     :param retries: retries before the first text, per line.
     :param on_progress: called with a :class:`BatchSummary` in the calling thread as
         records are written (at least every quarter second), and once at the end.
+    :param provider_batch: send the lines through the provider's batch API (OpenAI's
+        Batch API, Anthropic's Message Batches: half the price, answers within 24 hours)
+        and wait for the results, polling every ``poll_interval`` seconds (default 30);
+        a state file beside the output (``OUTPUT.provider-batch.json``) names the
+        batches until their results are in the output.
+    :param resume: collect the provider batch in flight for this output (after a crash
+        or Ctrl-C) instead of submitting anything; with no batch in flight, as if not
+        given (a plain batch always goes on where it stopped).
     :param options: ``stream()`` keywords for every line (``max_tokens``, ``system``...);
         a line's own ``options`` win.
     :raises BatchInputError: a malformed line or a repeated id; before any request when
         ``lines`` can be iterated twice (a list, a file), else when it is reached.
-    :raises BatchOutputError: ``output`` holds something else, or another batch writes it.
+    :raises BatchOutputError: ``output`` holds something else, or another batch writes it,
+        or a provider batch is in flight for it and ``resume`` is false.
     :raises KeyboardInterrupt: after stopping: what finished is on disk, the rest is not.
     """
     _check_options(options)
     limiter = Limiter(parallel)
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise ValueError(f"retries must be a non-negative int, not {retries!r}")
+    if poll_interval is not None and (
+        not isinstance(poll_interval, (int, float))
+        or isinstance(poll_interval, bool)
+        or poll_interval <= 0
+    ):
+        raise ValueError(
+            f"poll_interval must be a positive number of seconds, not {poll_interval!r}"
+        )
     total: Optional[int] = None
     if iter(lines) is not lines:  # it can be read twice: check it all first
         total = _read_ahead(lines)
+    if provider_batch or resume or os.path.exists(os.fspath(output) + STATE_SUFFIX):
+        from codey._provider_batch import DEFAULT_POLL_INTERVAL
+        from codey._provider_batch import provider_batch as by_provider
+
+        summary = by_provider(
+            lines,
+            os.fspath(output),
+            submit=provider_batch,
+            resume=resume,
+            model=model,
+            poll_interval=poll_interval or DEFAULT_POLL_INTERVAL,
+            on_progress=on_progress,
+            options={"retries": retries, **options},
+        )
+        if summary is not None:
+            return summary
     out = OutputFile(output)
     try:
         run = _Run(out, limiter, model, {"retries": retries, **options}, on_progress, total)

@@ -265,6 +265,19 @@ class BatchOutputError(CodeyError):
     line: Optional[int] = None
 
 
+class ProviderBatchError(CodeyError):
+    """A provider batch (OpenAI's Batch API, Anthropic's Message Batches) that did not
+    answer a line: it expired or was cancelled before the line ran, the batch failed
+    validation, or its results leave the line out. A line's error record names it.
+    """
+
+    provider: Optional[str] = None
+    #: The provider's id of the batch (``batch_...``, ``msgbatch_...``).
+    batch_id: Optional[str] = None
+    #: What became of the line: ``expired``, ``canceled``, ``failed`` or ``missing``.
+    status: Optional[str] = None
+
+
 def chunk_timeout_message(provider: str, seconds: Optional[float]) -> str:
     """The one wording of a chunk timeout (raised by the worker or by the caller)."""
     return f"{provider} sent nothing for {seconds} s (chunk_timeout)"

@@ -22,6 +22,7 @@ from codey._errors import (
     MissingAPIKeyError,
     MissingBaseURLError,
     NetworkError,
+    ProviderBatchError,
     RateLimitError,
     ServerError,
     StreamError,
@@ -148,6 +149,8 @@ def error_kind(exc: BaseException) -> str:
     """
     if isinstance(exc, _CONFIGURATION):
         return "configuration"
+    if isinstance(exc, ProviderBatchError):  # expired: the provider had no time for it
+        return "busy" if exc.status == "expired" else "other"
     if isinstance(exc, _BUSY):
         return "busy"
     if isinstance(exc, APIStatusError):  # raised with a status its class does not say

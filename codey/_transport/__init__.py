@@ -14,11 +14,13 @@ One idea a module:
 - ``_chunked``: chunked transfer decoding;
 - ``_body``: the body as bytes, read by read, for sseclient-py;
 - ``_events``: the event-stream loop;
-- ``_reply``: a 200 that is not an event stream.
+- ``_reply``: a 200 that is not an event stream;
+- ``_calls``: plain calls with a whole answer (a provider batch's uploads and polls).
 """
 
+from codey._transport._calls import call
 from codey._transport._connection import default_session
 from codey._transport._plan import Plan
 from codey._transport._produce import produce
 
-__all__ = ["Plan", "default_session", "produce"]
+__all__ = ["Plan", "call", "default_session", "produce"]

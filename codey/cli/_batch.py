@@ -71,7 +71,12 @@ def summary_line(summary: BatchSummary, interrupted: bool = False) -> str:
         f"codey: batch: {summary.done} done, {failed}, {summary.skipped} skipped in "
         f"{summary.elapsed:.1f} s ({summary.prompts_per_second:.0f} prompts/s)"
     )
-    if interrupted:
+    if interrupted and summary.provider_batches:
+        line += (
+            "; interrupted: the provider batch goes on at the provider: "
+            "run it again with --resume to collect it"
+        )
+    elif interrupted:
         line += "; interrupted: run it again to go on"
     elif summary.failed:
         line += f"; run it again to retry the failed ones (see {summary.output})"
@@ -100,7 +105,11 @@ class Progress:
         self.last: Optional[BatchSummary] = None
 
     def update(self, summary: BatchSummary) -> None:
+        before = {} if self.last is None else self.last.provider_batches
         self.last = summary
+        for batch_id, status in summary.provider_batches.items():
+            if before.get(batch_id) != status:  # a new batch, or a step: said once
+                self.note(f"codey: batch: provider batch {batch_id}: {status}")
         if not self.terminal:
             return
         if self.bar is None:
@@ -114,6 +123,14 @@ class Progress:
             refresh=False,
         )
         bar.update(summary.done + summary.failed + summary.skipped - bar.n)
+
+    def note(self, text: str) -> None:
+        """A line on standard error, above the bar if there is one."""
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def _start(self, summary: BatchSummary) -> Any:
         try:
@@ -154,7 +171,14 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         with terminate_on_signals():
             summary = batch(
-                lines, output, parallel=args.parallel, retries=retries, on_progress=progress.update
+                lines,
+                output,
+                parallel=args.parallel,
+                retries=retries,
+                on_progress=progress.update,
+                provider_batch=args.provider_batch,
+                resume=args.resume,
+                poll_interval=args.poll_interval,
             )
     except (KeyboardInterrupt, Terminated):
         progress.close()

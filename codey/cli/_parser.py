@@ -13,11 +13,11 @@ import argparse
 from codey._version import __version__
 from codey.cli._argtypes import (
     _non_negative,
-    _non_negative_int,
     _positive,
     _positive_int,
     _schema,
 )
+from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments
 from codey.cli._completion import SHELLS
 from codey.cli._config import APIS, PRECEDENCE, REASONING_EFFORTS
 
@@ -393,60 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     tool_options(chat)
     chat.set_defaults(command="chat", config_needed=True)
 
-    batch = command(
-        "batch",
-        "answer every prompt of a JSONL or CSV file, in parallel",
-        "Send every prompt of INPUT to a model, several at once, and append one JSON "
-        "record per prompt to the output file as each answer completes: the id, model, "
-        "text, finish reason, usage and timings, or the error (its type, message, "
-        "status code and kind). The output is also the batch's state: run the same "
-        "command again and every id already answered is skipped, every failed one "
-        "tried again (the last record of an id is the one that counts). Each record is "
-        "on disk (fsync) once written, so a crash or kill -9 loses only the answers in "
-        "flight. Concurrency adapts: --parallel is the ceiling; a 429 or 529 halves it, "
-        "clean answers grow it back, and the rate-limit headers (x-ratelimit-*, "
-        "anthropic-ratelimit-*) pace the requests to what the provider allows. On a "
-        "terminal, a progress bar on standard error (with the batch extra: pip install "
-        "'codey[batch]'); always a summary line at the end. Ctrl-C or SIGTERM stops "
-        "cleanly: what finished is kept, the rest runs next time.",
-    )
-    batch.add_argument(
-        "input",
-        metavar="INPUT",
-        help="the prompts: JSONL (.jsonl, .ndjson; each line a JSON string, a list of "
-        'messages, or an object with "prompt" or "messages" and optionally "id", '
-        '"model" and "options") or CSV (.csv, .tsv; a header row, the prompt in '
-        "--column, else the prompt column, else the only one besides id and model); "
-        "another name is read by its first character. A line without an id is "
-        "numbered from 1; an id given twice is an error before any request",
-    )
-    batch.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="the JSONL output and state file, created if needed (default: INPUT with "
-        "its suffix replaced by .out.jsonl: prompts.csv gives prompts.out.jsonl)",
-    )
-    batch.add_argument(
-        "--column",
-        metavar="NAME",
-        help="the CSV column, or the key of the JSONL objects, that holds the prompt",
-    )
-    batch.add_argument(
-        "-p",
-        "--parallel",
-        type=_positive_int,
-        default=8,
-        metavar="N",
-        help="the most requests at once (default: 8); fewer while the provider says to slow down",
-    )
-    batch.add_argument(
-        "--retries",
-        type=_non_negative_int,
-        metavar="N",
-        help="how often a prompt that failed before any text (connection, 429, 5xx) is "
-        "tried again, with backoff, in this run (default: 4)",
-    )
+    batch = command("batch", BATCH_HELP, BATCH_DESCRIPTION)
+    batch_arguments(batch)
     model_option(batch)
     request_options(batch, shown=False)
     batch.set_defaults(command="batch", config_needed=True)

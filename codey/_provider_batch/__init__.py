@@ -1,0 +1,12 @@
+"""Provider batch APIs, for half the price: OpenAI's Batch API and Anthropic's Message
+Batches, behind ``codey.batch(..., provider_batch=True)``.
+
+- ``_apis``: the two APIs on the wire (submit, poll, the results by custom id);
+- ``_state``: the state file that lets a resumed run collect the same batches;
+- ``_run``: submit, poll, collect into the output's records.
+"""
+
+from codey._provider_batch._run import DEFAULT_POLL_INTERVAL, provider_batch
+from codey._provider_batch._state import STATE_SUFFIX, state_path
+
+__all__ = ["DEFAULT_POLL_INTERVAL", "STATE_SUFFIX", "provider_batch", "state_path"]

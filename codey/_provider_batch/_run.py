@@ -1,0 +1,410 @@
+"""``codey.batch(..., provider_batch=True)``: the lines through the providers' batch APIs.
+
+Submit: every line not yet done becomes one request of a batch per provider and
+base URL (split at the API's limits); the state file is written before each
+create, so that a run that stops is resumed (``resume=True``) by polling the
+same batches. Poll: every ``poll_interval`` seconds until each batch ended.
+Collect: each batch's results, mapped back to the lines by custom id, are
+appended to the output as the same records ``codey.batch()`` writes; a line the
+batch did not answer (expired, cancelled, left out) gets an error record, so
+running the batch again submits just those.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Callable, Optional
+
+from codey import _providers
+from codey._batch import DEFAULT_RETRIES, BatchSummary, _duplicate, _failure
+from codey._batchfile import OutputFile, coerce
+from codey._errors import (
+    APIStatusError,
+    BatchOutputError,
+    CodeyError,
+    ProviderBatchError,
+    StreamError,
+    UnsupportedOptionError,
+)
+from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
+from codey._provider_batch._state import StateFile, Submission, state_path
+from codey._providers._base import Provider, RequestSpec
+from codey._types import Finish, Message, Usage
+
+__all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]
+
+#: Seconds between two polls of a batch: a batch takes minutes to hours.
+DEFAULT_POLL_INTERVAL = 30.0
+#: The ``stream()`` keywords that shape a batched request; the timeouts and retries
+#: apply to the batch API's calls instead.
+_REQUEST_OPTIONS = ("max_tokens", "temperature", "reasoning_effort", "thinking_budget", "cache")
+#: Records written to the output at a time (one fsync each).
+_WRITE_GROUP = 1000
+#: What both providers take as a custom id.
+_CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class _Run:
+    def __init__(
+        self,
+        output: OutputFile,
+        model: Optional[str],
+        options: dict[str, Any],
+        on_progress: Optional[Callable[[BatchSummary], None]],
+    ) -> None:
+        self.output = output
+        self.model = model
+        self.options = options
+        self.on_progress = on_progress
+        self.started = time.monotonic()
+        self.total: Optional[int] = None
+        self.done = self.failed = self.skipped = 0
+        self.input_tokens = self.output_tokens = 0
+        self.errors: dict[str, int] = {}
+        #: The last poll of each batch in flight.
+        self.polled: dict[str, BatchState] = {}
+        #: The last status of each batch of this run, collected ones too.
+        self.statuses: dict[str, str] = {}
+        self.apis: dict[str, tuple[BatchAPI, str]] = {}
+
+    # -- the records
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        self.output.write(records)
+        for record in records:
+            self.output.done.discard(record["id"])
+            error = record.get("error")
+            if error is None:
+                self.output.done.add(record["id"])
+                self.done += 1
+                self.input_tokens += record["usage"]["input_tokens"] or 0
+                self.output_tokens += record["usage"]["output_tokens"] or 0
+            else:
+                self.failed += 1
+                self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
+        records.clear()
+
+    def summary(self) -> BatchSummary:
+        polled = self.polled.values()
+        return BatchSummary(
+            done=self.done + sum(state.done for state in polled),
+            failed=self.failed + sum(state.failed for state in polled),
+            skipped=self.skipped,
+            total=self.total,
+            in_flight=sum(max(0, s.total - s.done - s.failed) for s in polled),
+            elapsed=time.monotonic() - self.started,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            errors=dict(self.errors),
+            output=self.output.path,
+            provider_batches=dict(self.statuses),
+        )
+
+    def report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.summary())
+
+    # -- submit
+
+    def submit(self, lines: Iterable[Any], path: str) -> StateFile:
+        """Every line not done as a request of a batch; the state of what was created."""
+        groups: dict[tuple[str, str], tuple[BatchAPI, list[tuple[str, str, str, bytes]]]] = {}
+        seen: set[str] = set()
+        used: set[str] = set()
+        failures: list[dict[str, Any]] = []
+        for number, item in enumerate(lines, 1):
+            line = coerce(item, number)
+            if line.id in seen:
+                raise _duplicate(line.id, number)
+            seen.add(line.id)
+            if line.id in self.output.done:
+                self.skipped += 1
+                continue
+            name = line.model or self.model or _default_model()
+            try:
+                api, api_model, body = self.request(
+                    name, line.prompt, {**self.options, **line.options}
+                )
+            except (CodeyError, ValueError, TypeError) as exc:  # this line's setup: its record
+                failures.append(_failure(line.id, name, exc))
+                continue
+            custom_id = _custom_id(line.id, number, used)
+            group = groups.setdefault((api.name, api.base_url), (api, []))
+            group[1].append((custom_id, line.id, api_model, api.item(custom_id, body)))
+        self.total = len(seen)
+        self.write(failures)
+        state = StateFile(path, [])
+        batches: list[tuple[Submission, BatchAPI, list[bytes]]] = []
+        for api, items in groups.values():
+            for chunk in _chunks(api, items):
+                submission = Submission(
+                    provider=api.name,
+                    base_url=api.base_url,
+                    token=secrets.token_hex(8),
+                    lines={custom_id: [line_id, model] for custom_id, line_id, model, _ in chunk},
+                )
+                state.submissions.append(submission)
+                batches.append((submission, api, [entry for *_, entry in chunk]))
+        if batches:
+            state.save()
+        for submission, api, entries in batches:
+            self.create(state, submission, api, entries)
+        return state
+
+    def request(
+        self, name: str, prompt: Any, options: Mapping[str, Any]
+    ) -> tuple[BatchAPI, str, dict[str, Any]]:
+        """The batch API for model ``name``, the model's API name, and the request's
+        body (as ``stream()`` would send it, less the streaming)."""
+        from codey._api import _messages
+
+        provider, api_model = _providers.resolve(name)
+        if options.get("fallbacks"):
+            raise UnsupportedOptionError("a provider batch cannot fall back to other models")
+        max_tokens = options.get("max_tokens")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
+            raise ValueError(f"max_tokens must be a positive int, not {max_tokens!r}")
+        api, key = self.api(provider)
+        spec = RequestSpec(
+            model=api_model,
+            messages=_messages(prompt, options.get("system")),
+            **{key: options[key] for key in _REQUEST_OPTIONS if key in options},
+        )
+        body = json.loads(provider.build_request(spec, key, api.base_url).body)
+        body.pop("stream", None)
+        body.pop("stream_options", None)
+        return api, api_model, body
+
+    def api(self, provider: Provider, base_url: Optional[str] = None) -> tuple[BatchAPI, str]:
+        """The batch API of ``provider`` (one per provider), and its key."""
+        from codey import _secrets
+        from codey._api import _api_key, _base_url
+
+        known = self.apis.get(provider.name)
+        if known is not None:
+            return known
+        api_class = api_for(provider)
+        if api_class is None:
+            raise UnsupportedOptionError(
+                f"{provider.name} has no batch API that codey speaks: provider batches go "
+                "through OpenAI's Batch API and Anthropic's Message Batches"
+            )
+        key = self.options.get("api_key")
+        key = _secrets.check_key(key, "api_key=", provider.name) if key else _api_key(provider)
+        url = _base_url(provider, base_url or self.options.get("base_url"))
+        # The headers a request of the provider's carries (its key, its version).
+        probe = provider.build_request(
+            RequestSpec(model="probe", messages=(Message("user", "probe"),)), key, url
+        )
+        api = api_class(
+            provider,
+            url,
+            {**probe.headers, "Accept": "application/json"},
+            retries=self.options.get("retries", DEFAULT_RETRIES),
+            connect_timeout=self.options.get("connect_timeout", 30.0),
+            chunk_timeout=self.options.get("chunk_timeout", 60.0),
+            session=self.options.get("session"),
+        )
+        self.apis[provider.name] = (api, key)
+        return api, key
+
+    def create(
+        self, state: StateFile, submission: Submission, api: BatchAPI, entries: list[bytes]
+    ) -> None:
+        """Create one batch; a provider that refuses it fails its lines (their records)."""
+        submission.creating = True
+        state.save()  # before the request: a crash now leaves a batch that may exist
+        try:
+            submission.id = api.submit(entries, {"codey_token": submission.token})
+        except APIStatusError as exc:  # the provider said no: nothing was created
+            records = [
+                _failure(line_id, model, exc) for line_id, model in submission.lines.values()
+            ]
+            self.write(records)
+            state.submissions.remove(submission)
+        submission.creating = False
+        state.save()
+
+    # -- poll and collect
+
+    def collect(self, state: StateFile, poll_interval: float) -> None:
+        """Poll every batch until it ended, and write its records."""
+        waiting = [submission for submission in state.submissions if not submission.collected]
+        for submission in waiting:
+            if submission.id is None:
+                raise _lost(state, submission)
+        while waiting:
+            for submission in list(waiting):
+                api = self.resume_api(submission)
+                assert submission.id is not None
+                polled = api.poll(submission.id)
+                self.polled[submission.id] = polled
+                self.statuses[submission.id] = polled.status
+                if polled.ended:
+                    self.write_results(api, submission, polled)
+                    del self.polled[submission.id]
+                    submission.collected = True
+                    state.save()
+                    waiting.remove(submission)
+            self.report()
+            if waiting:
+                time.sleep(poll_interval)
+        state.remove()
+
+    def resume_api(self, submission: Submission) -> BatchAPI:
+        for provider in _providers.snapshot():
+            if provider.name == submission.provider:
+                return self.api(provider, submission.base_url)[0]
+        raise UnsupportedOptionError(f"the state names an unknown provider {submission.provider!r}")
+
+    def write_results(self, api: BatchAPI, submission: Submission, polled: BatchState) -> None:
+        records: list[dict[str, Any]] = []
+        answered: set[str] = set()
+        for custom_id, outcome in api.outcomes(polled):
+            entry = submission.lines.get(custom_id)
+            if entry is None or custom_id in answered:
+                continue  # not one of this batch's lines (or said twice): nothing to map it to
+            answered.add(custom_id)
+            line_id, model = entry
+            if line_id not in self.output.done:  # a resumed collection wrote it already
+                records.append(_record(api.provider, submission, line_id, model, outcome))
+            if len(records) >= _WRITE_GROUP:
+                self.write(records)
+        status = polled.status if polled.status in ("expired", "canceled") else "missing"
+        if polled.status == "cancelled":
+            status = "canceled"
+        left = ProviderBatchError(
+            f"{api.name} batch {submission.id}: {api.failure(polled)}",
+            provider=api.name,
+            batch_id=submission.id,
+            status=status,
+        )
+        for custom_id, (line_id, model) in submission.lines.items():
+            if custom_id not in answered and line_id not in self.output.done:
+                records.append(_record(api.provider, submission, line_id, model, left))
+        self.write(records)
+
+
+def _lost(state: StateFile, submission: Submission) -> BatchOutputError:
+    return BatchOutputError(
+        f"{state.path}: the run that wrote this stopped while creating a {submission.provider} "
+        f"batch of {len(submission.lines)} lines, so codey cannot tell whether "
+        f"{submission.provider} has it: look for it in the provider's console (its "
+        f"metadata's codey_token is {submission.token}); then delete {state.path} and "
+        "run again to submit what is not done",
+        path=state.path,
+    )
+
+
+def _default_model() -> str:
+    from codey._api import default_model
+
+    return default_model()[0]
+
+
+def _custom_id(line_id: str, number: int, used: set[str]) -> str:
+    """The line's id when both providers take it as a custom id, else ``line-N``."""
+    candidate = line_id if _CUSTOM_ID.fullmatch(line_id) else f"line-{number}"
+    while candidate in used:
+        candidate = f"line-{number}-{len(used)}"
+    used.add(candidate)
+    return candidate
+
+
+def _chunks(
+    api: BatchAPI, items: list[tuple[str, str, str, bytes]]
+) -> Iterable[list[tuple[str, str, str, bytes]]]:
+    """The items in batches within the API's limits on requests and bytes."""
+    chunk: list[tuple[str, str, str, bytes]] = []
+    size = 0
+    for item in items:
+        if chunk and (len(chunk) >= api.max_requests or size + len(item[3]) > api.max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += len(item[3]) + 1
+    if chunk:
+        yield chunk
+
+
+def _record(
+    provider: Provider, batch: Submission, line_id: str, model: str, outcome: Outcome
+) -> dict[str, Any]:
+    """The output record of one line from its outcome in the batch."""
+    if isinstance(outcome, Exception):
+        return {**_failure(line_id, model, outcome), "batch": batch.id}
+    events = provider.complete_reply(outcome, None)
+    if events is None:
+        exc = StreamError(
+            f"{provider.name}'s batch result for this line is not a whole reply: "
+            f"{json.dumps(outcome)[:200]}",
+            provider=provider.name,
+        )
+        return {**_failure(line_id, model, exc), "batch": batch.id}
+    usage = next((event for event in events if isinstance(event, Usage)), None)
+    finish = next((event for event in events if isinstance(event, Finish)), None)
+    return {
+        "id": line_id,
+        "model": model,
+        "text": "".join(event for event in events if event.__class__ is str),
+        "finish_reason": None if finish is None else finish.reason,
+        "usage": {
+            "input_tokens": None if usage is None else usage.input_tokens,
+            "output_tokens": None if usage is None else usage.output_tokens,
+        },
+        "timings": {"to_first_text": None, "total": None, "retries": 0},
+        "batch": batch.id,
+    }
+
+
+def provider_batch(
+    lines: Iterable[Any],
+    output: str,
+    *,
+    submit: bool,
+    resume: bool,
+    model: Optional[str],
+    poll_interval: float,
+    on_progress: Optional[Callable[[BatchSummary], None]],
+    options: dict[str, Any],
+) -> Optional[BatchSummary]:
+    """Submit ``lines`` (``submit``) or collect the batch in flight (``resume``), writing
+    the records to ``output``; None when neither applies (no batch in flight, and
+    ``submit`` false): the caller runs the lines itself.
+    """
+    path = state_path(output)
+    out = OutputFile(output)  # its lock keeps two runs from sharing the state
+    try:
+        state = StateFile.load(path)
+        if state is None and not submit:
+            return None  # nothing in flight: a plain batch
+        if state is not None and not resume:
+            raise BatchOutputError(
+                f"a provider batch for {output} is in flight ({path}): run again with "
+                "resume=True (codey batch --resume) to collect it rather than pay twice, "
+                "or delete the state file to give it up",
+                path=path,
+            )
+        run = _Run(out, model, options, on_progress)
+        if state is None:
+            state = run.submit(lines, path)
+        else:
+            run.total = sum(len(submission.lines) for submission in state.submissions)
+        run.report()
+        if state.submissions:
+            run.collect(state, poll_interval)
+        elif os.path.exists(path):  # every batch refused: their lines' records say why
+            state.remove()
+        summary = run.summary()
+        if on_progress is not None:
+            on_progress(summary)
+        return summary
+    finally:
+        out.close()
