@@ -25,6 +25,7 @@ LAYERS = [
     "_responses",
     "_render",
     "_requests",
+    "_whole",
     "_connection",
     "_server",
     "_demo",
