@@ -26,6 +26,8 @@ LAYERS = [
     "_render",
     "_requests",
     "_whole",
+    "_batchwire",
+    "_batches",
     "_connection",
     "_server",
     "_demo",
