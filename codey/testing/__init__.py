@@ -41,7 +41,19 @@ provider again ``xai`` or ``openai``); a path ending in ``/v1/messages`` is
 Anthropic Messages;
 ``GET .../models`` lists :attr:`FakeProvider.models`; anything else is a 404
 with a JSON error body. ``fake.env()`` gives the ``*_BASE_URL`` and
-``*_API_KEY`` variables (key ``sk-fake-key``) for subprocess tests.
+``*_API_KEY`` variables (key ``sk-fake-key``) for subprocess tests. No route
+checks API keys.
+
+The provider batch routes come first (a batch or file id may be any word):
+OpenAI's Batch API under ``{base}`` = ``.../openai/v1`` (``POST {base}/files``,
+multipart ``purpose=batch`` and ``file``; ``GET {base}/files/ID`` and
+``.../content``; ``POST {base}/batches``, ``GET {base}/batches[?limit&after]``,
+``GET {base}/batches/ID``, ``POST {base}/batches/ID/cancel``; endpoint
+``/v1/chat/completions`` only) and Anthropic's Message Batches under
+``.../anthropic/v1/messages/batches`` (``POST``,
+``GET [?limit&after_id&before_id]``, ``GET /ID``, ``POST /ID/cancel``,
+``GET /ID/results``), in the APIs' own JSON objects, statuses, result lines and
+error bodies (see "Provider batches").
 
 Replies. Each chat/messages request takes the next :class:`Reply` pushed with
 :meth:`FakeProvider.push` (first in, first out); when none is queued it gets
@@ -54,7 +66,39 @@ rendered at serve time in the wire format of the request (and with the request's
 ``model``). Build replies with :func:`answer` (the happy path), :func:`error`
 (an error status with the provider's own error body) and :func:`events` (any
 script); change one with ``reply.evolve(gzip=True, split=1, ...)``.
-:func:`sse_bytes` renders a reply's body without any HTTP framing.
+:func:`expired` is a reply for a batched request that expires unrun (a streamed
+request that takes it gets a 500). :func:`sse_bytes` renders a reply's body
+without any HTTP framing. A :attr:`FakeProvider.responder` is called (with a
+:class:`RecordedRequest`) for each request when the queue is empty, before the
+default.
+
+Provider batches. Each batched request takes its reply as a streamed request
+would (the queue, the responder, the default, a 500), in input order, when the
+batch runs, and is served whole: a ``chat.completion`` object or a Message from
+the reply's text, reasoning (Anthropic thinking blocks), tool calls, usage and
+finish reason; a 2xx reply whose ``body`` is a JSON object is that object; a
+non-2xx reply is an errored item with its JSON error body (status and all); a
+``Stall``, ``Close``, ``Reset`` or ``ErrorEvent`` makes the item a 500
+(``server_error`` / ``api_error``). A batch stays in progress for
+:attr:`FakeProvider.batch_polls` polls (``GET``) of its status (default 1; OpenAI
+``validating`` -> ``in_progress``, when an invalid input file ``failed`` with
+``errors.data[].line``); the next runs every item and ends it (OpenAI
+``completed``, or ``expired`` when an item expired; Anthropic ``ended``). With
+``batch_polls = 0`` the create reply is already the end. Result lines come in
+reverse input order (map them by ``custom_id``); OpenAI puts 2xx items in the
+output file and the rest (error replies, ``batch_expired``, ``batch_cancelled``)
+in the error file, and makes no empty file; ``request_counts.failed`` counts the
+error file's lines. Cancelling a batch that has not run makes it ``cancelling``
+/ ``canceling``; the next ``GET`` ends it with every item cancelled, none run
+(OpenAI: each a ``batch_cancelled`` line in the error file; Anthropic:
+``canceled`` results). Cancelling an ended batch is a 409 (OpenAI) or a 400
+(Anthropic); Anthropic results before the end are a 400. The results are
+``application/binary`` JSONL, a file's content ``application/octet-stream``.
+:attr:`FakeProvider.batches` lists a :class:`FakeBatch` per batch (creation
+order): its ``status``, ``custom_ids`` and the synthetic ``requests`` the
+responder saw for its items (``POST .../chat/completions`` or
+``.../v1/messages`` with the item's body); these are not in ``fake.requests``,
+which still records every HTTP request.
 
 Requests. :attr:`FakeProvider.requests` lists a :class:`RecordedRequest` per
 request received (every path, 404s included), in arrival order.
@@ -92,14 +136,17 @@ from typing import Any, Optional  # noqa: F401
 # The modules, each importing (at run time) only those before it: _common (what
 # every part shares), _steps, _replies, _sse (what every renderer shares), _chat,
 # _messages and _responses (one wire format each), _render (the registry of wire
-# formats; a reply's body), _requests, _connection (one client's HTTP/1.1), _server
-# (FakeProvider) and _demo (python -m codey.testing serve, see __main__).
+# formats; a reply's body), _requests, _whole (a reply as one whole body, for
+# batches), _batchwire and _batches (provider batches: their wire side; their
+# routes and life), _connection (one client's
+# HTTP/1.1), _server (FakeProvider) and _demo (python -m codey.testing serve).
+from codey.testing._batchwire import FakeBatch
 from codey.testing._common import FAKE_API_KEY
 from codey.testing._demo import demo_reply
 from codey.testing._demo import main as main
 from codey.testing._render import sse_bytes
 from codey.testing._replies import Body as Body
-from codey.testing._replies import Reply, answer, error, events
+from codey.testing._replies import Reply, answer, error, events, expired
 from codey.testing._requests import RecordedRequest
 from codey.testing._server import FakeProvider
 from codey.testing._steps import (
@@ -126,6 +173,7 @@ __all__ = [
     "Comment",
     "Done",
     "ErrorEvent",
+    "FakeBatch",
     "FakeProvider",
     "Finish",
     "Pause",
@@ -144,6 +192,7 @@ __all__ = [
     "demo_reply",
     "error",
     "events",
+    "expired",
     "sse_bytes",
 ]
 

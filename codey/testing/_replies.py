@@ -1,5 +1,5 @@
 """Replies: :class:`Reply` (one scripted response) and the builders :func:`events`,
-:func:`answer` and :func:`error` (with each provider's own error body)."""
+:func:`answer`, :func:`error` (with each provider's own error body) and :func:`expired`."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ class Reply:
       2xx status, else ``application/json``.
     - ``body``: bytes (or a function of the provider name returning bytes)
       written before the steps, e.g. a JSON error body.
+    - ``expired``: in a provider batch, the item is never run: it ends expired; a
+      streamed request that takes such a reply gets a 500 (see :func:`expired`).
     """
 
     status: int = 200
@@ -68,6 +70,7 @@ class Reply:
     write_delay: float = 0.0
     content_type: Optional[str] = None
     body: Optional[Body] = None
+    expired: bool = False
 
     def evolve(self, **changes: Any) -> Reply:
         """A copy with some fields changed (``attrs.evolve``)."""
@@ -77,6 +80,16 @@ class Reply:
 def events(*steps: Step, **reply_kwargs: Any) -> Reply:
     """``Reply(steps=steps, **reply_kwargs)``: e.g. ``events(Text("a"), Stall())``."""
     return Reply(steps=list(steps), **reply_kwargs)
+
+
+def expired() -> Reply:
+    """``Reply(expired=True)``: a batched request that expires before it runs.
+
+    OpenAI: an error-file line with ``error.code`` ``batch_expired`` (and the batch
+    ends ``expired``); Anthropic: a ``{"type": "expired"}`` result. A streamed
+    request that takes it gets a 500 JSON error.
+    """
+    return Reply(expired=True)
 
 
 def answer(

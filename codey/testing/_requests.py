@@ -42,13 +42,37 @@ class RecordedRequest:
         return None
 
 
+def _batch_path(path: str) -> Optional[tuple[str, str, list[str]]]:
+    """(provider, base, rest) of a provider batch path, else ``None``.
+
+    OpenAI: ``[/openai]/v1/files[/ID[/content]]`` and
+    ``[/openai]/v1/batches[/ID[/cancel]]``, ``rest`` from ``files`` or ``batches``
+    on. Anthropic: ``[/anthropic]/v1/messages/batches[/ID[/cancel|/results]]``,
+    ``rest`` after ``batches``. ``base`` is the prefix before ``/v1`` (``""`` or
+    ``/openai``, ``/anthropic``).
+    """
+    segments = [segment for segment in path.split("?", 1)[0].split("/") if segment]
+    prefix = segments[0] if segments and segments[0] in _PROVIDERS else None
+    rest = segments[1:] if prefix else segments
+    base = f"/{prefix}" if prefix else ""
+    if prefix in (None, "anthropic") and rest[:3] == ["v1", "messages", "batches"]:
+        return ("anthropic", base, rest[3:]) if len(rest) <= 5 else None
+    openai = rest[:1] == ["v1"] and 2 <= len(rest) <= 4 and rest[1] in ("files", "batches")
+    if prefix in (None, "openai") and openai:
+        return "openai", base, rest[1:]
+    return None
+
+
 def _route(path: str) -> tuple[Optional[str], str]:
     """(provider, kind) of a request path.
 
     ``kind`` is the wire format of a streaming path (``"chat"``, ``"messages"`` or
-    ``"responses"``, the keys of ``_render._RENDERERS``), ``"models"``, or ``""``
-    for no such path.
+    ``"responses"``, the keys of ``_render._RENDERERS``), ``"models"``,
+    ``"batches"`` (see ``_batch_path``), or ``""`` for no such path.
     """
+    batch = _batch_path(path)
+    if batch is not None:  # first: a batch or file id may be any word ("models")
+        return batch[0], "batches"
     bare = path.split("?", 1)[0].rstrip("/")
     segments = [segment for segment in bare.split("/") if segment]
     first = segments[0] if segments else ""

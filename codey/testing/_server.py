@@ -1,7 +1,8 @@
 """The fake provider's server: :class:`FakeProvider` listens, accepts (one
 ``_connection._Connection`` thread per client), records every request and
-chooses each one's reply (the queue, the responder, the default, or the
-``models`` list, a 404 or a 405 by the request's route)."""
+chooses each one's reply (the queue, the responder, the default, the
+``models`` list, a provider batch route of ``_batches``, a 404 or a 405 by the
+request's route)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import threading
 from collections import deque
 from typing import Any, Callable, Optional
 
+from codey.testing._batches import _Batches
+from codey.testing._batchwire import FakeBatch
 from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
 from codey.testing._connection import _Connection, _wait_readable
 from codey.testing._render import _RENDERERS
@@ -33,12 +36,16 @@ class FakeProvider:
         self._queue: deque[Reply] = deque()
         #: Called with each :class:`RecordedRequest` when the queue is empty, to make
         #: its reply (for replies that depend on the request); else ``default`` serves.
+        #: A batched item's request is a synthetic one (see :class:`FakeBatch`).
         self.responder: Optional[Callable[[RecordedRequest], Reply]] = None
         #: Served when the queue is empty and there is no responder; ``None`` means
         #: a 500 "no scripted reply".
         self.default: Optional[Reply] = None
         #: The model names ``GET .../models`` lists.
         self.models: list[str] = [_DEFAULT_MODEL]
+        #: How many status polls a provider batch stays in progress for; the poll
+        #: after them runs its items. ``0``: they run as the batch is created.
+        self.batch_polls: int = 1
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -47,6 +54,7 @@ class FakeProvider:
         self._conns: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._count = 0
+        self._batches = _Batches(self)
         listener = socket.socket(family, socket.SOCK_STREAM)
         try:
             if os.name != "nt":
@@ -112,6 +120,12 @@ class FakeProvider:
         """The requests received so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def batches(self) -> list[FakeBatch]:
+        """The provider batches created so far, in creation order (a copy)."""
+        with self._lock:
+            return self._batches.snapshot()
 
     def wait_for_requests(self, n: int, timeout: Optional[float] = 5.0) -> bool:
         """Wait until at least ``n`` requests have arrived; ``False`` on timeout."""
@@ -223,11 +237,16 @@ class FakeProvider:
         model to render it for."""
         if kind == "models" and request.method == "GET":
             return _models_reply(self.models, request.provider or "openai"), _DEFAULT_MODEL
+        if kind == "batches":
+            return self._batches.answer(request), _DEFAULT_MODEL
         if kind in _RENDERERS:
             if request.method != "POST":
                 message = f"method {request.method} not allowed on {request.path}"
                 return error(405, message), _DEFAULT_MODEL
-            return self._next_reply(request), request.model or _DEFAULT_MODEL
+            reply = self._next_reply(request)
+            if reply.expired:
+                return error(500, "an expired() reply is for provider batches"), _DEFAULT_MODEL
+            return reply, request.model or _DEFAULT_MODEL
         return error(404, f"no such path: {request.path}"), _DEFAULT_MODEL
 
 
