@@ -278,3 +278,51 @@ class TestSubmission:
         summary = codey.batch(lines, out, provider_batch=True, **options(fake, "openai"))
         assert "fall back" in records(out)[0]["error"]["message"]
         assert summary.failed == 1
+
+
+class TestCollection:
+    def test_results_at_another_host_are_not_fetched_with_the_key(
+        self, fake: FakeProvider, out: Path
+    ) -> None:
+        # The fake names its results at 127.0.0.1; the client was pointed at localhost.
+        fake.responder = echo
+        local = fake.base_url("anthropic").replace("127.0.0.1", "localhost")
+        with pytest.raises(codey.ProviderBatchError, match="another host"):
+            codey.batch(
+                ["a"], out, provider_batch=True, **options(fake, "anthropic", base_url=local)
+            )
+        assert not any(r.path.endswith("/results") for r in fake.requests)
+        assert state_of(out).exists()  # still in flight: resume with the right URL
+
+    def test_a_batch_never_created_fails_its_lines_for_the_next_run(
+        self, fake: FakeProvider, out: Path
+    ) -> None:
+        state = {
+            "format": "codey provider batch",
+            "version": 1,
+            "batches": [
+                {
+                    "provider": "openai",
+                    "base_url": fake.base_url("openai"),
+                    "token": "0123456789abcdef",
+                    "lines": {"a": ["a", "gpt-4.1"]},
+                    "id": None,
+                    "creating": False,
+                    "collected": False,
+                }
+            ],
+        }
+        state_of(out).write_text(json.dumps(state), encoding="utf-8")
+        summary = codey.batch([], out, resume=True, **options(fake, "openai"))
+        assert (summary.done, summary.failed) == (0, 1)
+        [record] = records(out)
+        assert record["error"]["type"] == "ProviderBatchError"
+        assert "never created" in record["error"]["message"]
+        assert not state_of(out).exists()
+        assert fake.requests == []
+        fake.responder = echo
+        again = codey.batch(
+            [{"id": "a", "prompt": "hi"}], out, provider_batch=True, **options(fake, "openai")
+        )
+        assert again.done == 1
+        assert codey.read_batch_output(out)["a"]["text"] == "echo: hi"

@@ -13,7 +13,7 @@ import json
 import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from typing import IO, Any, ClassVar, Optional, Union
+from typing import IO, Any, Callable, ClassVar, Optional, Union
 
 import attrs
 
@@ -150,7 +150,10 @@ class BatchAPI:
     def item(self, custom_id: str, body: Mapping[str, Any]) -> bytes:
         raise NotImplementedError
 
-    def submit(self, items: list[bytes], metadata: Mapping[str, str]) -> str:
+    def submit(
+        self, items: list[bytes], metadata: Mapping[str, str], creating: Callable[[], None]
+    ) -> str:
+        """Create the batch; ``creating()`` is called just before the request that does."""
         raise NotImplementedError
 
     def poll(self, batch_id: str) -> BatchState:
@@ -179,7 +182,9 @@ class OpenAIBatches(BatchAPI):
         entry = {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}
         return json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n"
 
-    def submit(self, items: list[bytes], metadata: Mapping[str, str]) -> str:
+    def submit(
+        self, items: list[bytes], metadata: Mapping[str, str], creating: Callable[[], None]
+    ) -> str:
         upload = self._call(
             "POST",
             f"{self.base_url}/files",
@@ -188,6 +193,7 @@ class OpenAIBatches(BatchAPI):
                 "file": ("codey-batch.jsonl", b"".join(items), "application/jsonl"),
             },
         )
+        creating()
         batch = self._call(
             "POST",
             f"{self.base_url}/batches",
@@ -279,9 +285,12 @@ class AnthropicBatches(BatchAPI):
     def item(self, custom_id: str, body: Mapping[str, Any]) -> bytes:
         return json.dumps({"custom_id": custom_id, "params": body}, ensure_ascii=False).encode()
 
-    def submit(self, items: list[bytes], metadata: Mapping[str, str]) -> str:
+    def submit(
+        self, items: list[bytes], metadata: Mapping[str, str], creating: Callable[[], None]
+    ) -> str:
         data = b'{"requests":[' + b",".join(items) + b"]}"
         url = f"{self.base_url}/v1/messages/batches"
+        creating()
         return str(self._call("POST", url, data=data, creates=True)["id"])
 
     def poll(self, batch_id: str) -> BatchState:

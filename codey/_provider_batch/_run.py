@@ -219,10 +219,13 @@ class _Run:
         self, state: StateFile, submission: Submission, api: BatchAPI, entries: list[bytes]
     ) -> None:
         """Create one batch; a provider that refuses it fails its lines (their records)."""
-        submission.creating = True
-        state.save()  # before the request: a crash now leaves a batch that may exist
+
+        def creating() -> None:
+            submission.creating = True
+            state.save()  # before the request: a crash now leaves a batch that may exist
+
         try:
-            submission.id = api.submit(entries, {"codey_token": submission.token})
+            submission.id = api.submit(entries, {"codey_token": submission.token}, creating)
         except APIStatusError as exc:  # the provider said no: nothing was created
             records = [
                 _failure(line_id, model, exc) for line_id, model in submission.lines.values()
@@ -237,19 +240,32 @@ class _Run:
     def collect(self, state: StateFile, poll_interval: float) -> None:
         """Poll every batch until it ended, and write its records."""
         waiting = [submission for submission in state.submissions if not submission.collected]
-        for submission in waiting:
-            if submission.id is None:
+        for submission in list(waiting):
+            if submission.id is None and submission.creating:
                 raise _lost(state, submission)
+            if submission.id is None:  # the run stopped before creating it: nothing to pay
+                exc = ProviderBatchError(
+                    f"a {submission.provider} batch for this line was never created (the "
+                    "run stopped before): run the batch again to submit it",
+                    provider=submission.provider,
+                    status="missing",
+                )
+                self.write(
+                    [_failure(line_id, model, exc) for line_id, model in submission.lines.values()]
+                )
+                state.submissions.remove(submission)
+                waiting.remove(submission)
+                state.save()
         while waiting:
             for submission in list(waiting):
                 api = self.resume_api(submission)
-                assert submission.id is not None
-                polled = api.poll(submission.id)
-                self.polled[submission.id] = polled
-                self.statuses[submission.id] = polled.status
+                batch_id = str(submission.id)
+                polled = api.poll(batch_id)
+                self.polled[batch_id] = polled
+                self.statuses[batch_id] = polled.status
                 if polled.ended:
                     self.write_results(api, submission, polled)
-                    del self.polled[submission.id]
+                    del self.polled[batch_id]
                     submission.collected = True
                     state.save()
                     waiting.remove(submission)

@@ -60,8 +60,11 @@ class _Configured:
             yield BatchLine(line.id, line.prompt, model=model, options={**options, **line.options})
 
 
-def summary_line(summary: BatchSummary, interrupted: bool = False) -> str:
-    """``codey: batch: 9998 done, 2 failed, 0 skipped in 41.2 s (243 prompts/s)``."""
+def summary_line(
+    summary: BatchSummary, interrupted: bool = False, provider_batch: bool = False
+) -> str:
+    """``codey: batch: 9998 done, 2 failed, 0 skipped in 41.2 s (243 prompts/s)``;
+    ``provider_batch``: a provider batch is in flight (its state file is there)."""
     failed = f"{summary.failed} failed"
     if summary.errors:
         failed += (
@@ -71,7 +74,7 @@ def summary_line(summary: BatchSummary, interrupted: bool = False) -> str:
         f"codey: batch: {summary.done} done, {failed}, {summary.skipped} skipped in "
         f"{summary.elapsed:.1f} s ({summary.prompts_per_second:.0f} prompts/s)"
     )
-    if interrupted and summary.provider_batches:
+    if interrupted and provider_batch:
         line += (
             "; interrupted: the provider batch goes on at the provider: "
             "run it again with --resume to collect it"
@@ -159,8 +162,9 @@ class Progress:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``codey batch INPUT``: the records in the output file, a summary on standard error."""
-    from codey._batch import DEFAULT_RETRIES, batch
+    from codey._batch import DEFAULT_RETRIES, STATE_SUFFIX, batch
     from codey._batchfile import read_batch_input
+    from codey._errors import BatchOutputError
 
     output = args.output or default_output(args.input)
     if os.path.abspath(output) == os.path.abspath(args.input):
@@ -183,7 +187,20 @@ def run_batch(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, Terminated):
         progress.close()
         if progress.last is not None:
-            sys.stderr.write(summary_line(progress.last, interrupted=True))
+            in_flight = os.path.exists(output + STATE_SUFFIX)
+            sys.stderr.write(
+                summary_line(progress.last, interrupted=True, provider_batch=in_flight)
+            )
+            sys.stderr.flush()
+        raise
+    except Exception as exc:
+        progress.close()
+        if not isinstance(exc, BatchOutputError) and os.path.exists(output + STATE_SUFFIX):
+            # A poll or a download failed: the batches go on at the provider.
+            sys.stderr.write(
+                "codey: batch: the provider batch goes on at the provider: "
+                "run it again with --resume to collect it\n"
+            )
             sys.stderr.flush()
         raise
     finally:

@@ -75,3 +75,30 @@ def test_interrupted_then_resumed(fake: FakeProvider, tmp_path: Path) -> None:
     assert len(fake.batches) == 1
     assert sorted(r["text"] for r in records(out)) == [f"echo: prompt {i}" for i in range(3)]
     assert not state.exists()
+
+
+def test_a_failed_poll_says_how_to_go_on(tmp_path: Path) -> None:
+    fake = FakeProvider()
+    fake.responder = echo
+    fake.batch_polls = 1000
+    source = prompts(tmp_path / "p.jsonl", 2)
+    state = tmp_path / "p.out.jsonl.provider-batch.json"
+    proc = start_cli(
+        "batch", str(source), "-m", "gpt-4.1", "--provider-batch", "--retries", "0",
+        "--poll-interval", "0.02", "--connect-timeout", "1", env=environment(fake),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (state.exists() and "batch_" in state.read_text(encoding="utf-8")):
+            assert time.monotonic() < deadline, "no batch submitted"
+            time.sleep(0.01)
+        fake.close()  # the provider goes away mid-poll
+        _, stderr = proc.communicate(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+        fake.close()
+    text = stderr.decode()
+    assert proc.returncode == 6, text  # broken: the connection
+    assert "run it again with --resume to collect it" in text
+    assert "Traceback" not in text
+    assert state.exists()
