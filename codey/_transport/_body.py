@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from codey._errors import StreamError
 from codey._transport._chunked import Chunks
+from codey._transport._connection import socket_of
 from codey._transport._failures import BODY, foreign_errors
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
+#: Seconds to wait, after the provider's end marker, for the end of the HTTP body
+#: (so that the connection can serve the next request).
+END_WAIT = 0.005
 
 
 class _Wire:
@@ -52,6 +56,14 @@ class _Wire:
         self.view = memoryview(bytearray(READ_SIZE))
         self.readinto: Callable[[memoryview], Optional[int]] = self.fp.readinto1
         self.size = io.DEFAULT_BUFFER_SIZE
+
+    @property
+    def complete(self) -> bool:
+        """Whether the body was read to its last byte, and nothing after it."""
+        chunks = self.chunks
+        if chunks is None:
+            return self.left == 0
+        return chunks.ended and chunks.error is None and not chunks.buffer
 
     def read(self) -> Optional[bytes]:
         """What one read brought (b"" when only chunk framing), None once the body is whole."""
@@ -186,6 +198,31 @@ class Body:
                 channel.t_first_text = channel.last_read
             channel.queue.put(self.out)
             self.out = []
+
+    def finish(self, response: requests.Response) -> bool:
+        """After the provider's end marker: whether the body ended there, reading the rest
+        of its framing (the last chunk) if it comes within ``END_WAIT`` seconds."""
+        wire = self.wire
+        if wire.complete:
+            return True
+        sock = socket_of(response)
+        if sock is None:
+            return False
+        try:
+            previous = sock.gettimeout()
+            sock.settimeout(END_WAIT)
+            try:
+                for _ in range(3):  # the last chunk's lines can come apart
+                    data = wire.read()
+                    if data or data is None:  # more body after the end: not ours to pool
+                        return data is None and wire.complete
+                    if wire.complete:
+                        return True
+            finally:
+                sock.settimeout(previous)
+        except (OSError, ValueError, http.client.HTTPException):
+            pass  # not there in time, or broken: the connection is closed, as it would be
+        return False
 
     def ended_mid_event(self) -> bool:
         return self.eof and not self.tail.endswith(_EVENT_ENDS)

@@ -7,6 +7,7 @@ thread unblocks a read at once.
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import threading
@@ -62,6 +63,24 @@ def socket_of(response: requests.Response) -> Optional[socket.socket]:
             getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None
         )
     return sock if isinstance(sock, socket.socket) else None
+
+
+def keep_connection(response: requests.Response) -> None:
+    """Hand the connection of a response whose body was read to its end back to the pool.
+
+    The event-stream body is read from the socket's reader directly, past
+    http.client and urllib3, so neither knows it ended: closing http.client's
+    response says so (its socket stays with the connection), and urllib3 then
+    pools the connection for the next request instead of closing it (and the
+    next request's TCP and TLS handshakes with it). A connection the server
+    said it would close is left to close.
+    """
+    raw = response.raw
+    http_response = getattr(raw, "_fp", None)
+    if not isinstance(http_response, http.client.HTTPResponse) or http_response.will_close:
+        return
+    http_response.close()
+    raw.release_conn()
 
 
 class _HTTPConnection(urllib3.connection.HTTPConnection):

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from codey._transport._plan import Plan
 
 
-def read_events(channel: Channel, plan: Plan, response: requests.Response) -> None:
-    """Put the answer's events on ``channel.queue``, one list per read, until the end."""
+def read_events(channel: Channel, plan: Plan, response: requests.Response) -> bool:
+    """Put the answer's events on ``channel.queue``, one list per read, until the end;
+    whether the body was read to its end (so that its connection may serve again)."""
     parser = plan.provider.new_parser(plan.request)
     body = Body(channel, plan, response, parser)
     feed = parser.feed
@@ -48,8 +49,12 @@ def read_events(channel: Channel, plan: Plan, response: requests.Response) -> No
     finally:
         channel.saw_text = channel.saw_text or parser.saw_text
         body.flush()
-    if parser.done or parser.complete_at_eof or channel.cancelled.is_set():
-        return
+    if channel.cancelled.is_set():
+        return False
+    if parser.done:
+        return body.finish(response)
+    if parser.complete_at_eof:
+        return body.wire.complete
     raise IncompleteStreamError(
         f"{plan.provider.name} closed the connection before the end of the answer",
         provider=plan.provider.name,

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Optional
 from codey._errors import CodeyError
 from codey._retry import backoff_delay, is_retryable
 from codey._secrets import scrub
-from codey._transport._connection import bind, closer, default_session, socket_of
+from codey._transport._connection import (
+    bind,
+    closer,
+    default_session,
+    keep_connection,
+    socket_of,
+)
 from codey._transport._events import read_events
 from codey._transport._failures import REQUEST, connect_timeout, foreign_errors, status_error
 from codey._transport._reply import read_whole_reply
@@ -91,6 +97,7 @@ def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: 
     def aborted() -> bool:
         return channel.was_aborted(attempt)
 
+    whole = False
     with foreign_errors(plan, REQUEST, attempts=number, aborted=aborted):
         response = session.post(
             request.url,
@@ -114,9 +121,11 @@ def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: 
             sock.settimeout(plan.chunk_timeout)
         mime = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         if mime and mime != "text/event-stream":
-            read_whole_reply(channel, plan, response, mime)
+            read_whole_reply(channel, plan, response, mime)  # urllib3 pools its connection
         else:
-            read_events(channel, plan, response)
+            whole = read_events(channel, plan, response)
     finally:
-        channel.forget_closer()
+        channel.forget_closer()  # from now on, no close() from the caller can cut the socket
+        if whole and not channel.cancelled.is_set():
+            keep_connection(response)
         response.close()

@@ -111,6 +111,8 @@ stalled or pausing, between writes, after the reply while waiting for the next
 request on a kept-alive connection, or after the server closed its side (a
 ``Close()`` step or ``framing="close"``) and the client then closed too. It is
 not set when the server itself resets the connection or shuts down.
+:attr:`FakeProvider.connections` counts the connections accepted (a client
+that keeps its connection alive makes several requests on one).
 
 Trying codey without a key. ``python -m codey.testing serve [--port N]
 [--host H] [--delay S]`` runs a ``FakeProvider`` whose responder is

@@ -116,6 +116,12 @@ class FakeProvider:
             return len(self._queue)
 
     @property
+    def connections(self) -> int:
+        """How many client connections were accepted so far (a kept-alive one counts once)."""
+        with self._lock:
+            return self._count
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """The requests received so far, in arrival order (a copy)."""
         with self._lock:
