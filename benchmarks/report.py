@@ -143,7 +143,12 @@ def _scale(results: dict[str, Any], config: Config) -> list[str]:
                     f"{cell['cpu_us_per_chunk']:.1f} "
                     f"({cell['cpu_us_per_chunk'] / floor_cpu:.2f}{X})",
                     f"{cell['threads_after_over_base']:+d}",
-                    f"{cell['fds_after_over_base']:+d}",
+                    f"{cell['fds_after_over_base']:+d}"
+                    + (
+                        f" ({cell['pooled_connections_closed']} idle pooled closed first)"
+                        if cell.get("pooled_connections_closed")
+                        else ""
+                    ),
                     f"{cell['rss_after_over_base_mb']:+.1f}",
                 ]
             )

@@ -34,6 +34,8 @@ from typing import Any, Optional
 if __package__ in (None, ""):  # python benchmarks/soak.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.clients import close_idle_pools
+
 MODELS = {"openai": "gpt-4.1", "xai": "grok-3", "anthropic": "claude-sonnet-4-0"}
 WORDS = (
     "Hello",
@@ -279,15 +281,10 @@ def find_leaks(threads_before: set[threading.Thread], fds_before: dict[int, str]
     gc.collect()
     extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
     if extra:
-        transport = sys.modules.get("codey._transport._connection")
-        session = getattr(transport, "_session", None)
-        if session is not None:
-            session.close()  # idle pooled connections are not leaks
-            gc.collect()
-            pooled = len(extra)
+        pooled = close_idle_pools()  # idle pooled connections are not leaks
+        if pooled:
             extra = {fd: what for fd, what in open_fds().items() if fds_before.get(fd) != what}
-            if pooled != len(extra):
-                print(f"({pooled - len(extra)} idle pooled connections closed before the count)")
+            print(f"({pooled} idle pooled connections closed before the count)")
     if extra:
         leaks.append(f"{len(extra)} file descriptors left open: {sorted(extra.values())[:5]}")
     return leaks

@@ -4,13 +4,15 @@ does not."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
 import pytest
 
 import codey
 from codey.testing import Done, FakeProvider, Pause, Text, answer, events
-from tests.helpers import MODELS, RICH, kwargs_for
+from tests.helpers import MODELS, RICH, kwargs_for, wait_until
 
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
@@ -70,3 +72,34 @@ def test_an_error_response_read_whole_leaves_its_connection(fake: FakeProvider) 
     assert codey.complete("hi", **kwargs_for(fake, "anthropic")) == "Hello"
     assert len(fake.requests) == 2
     assert fake.connections == 1
+
+
+def test_more_streams_than_the_pool_keeps_close_the_rest_quietly(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The pool keeps 256 connections a host; 270 at once leave 14 with no room.
+    fake.default = events(Pause(0.5), Text("hi"), Done())
+    count = 270
+    barrier = threading.Barrier(count)
+    answers: list[str] = []
+
+    def ask() -> None:
+        barrier.wait()
+        answers.append(codey.complete("x", **kwargs_for(fake, "openai", connect_timeout=20.0)))
+
+    callers = [threading.Thread(target=ask) for _ in range(count)]
+    with caplog.at_level(logging.WARNING):
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+    assert answers == ["hi"] * count
+    assert fake.connections == count
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")] == []
+
+    # Those with no room were closed, not left open.
+    def closed() -> int:
+        return sum(request.disconnected.is_set() for request in fake.requests)
+
+    assert wait_until(lambda: closed() >= count - 256)
+    assert closed() == count - 256

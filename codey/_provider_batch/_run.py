@@ -45,6 +45,13 @@ DEFAULT_POLL_INTERVAL = 30.0
 _REQUEST_OPTIONS = ("max_tokens", "temperature", "reasoning_effort", "thinking_budget", "cache")
 #: Records written to the output at a time (one fsync each).
 _WRITE_GROUP = 1000
+#: What became of the lines an ended batch left out, by the batch's status.
+_LEFT_OUT = {
+    "expired": "expired",
+    "cancelled": "canceled",
+    "canceled": "canceled",
+    "failed": "failed",
+}
 #: What both providers take as a custom id.
 _CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -70,7 +77,8 @@ class _Run:
         self.polled: dict[str, BatchState] = {}
         #: The last status of each batch of this run, collected ones too.
         self.statuses: dict[str, str] = {}
-        self.apis: dict[str, tuple[BatchAPI, str]] = {}
+        #: The batch API and key of each provider and base URL.
+        self.apis: dict[tuple[str, str], tuple[BatchAPI, str]] = {}
 
     # -- the records
 
@@ -175,7 +183,7 @@ class _Run:
         spec = RequestSpec(
             model=api_model,
             messages=_messages(prompt, options.get("system")),
-            **{key: options[key] for key in _REQUEST_OPTIONS if key in options},
+            **{option: options[option] for option in _REQUEST_OPTIONS if option in options},
         )
         body = json.loads(provider.build_request(spec, key, api.base_url).body)
         body.pop("stream", None)
@@ -183,11 +191,12 @@ class _Run:
         return api, api_model, body
 
     def api(self, provider: Provider, base_url: Optional[str] = None) -> tuple[BatchAPI, str]:
-        """The batch API of ``provider`` (one per provider), and its key."""
+        """The batch API of ``provider`` at ``base_url`` (one each), and its key."""
         from codey import _secrets
         from codey._api import _api_key, _base_url
 
-        known = self.apis.get(provider.name)
+        url = _base_url(provider, base_url or self.options.get("base_url"))
+        known = self.apis.get((provider.name, url))
         if known is not None:
             return known
         api_class = api_for(provider)
@@ -198,7 +207,6 @@ class _Run:
             )
         key = self.options.get("api_key")
         key = _secrets.check_key(key, "api_key=", provider.name) if key else _api_key(provider)
-        url = _base_url(provider, base_url or self.options.get("base_url"))
         # The headers a request of the provider's carries (its key, its version).
         probe = provider.build_request(
             RequestSpec(model="probe", messages=(Message("user", "probe"),)), key, url
@@ -212,7 +220,7 @@ class _Run:
             chunk_timeout=self.options.get("chunk_timeout", 60.0),
             session=self.options.get("session"),
         )
-        self.apis[provider.name] = (api, key)
+        self.apis[provider.name, url] = (api, key)
         return api, key
 
     def create(
@@ -293,9 +301,7 @@ class _Run:
                 records.append(_record(api.provider, submission, line_id, model, outcome))
             if len(records) >= _WRITE_GROUP:
                 self.write(records)
-        status = polled.status if polled.status in ("expired", "canceled") else "missing"
-        if polled.status == "cancelled":
-            status = "canceled"
+        status = _LEFT_OUT.get(polled.status, "missing")
         left = ProviderBatchError(
             f"{api.name} batch {submission.id}: {api.failure(polled)}",
             provider=api.name,

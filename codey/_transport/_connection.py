@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import queue
 import socket
 import threading
 from functools import partial
@@ -100,11 +101,28 @@ class _HTTPSConnection(_HTTPConnection, urllib3.connection.HTTPSConnection):
     pass
 
 
-class _HTTPPool(urllib3.HTTPConnectionPool):
+class _QuietPool(urllib3.HTTPConnectionPool):
+    """A pool that closes a connection it has no room for without a word: more
+    streams at once than it keeps is a batch at work, not something to warn about
+    (urllib3 logs a warning for each)."""
+
+    def _put_conn(self, conn: Any) -> None:
+        pool = self.pool
+        if pool is not None and conn is not None:
+            try:
+                pool.put(conn, block=False)
+                return
+            except queue.Full:
+                pass
+        if conn is not None:
+            conn.close()
+
+
+class _HTTPPool(_QuietPool):
     ConnectionCls = _HTTPConnection
 
 
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
+class _HTTPSPool(_QuietPool, urllib3.HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
