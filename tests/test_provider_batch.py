@@ -47,6 +47,23 @@ def state_of(out: Path) -> Path:
     return out.with_name(out.name + ".provider-batch.json")
 
 
+def write_state(
+    fake: FakeProvider, out: Path, lines: dict[str, list[str]], *, creating: bool
+) -> None:
+    """The state file of a run that stopped before it heard back from a create."""
+    batch = {
+        "provider": "openai",
+        "base_url": fake.base_url("openai"),
+        "token": "0123456789abcdef",
+        "lines": lines,
+        "id": None,
+        "creating": creating,
+        "collected": False,
+    }
+    state = {"format": "codey provider batch", "version": 1, "batches": [batch]}
+    state_of(out).write_text(json.dumps(state), encoding="utf-8")
+
+
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
     return tmp_path / "out.jsonl"
@@ -246,22 +263,7 @@ class TestSubmission:
     def test_a_run_that_stopped_while_creating_is_not_submitted_again(
         self, fake: FakeProvider, out: Path
     ) -> None:
-        state = {
-            "format": "codey provider batch",
-            "version": 1,
-            "batches": [
-                {
-                    "provider": "openai",
-                    "base_url": fake.base_url("openai"),
-                    "token": "0123456789abcdef",
-                    "lines": {"line-1": ["1", "gpt-4.1"]},
-                    "id": None,
-                    "creating": True,
-                    "collected": False,
-                }
-            ],
-        }
-        state_of(out).write_text(json.dumps(state), encoding="utf-8")
+        write_state(fake, out, {"line-1": ["1", "gpt-4.1"]}, creating=True)
         with pytest.raises(codey.BatchOutputError, match="0123456789abcdef"):
             codey.batch(["a"], out, resume=True, **options(fake, "openai"))
         assert fake.requests == []
@@ -297,22 +299,7 @@ class TestCollection:
     def test_a_batch_never_created_fails_its_lines_for_the_next_run(
         self, fake: FakeProvider, out: Path
     ) -> None:
-        state = {
-            "format": "codey provider batch",
-            "version": 1,
-            "batches": [
-                {
-                    "provider": "openai",
-                    "base_url": fake.base_url("openai"),
-                    "token": "0123456789abcdef",
-                    "lines": {"a": ["a", "gpt-4.1"]},
-                    "id": None,
-                    "creating": False,
-                    "collected": False,
-                }
-            ],
-        }
-        state_of(out).write_text(json.dumps(state), encoding="utf-8")
+        write_state(fake, out, {"a": ["a", "gpt-4.1"]}, creating=False)
         summary = codey.batch([], out, resume=True, **options(fake, "openai"))
         assert (summary.done, summary.failed) == (0, 1)
         [record] = records(out)

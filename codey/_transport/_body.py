@@ -38,7 +38,7 @@ END_WAIT = 0.005
 class _Wire:
     """The body's bytes as each read brings them, without the HTTP framing."""
 
-    __slots__ = ("chunks", "fp", "left", "readinto", "size", "view")
+    __slots__ = ("chunks", "fp", "left", "poolable", "readinto", "size", "view")
 
     def __init__(self, response: http.client.HTTPResponse) -> None:
         # Read the socket's buffered reader directly: its read1() returns
@@ -47,6 +47,9 @@ class _Wire:
         self.chunks = Chunks() if response.chunked else None
         #: Bytes of a Content-Length body still to come (None: read to the end).
         self.left: Optional[int] = None if response.chunked else response.length
+        #: Whether the connection can serve again once the body ends (it has an end
+        #: other than the server closing, and the server did not say it would close).
+        self.poolable = not response.will_close and (response.chunked or self.left is not None)
         # Read into one reused buffer and copy out what arrived: read1() takes
         # a fresh block per read and shrinks it, which fragments the heap.
         # First what http.client's buffered reader holds, no more than its
@@ -203,6 +206,8 @@ class Body:
         """After the provider's end marker: whether the body ended there, reading the rest
         of its framing (the last chunk) if it comes within ``END_WAIT`` seconds."""
         wire = self.wire
+        if not wire.poolable:
+            return False  # no use waiting for an end the connection cannot outlive
         if wire.complete:
             return True
         sock = socket_of(response)
