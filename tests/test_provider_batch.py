@@ -4,8 +4,9 @@ against the fake provider's batch endpoints: submit, poll, collect, resume."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 import requests
@@ -48,12 +49,19 @@ def state_of(out: Path) -> Path:
 
 
 def write_state(
-    fake: FakeProvider, out: Path, lines: dict[str, list[str]], *, creating: bool
+    fake: FakeProvider,
+    out: Path,
+    lines: dict[str, list[str]],
+    *,
+    creating: bool,
+    provider: str = "openai",
+    created_after: Optional[float] = None,
 ) -> None:
     """The state file of a run that stopped before it heard back from a create."""
     batch = {
-        "provider": "openai",
-        "base_url": fake.base_url("openai"),
+        "provider": provider,
+        "base_url": fake.base_url(provider),
+        "created_after": created_after,
         "token": "0123456789abcdef",
         "lines": lines,
         "id": None,
@@ -260,13 +268,60 @@ class TestSubmission:
         assert found["x" * 65]["text"] == "echo: b"
         assert found["line-1"]["text"] == "echo: c"
 
-    def test_a_run_that_stopped_while_creating_is_not_submitted_again(
+    def test_a_create_left_unanswered_at_anthropic_is_not_guessed(
         self, fake: FakeProvider, out: Path
     ) -> None:
-        write_state(fake, out, {"line-1": ["1", "gpt-4.1"]}, creating=True)
-        with pytest.raises(codey.BatchOutputError, match="0123456789abcdef"):
-            codey.batch(["a"], out, resume=True, **options(fake, "openai"))
+        write_state(
+            fake, out, {"line-1": ["1", "claude-sonnet-4-0"]}, creating=True, provider="anthropic"
+        )
+        with pytest.raises(codey.BatchOutputError, match="cannot tell whether it was created"):
+            codey.batch(["a"], out, resume=True, **options(fake, "anthropic"))
         assert fake.requests == []
+        assert state_of(out).exists()
+
+    def test_a_create_left_unanswered_at_openai_is_found_by_its_token(
+        self, fake: FakeProvider, out: Path
+    ) -> None:
+        # The run stopped after OpenAI created the batch, before it heard the id.
+        fake.responder = echo
+        fake.batch_polls = 0
+        api = f"{fake.base_url('openai')}"
+        line = {
+            "custom_id": "1",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4.1", "messages": [{"role": "user", "content": "a"}]},
+        }
+        upload = requests.post(
+            f"{api}/files",
+            data={"purpose": "batch"},
+            timeout=5,
+            files={"file": ("in.jsonl", json.dumps(line).encode())},
+        )
+        requests.post(f"{api}/batches", timeout=5, json={
+            "input_file_id": upload.json()["id"], "endpoint": "/v1/chat/completions",
+            "completion_window": "24h", "metadata": {"codey_token": "0123456789abcdef"},
+        }).raise_for_status()  # fmt: skip
+        write_state(fake, out, {"1": ["1", "gpt-4.1"]}, creating=True, created_after=time.time())
+        summary = codey.batch([], out, resume=True, **options(fake, "openai"))
+        assert (summary.done, summary.failed) == (1, 0)
+        assert len(fake.batches) == 1  # found, not created again
+        assert records(out)[0]["text"] == "echo: a"
+        assert records(out)[0]["batch"] == fake.batches[0].id
+        assert not state_of(out).exists()
+
+    def test_a_create_openai_never_saw_fails_its_lines_for_the_next_run(
+        self, fake: FakeProvider, out: Path
+    ) -> None:
+        write_state(fake, out, {"1": ["1", "gpt-4.1"]}, creating=True, created_after=time.time())
+        summary = codey.batch([], out, resume=True, **options(fake, "openai"))
+        assert (summary.done, summary.failed) == (0, 1)
+        assert "never created" in records(out)[0]["error"]["message"]
+        assert [(r.method, r.path.partition("?")[0]) for r in fake.requests] == [
+            ("GET", "/openai/v1/batches")
+        ]
+        assert fake.batches == []
+        assert not state_of(out).exists()
 
     def test_a_state_file_that_is_not_one(self, fake: FakeProvider, out: Path) -> None:
         state_of(out).write_text("{}", encoding="utf-8")

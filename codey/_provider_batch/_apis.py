@@ -166,6 +166,14 @@ class BatchAPI:
         """Why an ended batch answered none of the lines it left out."""
         return f"the batch ended {state.status} without a result for this line"
 
+    #: Whether ``find`` can tell if a batch was created (by its metadata).
+    can_find = False
+
+    def find(self, token: str, since: float) -> Optional[str]:
+        """The id of the batch created with ``token`` in its metadata after ``since``
+        (Unix time), or None when there is surely none."""
+        raise NotImplementedError
+
 
 class OpenAIBatches(BatchAPI):
     """``POST /files`` (purpose ``batch``), ``POST /batches``, ``GET /batches/ID``,
@@ -245,6 +253,33 @@ class OpenAIBatches(BatchAPI):
         if code == "batch_cancelled":
             return self._error(batch_id, "canceled", _CANCELED_MESSAGE)
         return self._error(batch_id, "failed", str(error.get("message") or code or "no result"))
+
+    can_find = True
+    #: Pages of 100 batches looked through, newest first, at the most.
+    _FIND_PAGES = 20
+    #: Seconds a batch's ``created_at`` may precede ours (the two clocks differ).
+    _CLOCK_SLACK = 600.0
+
+    def find(self, token: str, since: float) -> Optional[str]:
+        after: Optional[str] = None
+        for _ in range(self._FIND_PAGES):
+            query = "limit=100" + (f"&after={urllib.parse.quote(after)}" if after else "")
+            page = self._call("GET", f"{self.base_url}/batches?{query}")
+            batches = [batch for batch in page.get("data") or [] if isinstance(batch, dict)]
+            for batch in batches:
+                if (batch.get("metadata") or {}).get("codey_token") == token:
+                    return str(batch["id"])
+            older = [float(batch.get("created_at") or 0) for batch in batches]
+            if not page.get("has_more") or not batches or min(older) < since - self._CLOCK_SLACK:
+                return None  # listed back to before the create request: never created
+            after = str(batches[-1]["id"])
+        raise self._error(
+            "",
+            "missing",
+            f"no batch with codey_token {token} in the newest "
+            f"{100 * self._FIND_PAGES}, and more are older than that: look "
+            "for it in the provider's console",
+        )
 
     def failure(self, state: BatchState) -> str:
         errors = (state.raw.get("errors") or {}).get("data") or []

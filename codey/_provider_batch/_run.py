@@ -230,6 +230,7 @@ class _Run:
 
         def creating() -> None:
             submission.creating = True
+            submission.created_after = time.time()
             state.save()  # before the request: a crash now leaves a batch that may exist
 
         try:
@@ -250,11 +251,11 @@ class _Run:
         waiting = [submission for submission in state.submissions if not submission.collected]
         for submission in list(waiting):
             if submission.id is None and submission.creating:
-                raise _lost(state, submission)
-            if submission.id is None:  # the run stopped before creating it: nothing to pay
+                submission.id = self.find(state, submission)
+            if submission.id is None:  # the batch was never created: nothing to pay
                 exc = ProviderBatchError(
                     f"a {submission.provider} batch for this line was never created (the "
-                    "run stopped before): run the batch again to submit it",
+                    "run stopped first): run the batch again to submit it",
                     provider=submission.provider,
                     status="missing",
                 )
@@ -281,6 +282,18 @@ class _Run:
             if waiting:
                 time.sleep(poll_interval)
         state.remove()
+
+    def find(self, state: StateFile, submission: Submission) -> Optional[str]:
+        """The id of a batch whose create request went out unanswered (the run stopped),
+        or None when the provider surely has none."""
+        api = self.resume_api(submission)
+        if not api.can_find or submission.created_after is None:
+            raise _lost(state, submission)
+        found = api.find(submission.token, submission.created_after)
+        submission.creating = False
+        submission.id = found
+        state.save()
+        return found
 
     def resume_api(self, submission: Submission) -> BatchAPI:
         for provider in _providers.snapshot():
@@ -315,12 +328,16 @@ class _Run:
 
 
 def _lost(state: StateFile, submission: Submission) -> BatchOutputError:
+    when = ""
+    if submission.created_after is not None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(submission.created_after))
+        when = f", created about {stamp}"
     return BatchOutputError(
         f"{state.path}: the run that wrote this stopped while creating a {submission.provider} "
-        f"batch of {len(submission.lines)} lines, so codey cannot tell whether "
-        f"{submission.provider} has it: look for it in the provider's console (its "
-        f"metadata's codey_token is {submission.token}); then delete {state.path} and "
-        "run again to submit what is not done",
+        f"batch of {len(submission.lines)} requests, and {submission.provider}'s batches carry "
+        "no mark codey can find it by, so codey cannot tell whether it was created: look "
+        f"for it in the provider's console{when}; then delete {state.path} and run again "
+        "to submit what is not done",
         path=state.path,
     )
 

@@ -43,6 +43,8 @@ class Submission:
     id: Optional[str] = None
     #: The create request went out: with no id, the provider may or may not have it.
     creating: bool = False
+    #: When (Unix time) the create request went out.
+    created_after: Optional[float] = None
     collected: bool = False
 
 
