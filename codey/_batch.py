@@ -414,7 +414,8 @@ def batch(
         Batch API, Anthropic's Message Batches: half the price, answers within 24 hours)
         and wait for the results, polling every ``poll_interval`` seconds (default 30);
         a state file beside the output (``OUTPUT.provider-batch.json``) names the
-        batches until their results are in the output.
+        batches until their results are in the output. ``parallel`` does not apply;
+        ``retries`` and the timeouts do, to each call to the batch API.
     :param resume: collect the provider batch in flight for this output (after a crash
         or Ctrl-C) instead of submitting anything; with no batch in flight, as if not
         given (a plain batch always goes on where it stopped).

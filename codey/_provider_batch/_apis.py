@@ -273,12 +273,12 @@ class OpenAIBatches(BatchAPI):
             if not page.get("has_more") or not batches or min(older) < since - self._CLOCK_SLACK:
                 return None  # listed back to before the create request: never created
             after = str(batches[-1]["id"])
-        raise self._error(
-            "",
-            "missing",
-            f"no batch with codey_token {token} in the newest "
-            f"{100 * self._FIND_PAGES}, and more are older than that: look "
-            "for it in the provider's console",
+        raise ProviderBatchError(
+            f"{self.name}: no batch with codey_token {token} among the newest "
+            f"{100 * self._FIND_PAGES}, and there are older ones: look for it in the "
+            "provider's console",
+            provider=self.name,
+            status="missing",
         )
 
     def failure(self, state: BatchState) -> str:

@@ -76,7 +76,7 @@ def batch_arguments(batch: argparse.ArgumentParser) -> None:
         "models through OpenAI's Batch API, Anthropic's through Message Batches), "
         "wait for the results and write them as records; a prompt the batch did not "
         "answer (expired, cancelled) gets an error record, so running it again "
-        "submits just those",
+        "submits just those (--parallel does not apply: the provider paces the batch)",
     )
     batch.add_argument(
         "--resume",
