@@ -100,9 +100,14 @@ def scrub(exc: BaseException) -> BaseException:
             )
         except (AttributeError, TypeError):  # an exception type that forbids it
             pass
-        if isinstance(current, CodeyError):
-            for name, value in list(vars(current).items()):
-                if isinstance(value, str) and name != "partial_text":
+        # Every text attribute, the library's causes' too: a JSONDecodeError keeps the
+        # whole malformed data (``doc``), which can quote the key back.
+        keep = "partial_text" if isinstance(current, CodeyError) else None
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str) and name != keep and value:
+                try:
                     setattr(current, name, redact(value, keys))
+                except (AttributeError, TypeError):
+                    pass
         current = current.__cause__ or current.__context__
     return exc

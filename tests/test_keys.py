@@ -28,11 +28,14 @@ OTHER_KEYS = {
 
 
 def texts_of(exc: BaseException) -> list[str]:
-    """Every text an error shows: message, repr, attributes, pickled form, its causes."""
+    """Every text an error shows: message, repr, attributes, pickled form, and its
+    causes' (their attributes and what pickling them keeps too)."""
     out = [str(exc), repr(exc), repr(vars(exc)), repr(pickle.dumps(exc))]
     cause = exc.__cause__ or exc.__context__
     while cause is not None:
-        out += [str(cause), repr(cause)]
+        # What a pickler of the whole chain would keep (tblib, as Dask installs it).
+        out += [str(cause), repr(cause), repr(getattr(cause, "__dict__", {}))]
+        out.append(repr(cause.__reduce__()))
         cause = cause.__cause__ or cause.__context__
     return out
 
