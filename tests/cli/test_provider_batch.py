@@ -4,12 +4,16 @@ provider's batch endpoints."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from codey.testing import FakeProvider, RecordedRequest, Reply, answer
+from tests.cli.terminal import Pty, pty_env, text
 from tests.helpers import TIMEOUT, environment, one_error_line, run_cli, start_cli
 
 
@@ -102,3 +106,21 @@ def test_a_failed_poll_says_how_to_go_on(tmp_path: Path) -> None:
     assert "run it again with --resume to collect it" in text
     assert "Traceback" not in text
     assert state.exists()
+
+
+def test_the_bar_and_the_steps_on_a_terminal(fake: FakeProvider, tmp_path: Path) -> None:
+    pytest.importorskip("tqdm")
+    fake.responder = echo
+    fake.batch_polls = 5
+    source = prompts(tmp_path / "p.jsonl", 6)
+    args = ["batch", str(source), "-m", "gpt-4.1", "--provider-batch", "--poll-interval", "0.05"]
+    with Pty(args, pty_env(environment(fake))) as tty:
+        seen = tty.read_until(b"codey: batch: 6 done")
+        assert tty.wait() == 0
+    shown = text(seen)
+    [batch] = fake.batches
+    assert f"codey: batch: provider batch {batch.id}: in_progress" in shown
+    assert f"codey: batch: provider batch {batch.id}: completed" in shown
+    assert "codey batch:" in shown  # the bar's description
+    assert re.search(r"\d+/6", shown), shown
+    assert len(records(tmp_path / "p.out.jsonl")) == 6
