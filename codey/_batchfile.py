@@ -129,13 +129,20 @@ class BatchInput:
     """The lines of an input file, read lazily each time it is iterated (so twice: once
     to check every line and id before any request, once to run them)."""
 
-    def __init__(self, path: Union[str, os.PathLike[str]], column: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        path: Union[str, os.PathLike[str]],
+        column: Optional[str] = None,
+        name: Optional[str] = None,
+    ) -> None:
         self.path = os.fspath(path)
         self.column = column
+        #: What error messages call the input (``standard input`` for a spooled copy).
+        self.name = name or self.path
         self.format = _detect(self.path)
 
     def __repr__(self) -> str:
-        return f"<BatchInput {self.format} {self.path!r}>"
+        return f"<BatchInput {self.format} {self.name!r}>"
 
     def __iter__(self) -> Iterator[BatchLine]:
         if self.format == "jsonl":
@@ -144,7 +151,7 @@ class BatchInput:
 
     def _error(self, number: int, exc: object) -> BatchInputError:
         where = "line" if self.format == "jsonl" else "row"
-        return BatchInputError(f"{self.path}: {where} {number}: {exc}", path=self.path, line=number)
+        return BatchInputError(f"{self.name}: {where} {number}: {exc}", path=self.path, line=number)
 
     def _jsonl(self) -> Iterator[BatchLine]:
         with open(self.path, encoding="utf-8-sig") as lines:
@@ -164,7 +171,7 @@ class BatchInput:
         delimiter = _CSV_SUFFIXES.get(os.path.splitext(self.path)[1].lower(), ",")
         with open(self.path, encoding="utf-8-sig", newline="") as rows:
             reader = csv.DictReader(rows, delimiter=delimiter)
-            column = _prompt_column(self.path, reader.fieldnames or (), self.column)
+            column = _prompt_column(self.name, reader.fieldnames or (), self.column)
             for number, row in enumerate(reader, 1):
                 try:
                     yield BatchLine(

@@ -162,14 +162,39 @@ class Progress:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``codey batch INPUT``: the records in the output file, a summary on standard error."""
-    from codey._batch import DEFAULT_RETRIES, STATE_SUFFIX, batch
-    from codey._batchfile import read_batch_input
-    from codey._errors import BatchOutputError
-
     output = args.output or default_output(args.input)
+    if args.input == "-":
+        spooled = _spool(sys.stdin.buffer)
+        try:
+            return _run(args, spooled, output, "standard input")
+        finally:
+            os.unlink(spooled)
     if os.path.abspath(output) == os.path.abspath(args.input):
         raise ValueError(f"{output}: the output file would be the input file; choose another")
-    lines = _Configured(read_batch_input(args.input, args.column), args, args.config)
+    return _run(args, args.input, output, None)
+
+
+def _spool(stream: IO[bytes]) -> str:
+    """Standard input copied to a temporary file (a batch reads its input twice); its path."""
+    import shutil
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", prefix="codey-batch-", delete=False) as copy:
+        try:
+            shutil.copyfileobj(stream, copy)
+        except BaseException:
+            copy.close()
+            os.unlink(copy.name)
+            raise
+    return copy.name
+
+
+def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]) -> int:
+    from codey._batch import DEFAULT_RETRIES, STATE_SUFFIX, batch
+    from codey._batchfile import BatchInput
+    from codey._errors import BatchOutputError
+
+    lines = _Configured(BatchInput(source, args.column, name), args, args.config)
     progress = Progress(sys.stderr)
     retries = DEFAULT_RETRIES if args.retries is None else args.retries
     try:

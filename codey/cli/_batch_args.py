@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Optional
 
 from codey.cli._argtypes import _non_negative_int, _positive, _positive_int
 
@@ -38,7 +39,8 @@ def batch_arguments(batch: argparse.ArgumentParser) -> None:
         'messages, or an object with "prompt" or "messages" and optionally "id", '
         '"model" and "options") or CSV (.csv, .tsv; a header row, the prompt in '
         "--column, else the prompt column, else the only one besides id and model); "
-        "another name is read by its first character. A line without an id is "
+        "another name is read by its first character; - reads standard input "
+        "(then -o is needed). A line without an id is "
         "numbered from 1; an id given twice is an error before any request",
     )
     batch.add_argument(
@@ -92,3 +94,10 @@ def batch_arguments(batch: argparse.ArgumentParser) -> None:
         help="with --provider-batch or --resume: seconds between two looks at a batch "
         "(default: 30)",
     )
+
+
+def check_batch(args: argparse.Namespace) -> Optional[str]:
+    """What argparse cannot check on its own: a usage error, or None."""
+    if args.input == "-" and not args.output:
+        return "argument -o/--output: needed when INPUT is - (standard input)"
+    return None

@@ -17,7 +17,7 @@ from codey.cli._argtypes import (
     _positive_int,
     _schema,
 )
-from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments
+from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
 from codey.cli._completion import SHELLS
 from codey.cli._config import APIS, PRECEDENCE, REASONING_EFFORTS
 
@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_arguments(batch)
     model_option(batch)
     request_options(batch, shown=False)
-    batch.set_defaults(command="batch", config_needed=True)
+    batch.set_defaults(command="batch", check=check_batch, subparser=batch, config_needed=True)
 
     models = command(
         "models",

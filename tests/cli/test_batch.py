@@ -227,3 +227,40 @@ def test_the_progress_bar_on_a_terminal(fake: FakeProvider, tmp_path: Path) -> N
     assert "tokens/s" in shown
     assert "0 failed" in shown
     assert len(records(tmp_path / "p.out.jsonl")) == 40
+
+
+class TestStandardInput:
+    def test_prompts_on_standard_input(self, fake: FakeProvider, tmp_path: Path) -> None:
+        fake.responder = echo
+        source = prompts(tmp_path / "p.jsonl", 3)
+        out = tmp_path / "answers.jsonl"
+        spool = tmp_path / "spool"
+        spool.mkdir()
+        with source.open("rb") as stdin:
+            result = run_cli(
+                "batch", "-", "-o", str(out), "-m", "gpt-4.1",
+                env=environment(fake, TMPDIR=str(spool)), stdin=stdin,
+            )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert counts(result.stderr) == (3, 0, 0)
+        assert {r["id"]: r["text"] for r in records(out)} == {
+            str(i + 1): f"echo: prompt {i}" for i in range(3)
+        }
+        assert list(spool.iterdir()) == []  # the copy of standard input is gone
+
+    def test_a_bad_line_is_named_as_standard_input(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "answers.jsonl"
+        with (tmp_path / "bad.jsonl").open("w+b") as stdin:
+            stdin.write(b'"fine"\n{"prompt": \n')
+            stdin.seek(0)
+            result = run_cli("batch", "-", "-o", str(out), env=environment(fake), stdin=stdin)
+        assert result.returncode == 1, result.stderr
+        assert "standard input: line 2: not JSON" in one_error_line(result.stderr)
+        assert fake.requests == []
+
+    def test_standard_input_needs_an_output(self, tmp_path: Path) -> None:
+        result = run_cli("batch", "-", env=environment())
+        assert result.returncode == 2
+        assert b"-o/--output: needed when INPUT is -" in result.stderr
