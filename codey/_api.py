@@ -114,6 +114,11 @@ def _call_from_mapping(call: Mapping[str, Any]) -> ToolCall:
     )
 
 
+def check_max_tokens(value: Optional[int]) -> None:
+    if value is not None and (not isinstance(value, int) or value <= 0):
+        raise ValueError(f"max_tokens must be a positive int, not {value!r}")
+
+
 def _check_timeout(name: str, value: Optional[float]) -> Optional[float]:
     if value is None:
         return None
@@ -192,8 +197,7 @@ def stream(
     """
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a non-negative int, not {retries!r}")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
-        raise ValueError(f"max_tokens must be a positive int, not {max_tokens!r}")
+    check_max_tokens(max_tokens)
     if isinstance(fallbacks, str):
         raise TypeError("fallbacks must be a list of model names, not a str")
     if not isinstance(max_tool_rounds, int) or max_tool_rounds < 1:

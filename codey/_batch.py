@@ -16,7 +16,7 @@ import itertools
 import os
 import queue
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
@@ -28,6 +28,7 @@ from codey._ratelimit import Limiter, Ticket
 from codey._retry import error_kind
 from codey._secrets import redact
 from codey._stream import Stream
+from codey._types import Usage
 
 __all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
 
@@ -37,6 +38,13 @@ DEFAULT_RETRIES = 4
 BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
 #: Beside the output while a provider batch is in flight (``codey._provider_batch._state``).
 STATE_SUFFIX = ".provider-batch.json"
+
+
+def state_path(output: Union[str, os.PathLike[str]]) -> str:
+    """``prompts.out.jsonl`` -> ``prompts.out.jsonl.provider-batch.json``."""
+    return os.fspath(output) + STATE_SUFFIX
+
+
 #: How often ``on_progress`` hears from a run whose lines are slow to finish, in seconds.
 PROGRESS_INTERVAL = 0.25
 
@@ -96,13 +104,11 @@ def _check_options(options: Mapping[str, Any]) -> None:
 
 def _read_ahead(lines: Iterable[Any]) -> int:
     """Check every line and id of an input that can be read twice; the number of lines."""
-    seen: set[str] = set()
-    for number, item in enumerate(lines, 1):
-        line = coerce(item, number)
-        if line.id in seen:
-            raise _duplicate(line.id, number)
-        seen.add(line.id)
-    return len(seen)
+    return sum(1 for _ in lines_to_run(lines, set(), _nothing))
+
+
+def _nothing() -> None:
+    pass
 
 
 def _duplicate(line_id: str, number: int) -> BatchInputError:
@@ -138,9 +144,8 @@ class _Run:
         self._lock = threading.Lock()
         self._streams: set[Stream] = set()
         self.started = monotonic()
-        self.done = self.failed = self.skipped = 0
-        self.input_tokens = self.output_tokens = self.retries = 0
-        self.errors: dict[str, int] = {}
+        self.skipped = 0
+        self.tally = Tally()
 
     # -- the caller's thread ---------------------------------------------------
 
@@ -180,9 +185,7 @@ class _Run:
         return summary
 
     def _feed(self, lines: Iterable[Any], capacity: int) -> None:
-        done = self.output.done
-        seen: set[str] = set()
-        source = enumerate(lines, 1)
+        source = lines_to_run(lines, self.output.done, self._skip)
         exhausted = False
         outstanding = 0
         while True:
@@ -191,14 +194,7 @@ class _Run:
                 if item is None:
                     exhausted = True
                     break
-                line = coerce(item[1], item[0])
-                if line.id in seen:
-                    raise _duplicate(line.id, item[0])
-                seen.add(line.id)
-                if line.id in done:
-                    self.skipped += 1
-                    continue
-                self.todo.put(line)
+                self.todo.put(item[1])
                 outstanding += 1
             if not outstanding:
                 return
@@ -213,6 +209,9 @@ class _Run:
                 pass
             if self.on_progress is not None:
                 self.on_progress(self.summary())
+
+    def _skip(self) -> None:
+        self.skipped += 1
 
     # -- the writer ------------------------------------------------------------
 
@@ -249,16 +248,7 @@ class _Run:
             self.output.write(records)
         with self._lock:
             for record in records:
-                error = record.get("error")
-                if error is None:
-                    self.done += 1
-                    usage = record["usage"]
-                    self.input_tokens += usage["input_tokens"] or 0
-                    self.output_tokens += usage["output_tokens"] or 0
-                    self.retries += record["timings"]["retries"]
-                else:
-                    self.failed += 1
-                    self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
+                self.tally.count(record)
 
     def _stop(self) -> None:
         self.stopping.set()
@@ -270,21 +260,17 @@ class _Run:
 
     def summary(self) -> BatchSummary:
         with self._lock:
-            errors = dict(self.errors)
-        return BatchSummary(
-            done=self.done,
-            failed=self.failed,
-            skipped=self.skipped,
-            total=self.total,
+            counted = self.tally.summary(
+                skipped=self.skipped,
+                total=self.total,
+                elapsed=monotonic() - self.started,
+                output=self.output.path,
+            )
+        return attrs.evolve(
+            counted,
             in_flight=self.limiter.active,
-            elapsed=monotonic() - self.started,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            retries=self.retries,
             throttled=self.limiter.throttled,
             concurrency=self.limiter.concurrency,
-            errors=errors,
-            output=self.output.path,
         )
 
     # -- the workers -----------------------------------------------------------
@@ -347,27 +333,96 @@ class _Run:
                 self._streams.discard(answer)
         if answer.cancelled:
             return None
-        usage = answer.usage
         timings = answer.timings
-        return {
-            "id": line.id,
-            "model": answer.model,
-            "text": text,
-            "finish_reason": answer.finish_reason,
-            "usage": {
-                "input_tokens": None if usage is None else usage.input_tokens,
-                "output_tokens": None if usage is None else usage.output_tokens,
-            },
-            "timings": {
-                "to_first_text": _seconds(timings.to_first_text),
-                "total": _seconds(timings.total),
-                "retries": timings.retries,
-            },
-        }
+        return success(
+            line.id,
+            answer.model,
+            text,
+            answer.finish_reason,
+            answer.usage,
+            to_first_text=_seconds(timings.to_first_text),
+            total=_seconds(timings.total),
+            retries=timings.retries,
+        )
 
 
 def _seconds(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 4)
+
+
+def success(
+    line_id: str,
+    model: str,
+    text: str,
+    finish_reason: Optional[str],
+    usage: Optional[Usage],
+    *,
+    to_first_text: Optional[float] = None,
+    total: Optional[float] = None,
+    retries: int = 0,
+) -> dict[str, Any]:
+    """A line's record when it was answered: the one shape of a success."""
+    return {
+        "id": line_id,
+        "model": model,
+        "text": text,
+        "finish_reason": finish_reason,
+        "usage": {
+            "input_tokens": None if usage is None else usage.input_tokens,
+            "output_tokens": None if usage is None else usage.output_tokens,
+        },
+        "timings": {"to_first_text": to_first_text, "total": total, "retries": retries},
+    }
+
+
+class Tally:
+    """What the records written so far add up to."""
+
+    def __init__(self) -> None:
+        self.done = self.failed = 0
+        self.input_tokens = self.output_tokens = self.retries = 0
+        self.errors: dict[str, int] = {}
+
+    def count(self, record: Mapping[str, Any]) -> None:
+        error = record.get("error")
+        if error is None:
+            self.done += 1
+            usage = record["usage"]
+            self.input_tokens += usage["input_tokens"] or 0
+            self.output_tokens += usage["output_tokens"] or 0
+            self.retries += record["timings"]["retries"]
+        else:
+            self.failed += 1
+            self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
+
+    def summary(self, **fields: Any) -> BatchSummary:
+        """A :class:`BatchSummary` of these counts and ``fields``."""
+        return BatchSummary(
+            done=self.done,
+            failed=self.failed,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            retries=self.retries,
+            errors=dict(self.errors),
+            **fields,
+        )
+
+
+def lines_to_run(
+    lines: Iterable[Any], done: set[str], skipped: Callable[[], None]
+) -> Iterator[tuple[int, BatchLine]]:
+    """(1-based number, line) of each line whose id is not ``done``, read as it goes;
+    ``skipped()`` for each one that is. An id seen twice is a BatchInputError."""
+    seen: set[str] = set()
+    for number, item in enumerate(lines, 1):
+        line = coerce(item, number)
+        if line.id in seen:
+            raise _duplicate(line.id, number)
+        seen.add(line.id)
+        if line.id in done:
+            skipped()
+        else:
+            yield number, line
 
 
 def _failure(line_id: str, model: str, exc: BaseException) -> dict[str, Any]:
@@ -442,7 +497,7 @@ def batch(
     total: Optional[int] = None
     if iter(lines) is not lines:  # it can be read twice: check it all first
         total = _read_ahead(lines)
-    if provider_batch or resume or os.path.exists(os.fspath(output) + STATE_SUFFIX):
+    if provider_batch or resume or os.path.exists(state_path(output)):
         from codey._provider_batch import DEFAULT_POLL_INTERVAL
         from codey._provider_batch import provider_batch as by_provider
 

@@ -7,6 +7,5 @@ Batches, behind ``codey.batch(..., provider_batch=True)``.
 """
 
 from codey._provider_batch._run import DEFAULT_POLL_INTERVAL, provider_batch
-from codey._provider_batch._state import STATE_SUFFIX, state_path
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "STATE_SUFFIX", "provider_batch", "state_path"]
+__all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]

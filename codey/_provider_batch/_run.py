@@ -20,9 +20,19 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
 
+import attrs
+
 from codey import _providers
-from codey._batch import DEFAULT_RETRIES, BatchSummary, _duplicate, _failure
-from codey._batchfile import OutputFile, coerce
+from codey._batch import (
+    DEFAULT_RETRIES,
+    BatchSummary,
+    Tally,
+    _failure,
+    lines_to_run,
+    state_path,
+    success,
+)
+from codey._batchfile import OutputFile
 from codey._errors import (
     APIStatusError,
     BatchOutputError,
@@ -32,7 +42,7 @@ from codey._errors import (
     UnsupportedOptionError,
 )
 from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
-from codey._provider_batch._state import StateFile, Submission, state_path
+from codey._provider_batch._state import StateFile, Submission
 from codey._providers._base import Provider, RequestSpec
 from codey._types import Finish, Message, Usage
 
@@ -70,9 +80,8 @@ class _Run:
         self.on_progress = on_progress
         self.started = time.monotonic()
         self.total: Optional[int] = None
-        self.done = self.failed = self.skipped = 0
-        self.input_tokens = self.output_tokens = 0
-        self.errors: dict[str, int] = {}
+        self.skipped = 0
+        self.tally = Tally()
         #: The last poll of each batch in flight.
         self.polled: dict[str, BatchState] = {}
         #: The last status of each batch of this run, collected ones too.
@@ -87,32 +96,29 @@ class _Run:
             return
         self.output.write(records)
         for record in records:
-            self.output.done.discard(record["id"])
-            error = record.get("error")
-            if error is None:
+            self.tally.count(record)
+            if "error" not in record:
                 self.output.done.add(record["id"])
-                self.done += 1
-                self.input_tokens += record["usage"]["input_tokens"] or 0
-                self.output_tokens += record["usage"]["output_tokens"] or 0
-            else:
-                self.failed += 1
-                self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
         records.clear()
+
+    def _skip(self) -> None:
+        self.skipped += 1
 
     def summary(self) -> BatchSummary:
         polled = self.polled.values()
-        return BatchSummary(
-            done=self.done + sum(state.done for state in polled),
-            failed=self.failed + sum(state.failed for state in polled),
+        counted = self.tally.summary(
             skipped=self.skipped,
             total=self.total,
             in_flight=sum(max(0, s.total - s.done - s.failed) for s in polled),
             elapsed=time.monotonic() - self.started,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            errors=dict(self.errors),
             output=self.output.path,
             provider_batches=dict(self.statuses),
+        )
+        # The batches in flight count what the provider says is done so far.
+        return attrs.evolve(
+            counted,
+            done=counted.done + sum(state.done for state in polled),
+            failed=counted.failed + sum(state.failed for state in polled),
         )
 
     def report(self) -> None:
@@ -124,17 +130,9 @@ class _Run:
     def submit(self, lines: Iterable[Any], path: str) -> StateFile:
         """Every line not done as a request of a batch; the state of what was created."""
         groups: dict[tuple[str, str], tuple[BatchAPI, list[tuple[str, str, str, bytes]]]] = {}
-        seen: set[str] = set()
         used: set[str] = set()
         failures: list[dict[str, Any]] = []
-        for number, item in enumerate(lines, 1):
-            line = coerce(item, number)
-            if line.id in seen:
-                raise _duplicate(line.id, number)
-            seen.add(line.id)
-            if line.id in self.output.done:
-                self.skipped += 1
-                continue
+        for number, line in lines_to_run(lines, self.output.done, self._skip):
             name = line.model or self.model or _default_model()
             try:
                 api, api_model, body = self.request(
@@ -146,7 +144,7 @@ class _Run:
             custom_id = _custom_id(line.id, number, used)
             group = groups.setdefault((api.name, api.base_url), (api, []))
             group[1].append((custom_id, line.id, api_model, api.item(custom_id, body)))
-        self.total = len(seen)
+        self.total = len(used) + len(failures) + self.skipped  # every line, each counted once
         self.write(failures)
         state = StateFile(path, [])
         batches: list[tuple[Submission, BatchAPI, list[bytes]]] = []
@@ -171,14 +169,12 @@ class _Run:
     ) -> tuple[BatchAPI, str, dict[str, Any]]:
         """The batch API for model ``name``, the model's API name, and the request's
         body (as ``stream()`` would send it, less the streaming)."""
-        from codey._api import _messages
+        from codey._api import _messages, check_max_tokens
 
         provider, api_model = _providers.resolve(name)
         if options.get("fallbacks"):
             raise UnsupportedOptionError("a provider batch cannot fall back to other models")
-        max_tokens = options.get("max_tokens")
-        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
-            raise ValueError(f"max_tokens must be a positive int, not {max_tokens!r}")
+        check_max_tokens(options.get("max_tokens"))
         api, key = self.api(provider)
         spec = RequestSpec(
             model=api_model,
@@ -296,10 +292,7 @@ class _Run:
         return found
 
     def resume_api(self, submission: Submission) -> BatchAPI:
-        for provider in _providers.snapshot():
-            if provider.name == submission.provider:
-                return self.api(provider, submission.base_url)[0]
-        raise UnsupportedOptionError(f"the state names an unknown provider {submission.provider!r}")
+        return self.api(_providers.get(submission.provider), submission.base_url)[0]
 
     def write_results(self, api: BatchAPI, submission: Submission, polled: BatchState) -> None:
         records: list[dict[str, Any]] = []
@@ -389,18 +382,9 @@ def _record(
         return {**_failure(line_id, model, exc), "batch": batch.id}
     usage = next((event for event in events if isinstance(event, Usage)), None)
     finish = next((event for event in events if isinstance(event, Finish)), None)
-    return {
-        "id": line_id,
-        "model": model,
-        "text": "".join(event for event in events if event.__class__ is str),
-        "finish_reason": None if finish is None else finish.reason,
-        "usage": {
-            "input_tokens": None if usage is None else usage.input_tokens,
-            "output_tokens": None if usage is None else usage.output_tokens,
-        },
-        "timings": {"to_first_text": None, "total": None, "retries": 0},
-        "batch": batch.id,
-    }
+    text = "".join(event for event in events if event.__class__ is str)
+    reason = None if finish is None else finish.reason
+    return {**success(line_id, model, text, reason, usage), "batch": batch.id}
 
 
 def provider_batch(

@@ -16,18 +16,12 @@ from typing import Any, Optional
 
 import attrs
 
-from codey._batch import STATE_SUFFIX
 from codey._errors import BatchOutputError
 
-__all__ = ["STATE_SUFFIX", "StateFile", "Submission", "state_path"]
+__all__ = ["StateFile", "Submission"]
 
 _FORMAT = "codey provider batch"
 _VERSION = 1
-
-
-def state_path(output: str) -> str:
-    """``prompts.out.jsonl`` -> ``prompts.out.jsonl.provider-batch.json``."""
-    return output + STATE_SUFFIX
 
 
 @attrs.define

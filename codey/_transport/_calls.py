@@ -3,8 +3,8 @@
 Each call is one request with one whole answer (JSON, or a file copied to a
 sink), retried with backoff as a stream's request is, its failures in
 codey's words (``_failures``). A call that creates something is retried only
-when the server said it did not act (429, 5xx) or could not be reached, so
-that a batch is never paid for twice.
+when the server said it did not act (429, 5xx), so that a batch is never
+paid for twice.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from codey._retry import backoff_delay, is_retryable
 from codey._secrets import scrub
 from codey._transport._connection import default_session
 from codey._transport._failures import BODY, REQUEST, foreign_errors, status_error
+from codey._transport._reply import WHOLE_REPLY_LIMIT
 
 if TYPE_CHECKING:
     from codey._transport._plan import Plan
 
-#: The most of a JSON answer read (a batch object, a file object).
-_JSON_LIMIT = 16 * 1024 * 1024
 _COPY_SIZE = 1 << 16
 
 
@@ -94,12 +93,12 @@ def _once(
                     if not data:
                         return None
                     sink.write(data)
-            raw = response.raw.read(_JSON_LIMIT + 1, decode_content=True) or b""
+            raw = response.raw.read(WHOLE_REPLY_LIMIT + 1, decode_content=True) or b""
     finally:
         response.close()
     name = plan.provider.name
     try:
-        if len(raw) > _JSON_LIMIT:
+        if len(raw) > WHOLE_REPLY_LIMIT:
             raise ValueError("too long")
         return json.loads(raw)
     except ValueError:

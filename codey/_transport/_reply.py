@@ -15,16 +15,16 @@ if TYPE_CHECKING:
     from codey._channel import Channel
     from codey._transport._plan import Plan
 
-#: The most of a non-streamed (JSON) reply read as the answer.
-_WHOLE_REPLY_LIMIT = 16 * 1024 * 1024
+#: The most of a non-streamed (JSON) reply read: an answer, a batch API's object.
+WHOLE_REPLY_LIMIT = 16 * 1024 * 1024
 
 
 def read_whole_reply(channel: Channel, plan: Plan, response: requests.Response, mime: str) -> None:
     """Put the events of a whole reply on ``channel.queue``, or raise what it says instead."""
     with foreign_errors(plan, BODY):
-        raw = response.raw.read(_WHOLE_REPLY_LIMIT + 1, decode_content=True) or b""
+        raw = response.raw.read(WHOLE_REPLY_LIMIT + 1, decode_content=True) or b""
     channel.last_read = monotonic()
-    text = raw[:_WHOLE_REPLY_LIMIT].decode("utf-8", "replace")
+    text = raw[:WHOLE_REPLY_LIMIT].decode("utf-8", "replace")
     body: Any = None
     if mime == "application/json" or mime.endswith("+json"):
         try:
@@ -32,7 +32,7 @@ def read_whole_reply(channel: Channel, plan: Plan, response: requests.Response, 
         except ValueError:
             body = None
     events = plan.provider.complete_reply(body, plan.request) if body is not None else None
-    if events is None or len(raw) > _WHOLE_REPLY_LIMIT:
+    if events is None or len(raw) > WHOLE_REPLY_LIMIT:
         raise _not_an_answer(plan, body, text, mime)
     saw_text = any(piece.__class__ is str for piece in events)
     channel.saw_text = channel.saw_text or saw_text

@@ -190,7 +190,7 @@ def _spool(stream: IO[bytes]) -> str:
 
 
 def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]) -> int:
-    from codey._batch import DEFAULT_RETRIES, STATE_SUFFIX, batch
+    from codey._batch import DEFAULT_RETRIES, batch, state_path
     from codey._batchfile import BatchInput
     from codey._errors import BatchOutputError
 
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
     except (KeyboardInterrupt, Terminated):
         progress.close()
         if progress.last is not None:
-            in_flight = os.path.exists(output + STATE_SUFFIX)
+            in_flight = os.path.exists(state_path(output))
             sys.stderr.write(
                 summary_line(progress.last, interrupted=True, provider_batch=in_flight)
             )
@@ -220,7 +220,7 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
         raise
     except Exception as exc:
         progress.close()
-        if not isinstance(exc, BatchOutputError) and os.path.exists(output + STATE_SUFFIX):
+        if not isinstance(exc, BatchOutputError) and os.path.exists(state_path(output)):
             # A poll or a download failed: the batches go on at the provider.
             sys.stderr.write(
                 "codey: batch: the provider batch goes on at the provider: "

@@ -71,14 +71,7 @@ class _ChatRenderer(_Renderer):
         return self.start() + self.chunk({}, reason)
 
     def usage(self, step: UsageStep) -> str:
-        usage: dict[str, Any] = {
-            "prompt_tokens": step.input_tokens,
-            "completion_tokens": step.output_tokens,
-            "total_tokens": step.input_tokens + step.output_tokens,
-        }
-        if step.cache_read_tokens:
-            usage["prompt_tokens_details"] = {"cached_tokens": step.cache_read_tokens}
-        return self.data({**self.envelope(), "choices": [], "usage": usage})
+        return self.data({**self.envelope(), "choices": [], "usage": chat_usage(step)})
 
     def done(self) -> str:
         return f"data: [DONE]{self.eol}{self.eol}"
@@ -89,3 +82,15 @@ class _ChatRenderer(_Renderer):
 
     def ping(self) -> str:
         return self.comment("ping")
+
+
+def chat_usage(step: UsageStep) -> dict[str, Any]:
+    """A Chat Completions ``usage`` object (streamed, or in a whole chat.completion)."""
+    usage: dict[str, Any] = {
+        "prompt_tokens": step.input_tokens,
+        "completion_tokens": step.output_tokens,
+        "total_tokens": step.input_tokens + step.output_tokens,
+    }
+    if step.cache_read_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": step.cache_read_tokens}
+    return usage

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 import attrs
 
+from codey.testing._chat import chat_usage
 from codey.testing._common import _phrase
 from codey.testing._replies import Reply, _error_body
 from codey.testing._steps import (
@@ -153,14 +154,7 @@ def _chat_completion(steps: Sequence[Step], model: str) -> dict[str, Any]:
             }
             for first, arguments in calls
         ]
-    usage_step = _usage(steps)
-    usage: dict[str, Any] = {
-        "prompt_tokens": usage_step.input_tokens,
-        "completion_tokens": usage_step.output_tokens,
-        "total_tokens": usage_step.input_tokens + usage_step.output_tokens,
-    }
-    if usage_step.cache_read_tokens:
-        usage["prompt_tokens_details"] = {"cached_tokens": usage_step.cache_read_tokens}
+    usage = chat_usage(_usage(steps))
     choice = {
         "index": 0,
         "message": message,
