@@ -77,15 +77,19 @@ def test_an_error_response_read_whole_leaves_its_connection(fake: FakeProvider) 
 def test_more_streams_than_the_pool_keeps_close_the_rest_quietly(
     fake: FakeProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The pool keeps 256 connections a host; 270 at once leave 14 with no room.
-    fake.default = events(Pause(0.5), Text("hi"), Done())
+    # The pool keeps 256 connections a host; 270 at once leave some with no room.
+    fake.default = events(Pause(1.5), Text("hi"), Done())
     count = 270
     barrier = threading.Barrier(count)
     answers: list[str] = []
 
     def ask() -> None:
         barrier.wait()
-        answers.append(codey.complete("x", **kwargs_for(fake, "openai", connect_timeout=20.0)))
+        answers.append(
+            codey.complete(
+                "x", **kwargs_for(fake, "openai", connect_timeout=20.0, chunk_timeout=20.0)
+            )
+        )
 
     callers = [threading.Thread(target=ask) for _ in range(count)]
     with caplog.at_level(logging.WARNING):
@@ -94,7 +98,10 @@ def test_more_streams_than_the_pool_keeps_close_the_rest_quietly(
         for caller in callers:
             caller.join()
     assert answers == ["hi"] * count
-    assert fake.connections == count
+    # Nearly all at once (a caller that starts late may take a connection back from the
+    # pool): more than the pool keeps, so that some had no room.
+    opened = fake.connections
+    assert opened > 256
     assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")] == []
 
     # Those with no room were closed, not left open.
@@ -102,4 +109,4 @@ def test_more_streams_than_the_pool_keeps_close_the_rest_quietly(
         return sum(request.disconnected.is_set() for request in fake.requests)
 
     # (Under load a few more: a last chunk later than 5 ms after [DONE] is not waited for.)
-    assert wait_until(lambda: closed() >= count - 256)
+    assert wait_until(lambda: closed() >= opened - 256)
