@@ -11,7 +11,7 @@ import time
 import pytest
 
 import codey
-from codey.testing import Done, FakeProvider, Pause, Text, answer, events
+from codey.testing import Done, FakeProvider, Pause, Stall, Text, answer, events
 from tests.helpers import MODELS, RICH, kwargs_for, wait_until
 
 
@@ -77,31 +77,27 @@ def test_an_error_response_read_whole_leaves_its_connection(fake: FakeProvider) 
 def test_more_streams_than_the_pool_keeps_close_the_rest_quietly(
     fake: FakeProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The pool keeps 256 connections a host; 270 at once leave some with no room.
-    fake.default = events(Pause(1.5), Text("hi"), Done())
+    # The pool keeps 256 connections a host; 270 at once leave 14 with no room. Every
+    # answer is held until all 270 requests are in, so each has a connection of its own.
+    fake.default = events(Stall(), Text("hi"), Done())
     count = 270
-    barrier = threading.Barrier(count)
     answers: list[str] = []
 
     def ask() -> None:
-        barrier.wait()
-        answers.append(
-            codey.complete(
-                "x", **kwargs_for(fake, "openai", connect_timeout=20.0, chunk_timeout=20.0)
-            )
-        )
+        options = kwargs_for(fake, "openai", connect_timeout=30.0, chunk_timeout=30.0)
+        answers.append(codey.complete("x", **options))
 
     callers = [threading.Thread(target=ask) for _ in range(count)]
     with caplog.at_level(logging.WARNING):
         for caller in callers:
             caller.start()
+        assert fake.wait_for_requests(count, timeout=30.0)
+        fake.release()
         for caller in callers:
             caller.join()
     assert answers == ["hi"] * count
-    # Nearly all at once (a caller that starts late may take a connection back from the
-    # pool): more than the pool keeps, so that some had no room.
     opened = fake.connections
-    assert opened > 256
+    assert opened == count
     assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")] == []
 
     # Those with no room were closed, not left open.
