@@ -4,11 +4,14 @@ The worker runs a *producer* (see ``codey._transport``) that puts lists of
 items on the queue: ``str`` for text, event objects for everything else, one
 list per network read. It ends with ``END`` or an exception. The caller's
 generator drains the queue with timeouts taken from the shared ``Channel``.
+In a thread that is itself a worker (a batch's: see :func:`worker_thread`),
+the producer runs in that thread instead, at the first read.
 This module knows no provider and no HTTP.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 import threading
@@ -43,6 +46,28 @@ if TYPE_CHECKING:
     from codey._schema import Schema
 
 _ids = itertools.count(1)
+_here = threading.local()
+
+
+@contextlib.contextmanager
+def worker_thread() -> Iterator[None]:
+    """Within: a stream opened in this thread (without a deadline) runs its producer
+    in this thread, at its first read, rather than in a thread of its own.
+
+    For threads that read each answer whole and wait for nothing else (a
+    batch's workers): a thread per stream costs more CPU than the request.
+    The socket's timeouts bound each read (``chunk_timeout`` once the body
+    began, ``connect_timeout`` before), ``close()`` from another thread still
+    cuts the connection, and the answer is queued whole before it is read.
+    A deadline needs a reader that can give up while the producer waits, so a
+    stream with one still gets its own thread.
+    """
+    before = getattr(_here, "worker", False)
+    _here.worker = True
+    try:
+        yield
+    finally:
+        _here.worker = before
 
 
 @attrs.frozen
@@ -118,14 +143,18 @@ class Stream:
         channel = self._channel = Channel(chunk_timeout, on_response)
         # The finalizer holds the channel, not the stream: collection can close it.
         self._finalizer = weakref.finalize(self, channel.cancel)
-        provider = self._targets[0][0]
-        thread = threading.Thread(
-            target=_work,
-            args=(channel, producer),
-            name=f"codey-{provider}-{next(_ids)}",
-            daemon=True,
-        )
-        thread.start()
+        #: The producer still to run in the reader's thread (see worker_thread()).
+        self._producer: Optional[Callable[[Channel], None]] = None
+        if deadline is None and getattr(_here, "worker", False):
+            self._producer = producer
+        else:
+            thread = threading.Thread(
+                target=_work,
+                args=(channel, producer),
+                name=f"codey-{self._targets[0][0]}-{next(_ids)}",
+                daemon=True,
+            )
+            thread.start()
         if cancel is not None:
             _watch(cancel, channel)
 
@@ -345,6 +374,10 @@ class Stream:
     def _next(self) -> Any:
         """The next item from the worker, enforcing chunk_timeout and deadline."""
         channel = self._channel
+        producer = self._producer
+        if producer is not None:
+            self._producer = None
+            _work(channel, producer)  # the whole answer, on the queue before we read it
         get = channel.queue.get
         floor = 0.0
         while True:

@@ -60,6 +60,10 @@ class _Configured:
             yield BatchLine(line.id, line.prompt, model=model, options={**options, **line.options})
 
 
+#: What the command line says when it stops with a provider batch in flight.
+GOES_ON = "the provider batch goes on at the provider: run it again with --resume to collect it"
+
+
 def summary_line(
     summary: BatchSummary, interrupted: bool = False, provider_batch: bool = False
 ) -> str:
@@ -75,10 +79,7 @@ def summary_line(
         f"{summary.elapsed:.1f} s ({summary.prompts_per_second:.0f} prompts/s)"
     )
     if interrupted and provider_batch:
-        line += (
-            "; interrupted: the provider batch goes on at the provider: "
-            "run it again with --resume to collect it"
-        )
+        line += f"; interrupted: {GOES_ON}"
     elif interrupted:
         line += "; interrupted: run it again to go on"
     elif summary.failed:
@@ -211,21 +212,20 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
             )
     except (KeyboardInterrupt, Terminated):
         progress.close()
+        in_flight = os.path.exists(state_path(output))
         if progress.last is not None:
-            in_flight = os.path.exists(state_path(output))
             sys.stderr.write(
                 summary_line(progress.last, interrupted=True, provider_batch=in_flight)
             )
-            sys.stderr.flush()
+        elif in_flight:  # stopped between a batch's creation and the first report
+            sys.stderr.write(f"codey: batch: interrupted: {GOES_ON}\n")
+        sys.stderr.flush()
         raise
     except Exception as exc:
         progress.close()
         if not isinstance(exc, BatchOutputError) and os.path.exists(state_path(output)):
             # A poll or a download failed: the batches go on at the provider.
-            sys.stderr.write(
-                "codey: batch: the provider batch goes on at the provider: "
-                "run it again with --resume to collect it\n"
-            )
+            sys.stderr.write(f"codey: batch: {GOES_ON}\n")
             sys.stderr.flush()
         raise
     finally:

@@ -124,3 +124,31 @@ def test_the_bar_and_the_steps_on_a_terminal(fake: FakeProvider, tmp_path: Path)
     assert "codey batch:" in shown  # the bar's description
     assert re.search(r"\d+/6", shown), shown
     assert len(records(tmp_path / "p.out.jsonl")) == 6
+
+
+def test_interrupted_before_the_first_report(
+    fake: FakeProvider,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C just after the batch was created, before any progress: still says --resume."""
+    import codey._provider_batch._run as run_module
+    from codey.cli import main
+
+    fake.responder = echo
+    for name, value in environment(fake).items():
+        monkeypatch.setenv(name, value)
+
+    def interrupted(self: Any) -> None:
+        raise KeyboardInterrupt  # as a Ctrl-C landing at that instant would
+
+    monkeypatch.setattr(run_module._Run, "report", interrupted)
+    source = prompts(tmp_path / "p.jsonl", 2)
+    code = main(["batch", str(source), "-m", "gpt-4.1", "--provider-batch"])
+    err = capsys.readouterr().err
+    assert code == 130
+    assert "interrupted" in err
+    assert "run it again with --resume to collect it" in err
+    assert (tmp_path / "p.out.jsonl.provider-batch.json").exists()
+    assert len(fake.batches) == 1
