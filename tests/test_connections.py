@@ -5,12 +5,15 @@ does not."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 
 import codey
+from codey._transport._connection import ONE_WRITE
 from codey.testing import Done, FakeProvider, Pause, Stall, Text, answer, events
 from tests.helpers import MODELS, RICH, kwargs_for, wait_until
 
@@ -106,3 +109,74 @@ def test_more_streams_than_the_pool_keeps_close_the_rest_quietly(
 
     # (Under load a few more: a last chunk later than 5 ms after [DONE] is not waited for.)
     assert wait_until(lambda: closed() >= opened - 256)
+
+
+class _CountedSocket(socket.socket):
+    """A real socket that notes what each sendall() was given."""
+
+    writes: list[bytes]
+
+    def sendall(self, data: Any, *args: Any) -> None:
+        self.writes.append(bytes(data))
+        super().sendall(data, *args)
+
+
+def _counted(fake: FakeProvider) -> tuple[Any, list[bytes]]:
+    """codey's own urllib3 connection to the fake, its socket counting writes."""
+    from codey._transport._connection import _HTTPConnection
+
+    conn = _HTTPConnection("127.0.0.1", fake.port, timeout=5.0)
+    conn.connect()
+    counted = _CountedSocket(fileno=conn.sock.detach())
+    counted.writes = []
+    conn.sock = counted
+    return conn, counted.writes
+
+
+def _body(size: int) -> bytes:
+    """A Chat Completions body of exactly ``size`` bytes (at least 41)."""
+    head, tail = b'{"model":"gpt-4.1","messages":[],"pad":"', b'"}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+@pytest.mark.parametrize("size", [100, ONE_WRITE])
+def test_a_small_request_goes_out_in_one_write(fake: FakeProvider, size: int) -> None:
+    """Head and body in one write (one packet, one wake-up of the server), not two."""
+    fake.push(answer("ok"))
+    body = _body(size)
+    conn, writes = _counted(fake)
+    try:
+        conn.request(
+            "POST",
+            "/openai/v1/chat/completions",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer sk-x"},
+        )
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    assert response.status == 200
+    assert len(writes) == 1
+    assert writes[0].startswith(b"POST /openai/v1/chat/completions HTTP/1.1\r\n")
+    assert writes[0].endswith(b"\r\n\r\n" + body)
+    assert fake.requests[-1].json["model"] == "gpt-4.1"
+
+
+def test_a_large_body_and_no_body_go_as_urllib3_sends_them(fake: FakeProvider) -> None:
+    fake.push(answer("ok"))
+    fake.push(answer("ok"))
+    conn, writes = _counted(fake)
+    big = _body(ONE_WRITE + 1)
+    try:
+        conn.request("POST", "/openai/v1/chat/completions", body=big)
+        conn.getresponse().read()
+        assert len(writes) == 2  # the head, then the body (not copied into one)
+        assert writes[1] == big
+        conn.request("GET", "/openai/v1/models")
+        conn.getresponse().read()
+    finally:
+        conn.close()
+    assert len(writes) == 3
+    assert writes[2].startswith(b"GET /openai/v1/models HTTP/1.1\r\n")
+    assert fake.requests[0].body == big

@@ -84,16 +84,47 @@ def keep_connection(response: requests.Response) -> None:
     raw.release_conn()
 
 
+#: A request body up to this size goes out in one write with the head.
+ONE_WRITE = 65536
+
+
 class _HTTPConnection(urllib3.connection.HTTPConnection):
-    """Notes its socket in the stream's channel when it connects, and at each request."""
+    """Notes its socket in the stream's channel when it connects, and at each request;
+    sends a small request whole, head and body in one write.
+
+    urllib3 writes the head, then the body: two system calls, two packets (two
+    TLS records) and two wake-ups of the server, where one does.
+    """
+
+    _holding = False
+    _head: Optional[bytes] = None
 
     def connect(self) -> None:
         super().connect()
         _note_socket(self.sock)
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
+    def request(
+        self, method: str, url: str, body: Any = None, headers: Any = None, **kwargs: Any
+    ) -> None:
         _note_socket(self.sock)
-        super().request(*args, **kwargs)
+        # send() keeps the head back for the body that follows it.
+        self._holding = isinstance(body, bytes) and 0 < len(body) <= ONE_WRITE
+        try:
+            super().request(method, url, body, headers, **kwargs)
+        finally:
+            self._holding = False
+            self._head = None
+
+    def send(self, data: Any) -> None:
+        if self._holding:
+            head = self._head
+            if head is None:
+                self._head = bytes(data)
+                return
+            self._holding = False
+            self._head = None
+            data = head + data
+        super().send(data)
 
 
 class _HTTPSConnection(_HTTPConnection, urllib3.connection.HTTPSConnection):
