@@ -28,7 +28,7 @@ import codey
 
 
 def run_partition(
-    lines: Sequence[dict[str, Any]], output: str, attempts: int = 3, **options: Any
+    lines: Sequence[codey.BatchLine], output: str, attempts: int = 3, **options: Any
 ) -> dict[str, Any]:
     """One partition, on a worker: ``codey.batch()`` until no line fails (or ``attempts``)."""
     summary = None
@@ -40,16 +40,15 @@ def run_partition(
     return {"output": output, "done": summary.done, "failed": summary.failed}
 
 
-def partitions(lines: Iterable[codey.BatchLine], count: int) -> list[list[dict[str, Any]]]:
-    """Lines as plain dicts (cheap to send), dealt round-robin into ``count`` partitions."""
-    parts: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+def partitions(lines: Iterable[codey.BatchLine], count: int) -> list[list[codey.BatchLine]]:
+    """The lines dealt round-robin into ``count`` partitions.
+
+    Each goes whole (a ``BatchLine`` pickles): a message's attachments,
+    tool calls and tool results travel with it.
+    """
+    parts: list[list[codey.BatchLine]] = [[] for _ in range(count)]
     for index, line in enumerate(lines):
-        prompt = line.prompt
-        if not isinstance(prompt, str):
-            prompt = [{"role": m.role, "content": m.content} for m in prompt]
-        parts[index % count].append(
-            {"id": line.id, "prompt": prompt, "model": line.model, "options": line.options}
-        )
+        parts[index % count].append(line)
     return [part for part in parts if part]
 
 

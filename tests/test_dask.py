@@ -16,6 +16,7 @@ import pytest
 
 import codey
 from codey.testing import Close, FakeProvider, RecordedRequest, Reply, Text, answer, events
+from tests.conftest import FAKE_KEY
 from tests.helpers import ROOT, environment
 
 pytestmark = pytest.mark.skipif(
@@ -93,3 +94,39 @@ def test_a_batch_on_two_worker_processes(fake: FakeProvider, tmp_path: Path) -> 
             failures[line.split('"id":"')[1].split('"')[0]] += '"error"' in line
     assert set(successes.values()) == {1}
     assert sum(failures.values()) == len(FLAKY)
+
+
+def test_a_partition_carries_whole_messages(fake: FakeProvider, tmp_path: Path) -> None:
+    """Attachments and earlier turns travel to the worker (pickled, as Dask sends them)."""
+    import pickle
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import dask_batch
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    conversation = (
+        codey.Message("user", "Remember 7."),
+        codey.Message("assistant", "Noted."),
+        codey.Message(
+            "user", "What is this?", attachments=[codey.Attachment.from_bytes(png, "image/png")]
+        ),
+    )
+    lines = [codey.BatchLine("a", conversation), codey.BatchLine("b", "plain", model="gpt-4.1")]
+    fake.responder = lambda request: answer("seen")
+    [part_a, part_b] = dask_batch.partitions(lines, 2)
+    sent = pickle.loads(pickle.dumps(part_a))
+    result = dask_batch.run_partition(
+        sent,
+        str(tmp_path / "part-00000.jsonl"),
+        model="gpt-4.1",
+        api_key=FAKE_KEY,
+        base_url=fake.base_url("openai"),
+    )
+    assert (result["done"], result["failed"]) == (1, 0)
+    messages = fake.requests[-1].json["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    image = [p for p in messages[-1]["content"] if p["type"] == "image_url"]
+    assert image[0]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert part_b == [lines[1]]
