@@ -13,6 +13,7 @@ from typing import Any, Optional, Union
 import attrs
 
 from codey._errors import BatchInputError, BatchOutputError
+from codey._settings import REQUEST_SETTINGS
 from codey._types import Message
 
 __all__ = [
@@ -25,22 +26,9 @@ __all__ = [
     "read_batch_output",
 ]
 
-#: The ``stream()`` keywords a line may set for itself (its ``options``).
-LINE_OPTIONS = frozenset(
-    {
-        "system",
-        "max_tokens",
-        "temperature",
-        "chunk_timeout",
-        "connect_timeout",
-        "deadline",
-        "reasoning_effort",
-        "thinking_budget",
-        "retries",
-        "fallbacks",
-        "cache",
-    }
-)
+#: The ``stream()`` keywords a line may set for itself (its ``options``): the
+#: request settings, its retries and its fallbacks.
+LINE_OPTIONS = frozenset({*REQUEST_SETTINGS, "retries", "fallbacks"})
 #: The keys a JSONL object line may have (any other key is the user's own data, ignored).
 _LINE_KEYS = ("id", "prompt", "messages", "model", "options")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from codey._errors import CodeyError
+from codey._settings import REQUEST_SETTINGS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,18 +55,7 @@ __all__ = [
 PRECEDENCE = "flag > chat-log front matter > environment > config file > built-in default"
 
 #: The request settings ``[defaults]`` and ``[models."NAME"]`` may hold, with their checks.
-MODEL_SETTINGS = (
-    "system",
-    "max_tokens",
-    "temperature",
-    "chunk_timeout",
-    "connect_timeout",
-    "deadline",
-    "reasoning_effort",
-    "thinking_budget",
-    "cache",
-    "api",
-)
+MODEL_SETTINGS = (*REQUEST_SETTINGS, "api")
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 #: The values of ``--api`` and ``api =`` (``codey._providers.APIS``, without importing it).
 APIS = ("chat", "responses")
