@@ -368,3 +368,57 @@ class TestCollection:
         )
         assert again.done == 1
         assert codey.read_batch_output(out)["a"]["text"] == "echo: hi"
+
+
+# In a process of its own, so that what the fake provider keeps is not counted.
+_MEMORY_CHILD = """
+import json, sys, tracemalloc
+import codey
+from codey._provider_batch import _apis
+
+base_url, key, out, provider = sys.argv[1:5]
+models = {"openai": "gpt-4.1", "anthropic": "claude-sonnet-4-0"}
+for api in (_apis.OpenAIBatches, _apis.AnthropicBatches):
+    api.max_bytes = 2 * 1024 * 1024  # batches of 2 MB: 20 MB of requests make ten or more
+prompt = "x" * 500_000
+
+def lines():
+    for i in range(40):
+        yield {"id": f"p{i}", "prompt": f"{i} {prompt}"}
+
+tracemalloc.start()
+summary = codey.batch(
+    lines(), out, provider_batch=True, model=models[provider], api_key=key,
+    base_url=base_url, poll_interval=0.01, connect_timeout=5.0, chunk_timeout=5.0,
+)
+peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps({"done": summary.done, "failed": summary.failed, "peak": peak}))
+"""
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_the_requests_wait_on_disk(fake: FakeProvider, tmp_path: Path, provider: str) -> None:
+    """20 MB of requests in batches of 2 MB: memory holds about one batch, not all."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    fake.responder = lambda request: answer("ok")
+    out = tmp_path / "out.jsonl"
+    args = [fake.base_url(provider), FAKE_KEY, str(out), provider]
+    result = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, *args],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    assert (report["done"], report["failed"]) == (40, 0)
+    assert len(fake.batches) >= 10
+    assert sorted(by_id(out)) == sorted(f"p{i}" for i in range(40))
+    # One batch of 2 MB read back, joined and sent (multipart for OpenAI) comes to about
+    # 14 MB at the peak; every request held at once came to 31 MB.
+    assert report["peak"] < 20 * 1024 * 1024, report["peak"]

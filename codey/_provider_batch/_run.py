@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
@@ -128,41 +129,51 @@ class _Run:
     # -- submit
 
     def submit(self, lines: Iterable[Any], path: str) -> StateFile:
-        """Every line not done as a request of a batch; the state of what was created."""
-        groups: dict[tuple[str, str], tuple[BatchAPI, list[tuple[str, str, str, bytes]]]] = {}
+        """Every line not done as a request of a batch; the state of what was created.
+
+        The requests wait in a temporary file per batch API, not in memory:
+        only one batch's worth is read back at a time, to be sent.
+        """
+        groups: dict[tuple[str, str], tuple[BatchAPI, _Spool]] = {}
         used: set[str] = set()
         failures: list[dict[str, Any]] = []
-        for number, line in lines_to_run(lines, self.output.done, self._skip):
-            name = line.model or self.model or _default_model()
-            try:
-                api, api_model, body = self.request(
-                    name, line.prompt, {**self.options, **line.options}
-                )
-            except (CodeyError, ValueError, TypeError) as exc:  # this line's setup: its record
-                failures.append(_failure(line.id, name, exc))
-                continue
-            custom_id = _custom_id(line.id, number, used)
-            group = groups.setdefault((api.name, api.base_url), (api, []))
-            group[1].append((custom_id, line.id, api_model, api.item(custom_id, body)))
-        self.total = len(used) + len(failures) + self.skipped  # every line, each counted once
-        self.write(failures)
-        state = StateFile(path, [])
-        batches: list[tuple[Submission, BatchAPI, list[bytes]]] = []
-        for api, items in groups.values():
-            for chunk in _chunks(api, items):
-                submission = Submission(
-                    provider=api.name,
-                    base_url=api.base_url,
-                    token=secrets.token_hex(8),
-                    lines={custom_id: [line_id, model] for custom_id, line_id, model, _ in chunk},
-                )
-                state.submissions.append(submission)
-                batches.append((submission, api, [entry for *_, entry in chunk]))
-        if batches:
-            state.save()
-        for submission, api, entries in batches:
-            self.create(state, submission, api, entries)
-        return state
+        try:
+            for number, line in lines_to_run(lines, self.output.done, self._skip):
+                name = line.model or self.model or _default_model()
+                try:
+                    api, api_model, body = self.request(
+                        name, line.prompt, {**self.options, **line.options}
+                    )
+                except (CodeyError, ValueError, TypeError) as exc:  # this line's setup
+                    failures.append(_failure(line.id, name, exc))
+                    continue
+                custom_id = _custom_id(line.id, number, used)
+                group = groups.get((api.name, api.base_url))
+                if group is None:
+                    group = groups[api.name, api.base_url] = (api, _Spool())
+                group[1].add(custom_id, line.id, api_model, api.item(custom_id, body))
+            self.total = len(used) + len(failures) + self.skipped  # every line, counted once
+            self.write(failures)
+            state = StateFile(path, [])
+            batches: list[tuple[Submission, BatchAPI, _Spool, list[_Spooled]]] = []
+            for api, spool in groups.values():
+                for chunk in _chunks(api, spool.index):
+                    submission = Submission(
+                        provider=api.name,
+                        base_url=api.base_url,
+                        token=secrets.token_hex(8),
+                        lines={entry.custom_id: [entry.line_id, entry.model] for entry in chunk},
+                    )
+                    state.submissions.append(submission)
+                    batches.append((submission, api, spool, chunk))
+            if batches:
+                state.save()
+            for submission, api, spool, chunk in batches:
+                self.create(state, submission, api, spool.read(chunk))
+            return state
+        finally:
+            for _, spool in groups.values():
+                spool.close()
 
     def request(
         self, name: str, prompt: Any, options: Mapping[str, Any]
@@ -350,18 +361,53 @@ def _custom_id(line_id: str, number: int, used: set[str]) -> str:
     return candidate
 
 
-def _chunks(
-    api: BatchAPI, items: list[tuple[str, str, str, bytes]]
-) -> Iterable[list[tuple[str, str, str, bytes]]]:
-    """The items in batches within the API's limits on requests and bytes."""
-    chunk: list[tuple[str, str, str, bytes]] = []
+@attrs.frozen
+class _Spooled:
+    """Where one request waits in a :class:`_Spool`, and whose it is."""
+
+    custom_id: str
+    line_id: str
+    model: str
+    offset: int
+    size: int
+
+
+class _Spool:
+    """A batch API's requests, in a temporary file (removed when closed)."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(prefix="codey-batch-")  # noqa: SIM115 (close())
+        self.index: list[_Spooled] = []
+        self.size = 0
+
+    def add(self, custom_id: str, line_id: str, model: str, item: bytes) -> None:
+        self.file.write(item)
+        self.index.append(_Spooled(custom_id, line_id, model, self.size, len(item)))
+        self.size += len(item)
+
+    def read(self, chunk: list[_Spooled]) -> list[bytes]:
+        """The requests of ``chunk`` (consecutive in the file), as they were added."""
+        self.file.flush()
+        self.file.seek(chunk[0].offset)
+        data = self.file.read(chunk[-1].offset + chunk[-1].size - chunk[0].offset)
+        view = memoryview(data)
+        start = chunk[0].offset
+        return [bytes(view[e.offset - start : e.offset - start + e.size]) for e in chunk]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _chunks(api: BatchAPI, index: list[_Spooled]) -> Iterable[list[_Spooled]]:
+    """The requests in batches within the API's limits on requests and bytes."""
+    chunk: list[_Spooled] = []
     size = 0
-    for item in items:
-        if chunk and (len(chunk) >= api.max_requests or size + len(item[3]) > api.max_bytes):
+    for entry in index:
+        if chunk and (len(chunk) >= api.max_requests or size + entry.size > api.max_bytes):
             yield chunk
             chunk, size = [], 0
-        chunk.append(item)
-        size += len(item[3]) + 1
+        chunk.append(entry)
+        size += entry.size + 1
     if chunk:
         yield chunk
 
