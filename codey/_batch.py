@@ -13,6 +13,7 @@ the number of lines: only the ids are kept (to skip and to refuse duplicates).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import queue
 import threading
@@ -54,6 +55,8 @@ PROGRESS_INTERVAL = 0.25
 SYNC_INTERVAL = 0.01
 
 _STOP = object()
+#: ``success()``'s answer when the line had no schema (its record has no ``"json"``).
+NO_JSON = object()
 _ids = itertools.count(1)
 
 
@@ -324,10 +327,9 @@ class _Run:
         def observe(status: int, headers: Mapping[str, str]) -> None:
             limiter.observe(ticket, status, headers)
 
+        options = {**self.options, **line.options}
         try:
-            answer = stream(
-                line.prompt, model=model, on_response=observe, **{**self.options, **line.options}
-            )
+            answer = stream(line.prompt, model=model, on_response=observe, **options)
         except (CodeyError, ValueError, TypeError) as exc:  # this line's setup: its record
             return _failure(line.id, model, exc)
         with self._lock:
@@ -355,6 +357,7 @@ class _Run:
             to_first_text=_seconds(timings.to_first_text),
             total=_seconds(timings.total),
             retries=timings.retries,
+            answer=json.loads(text) if options.get("schema") is not None else NO_JSON,
         )
 
 
@@ -372,9 +375,11 @@ def success(
     to_first_text: Optional[float] = None,
     total: Optional[float] = None,
     retries: int = 0,
+    answer: Any = NO_JSON,
 ) -> dict[str, Any]:
-    """A line's record when it was answered: the one shape of a success."""
-    return {
+    """A line's record when it was answered: the one shape of a success (``answer``:
+    the JSON of an answer checked against a schema, as ``"json"``)."""
+    record = {
         "id": line_id,
         "model": model,
         "text": text,
@@ -385,6 +390,9 @@ def success(
         },
         "timings": {"to_first_text": to_first_text, "total": total, "retries": retries},
     }
+    if answer is not NO_JSON:
+        record["json"] = answer
+    return record
 
 
 class Tally:
@@ -486,8 +494,10 @@ def batch(
     :param resume: collect the provider batch in flight for this output (after a crash
         or Ctrl-C) instead of submitting anything; with no batch in flight, as if not
         given (a plain batch always goes on where it stopped).
-    :param options: ``stream()`` keywords for every line (``max_tokens``, ``system``...);
-        a line's own ``options`` win.
+    :param options: ``stream()`` keywords for every line (``max_tokens``, ``system``,
+        ``schema``...); a line's own ``options`` win. With a ``schema``, a record holds the
+        answer's JSON too (``"json"``), and an answer that does not match is a failed line
+        (``StructuredOutputError``), asked again on the next run.
     :raises BatchInputError: a malformed line or a repeated id; before any request when
         ``lines`` can be iterated twice (a list, a file), else when it is reached.
     :raises BatchOutputError: ``output`` holds something else, or another batch writes it,
@@ -495,6 +505,10 @@ def batch(
     :raises KeyboardInterrupt: after stopping: what finished is on disk, the rest is not.
     """
     _check_options(options)
+    if options.get("schema") is not None:
+        from codey._schema import to_schema
+
+        options["schema"] = to_schema(options["schema"])  # a bad one fails now, not per line
     limiter = Limiter(parallel)
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise ValueError(f"retries must be a non-negative int, not {retries!r}")

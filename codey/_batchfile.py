@@ -28,7 +28,7 @@ __all__ = [
 
 #: The ``stream()`` keywords a line may set for itself (its ``options``): the
 #: request settings, its retries and its fallbacks.
-LINE_OPTIONS = frozenset({*REQUEST_SETTINGS, "retries", "fallbacks"})
+LINE_OPTIONS = frozenset({*REQUEST_SETTINGS, "retries", "fallbacks", "schema"})
 #: The keys a JSONL object line may have (any other key is the user's own data, ignored).
 _LINE_KEYS = ("id", "prompt", "messages", "model", "options")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")

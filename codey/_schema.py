@@ -26,7 +26,7 @@ import attrs
 
 from codey._errors import StructuredOutputError
 
-__all__ = ["Schema", "load_answer", "parse_concise", "to_schema", "type_to_schema"]
+__all__ = ["Schema", "checked_json", "load_answer", "parse_concise", "to_schema", "type_to_schema"]
 
 #: How a loaded JSON value becomes the caller's value (None: as it is).
 Loader = Optional[Callable[[Any], Any]]
@@ -140,6 +140,24 @@ def load_answer(
     schema: Optional[Schema], text: str, provider: str, finish_reason: Optional[str]
 ) -> Any:
     """The answer's JSON, checked against ``schema`` and loaded; StructuredOutputError if not."""
+    value = checked_json(schema, text, provider, finish_reason)
+    if schema is None:
+        return value
+    try:
+        return schema.load(value)
+    except (TypeError, ValueError) as exc:  # the class's own checks (__post_init__, validators)
+        raise StructuredOutputError(
+            f"{provider}'s answer matches the schema {schema.name!r} but {schema.name} "
+            f"rejected it: {exc}",
+            provider=provider,
+            validation_message=str(exc),
+        ) from exc
+
+
+def checked_json(
+    schema: Optional[Schema], text: str, provider: str, finish_reason: Optional[str]
+) -> Any:
+    """The answer's JSON, checked against ``schema`` (not loaded into its class)."""
     from codey._secrets import redact
 
     excerpt = redact(repr(text[:200]) + ("..." if len(text) > 200 else ""))
@@ -160,15 +178,7 @@ def load_answer(
             provider=provider,
             validation_message=problem,
         )
-    try:
-        return schema.load(value)
-    except (TypeError, ValueError) as exc:  # the class's own checks (__post_init__, validators)
-        raise StructuredOutputError(
-            f"{provider}'s answer matches the schema {schema.name!r} but {schema.name} "
-            f"rejected it: {exc}",
-            provider=provider,
-            validation_message=str(exc),
-        ) from exc
+    return value
 
 
 # -- making one ------------------------------------------------------------------

@@ -26,6 +26,7 @@ import attrs
 from codey import _providers
 from codey._batch import (
     DEFAULT_RETRIES,
+    NO_JSON,
     BatchSummary,
     Tally,
     _failure,
@@ -40,11 +41,13 @@ from codey._errors import (
     CodeyError,
     ProviderBatchError,
     StreamError,
+    StructuredOutputError,
     UnsupportedOptionError,
 )
 from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
 from codey._provider_batch._state import StateFile, Submission
 from codey._providers._base import Provider, RequestSpec
+from codey._schema import Schema, checked_json
 from codey._types import Finish, Message, Usage
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]
@@ -141,6 +144,11 @@ class _Run:
             for number, line in lines_to_run(lines, self.output.done, self._skip):
                 name = line.model or self.model or _default_model()
                 try:
+                    if "schema" in line.options:
+                        raise UnsupportedOptionError(
+                            "a provider batch checks every answer against one schema: "
+                            "give it to the batch (schema=, --schema), not to a line"
+                        )
                     api, api_model, body = self.request(
                         name, line.prompt, {**self.options, **line.options}
                     )
@@ -190,6 +198,7 @@ class _Run:
         spec = RequestSpec(
             model=api_model,
             messages=_messages(prompt, options.get("system")),
+            schema=options.get("schema"),  # made a Schema by batch()
             **{option: options[option] for option in _REQUEST_OPTIONS if option in options},
         )
         body = json.loads(provider.build_request(spec, key, api.base_url).body)
@@ -302,6 +311,11 @@ class _Run:
         state.save()
         return found
 
+    def record(
+        self, provider: Provider, batch: Submission, line_id: str, model: str, outcome: Outcome
+    ) -> dict[str, Any]:
+        return _record(provider, batch, line_id, model, outcome, self.options.get("schema"))
+
     def resume_api(self, submission: Submission) -> BatchAPI:
         return self.api(_providers.get(submission.provider), submission.base_url)[0]
 
@@ -315,7 +329,7 @@ class _Run:
             answered.add(custom_id)
             line_id, model = entry
             if line_id not in self.output.done:  # a resumed collection wrote it already
-                records.append(_record(api.provider, submission, line_id, model, outcome))
+                records.append(self.record(api.provider, submission, line_id, model, outcome))
             if len(records) >= _WRITE_GROUP:
                 self.write(records)
         status = _LEFT_OUT.get(polled.status, "missing")
@@ -327,7 +341,7 @@ class _Run:
         )
         for custom_id, (line_id, model) in submission.lines.items():
             if custom_id not in answered and line_id not in self.output.done:
-                records.append(_record(api.provider, submission, line_id, model, left))
+                records.append(self.record(api.provider, submission, line_id, model, left))
         self.write(records)
 
 
@@ -413,9 +427,15 @@ def _chunks(api: BatchAPI, index: list[_Spooled]) -> Iterable[list[_Spooled]]:
 
 
 def _record(
-    provider: Provider, batch: Submission, line_id: str, model: str, outcome: Outcome
+    provider: Provider,
+    batch: Submission,
+    line_id: str,
+    model: str,
+    outcome: Outcome,
+    schema: Optional[Schema],
 ) -> dict[str, Any]:
-    """The output record of one line from its outcome in the batch."""
+    """The output record of one line from its outcome in the batch (its answer checked
+    against ``schema``, if any)."""
     if isinstance(outcome, Exception):
         return {**_failure(line_id, model, outcome), "batch": batch.id}
     events = provider.complete_reply(outcome, None)
@@ -430,7 +450,14 @@ def _record(
     finish = next((event for event in events if isinstance(event, Finish)), None)
     text = "".join(event for event in events if event.__class__ is str)
     reason = None if finish is None else finish.reason
-    return {**success(line_id, model, text, reason, usage), "batch": batch.id}
+    answer: Any = NO_JSON
+    if schema is not None:
+        try:
+            answer = checked_json(schema, text, provider.name, reason)
+        except StructuredOutputError as exc:
+            exc.partial_text = text
+            return {**_failure(line_id, model, exc), "batch": batch.id}
+    return {**success(line_id, model, text, reason, usage, answer=answer), "batch": batch.id}
 
 
 def provider_batch(

@@ -57,6 +57,7 @@ class _Configured:
                 self.args, config, config.resolve(line.model or self.model), messages
             )
             model = options.pop("model")
+            options.pop("schema", None)  # the batch's own (batch(schema=)), not each line's
             yield BatchLine(line.id, line.prompt, model=model, options={**options, **line.options})
 
 
@@ -209,6 +210,7 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
                 provider_batch=args.provider_batch,
                 resume=args.resume,
                 poll_interval=args.poll_interval,
+                schema=args.schema,
             )
     except (KeyboardInterrupt, Terminated):
         progress.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from codey.cli._argtypes import _non_negative_int, _positive, _positive_int
+from codey.cli._argtypes import _non_negative_int, _positive, _positive_int, _schema
 
 BATCH_HELP = "answer every prompt of a JSONL or CSV file, in parallel or as a provider batch"
 
@@ -70,6 +70,16 @@ def batch_arguments(batch: argparse.ArgumentParser) -> None:
         help="how often a prompt that failed before any text (connection, 429, 5xx) is "
         "tried again, with backoff, in this run (default: 4); with --provider-batch, "
         "how often each call to the batch API is",
+    )
+    batch.add_argument(
+        "--schema",
+        type=_schema,
+        metavar="SCHEMA",
+        help="every answer must be JSON matching SCHEMA (a JSON Schema file, or fields "
+        "such as 'label str, score float', as for codey prompt --schema): the model is "
+        "held to it where the provider can, each record gets the answer's JSON as "
+        '"json", and an answer that does not match is a failed line, asked again on the '
+        "next run (give the same --schema to --resume)",
     )
     batch.add_argument(
         "--provider-batch",
