@@ -27,6 +27,17 @@ def labeller(bad: set[str]) -> Any:
     return respond
 
 
+def provider_batch(fake: FakeProvider) -> dict[str, Any]:
+    """batch() keywords for OpenAI's Batch API at the fake provider."""
+    return {
+        "provider_batch": True,
+        "model": "gpt-4.1",
+        "api_key": FAKE_KEY,
+        "base_url": fake.base_url("openai"),
+        "poll_interval": 0.01,
+    }
+
+
 def records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -100,16 +111,7 @@ class TestProviderBatch:
         fake.responder = labeller({"p1"})
         out = tmp_path / "out.jsonl"
         lines = [{"id": p, "prompt": p} for p in ("p0", "p1")]
-        summary = codey.batch(
-            lines,
-            out,
-            provider_batch=True,
-            schema="label str, score float",
-            model="gpt-4.1",
-            api_key=FAKE_KEY,
-            base_url=fake.base_url("openai"),
-            poll_interval=0.01,
-        )
+        summary = codey.batch(lines, out, schema="label str, score float", **provider_batch(fake))
         assert (summary.done, summary.failed) == (1, 1)
         found = codey.read_batch_output(out)
         assert found["p0"]["json"] == {"label": "label of p0", "score": 0.5}
@@ -126,15 +128,7 @@ class TestProviderBatch:
             codey.BatchLine("own", "p0", options={"schema": "label str"}),
             codey.BatchLine("plain", "p1"),
         ]
-        summary = codey.batch(
-            lines,
-            out,
-            provider_batch=True,
-            model="gpt-4.1",
-            api_key=FAKE_KEY,
-            base_url=fake.base_url("openai"),
-            poll_interval=0.01,
-        )
+        summary = codey.batch(lines, out, **provider_batch(fake))
         assert (summary.done, summary.failed) == (1, 1)
         found = codey.read_batch_output(out)
         assert found["own"]["error"]["type"] == "UnsupportedOptionError"

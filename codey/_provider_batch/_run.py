@@ -311,17 +311,13 @@ class _Run:
         state.save()
         return found
 
-    def record(
-        self, provider: Provider, batch: Submission, line_id: str, model: str, outcome: Outcome
-    ) -> dict[str, Any]:
-        return _record(provider, batch, line_id, model, outcome, self.options.get("schema"))
-
     def resume_api(self, submission: Submission) -> BatchAPI:
         return self.api(_providers.get(submission.provider), submission.base_url)[0]
 
     def write_results(self, api: BatchAPI, submission: Submission, polled: BatchState) -> None:
         records: list[dict[str, Any]] = []
         answered: set[str] = set()
+        schema = self.options.get("schema")
         for custom_id, outcome in api.outcomes(polled):
             entry = submission.lines.get(custom_id)
             if entry is None or custom_id in answered:
@@ -329,7 +325,7 @@ class _Run:
             answered.add(custom_id)
             line_id, model = entry
             if line_id not in self.output.done:  # a resumed collection wrote it already
-                records.append(self.record(api.provider, submission, line_id, model, outcome))
+                records.append(_record(api.provider, submission, line_id, model, outcome, schema))
             if len(records) >= _WRITE_GROUP:
                 self.write(records)
         status = _LEFT_OUT.get(polled.status, "missing")
@@ -341,7 +337,7 @@ class _Run:
         )
         for custom_id, (line_id, model) in submission.lines.items():
             if custom_id not in answered and line_id not in self.output.done:
-                records.append(self.record(api.provider, submission, line_id, model, left))
+                records.append(_record(api.provider, submission, line_id, model, left, schema))
         self.write(records)
 
 

@@ -57,7 +57,6 @@ class _Configured:
                 self.args, config, config.resolve(line.model or self.model), messages
             )
             model = options.pop("model")
-            options.pop("schema", None)  # the batch's own (batch(schema=)), not each line's
             yield BatchLine(line.id, line.prompt, model=model, options={**options, **line.options})
 
 

@@ -36,7 +36,11 @@ def request_options(
     args: argparse.Namespace, config: Config, model: str, chat: Chat
 ) -> dict[str, Any]:
     """The keywords for codey.stream(): the model, and only the options given."""
-    return model_options(args, config, model, chat.messages)
+    options = model_options(args, config, model, chat.messages)
+    schema = getattr(args, "schema", None)  # codey prompt --schema: already made a Schema
+    if schema is not None:
+        options["schema"] = schema
+    return options
 
 
 def model_options(
@@ -60,9 +64,6 @@ def model_options(
             value = settings.get(name)
         if value is not None:
             options[name] = value
-    schema = getattr(args, "schema", None)  # codey prompt --schema: already made a Schema
-    if schema is not None:
-        options["schema"] = schema
     return options
 
 
