@@ -10,14 +10,20 @@ from typing import Any, Literal, Optional, Union
 import pytest
 
 import codey
+from codey._retry import is_retryable
 from codey.testing import (
+    Close,
     Done,
+    ErrorEvent,
     Finish,
     Pause,
+    Reasoning,
     RecordedRequest,
     Reply,
+    Reset,
     Text,
     ToolCall,
+    UsageStep,
     answer,
     error,
     events,
@@ -490,3 +496,75 @@ class TestLoop:
         codey.complete("?", tools=[data], run_tools=True, **kwargs_for(fake, "openai"))
         tool = fake.requests[-1].json["messages"][-1]
         assert json.loads(tool["content"]) == {"temp": 21, "city": "Zürich"}
+
+
+class TestRetriedAttempt:
+    """A retry starts from nothing: no piece of the failed attempt joins the retry's."""
+
+    @staticmethod
+    def cut(ending: object) -> Reply:
+        """An attempt that breaks inside a tool call, before any text."""
+        return events(
+            Reasoning("hmm"),
+            UsageStep(7, 1),
+            ToolCall(0, "c1", "weather", ['{"city": "Os']),
+            ending,  # type: ignore[arg-type]
+        )
+
+    @pytest.mark.parametrize("provider", RICH)
+    @pytest.mark.parametrize("ending", [Reset(), Close()])
+    def test_the_retry_alone_is_the_answer(self, fake, provider, ending):
+        fake.push(
+            self.cut(ending),
+            answer(tool_calls=[ToolCall(0, "c2", "weather", '{"city": "Oslo"}')], usage=(10, 5)),
+        )
+        with codey.stream("?", tools=[weather], **kwargs_for(fake, provider, retries=1)) as stream:
+            assert list(stream) == []
+        assert stream.tool_calls == (codey.ToolCall("c2", "weather", '{"city": "Oslo"}'),)
+        assert stream.reasoning == ""
+        assert (stream.usage.input_tokens, stream.usage.output_tokens) == (10, 5)
+        assert stream.finish_reason in ("tool_calls", "tool_use")
+        assert len(fake.requests) == 2
+
+    @pytest.mark.parametrize("provider", RICH)
+    def test_the_tool_loop_runs_the_retried_call(self, fake, provider):
+        fake.push(
+            self.cut(Reset()),
+            tool_round(ToolCall(0, "c2", "weather", '{"city": "Oslo"}')),
+            answer("Sunny.", usage=(20, 2)),
+        )
+        options = kwargs_for(fake, provider, retries=1)
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert [r.output for r in stream.tool_results] == ["sunny in Oslo for 1 days (C)"]
+        assert stream.tool_errors == []
+        assert stream.reasoning == ""
+        assert (stream.usage.input_tokens, stream.usage.output_tokens) == (30, 7)
+        assert stream.messages[1].tool_calls == (
+            codey.ToolCall("c2", "weather", '{"city": "Oslo"}'),
+        )
+
+    @pytest.mark.parametrize("provider", RICH)
+    @pytest.mark.parametrize("run_tools", [False, True])
+    def test_pieces_seen_through_events_are_not_retried(self, fake, provider, run_tools):
+        fake.push(self.cut(Reset()), tool_round(ToolCall(0, "c2", "weather", '{"city": "Oslo"}')))
+        options = kwargs_for(fake, provider, retries=1)
+        got: list[object] = []
+        stream = codey.stream("?", tools=[weather], run_tools=run_tools, **options)
+        with stream, pytest.raises(codey.CodeyError) as caught:
+            got.extend(stream.events())
+        assert is_retryable(caught.value)  # it would have been retried, were it not seen
+        calls = [event for event in got if isinstance(event, codey.ToolCallDelta)]
+        assert [(call.id, call.name) for call in calls if call.name] == [("c1", "weather")]
+        assert len(fake.requests) == 1  # the retry waits at least 0.25 s: it never went out
+
+    def test_usage_seen_through_events_does_not_stop_a_retry(self, fake):
+        # Anthropic's message_start carries usage: it is a report, not a piece of the answer.
+        fake.push(events(UsageStep(7, 1), ErrorEvent("overloaded_error")), answer("ok"))
+        options = kwargs_for(fake, "anthropic", retries=1)
+        with codey.stream("?", **options) as stream:
+            got = list(stream.events())
+        assert [event.text for event in got if isinstance(event, codey.TextDelta)] == ["ok"]
+        assert sum(isinstance(event, codey.Usage) for event in got) >= 2
+        assert stream.usage.input_tokens == 10
+        assert len(fake.requests) == 2
