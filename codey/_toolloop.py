@@ -35,6 +35,8 @@ def _sum(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
     return Usage(
         _add(first.input_tokens, second.input_tokens),
         _add(first.output_tokens, second.output_tokens),
+        _add(first.cache_read_tokens, second.cache_read_tokens),
+        _add(first.cache_write_tokens, second.cache_write_tokens),
     )
 
 

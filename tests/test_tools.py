@@ -754,3 +754,53 @@ class TestSeveralChoices:
         assert stream.tool_calls == (codey.ToolCall("c0", "weather", "{}"),)
         assert stream.finish_reason == "tool_calls"
         assert stream.reasoning == ""
+
+
+class TestLoopUsage:
+    """The usage of a tool loop sums every count, the cache's too."""
+
+    def test_cache_counts_are_summed(self, fake):
+        fake.push(
+            events(
+                ToolCall(0, "c1", "weather", '{"city": "Oslo"}'),
+                Finish(),
+                UsageStep(10, 5, cache_read_tokens=100, cache_write_tokens=20),
+                Done(),
+            ),
+            events(Text("Sunny."), Finish(), UsageStep(30, 4, cache_read_tokens=120), Done()),
+        )
+        options = kwargs_for(fake, "anthropic")
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert stream.usage == codey.Usage(40, 9, 220, 20)
+
+    def test_none_only_when_no_round_reported_them(self, fake):
+        fake.push(tool_round(ToolCall(0, "c1", "weather", '{"city": "Oslo"}')), answer("Sunny."))
+        options = kwargs_for(fake, "openai")
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert stream.usage == codey.Usage(20, 10, None, None)
+
+    def test_a_recorded_anthropic_loop(self, fake):
+        # Both rounds of a real loop: two calls, then the answer (cache counts 0 in each).
+        first, _ = recording("anthropic", "tool_use")
+        second, expected = recording("anthropic", "tool_use_answer")
+        names = iter(["Charles", "Sammy"])
+
+        def pelican_name_generator() -> str:
+            return next(names)
+
+        fake.push(events(Raw(first)), events(Raw(second)))
+        options = kwargs_for(fake, "anthropic")
+        tools = [pelican_name_generator]
+        with codey.stream(
+            "Two names for a pet pelican", tools=tools, run_tools=True, **options
+        ) as s:
+            assert list(s) == expected["chunks"]
+        assert [r.output for r in s.tool_results] == ["Charles", "Sammy"]
+        assert s.usage == codey.Usage(542 + 678, 62 + 82, 0, 0)
+        results = fake.requests[1].json["messages"][-1]["content"]
+        assert [r["tool_use_id"] for r in results] == [
+            "toolu_01LtHJmixrs9NcWQkK8hu8hj",
+            "toolu_01N8a4jWyf116qKTMqKKmjyt",
+        ]
