@@ -2,7 +2,8 @@
 
 The worker runs a *producer* (see ``codey._transport``) that puts lists of
 items on the queue: ``str`` for text, event objects for everything else, one
-list per network read. It ends with ``END`` or an exception. The caller's
+list per network read. It ends with ``END`` or an exception; a ``Restart``
+between attempts says the one before failed and is retried. The caller's
 generator drains the queue with timeouts taken from the shared ``Channel``.
 In a thread that is itself a worker (a batch's: see :func:`worker_thread`),
 the producer runs in that thread instead, at the first read.
