@@ -2,7 +2,8 @@
 
 The worker runs a *producer* (see ``codey._transport``) that puts lists of
 items on the queue: ``str`` for text, event objects for everything else, one
-list per network read. It ends with ``END`` or an exception. The caller's
+list per network read. It ends with ``END`` or an exception; a ``Restart``
+between attempts says the one before failed and is retried. The caller's
 generator drains the queue with timeouts taken from the shared ``Channel``.
 In a thread that is itself a worker (a batch's: see :func:`worker_thread`),
 the producer runs in that thread instead, at the first read.
@@ -31,6 +32,7 @@ from codey._channel import (
     STREAMING,
     Channel,
     ResponseHook,
+    Restart,
     _work,
 )
 from codey._errors import (
@@ -135,6 +137,8 @@ class Stream:
         self._position = 0
         self._reasoning: list[str] = []
         self._tool_deltas: list[ToolCallDelta] = []
+        #: events() handed on a tool-call or reasoning piece of the attempt going on.
+        self._shown = False
         self._done = False
         self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
@@ -256,7 +260,12 @@ class Stream:
                     return
                 elif piece is _STOP:
                     return
+                elif piece.__class__ is Restart:
+                    if self._shown:  # the caller has pieces of the failed attempt: no retry
+                        raise self._fail(piece.error)
                 elif piece.__class__ is not Finish:
+                    if piece.__class__ is ToolCallDelta or piece.__class__ is ReasoningDelta:
+                        self._shown = True
                     yield piece
         finally:
             self.close()
@@ -290,7 +299,8 @@ class Stream:
             self.close()
 
     def _pull(self) -> Any:
-        """The next piece (text or event), ``END`` at the end, ``_STOP`` once closed.
+        """The next piece (text or event), ``END`` at the end, ``_STOP`` once closed,
+        a ``Restart`` when the worker retries a failed attempt.
 
         The one reader of the queue: ``for``, ``next()`` and ``events()`` share it.
         """
@@ -331,6 +341,9 @@ class Stream:
             elif item is _WAKE:
                 self.close()
                 return _STOP
+            elif item.__class__ is Restart:
+                self._restart()
+                return item
             else:
                 raise self._fail(item)
 
@@ -364,6 +377,13 @@ class Stream:
             self.finish_reason = event.reason
         elif isinstance(event, ToolCallDelta):
             self._tool_deltas.append(event)
+
+    def _restart(self) -> None:
+        """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
+        self._reasoning.clear()
+        self._tool_deltas.clear()
+        self.usage = None
+        self.finish_reason = None
 
     def _fail(self, exc: BaseException) -> BaseException:
         self.close()

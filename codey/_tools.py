@@ -201,7 +201,9 @@ def assemble_calls(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCall, ...]:
             names[delta.index] = ""
         if delta.id:
             ids[delta.index] = delta.id
-        if delta.name:  # Chat Completions deltas may split it; Messages sends it whole
+        # Chat Completions deltas may split the name; some servers (llama.cpp,
+        # OpenRouter's Kimi K2) repeat it whole in every delta: that is the name.
+        if delta.name and delta.name != names[delta.index]:
             names[delta.index] += delta.name
         pieces[delta.index].append(delta.arguments)
     return tuple(

@@ -87,6 +87,7 @@ class MessagesParser:
 
     __slots__ = (
         "_answer_block",
+        "_calls",
         "_start",
         "answer_tool",
         "complete_at_eof",
@@ -103,6 +104,8 @@ class MessagesParser:
         self.saw_text = False
         self._start: Optional[Usage] = None
         self._answer_block: Optional[int] = None
+        #: The indexes of the tool_use blocks: the client's calls.
+        self._calls: set[int] = set()
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
@@ -128,17 +131,17 @@ class MessagesParser:
                         out.append(delta["partial_json"])
                         self.saw_text = True
                     return
-                out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
+                if index in self._calls:  # not a server tool's (server_tool_use, mcp_tool_use)
+                    out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
+            # Only tool_use blocks are the caller's to run; the server runs its own.
             if block.get("type") == "tool_use" and block.get("name") == self.answer_tool:
                 self._answer_block = obj.get("index", 0)
             elif block.get("type") == "tool_use":
-                out.append(
-                    ToolCallDelta(
-                        index=obj.get("index", 0), id=block.get("id"), name=block.get("name")
-                    )
-                )
+                index = obj.get("index", 0)
+                self._calls.add(index)
+                out.append(ToolCallDelta(index=index, id=block.get("id"), name=block.get("name")))
             elif block.get("type") == "text" and block.get("text"):
                 out.append(block["text"])
                 self.saw_text = True

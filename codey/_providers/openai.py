@@ -138,9 +138,9 @@ class ChatCompletions(ServiceProvider):
     def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
         choices = body.get("choices") if isinstance(body, dict) else None
-        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        choice = first_choice(choices) if isinstance(choices, list) else None
+        if choice is None:
             return None
-        choice = choices[0]
         message = choice.get("message")
         reason = choice.get("finish_reason")
         if not isinstance(message, dict) or not reason:
@@ -168,6 +168,18 @@ class ChatCompletions(ServiceProvider):
         if isinstance(usage, dict):
             out.append(usage_of(usage))
         return out
+
+
+def first_choice(choices: list[Any]) -> Optional[dict[str, Any]]:
+    """Choice 0, the answer: a proxy may send several choices (``n``), in any order;
+    the others are not interleaved with it."""
+    choice = choices[0]
+    if isinstance(choice, dict) and not choice.get("index"):
+        return choice  # the usual case: one choice, index 0 (or none given)
+    for choice in choices:
+        if isinstance(choice, dict) and not choice.get("index"):
+            return choice
+    return None
 
 
 def request_headers(service: Service, api_key: str) -> dict[str, str]:
@@ -246,8 +258,8 @@ class ChatParser:
                 code=str(code) if code is not None else None,
             )
         choices = obj.get("choices")
-        if choices:
-            choice = choices[0]
+        choice = first_choice(choices) if choices else None
+        if choice is not None:
             delta = choice.get("delta")
             if delta:
                 content = delta.get("content")

@@ -55,6 +55,7 @@ def produce(channel: Channel, plans: Sequence[Plan]) -> None:
                 log.debug(
                     "%s failed, falling back to %s: %s", plan.model, plans[index + 1].model, exc
                 )
+                channel.restart(exc)
                 channel.retries += 1
     except BaseException as exc:
         scrub(exc)  # anything at all that reaches the caller
@@ -82,6 +83,7 @@ def _with_retries(channel: Channel, plan: Plan) -> None:
             if connect_by is not None and monotonic() + delay >= connect_by:
                 raise  # no time left for another attempt within connect_timeout
             log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
+            channel.restart(exc)
             channel.begin_backoff(delay)
             if channel.cancelled.wait(delay):
                 return
