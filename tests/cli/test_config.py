@@ -97,16 +97,29 @@ class TestSettings:
         fake.push(answer("ok"), answer("ok"), answer("ok"))
         run(fake, "prompt", "hi", "-m", "gpt-4.1")
         body = fake.requests[-1].json
-        assert (body["max_completion_tokens"], body["temperature"]) == (200, 0.5)
+        assert (body["max_tokens"], body["temperature"]) == (200, 0.5)
         assert body["messages"][0] == {"role": "system", "content": "Be brief."}
         run(fake, "prompt", "hi", "-m", "gpt-4.1", "--max-tokens", "7", "--system", "Flag.")
         body = fake.requests[-1].json
-        assert body["max_completion_tokens"] == 7
+        assert body["max_tokens"] == 7
         assert body["messages"][0] == {"role": "system", "content": "Flag."}
         run(fake, "prompt", "hi", "-m", "grok-3")
         body = fake.requests[-1].json
         assert (body["max_tokens"], body["temperature"]) == (100, 0.5)
         assert body["messages"][0]["role"] == "user"
+
+    def test_max_tokens_field_named_goes_to_every_host(
+        self, fake: FakeProvider, home: Path
+    ) -> None:
+        """openai at another host gets max_tokens, unless the file names the field (a
+        proxy in front of OpenAI's reasoning models)."""
+        fake.push(answer("ok"), answer("ok"))
+        run(fake, "prompt", "hi", "-m", "gpt-4.1", "--max-tokens", "9")
+        assert fake.requests[-1].json["max_tokens"] == 9
+        write_config(home, '[providers.openai]\nmax_tokens_field = "max_completion_tokens"\n')
+        run(fake, "prompt", "hi", "-m", "gpt-4.1", "--max-tokens", "9")
+        sent = fake.requests[-1].json
+        assert (sent["max_completion_tokens"], "max_tokens" in sent) == (9, False)
 
     def test_chat_log_system_message_wins(self, fake: FakeProvider, home: Path) -> None:
         write_config(home, '[defaults]\nsystem = "From the config."\n')
