@@ -170,11 +170,14 @@ class _ResponsesRenderer(_Renderer):
 
     def done(self) -> str:
         out = self.start() + self.close_item()
+        response = self.final()
+        return out + self.event(f"response.{response['status']}", {"response": response})
+
+    def final(self) -> dict[str, Any]:
+        """The response as the terminal event (or a whole, unstreamed reply) gives it."""
         if self.reason in _COMPLETED:
-            return out + self.event("response.completed", {"response": self.response("completed")})
-        details = {"reason": self.reason}
-        response = self.response("incomplete", incomplete_details=details)
-        return out + self.event("response.incomplete", {"response": response})
+            return self.response("completed")
+        return self.response("incomplete", incomplete_details={"reason": self.reason})
 
     def error(self, step: ErrorEvent) -> str:
         code = step.code or step.error_type
