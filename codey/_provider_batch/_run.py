@@ -1,7 +1,8 @@
 """``codey.batch(..., provider_batch=True)``: the lines through the providers' batch APIs.
 
 Submit: every line not yet done becomes one request of a batch per provider and
-base URL (split at the API's limits); the state file is written before each
+base URL, and per model where the API takes one model a batch (OpenAI), split at
+the API's limits; the state file is written before each
 create, so that a run that stops is resumed (``resume=True``) by polling the
 same batches. Poll: every ``poll_interval`` seconds until each batch ended.
 Collect: each batch's results, mapped back to the lines by custom id, are
@@ -137,7 +138,7 @@ class _Run:
         The requests wait in a temporary file per batch API, not in memory:
         only one batch's worth is read back at a time, to be sent.
         """
-        groups: dict[tuple[str, str], tuple[BatchAPI, _Spool]] = {}
+        groups: dict[tuple[str, str, str], tuple[BatchAPI, _Spool]] = {}
         used: set[str] = set()
         failures: list[dict[str, Any]] = []
         try:
@@ -156,9 +157,10 @@ class _Run:
                     failures.append(_failure(line.id, name, exc))
                     continue
                 custom_id = _custom_id(line.id, number, used)
-                group = groups.get((api.name, api.base_url))
+                key = (api.name, api.base_url, api_model if api.one_model else "")
+                group = groups.get(key)
                 if group is None:
-                    group = groups[api.name, api.base_url] = (api, _Spool())
+                    group = groups[key] = (api, _Spool())
                 group[1].add(custom_id, line.id, api_model, api.item(custom_id, body))
             self.total = len(used) + len(failures) + self.skipped  # every line, counted once
             self.write(failures)

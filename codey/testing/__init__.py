@@ -82,7 +82,9 @@ non-2xx reply is an errored item with its JSON error body (status and all); a
 (``server_error`` / ``api_error``). A batch stays in progress for
 :attr:`FakeProvider.batch_polls` polls (``GET``) of its status (default 1; OpenAI
 ``validating`` -> ``in_progress``, when an invalid input file ``failed`` with
-``errors.data[].line``); the next runs every item and ends it (OpenAI
+``errors.data[].line``; a file whose requests name more than one model is
+invalid, ``mismatched_model`` for each line unlike the first); the next runs
+every item and ends it (OpenAI
 ``completed``, or ``expired`` when an item expired; Anthropic ``ended``). With
 ``batch_polls = 0`` the create reply is already the end. Result lines come in
 reverse input order (map them by ``custom_id``); OpenAI puts 2xx items in the
