@@ -73,7 +73,8 @@ class _AnthropicRenderer(_Renderer):
 
     def reasoning(self, step: Reasoning) -> str:
         out = self.start()
-        out += self.open_block(("thinking", 0), {"type": "thinking", "thinking": ""})
+        block = {"type": "thinking", "thinking": "", "signature": ""}  # as the API starts one
+        out += self.open_block(("thinking", 0), block)
         return out + self.delta({"type": "thinking_delta", "thinking": step.text})
 
     def tool_call(self, step: ToolCall) -> str:

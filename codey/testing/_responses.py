@@ -42,7 +42,10 @@ class _ResponsesRenderer(_Renderer):
         if first is not None and status != "in_progress":
             usage = {
                 "input_tokens": self.input_tokens,
-                "input_tokens_details": {"cached_tokens": first.cache_read_tokens},
+                "input_tokens_details": {
+                    "cached_tokens": first.cache_read_tokens,
+                    "cache_write_tokens": first.cache_write_tokens,
+                },
                 "output_tokens": self.output_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": self.input_tokens + self.output_tokens,

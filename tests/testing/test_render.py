@@ -119,7 +119,7 @@ def test_anthropic_reasoning_and_tools() -> None:
     assert evs[1][1] == {"type": "ping"}
     blocks = [d["content_block"] for n, d in evs if n == "content_block_start"]
     assert blocks == [
-        {"type": "thinking", "thinking": ""},
+        {"type": "thinking", "thinking": "", "signature": ""},
         {"type": "text", "text": ""},
         {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}},
     ]
@@ -168,6 +168,30 @@ def test_anthropic_forced_tool(fake: FakeProvider) -> None:
         if n == "content_block_start"
     ]
     assert blocks == [{"type": "text", "text": ""}]
+
+
+def test_without_stream_one_json_object(fake: FakeProvider) -> None:
+    """A request without "stream": true gets the whole answer as one JSON object; an
+    error event makes it a 500 with the provider's error body; a Close comes before
+    the body, so none arrives."""
+    fake.push(answer("Hel", "lo", usage=(7, 3)))
+    body = {k: v for k, v in MESSAGES_BODY.items() if k != "stream"}
+    url = fake.base_url("anthropic") + "/v1/messages"
+    response = requests.post(url, json=body, timeout=5)
+    assert response.headers["content-type"] == "application/json"
+    message = response.json()
+    assert (message["type"], message["content"]) == ("message", [{"type": "text", "text": "Hello"}])
+    assert (message["stop_reason"], message["usage"]["output_tokens"]) == ("end_turn", 3)
+    fake.push(events(Text("a"), ErrorEvent("overloaded_error", "Overloaded"), Done()))
+    failed = requests.post(url, json=body, timeout=5)
+    assert failed.status_code == 500
+    assert failed.json() == {
+        "type": "error",
+        "error": {"type": "api_error", "message": "Overloaded"},
+    }
+    fake.push(events(Text("a"), Close()))
+    with pytest.raises(requests.RequestException):
+        requests.post(url, json=body, timeout=5)
 
 
 def test_chat_reasoning_and_tools() -> None:
