@@ -184,3 +184,18 @@ def test_the_command_line(fake: FakeProvider, tmp_path: Path) -> None:
     assert found["1"]["json"] == {"label": "label of p0", "score": 0.5}
     assert found["2"]["error"]["type"] == "StructuredOutputError"
     assert "response_format" in fake.requests[0].json
+
+
+def test_the_command_line_provider_batch_at_anthropic(fake: FakeProvider, tmp_path: Path) -> None:
+    """The trial's HIGH-1: every line was recorded as a StructuredOutputError."""
+    fake.responder = labeller(set())
+    source = tmp_path / "two.csv"
+    source.write_text("id,prompt\n1,bad\n2,worse\n", encoding="utf-8")
+    result = run_cli(
+        "batch", str(source), "-m", "claude-sonnet-4-0", "--schema", "label str, score float",
+        "--provider-batch", "--poll-interval", "0.01", env=environment(fake),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found = codey.read_batch_output(tmp_path / "two.out.jsonl")
+    assert found["1"]["json"] == {"label": "label of bad", "score": 0.5}
+    assert found["2"]["json"] == {"label": "label of worse", "score": 0.5}

@@ -47,7 +47,7 @@ from codey._errors import (
 )
 from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
 from codey._provider_batch._state import StateFile, Submission
-from codey._providers._base import Provider, RequestSpec
+from codey._providers._base import HTTPRequest, Provider, RequestSpec
 from codey._schema import Schema, checked_json
 from codey._types import Finish, Message, Usage
 
@@ -320,6 +320,7 @@ class _Run:
         records: list[dict[str, Any]] = []
         answered: set[str] = set()
         schema = self.options.get("schema")
+        sent = _sent_as(api, schema)
         for custom_id, outcome in api.outcomes(polled):
             entry = submission.lines.get(custom_id)
             if entry is None or custom_id in answered:
@@ -327,7 +328,9 @@ class _Run:
             answered.add(custom_id)
             line_id, model = entry
             if line_id not in self.output.done:  # a resumed collection wrote it already
-                records.append(_record(api.provider, submission, line_id, model, outcome, schema))
+                records.append(
+                    _record(api.provider, submission, line_id, model, outcome, schema, sent)
+                )
             if len(records) >= _WRITE_GROUP:
                 self.write(records)
         status = _LEFT_OUT.get(polled.status, "missing")
@@ -339,7 +342,9 @@ class _Run:
         )
         for custom_id, (line_id, model) in submission.lines.items():
             if custom_id not in answered and line_id not in self.output.done:
-                records.append(_record(api.provider, submission, line_id, model, left, schema))
+                records.append(
+                    _record(api.provider, submission, line_id, model, left, schema, sent)
+                )
         self.write(records)
 
 
@@ -424,6 +429,14 @@ def _chunks(api: BatchAPI, index: list[_Spooled]) -> Iterable[list[_Spooled]]:
         yield chunk
 
 
+def _sent_as(api: BatchAPI, schema: Optional[Schema]) -> HTTPRequest:
+    """A request like a batch's lines, for reading their replies: with a schema,
+    Anthropic answers in the tool it was made to call, which the request names (as
+    on the streamed path)."""
+    spec = RequestSpec(model="probe", messages=(Message("user", "probe"),), schema=schema)
+    return api.provider.build_request(spec, "", api.base_url)
+
+
 def _record(
     provider: Provider,
     batch: Submission,
@@ -431,12 +444,13 @@ def _record(
     model: str,
     outcome: Outcome,
     schema: Optional[Schema],
+    sent: HTTPRequest,
 ) -> dict[str, Any]:
     """The output record of one line from its outcome in the batch (its answer checked
-    against ``schema``, if any)."""
+    against ``schema``, if any; ``sent``: see ``_sent_as``)."""
     if isinstance(outcome, Exception):
         return {**_failure(line_id, model, outcome), "batch": batch.id}
-    events = provider.complete_reply(outcome, None)
+    events = provider.complete_reply(outcome, sent)
     if events is None:
         exc = StreamError(
             f"{provider.name}'s batch result for this line is not a whole reply: "
