@@ -60,6 +60,9 @@ class Service:
     key_required: bool = True
     #: The name of the field that caps the answer's length.
     max_tokens_field: str = "max_tokens"
+    #: The host where ``max_tokens_field`` applies (OpenAI's own); at any other base
+    #: URL (a proxy, a compatible server) the field is ``max_tokens``. None: everywhere.
+    max_tokens_field_host: Optional[str] = None
     #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
     include_usage: bool = True
     #: The path posted to after the base URL (Chat Completions); ``{model}`` and

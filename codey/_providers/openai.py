@@ -51,7 +51,7 @@ class ChatCompletions(ServiceProvider):
         if self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
         if spec.max_tokens is not None:
-            body[self.service.max_tokens_field] = spec.max_tokens
+            body[max_tokens_field(self.service, base_url)] = spec.max_tokens
         if spec.temperature is not None:
             body["temperature"] = spec.temperature
         if spec.reasoning_effort is not None:
@@ -194,6 +194,20 @@ def request_headers(service: Service, api_key: str) -> dict[str, str]:
     return headers
 
 
+def max_tokens_field(service: Service, base_url: str) -> str:
+    """The field that caps the answer's length at ``base_url``.
+
+    OpenAI's reasoning models reject ``max_tokens`` and want
+    ``max_completion_tokens``, which compatible servers reached through
+    ``OPENAI_BASE_URL`` (llama.cpp's, among others) ignore; both at once is an
+    error at OpenAI. So the service's field goes to its own host only.
+    """
+    host = service.max_tokens_field_host
+    if host is None or urllib.parse.urlsplit(base_url).hostname == host:
+        return service.max_tokens_field
+    return "max_tokens"
+
+
 def refuse_thinking_budget(name: str, spec: RequestSpec) -> None:
     """OpenAI-style services take ``reasoning_effort``; ``thinking_budget`` is Anthropic's."""
     if spec.thinking_budget is not None:
@@ -320,8 +334,9 @@ OPENAI = ChatCompletions(
             "o4-mini",
             "chatgpt-4o-latest",
         ),
-        # o-series models reject max_tokens.
+        # o-series models reject max_tokens; other hosts get it (see max_tokens_field()).
         max_tokens_field="max_completion_tokens",
+        max_tokens_field_host="api.openai.com",
         attachments=KNOWN_TYPES,
     )
 )

@@ -286,6 +286,10 @@ class _Checker:
                 where,
                 "max_tokens_field",
             ),
+            # A field named here is sent to every host.
+            max_tokens_field_host=None
+            if "max_tokens_field" in value
+            else getattr(builtin, "max_tokens_field_host", None),
             include_usage=include_usage,
             # What a table cannot say yet is the built-in service's (Azure's path and version).
             chat_path=getattr(builtin, "chat_path", "/chat/completions"),
