@@ -124,19 +124,11 @@ class Stream:
         on_response: Optional[ResponseHook] = None,
     ) -> None:
         self._targets = tuple(targets)
-        self._schema = schema
-        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
-        self._json_error: Optional[BaseException] = None
-        self.usage = None
-        self.finish_reason = None
-        self._parts: list[str] = []
+        self._begin_answer(schema)
         # The queue item being handed out, and the position in it.
         self._batch: list[Any] = []
         self._position = 0
-        self._reasoning: list[str] = []
         self._tool_deltas: list[ToolCallDelta] = []
-        self._done = False
-        self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
@@ -161,6 +153,19 @@ class Stream:
     def __repr__(self) -> str:
         state = "closed" if self._done else "open"
         return f"<codey.Stream {self.provider}:{self.model} {state}>"
+
+    def _begin_answer(self, schema: Optional[Schema]) -> None:
+        """The answer's state, as every stream starts it (a ``ToolStream`` too, which
+        reads its rounds instead of a worker of its own)."""
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
+        self.usage = None
+        self.finish_reason = None
+        self._parts: list[str] = []
+        self._reasoning: list[str] = []
+        self._done = False
+        self._ended = False  # the provider's end marker arrived
 
     @property
     def model(self) -> str:
