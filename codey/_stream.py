@@ -40,6 +40,7 @@ from codey._errors import (
     DeadlineExceededError,
     chunk_timeout_message,
 )
+from codey._secrets import scrub
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
@@ -371,10 +372,15 @@ class Stream:
             self._tool_deltas.append(event)
 
     def _fail(self, exc: BaseException) -> BaseException:
+        """``exc``, ready to reach the caller: the stream closed, the keys redacted.
+
+        Every error a stream raises passes here (the worker's, the timeouts', the
+        JSON check's): servers quote keys back in error bodies, events and lines.
+        """
         self.close()
         if isinstance(exc, CodeyError):
             exc.partial_text = self.text
-        return exc
+        return scrub(exc)
 
     def _next(self) -> Any:
         """The next item from the worker, enforcing chunk_timeout and deadline."""

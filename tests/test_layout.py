@@ -138,6 +138,24 @@ def test_no_import_upwards(lower: str, higher: str) -> None:
     assert upward == []
 
 
+#: The ground floor and all it may import of codey, even lazily: what it needs from
+#: above is handed to it (the registry tells _secrets its key variables, the stream
+#: redacts the errors it raises, a provider takes tools and schemas as plain values).
+GROUND_FLOOR = {
+    "codey._errors": set(),
+    "codey._attachments": {"codey._errors"},
+    "codey._types": {"codey._attachments"},
+    "codey._secrets": {"codey._errors"},
+    "codey._schema": {"codey._errors"},
+    "codey._providers._base": {"codey._attachments", "codey._errors", "codey._types"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(GROUND_FLOOR))
+def test_the_ground_floor_looks_down_only(module: str) -> None:
+    assert _graph(top_level_only=False)[module] <= GROUND_FLOOR[module]
+
+
 def test_only_the_transport_speaks_http() -> None:
     offenders = sorted(
         f"{_module_name(path)} imports {name}"

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import Callable, Optional
 
+from codey import _secrets
 from codey._errors import UnknownModelError, UnsupportedOptionError
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
@@ -44,6 +45,7 @@ _BUILT_IN: tuple[Provider, ...] = (
 PROVIDERS: list[Provider] = list(_BUILT_IN)
 _layers: list[list[Provider]] = []  # register_all's, oldest first
 _lock = threading.Lock()
+_secrets.watch_variables(provider.key_env for provider in PROVIDERS)  # its key variables
 
 #: The provider class for each wire format (a :class:`Service`'s ``kind``).
 WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
@@ -119,6 +121,7 @@ def _rebuild() -> None:
         names = {provider.name for provider in layer}
         result = [p for p in result if p.name not in names] + layer
     PROVIDERS[:] = result
+    _secrets.watch_variables(provider.key_env for provider in result)
 
 
 def resolve(model: str) -> tuple[Provider, str]:

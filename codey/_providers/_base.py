@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 import attrs
 
 from codey._attachments import IMAGE_TYPES, Attachment
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._types import Event, Message
-
-if TYPE_CHECKING:
-    from codey._tools import Tool
-
-if TYPE_CHECKING:
-    from codey._schema import Schema
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
@@ -133,6 +127,36 @@ class ServiceProvider:
         )
 
 
+class ToolSpec(Protocol):
+    """What a provider sends of a tool (a ``codey.Tool`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON Schema of the tool's arguments."""
+        ...
+
+
+class AnswerSchema(Protocol):
+    """What a provider sends of ``schema=`` (a ``codey._schema.Schema`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def json_schema(self) -> dict[str, Any]: ...
+
+    @property
+    def strict(self) -> bool:
+        """Whether it meets OpenAI's strict mode."""
+        ...
+
+
 @attrs.frozen
 class RequestSpec:
     """A provider-neutral request: what the caller asked for."""
@@ -144,11 +168,11 @@ class RequestSpec:
     reasoning_effort: Optional[str] = None
     thinking_budget: Optional[int] = None
     #: The answer must be JSON matching this (``schema=``).
-    schema: Optional[Schema] = None
+    schema: Optional[AnswerSchema] = None
     #: Mark the prompt for the provider's cache (``cache=True``).
     cache: bool = False
     #: The tools the model may call (their name, description and JSON schema).
-    tools: tuple[Tool, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
 
 
 @attrs.frozen
@@ -222,6 +246,7 @@ class Provider(Protocol):
 
 
 __all__ = [
+    "AnswerSchema",
     "Event",
     "HTTPRequest",
     "Parser",
@@ -229,4 +254,5 @@ __all__ = [
     "RequestSpec",
     "Service",
     "ServiceProvider",
+    "ToolSpec",
 ]

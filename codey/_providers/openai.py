@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from codey._attachments import KNOWN_TYPES
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
+    AnswerSchema,
     HTTPRequest,
     RequestSpec,
     Service,
@@ -17,9 +18,6 @@ from codey._providers._base import (
     parse_event_data,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
-
-if TYPE_CHECKING:
-    from codey._schema import Schema
 
 
 class ChatCompletions(ServiceProvider):
@@ -74,7 +72,7 @@ class ChatCompletions(ServiceProvider):
             model=urllib.parse.quote(model, safe=""), api_version=urllib.parse.quote(version)
         )
 
-    def _response_format(self, schema: Schema) -> dict[str, Any]:
+    def _response_format(self, schema: AnswerSchema) -> dict[str, Any]:
         if not self.service.structured_output:
             raise UnsupportedOptionError(
                 f"{self.name} cannot hold an answer to a JSON schema (no response_format "

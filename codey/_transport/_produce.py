@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 from codey._errors import CodeyError
 from codey._retry import backoff_delay, is_retryable
-from codey._secrets import scrub
+from codey._secrets import Redacted
 from codey._transport._connection import (
     bind,
     closer,
@@ -53,12 +53,12 @@ def produce(channel: Channel, plans: Sequence[Plan]) -> None:
                         exc.attempts = attempts  # type: ignore[attr-defined]
                     raise
                 log.debug(
-                    "%s failed, falling back to %s: %s", plan.model, plans[index + 1].model, exc
+                    "%s failed, falling back to %s: %s",
+                    plan.model,
+                    plans[index + 1].model,
+                    Redacted(exc),
                 )
                 channel.retries += 1
-    except BaseException as exc:
-        scrub(exc)  # anything at all that reaches the caller
-        raise
     finally:
         bind(None)
 
@@ -73,7 +73,6 @@ def _with_retries(channel: Channel, plan: Plan) -> None:
             _attempt(channel, plan, connect_by, retry + 1)
             return
         except CodeyError as exc:
-            scrub(exc)  # before it is logged or handed on: servers quote keys back
             if channel.cancelled.is_set():
                 return
             if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
@@ -81,7 +80,7 @@ def _with_retries(channel: Channel, plan: Plan) -> None:
             delay = backoff_delay(retry, getattr(exc, "retry_after", None))
             if connect_by is not None and monotonic() + delay >= connect_by:
                 raise  # no time left for another attempt within connect_timeout
-            log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
+            log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, Redacted(exc))
             channel.begin_backoff(delay)
             if channel.cancelled.wait(delay):
                 return
