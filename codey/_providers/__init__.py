@@ -47,27 +47,27 @@ _layers: list[list[Provider]] = []  # register_all's, oldest first
 _lock = threading.Lock()
 _secrets.watch_variables(provider.key_env for provider in PROVIDERS)  # its key variables
 
-#: The provider class for each wire format (a :class:`Service`'s ``kind``).
+#: The provider class for each wire format (a :class:`Service`'s ``wire``).
 WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
-    "openai": ChatCompletions,
-    "anthropic": Messages,
-    "openai-responses": Responses,
+    "chat": ChatCompletions,
+    "messages": Messages,
+    "responses": Responses,
 }
 
-#: What each ``api=`` value asks for: a wire format (a key of ``WIRE_FORMATS``).
-APIS = {"chat": "openai", "responses": "openai-responses"}
+#: The ``api=`` values: each is the wire format it asks for (a key of ``WIRE_FORMATS``).
+APIS = ("chat", "responses")
 #: Built-in providers that are one service over its two APIs: ``api=`` moves a
 #: model from one to the other.
 _SAME_SERVICE = (("openai", "openai-responses"), ("xai", "xai-responses"))
 
 
 def build(service: Service) -> Provider:
-    """The provider that speaks ``service.kind`` for ``service``."""
+    """The provider that speaks ``service.wire`` for ``service``."""
     try:
-        return WIRE_FORMATS[service.kind](service)
+        return WIRE_FORMATS[service.wire](service)
     except KeyError:
         raise ValueError(
-            f"unknown wire format {service.kind!r}; known: {', '.join(WIRE_FORMATS)}"
+            f"unknown wire format {service.wire!r}; known: {', '.join(WIRE_FORMATS)}"
         ) from None
 
 
@@ -161,18 +161,17 @@ def for_api(provider: Provider, api: Optional[str]) -> Provider:
     """
     if api is None:
         return provider
-    kind = APIS.get(api) if isinstance(api, str) else None
-    if kind is None:
+    if not isinstance(api, str) or api not in APIS:
         raise ValueError(f"api must be one of {', '.join(map(repr, APIS))} or None, not {api!r}")
-    if provider.kind == kind:
+    if provider.wire == api:
         return provider
     for names in _SAME_SERVICE:
         if provider.name in names:
             for other in snapshot():
-                if other.name in names and other.kind == kind:
+                if other.name in names and other.wire == api:
                     return other
-    wanted = getattr(WIRE_FORMATS[kind], "wire_name", kind)
-    speaks = getattr(provider, "wire_name", "") or provider.kind
+    wanted = getattr(WIRE_FORMATS[api], "wire_name", api)
+    speaks = getattr(provider, "wire_name", "") or provider.wire
     raise UnsupportedOptionError(
         f"{provider.name} has no {wanted} API (api={api!r}); it speaks {speaks} only"
     )

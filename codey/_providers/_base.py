@@ -34,17 +34,30 @@ def parse_event_data(data: str, provider: str) -> dict[str, Any]:
     return obj
 
 
+#: The wire formats, in ``codey.testing``'s words: Chat Completions, Messages, Responses.
+WIRES = ("chat", "messages", "responses")
+#: The names a wire format had as ``kind`` (a config file may still say ``kind = "openai"``).
+OLD_KINDS = {"openai": "chat", "anthropic": "messages", "openai-responses": "responses"}
+_KIND_OF_WIRE = {wire: kind for kind, wire in OLD_KINDS.items()}
+
+
+def wire_of(name: str) -> str:
+    """A wire format's name, given it or its old ``kind`` name."""
+    return OLD_KINDS.get(name, name)
+
+
 @attrs.frozen
 class Service:
     """One provider as described once: built in, or from a config file's ``[providers.NAME]``.
 
-    ``kind`` names the wire format (``openai`` for Chat Completions,
-    ``anthropic`` for Messages, ``openai-responses`` for the Responses API);
-    ``max_tokens_field`` and ``include_usage`` matter to Chat Completions only.
+    ``wire`` names the wire format (``chat`` for Chat Completions, ``messages``
+    for Messages, ``responses`` for the Responses API; the old ``kind`` names
+    are read too); ``max_tokens_field`` and ``include_usage`` matter to Chat
+    Completions only.
     """
 
     name: str
-    kind: str
+    wire: str = attrs.field(converter=wire_of)
     key_env: str
     base_url_env: str
     default_base_url: str
@@ -75,17 +88,22 @@ class ServiceProvider:
     """A provider's description, read through from its :class:`Service`."""
 
     __slots__ = ("service",)
-    kind = ""
+    wire = ""
     #: How ``repr()`` names the wire format.
     wire_name = ""
 
     def __init__(self, service: Service) -> None:
-        if service.kind != self.kind:
-            raise ValueError(f"a {type(self).__name__} speaks {self.kind!r}, not {service.kind!r}")
+        if service.wire != self.wire:
+            raise ValueError(f"a {type(self).__name__} speaks {self.wire!r}, not {service.wire!r}")
         self.service = service
 
     def __repr__(self) -> str:
         return f"<provider {self.name} ({self.wire_name}) {self.default_base_url}>"
+
+    @property
+    def kind(self) -> str:
+        """``wire`` by its old name (``openai``...), for the code not yet moved to ``wire``."""
+        return _KIND_OF_WIRE[self.wire]
 
     @property
     def name(self) -> str:
@@ -204,10 +222,16 @@ class Parser(Protocol):
 
 
 class Provider(Protocol):
-    #: ``openai`` (Chat Completions), ``anthropic`` (Messages) or ``openai-responses``
+    #: ``chat`` (Chat Completions), ``messages`` (Messages) or ``responses``
     #: (Responses): the wire format.
-    kind: str
+    wire: str
     service: Service
+
+    @property
+    def kind(self) -> str:
+        """``wire`` by its old name (``openai``, ``anthropic``, ``openai-responses``):
+        the provider batch's API table still reads it."""
+        ...
 
     @property
     def name(self) -> str: ...
@@ -255,4 +279,6 @@ __all__ = [
     "Service",
     "ServiceProvider",
     "ToolSpec",
+    "WIRES",
+    "wire_of",
 ]

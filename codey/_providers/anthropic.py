@@ -168,7 +168,7 @@ class Messages(ServiceProvider):
     """A service that speaks the Anthropic Messages API."""
 
     __slots__ = ()
-    kind = "anthropic"
+    wire = "messages"
     wire_name = "Messages"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:

@@ -24,7 +24,7 @@ class ChatCompletions(ServiceProvider):
     """A service that speaks Chat Completions: OpenAI, xAI, and the many that copy them."""
 
     __slots__ = ()
-    kind = "openai"
+    wire = "chat"
     wire_name = "Chat Completions"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:

@@ -60,7 +60,7 @@ class Responses(ServiceProvider):
     """A service that speaks the OpenAI Responses API."""
 
     __slots__ = ()
-    kind = "openai-responses"
+    wire = "responses"
     wire_name = "Responses"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -265,7 +265,7 @@ OPENAI_RESPONSES = Responses(
     attrs.evolve(
         OPENAI.service,
         name="openai-responses",
-        kind=Responses.kind,
+        wire=Responses.wire,
         prefixes=_RESPONSES_ONLY,
         models=(
             "o1-pro",
@@ -282,5 +282,5 @@ OPENAI_RESPONSES = Responses(
 
 #: xAI over its Responses API (``xai-responses:MODEL``, or ``api="responses"``).
 XAI_RESPONSES = Responses(
-    attrs.evolve(XAI.service, name="xai-responses", kind=Responses.kind, prefixes=(), models=())
+    attrs.evolve(XAI.service, name="xai-responses", wire=Responses.wire, prefixes=(), models=())
 )
