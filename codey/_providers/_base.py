@@ -46,6 +46,28 @@ def wire_of(name: str) -> str:
     return OLD_KINDS.get(name, name)
 
 
+def error_details(body: Any, *, bare: bool = True) -> tuple[Optional[str], Optional[str]]:
+    """(message, type) from a decoded error body: ``{"error": {"message": ..., "type": ...}}``
+    (Messages wraps it in ``{"type": "error", ...}``) or ``{"error": "text"}``.
+
+    ``bare``: a body without ``"error"`` may be the error object itself (some
+    Chat Completions services send it so), its type perhaps in ``code``.
+    """
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error", body if bare else None)
+    if isinstance(error, str):
+        return error, None
+    if not isinstance(error, dict):
+        return None, None
+    message = error.get("message")
+    error_type = error.get("type") or error.get("code")
+    return (
+        str(message) if message is not None else None,
+        str(error_type) if error_type is not None else None,
+    )
+
+
 @attrs.frozen
 class Service:
     """One provider as described once: built in, or from a config file's ``[providers.NAME]``.
@@ -280,5 +302,6 @@ __all__ = [
     "ServiceProvider",
     "ToolSpec",
     "WIRES",
+    "error_details",
     "wire_of",
 ]

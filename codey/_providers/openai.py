@@ -15,6 +15,7 @@ from codey._providers._base import (
     RequestSpec,
     Service,
     ServiceProvider,
+    error_details,
     parse_event_data,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
@@ -197,23 +198,6 @@ def usage_of(usage: dict[str, Any]) -> Usage:
         input_tokens=usage.get("prompt_tokens"),
         output_tokens=usage.get("completion_tokens"),
         cache_read_tokens=usage.get("prompt_cache_hit_tokens") if cached is None else cached,
-    )
-
-
-def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-    """(message, type) from ``{"error": {...}}`` (or a bare string error)."""
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return error, None
-    if not isinstance(error, dict):
-        return None, None
-    message = error.get("message")
-    error_type = error.get("type") or error.get("code")
-    return (
-        str(message) if message is not None else None,
-        str(error_type) if error_type is not None else None,
     )
 
 

@@ -22,10 +22,11 @@ from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
     ServiceProvider,
+    error_details,
     parse_event_data,
 )
 from codey._providers.compatible import XAI
-from codey._providers.openai import OPENAI, error_details, refuse_thinking_budget, request_headers
+from codey._providers.openai import OPENAI, refuse_thinking_budget, request_headers
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
