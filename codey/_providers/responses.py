@@ -245,18 +245,19 @@ class ResponsesParser:
         )
 
 
-#: OpenAI's models that only the Responses API serves (and their dated snapshots).
-_RESPONSES_ONLY = (
-    "o1-pro",
-    "o3-pro",
-    "o3-deep-research",
-    "o4-mini-deep-research",
-    "gpt-5-pro",
-    "gpt-5-codex",
-    "gpt-5.1-codex",
-    "codex-mini",
-    "computer-use-preview",
-)
+#: OpenAI's models that only the Responses API serves: each a prefix (their dated
+#: snapshots come too), and the name ``codey.models()`` lists (None: not listed).
+_RESPONSES_ONLY = {
+    "o1-pro": "o1-pro",
+    "o3-pro": "o3-pro",
+    "o3-deep-research": "o3-deep-research",
+    "o4-mini-deep-research": "o4-mini-deep-research",
+    "gpt-5-pro": "gpt-5-pro",
+    "gpt-5-codex": "gpt-5-codex",
+    "gpt-5.1-codex": None,
+    "codex-mini": "codex-mini-latest",
+    "computer-use-preview": "computer-use-preview",
+}
 
 #: OpenAI over the Responses API: same key, same base URL. A model name starting
 #: with one of its prefixes comes here rather than to ``openai`` (the longer
@@ -267,17 +268,8 @@ OPENAI_RESPONSES = Responses(
         OPENAI.service,
         name="openai-responses",
         wire=Responses.wire,
-        prefixes=_RESPONSES_ONLY,
-        models=(
-            "o1-pro",
-            "o3-pro",
-            "o3-deep-research",
-            "o4-mini-deep-research",
-            "gpt-5-pro",
-            "gpt-5-codex",
-            "codex-mini-latest",
-            "computer-use-preview",
-        ),
+        prefixes=tuple(_RESPONSES_ONLY),
+        models=tuple(name for name in _RESPONSES_ONLY.values() if name is not None),
     )
 )
 
