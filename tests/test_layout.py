@@ -88,17 +88,29 @@ def _layer(module: str) -> str:
     return "codey"
 
 
+#: Imports made in a function that close a circle, (importer, imported): known, and going.
+KNOWN_CIRCLES = {
+    ("codey._batch", "codey._provider_batch"),  # removed by the batch package step
+}
+
+
 def test_the_graph_sees_the_package() -> None:
     """The graph is not empty: it knows the modules and their best-known edges."""
     graph = _graph(top_level_only=True)
     assert "codey._stream" in graph["codey._api"]
     assert "codey._errors" in graph["codey.cli._exit"]
     assert len(graph) > 30
+    # An import made inside a function is an edge too, when asked for.
+    assert "codey._schema" not in graph["codey._stream"]
+    assert "codey._schema" in _graph(top_level_only=False)["codey._stream"]
 
 
 def test_no_import_circle() -> None:
-    """No module imports itself through others at import time (parents excepted)."""
-    graph = _graph(top_level_only=True)
+    """No module imports itself through others, even lazily (parents excepted):
+    a circle closed by an import inside a function is a circle all the same."""
+    graph = _graph(top_level_only=False)
+    for importer, imported in KNOWN_CIRCLES:
+        graph[importer].discard(imported)
     state: dict[str, int] = {}
     path: list[str] = []
 
