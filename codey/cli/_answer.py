@@ -24,7 +24,7 @@ from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
 from codey.cli._exit import describe, exit_code
-from codey.cli._status import StatusLine, Terminal, waiting_message
+from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from codey._types import Message
 
 __all__ = [
+    "CUT_REASONS",
     "Show",
+    "cut_note",
     "error_record",
     "json_line",
     "stats_line",
@@ -52,6 +54,10 @@ KINDS = {
     130: "interrupted",
     143: "interrupted",  # SIGTERM
 }
+
+#: Finish reasons that say the answer was cut at the token limit (Chat Completions,
+#: Messages, Responses).
+CUT_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -126,6 +132,13 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     )
 
 
+def cut_note(reason: Optional[str]) -> Optional[str]:
+    """What to say of an answer that ended for ``reason``: None unless it was cut short."""
+    if reason not in CUT_REASONS:
+        return None
+    return f"the answer was cut at the token limit (finish reason: {reason})"
+
+
 def stats_line(label: str, stream: Stream) -> str:
     timings = stream.timings
 
@@ -190,11 +203,17 @@ class _Answer:
     """
 
     def __init__(
-        self, show: Show, write: Callable[[str], None], model: Optional[str] = None
+        self,
+        show: Show,
+        write: Callable[[str], None],
+        model: Optional[str] = None,
+        escape: bool = False,
     ) -> None:
         self.show = show
         self.model = model
         self._write = write
+        #: Whether plain text goes to a terminal, its control characters shown escaped.
+        self.escape = escape
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
 
@@ -208,7 +227,7 @@ class _Answer:
         if mode == "chunk":
             self._line({"chunk": text})
         elif mode == "text":
-            self._write(text)
+            self._write(escape_controls(text) if self.escape else text)
             if text:
                 self.last = text[-1]
 
@@ -251,15 +270,15 @@ def stream_one(
     show: Show,
     terminal: Terminal,
     on_text: Optional[Callable[[str], None]] = None,
-    on_done: Optional[Callable[[], None]] = None,
+    on_done: Optional[Callable[[Optional[str]], None]] = None,
     cancel: Optional[threading.Event] = None,
     ask: Optional[Callable[[str], bool]] = None,
 ) -> Stream:
     """Stream one answer to standard output; return the finished stream.
 
     ``on_text`` gets each piece of text before it is written, and ``on_done``
-    is called once the whole answer has arrived (``save`` and ``chat`` append
-    to the chat log with them). Errors are raised after the partial answer is
+    the finish reason once the whole answer has arrived (``save`` and ``chat``
+    append to the chat log with them). Errors are raised after the partial answer is
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
     With ``ask``, each tool call waits for a yes to its question (the status
@@ -285,7 +304,7 @@ def stream_one(
         else:
             status.write(text)
 
-    answer = _Answer(show, write)
+    answer = _Answer(show, write, escape=terminal.out_tty)
     reasoning_open = False
     failed: Optional[BaseException] = None
     if ask is not None and options.get("tools"):
@@ -329,7 +348,7 @@ def stream_one(
                         if isinstance(event, ReasoningDelta) and show.reasoning:
                             last_text = monotonic()
                             reasoning_open = not event.text.endswith("\n")
-                            status.write(terminal.dim(event.text), err=True)
+                            status.write(terminal.dim(_shown(event.text, terminal)), err=True)
                         record = _record(event)
                         if record is not None:
                             answer.event(record)
@@ -339,7 +358,7 @@ def stream_one(
                     if stream.cancelled and cancel is not None and cancel.is_set():
                         raise KeyboardInterrupt
                     if on_done is not None:
-                        on_done()
+                        on_done(answer.reason)
                     answer.end()
             except BrokenPipeError as exc:
                 failed = exc
@@ -359,6 +378,11 @@ def stream_one(
         if stream is not None and not isinstance(failed, BrokenPipeError):
             _report_extras(show, terminal, stream.model, stream)
     return stream
+
+
+def _shown(reasoning: str, terminal: Terminal) -> str:
+    """Reasoning for standard error: control characters escaped on a terminal."""
+    return escape_controls(reasoning) if terminal.err_tty else reasoning
 
 
 def _tool_error(error: BaseException) -> str:
@@ -386,8 +410,13 @@ def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> No
 
 
 def _extras(show: Show, label: str, stream: Stream) -> str:
-    """The ``--usage`` and ``--stats`` lines asked for, for stderr."""
+    """What stderr says after an answer: that it was cut short, and the
+    ``--usage`` and ``--stats`` lines asked for."""
     lines = ""
+    note = cut_note(stream.finish_reason)
+    if note is not None:
+        # An answer the provider ended at the limit is whole to it, so this is no error.
+        lines += f"codey: {label}: {note}; raise --max-tokens\n"
     if show.usage:
         lines += usage_line(label, stream.usage)
     if show.stats:
@@ -479,10 +508,15 @@ def stream_several(
                 answer.end()
         elif show.mode == "text":
             if show.reasoning and state.reasoning:
-                reasoning = "".join(state.reasoning).rstrip("\n")
+                reasoning = _shown("".join(state.reasoning).rstrip("\n"), terminal)
                 write(terminal.dim(f"{label} reasoning:\n{reasoning}") + "\n", err=True)
             if (text and not show.schema) or state.error is None:
                 heading = terminal.bold(f"=== {label} ===")
+                if terminal.out_tty:
+                    text = escape_controls(text)
+                if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
+                    # A partial answer must not look whole (Ctrl-C: the user knows).
+                    text += f"\n[codey: the answer broke off here: {describe(state.error)}]"
                 write(("\n" if sections else "") + heading + "\n" + text + "\n")
                 sections += 1
         if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
