@@ -244,7 +244,8 @@ class Stream:
 
     def events(self) -> Iterator[Union[TextDelta, ReasoningDelta, Any]]:
         """Typed events in arrival order: ``TextDelta``, ``ReasoningDelta``,
-        ``ToolCallDelta``, ``Usage``, and one final ``Finish``."""
+        ``ToolCallDelta``, ``Usage`` (one per request, the final count), and one
+        final ``Finish``."""
         pull = self._pull
         try:
             while True:
