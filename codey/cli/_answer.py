@@ -24,6 +24,7 @@ from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
 from codey.cli._exit import describe, exit_code
+from codey.cli._report import extras, report_extras
 from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
 TYPE_CHECKING = False
@@ -32,15 +33,11 @@ if TYPE_CHECKING:
     from codey._types import Message
 
 __all__ = [
-    "CUT_REASONS",
     "Show",
-    "cut_note",
     "error_record",
     "json_line",
-    "stats_line",
     "stream_one",
     "stream_several",
-    "usage_line",
 ]
 
 #: ``--events`` error kinds, by exit status.
@@ -54,10 +51,6 @@ KINDS = {
     130: "interrupted",
     143: "interrupted",  # SIGTERM
 }
-
-#: Finish reasons that say the answer was cut at the token limit (Chat Completions,
-#: Messages, Responses).
-CUT_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -112,46 +105,6 @@ def error_record(
         partial_text_length=partial_length,
     )
     return record
-
-
-def usage_line(label: str, usage: Optional[Usage]) -> str:
-    if usage is None:
-        return f"codey: {label}: the provider reported no token usage\n"
-
-    def count(value: Optional[int]) -> str:
-        return "?" if value is None else str(value)
-
-    cached = ""
-    if usage.cache_read_tokens is not None:
-        cached += f", {usage.cache_read_tokens} read from the cache"
-    if usage.cache_write_tokens is not None:
-        cached += f", {usage.cache_write_tokens} written to the cache"
-    return (
-        f"codey: {label}: {count(usage.input_tokens)} input tokens, "
-        f"{count(usage.output_tokens)} output tokens{cached}\n"
-    )
-
-
-def cut_note(reason: Optional[str]) -> Optional[str]:
-    """What to say of an answer that ended for ``reason``: None unless it was cut short."""
-    if reason not in CUT_REASONS:
-        return None
-    return f"the answer was cut at the token limit (finish reason: {reason})"
-
-
-def stats_line(label: str, stream: Stream) -> str:
-    timings = stream.timings
-
-    def seconds(value: Optional[float]) -> str:
-        return "-" if value is None else f"{value:.3f} s"
-
-    retries = "1 retry" if timings.retries == 1 else f"{timings.retries} retries"
-    return (
-        f"codey: {label}: {seconds(timings.to_headers)} to headers, "
-        f"{seconds(timings.to_first_text)} to first text, "
-        f"longest gap {seconds(timings.longest_gap)}, {seconds(timings.total)} in all, "
-        f"{retries} ({seconds(timings.retry_wait)} waiting)\n"
-    )
 
 
 def _record(event: object) -> Optional[dict[str, Any]]:
@@ -376,7 +329,7 @@ def stream_one(
                     status.write(buffer.getvalue())
     finally:
         if stream is not None and not isinstance(failed, BrokenPipeError):
-            _report_extras(show, terminal, stream.model, stream)
+            report_extras(show, terminal, stream.model, stream)
     return stream
 
 
@@ -407,31 +360,6 @@ def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> No
         status.write(f"codey: tool {call} failed: {_tool_error(result.error)}\n", err=True)
     elif terminal.err_tty:
         status.write(terminal.dim(f"codey: ran {call}") + "\n", err=True)
-
-
-def _extras(show: Show, label: str, stream: Stream) -> str:
-    """What stderr says after an answer: that it was cut short, and the
-    ``--usage`` and ``--stats`` lines asked for."""
-    lines = ""
-    note = cut_note(stream.finish_reason)
-    if note is not None:
-        # An answer the provider ended at the limit is whole to it, so this is no error.
-        lines += f"codey: {label}: {note}; raise --max-tokens\n"
-    if show.usage:
-        lines += usage_line(label, stream.usage)
-    if show.stats:
-        lines += stats_line(label, stream)
-    return lines
-
-
-def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
-    lines = _extras(show, label, stream)
-    if lines:
-        try:
-            terminal.err.write(lines)
-            terminal.err.flush()
-        except (OSError, ValueError):
-            pass
 
 
 # -- several models -------------------------------------------------------------
@@ -523,7 +451,7 @@ def stream_several(
             # One line per failed model (Ctrl-C is no failure to report: exit 130).
             write(f"codey: error: {label}: {describe(state.error)}\n", err=True)
         if stream is not None:
-            lines = _extras(show, label, stream)
+            lines = extras(show, label, stream)
             if lines:
                 write(lines, err=True)
 

@@ -160,7 +160,7 @@ class SaveWriter:
 
     def finish(self, reason: Optional[str] = None) -> None:
         """Close the whole answer; one cut at the token limit gets a note first."""
-        from codey.cli._answer import cut_note
+        from codey.cli._report import cut_note
 
         note = cut_note(reason)
         if note is None:
