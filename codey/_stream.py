@@ -313,6 +313,9 @@ class Stream:
                 self.close()
                 return _STOP
             item = self._next()
+            if cancelled.is_set():  # closed while the producer ran in this thread
+                self.close()
+                return _STOP
             if item.__class__ is list:
                 if item:
                     self._batch = batch = item
