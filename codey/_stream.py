@@ -254,7 +254,8 @@ class Stream:
 
     def events(self) -> Iterator[Union[TextDelta, ReasoningDelta, Any]]:
         """Typed events in arrival order: ``TextDelta``, ``ReasoningDelta``,
-        ``ToolCallDelta``, ``Usage``, and one final ``Finish``."""
+        ``ToolCallDelta``, ``Usage`` (one per request, the final count), and one
+        final ``Finish``."""
         pull = self._pull
         try:
             while True:
@@ -328,6 +329,9 @@ class Stream:
                 self.close()
                 return _STOP
             item = self._next()
+            if cancelled.is_set():  # closed while the producer ran in this thread
+                self.close()
+                return _STOP
             if item.__class__ is list:
                 if item:
                     self._batch = batch = item

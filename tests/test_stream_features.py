@@ -84,7 +84,8 @@ class TestEvents:
         calls = [e for e in got if isinstance(e, codey.ToolCallDelta)]
         assert calls[0].name == "lookup"
         assert "".join(c.arguments for c in calls) == '{"q": "x"}'
-        assert any(isinstance(e, codey.Usage) and e.output_tokens == 22 for e in got)
+        usage = [e for e in got if isinstance(e, codey.Usage)]  # one per answer, the final count
+        assert [(u.input_tokens, u.output_tokens) for u in usage] == [(11, 22)]
         assert stream.reasoning == "capital of France?"
         assert stream.text == "Paris."
         assert got[-1].reason == stream.finish_reason

@@ -68,6 +68,25 @@ def error_details(body: Any, *, bare: bool = True) -> tuple[Optional[str], Optio
     )
 
 
+def error_event(
+    provider: str,
+    message: Optional[str],
+    error_type: Optional[str],
+    data: str,
+    event: str = "an error event",
+    **attributes: Any,
+) -> StreamError:
+    """The StreamError for an error the provider sent in the stream, in context:
+    ``anthropic sent an error event (overloaded_error): Overloaded``."""
+    kind = f" ({error_type})" if error_type else ""
+    return StreamError(
+        f"{provider} sent {event}{kind}: {message or data[:200]}",
+        provider=provider,
+        error_type=error_type,
+        **attributes,
+    )
+
+
 @attrs.frozen
 class Service:
     """One provider as described once: built in, or from a config file's ``[providers.NAME]``.

@@ -6,13 +6,14 @@ import json
 from typing import Any, Optional
 
 from codey._attachments import KNOWN_TYPES, Attachment
-from codey._errors import StreamError, UnsupportedOptionError
+from codey._errors import UnsupportedOptionError
 from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
     Service,
     ServiceProvider,
     error_details,
+    error_event,
     parse_event_data,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
@@ -130,12 +131,13 @@ class MessagesParser:
                 out.append(block["text"])
                 self.saw_text = True
         elif kind == "message_start":
+            # Kept for message_delta's count, so that one answer gives one Usage.
             self._start = _usage((obj.get("message") or {}).get("usage") or {})
-            out.append(self._start)
         elif kind == "message_delta":
             usage = obj.get("usage") or {}
-            if usage:
-                out.append(_usage(usage, self._start))
+            merged = _usage(usage, self._start) if usage else self._start
+            if merged is not None:
+                out.append(merged)
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 out.append(Finish(reason))
@@ -144,10 +146,11 @@ class MessagesParser:
         elif kind == "error":
             error = obj.get("error") or {}
             message, error_type = error_details(obj, bare=False)
-            raise StreamError(
-                message or f"{self.name} sent an error: {data[:200]}",
-                provider=self.name,
-                error_type=error_type or (error.get("type") if isinstance(error, dict) else None),
+            raise error_event(
+                self.name,
+                message,
+                error_type or (error.get("type") if isinstance(error, dict) else None),
+                data,
             )
 
 

@@ -8,7 +8,7 @@ import urllib.parse
 from typing import Any, Optional
 
 from codey._attachments import KNOWN_TYPES
-from codey._errors import StreamError, UnsupportedOptionError
+from codey._errors import UnsupportedOptionError
 from codey._providers._base import (
     AnswerSchema,
     HTTPRequest,
@@ -16,6 +16,7 @@ from codey._providers._base import (
     Service,
     ServiceProvider,
     error_details,
+    error_event,
     parse_event_data,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
@@ -247,10 +248,11 @@ class ChatParser:
         if error:
             message, error_type = error_details(obj)
             code = error.get("code") if isinstance(error, dict) else None
-            raise StreamError(
-                message or f"{self.provider} sent an error: {data[:200]}",
-                provider=self.provider,
-                error_type=error_type,
+            raise error_event(
+                self.provider,
+                message,
+                error_type,
+                data,
                 code=str(code) if code is not None else None,
             )
         choices = obj.get("choices")

@@ -23,6 +23,7 @@ from codey._providers._base import (
     RequestSpec,
     ServiceProvider,
     error_details,
+    error_event,
     parse_event_data,
 )
 from codey._providers.compatible import XAI
@@ -211,10 +212,12 @@ class ResponsesParser:
         elif kind == "response.failed":
             error = _dict(_dict(obj.get("response")).get("error"))
             code, message = error.get("code"), error.get("message")
-            raise StreamError(
-                str(message) if message else f"{self.name}: the response failed",
-                provider=self.name,
-                error_type=str(code) if code else None,
+            raise error_event(
+                self.name,
+                str(message) if message else "the response failed",
+                str(code) if code else None,
+                data,
+                event="response.failed",
                 code=str(code) if code else None,
             )
         elif kind == "error":
@@ -237,10 +240,11 @@ class ResponsesParser:
             error, error_type = obj, obj.get("code")  # obj's own type is "error"
         code = error.get("code")
         message = error.get("message")
-        return StreamError(
-            str(message) if message else f"{self.name} sent an error: {data[:200]}",
-            provider=self.name,
-            error_type=str(error_type) if error_type else None,
+        return error_event(
+            self.name,
+            str(message) if message else None,
+            str(error_type) if error_type else None,
+            data,
             code=str(code) if code else None,
         )
 

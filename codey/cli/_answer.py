@@ -26,7 +26,8 @@ from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
 from codey.cli._exit import describe, exit_code
-from codey.cli._status import StatusLine, Terminal, waiting_message
+from codey.cli._report import extras, report_extras
+from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,10 +38,8 @@ __all__ = [
     "Show",
     "error_record",
     "json_line",
-    "stats_line",
     "stream_one",
     "stream_several",
-    "usage_line",
 ]
 
 #: ``--events`` error kinds, by exit status.
@@ -98,39 +97,6 @@ def error_record(
     return record
 
 
-def usage_line(label: str, usage: Optional[Usage]) -> str:
-    if usage is None:
-        return f"codey: {label}: the provider reported no token usage\n"
-
-    def count(value: Optional[int]) -> str:
-        return "?" if value is None else str(value)
-
-    cached = ""
-    if usage.cache_read_tokens is not None:
-        cached += f", {usage.cache_read_tokens} read from the cache"
-    if usage.cache_write_tokens is not None:
-        cached += f", {usage.cache_write_tokens} written to the cache"
-    return (
-        f"codey: {label}: {count(usage.input_tokens)} input tokens, "
-        f"{count(usage.output_tokens)} output tokens{cached}\n"
-    )
-
-
-def stats_line(label: str, stream: Stream) -> str:
-    timings = stream.timings
-
-    def seconds(value: Optional[float]) -> str:
-        return "-" if value is None else f"{value:.3f} s"
-
-    retries = "1 retry" if timings.retries == 1 else f"{timings.retries} retries"
-    return (
-        f"codey: {label}: {seconds(timings.to_headers)} to headers, "
-        f"{seconds(timings.to_first_text)} to first text, "
-        f"longest gap {seconds(timings.longest_gap)}, {seconds(timings.total)} in all, "
-        f"{retries} ({seconds(timings.retry_wait)} waiting)\n"
-    )
-
-
 def _record(event: object) -> Optional[dict[str, Any]]:
     """An event as an ``--events`` record (None for the final ``Finish``)."""
     if isinstance(event, TextDelta):
@@ -180,11 +146,17 @@ class _Answer:
     """
 
     def __init__(
-        self, show: Show, write: Callable[[str], None], model: Optional[str] = None
+        self,
+        show: Show,
+        write: Callable[[str], None],
+        model: Optional[str] = None,
+        escape: bool = False,
     ) -> None:
         self.show = show
         self.model = model
         self._write = write
+        #: Whether plain text goes to a terminal, its control characters shown escaped.
+        self.escape = escape
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
 
@@ -198,7 +170,7 @@ class _Answer:
         if mode == "chunk":
             self._line({"chunk": text})
         elif mode == "text":
-            self._write(text)
+            self._write(escape_controls(text) if self.escape else text)
             if text:
                 self.last = text[-1]
 
@@ -241,15 +213,15 @@ def stream_one(
     show: Show,
     terminal: Terminal,
     on_text: Optional[Callable[[str], None]] = None,
-    on_done: Optional[Callable[[], None]] = None,
+    on_done: Optional[Callable[[Optional[str]], None]] = None,
     cancel: Optional[threading.Event] = None,
     ask: Optional[Callable[[str], bool]] = None,
 ) -> Stream:
     """Stream one answer to standard output; return the finished stream.
 
     ``on_text`` gets each piece of text before it is written, and ``on_done``
-    is called once the whole answer has arrived (``save`` and ``chat`` append
-    to the chat log with them). Errors are raised after the partial answer is
+    the finish reason once the whole answer has arrived (``save`` and ``chat``
+    append to the chat log with them). Errors are raised after the partial answer is
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
     With ``ask``, each tool call waits for a yes to its question (the status
@@ -275,7 +247,7 @@ def stream_one(
         else:
             status.write(text)
 
-    answer = _Answer(show, write)
+    answer = _Answer(show, write, escape=terminal.out_tty)
     reasoning_open = False
     failed: Optional[BaseException] = None
     if ask is not None and options.get("tools"):
@@ -319,7 +291,7 @@ def stream_one(
                         if isinstance(event, ReasoningDelta) and show.reasoning:
                             last_text = monotonic()
                             reasoning_open = not event.text.endswith("\n")
-                            status.write(terminal.dim(event.text), err=True)
+                            status.write(terminal.dim(_shown(event.text, terminal)), err=True)
                         record = _record(event)
                         if record is not None:
                             answer.event(record)
@@ -329,7 +301,7 @@ def stream_one(
                     if stream.cancelled and cancel is not None and cancel.is_set():
                         raise KeyboardInterrupt
                     if on_done is not None:
-                        on_done()
+                        on_done(answer.reason)
                     answer.end()
             except BrokenPipeError as exc:
                 failed = exc
@@ -347,8 +319,13 @@ def stream_one(
                     status.write(buffer.getvalue())
     finally:
         if stream is not None and not isinstance(failed, BrokenPipeError):
-            _report_extras(show, terminal, stream.model, stream)
+            report_extras(show, terminal, stream.model, stream)
     return stream
+
+
+def _shown(reasoning: str, terminal: Terminal) -> str:
+    """Reasoning for standard error: control characters escaped on a terminal."""
+    return escape_controls(reasoning) if terminal.err_tty else reasoning
 
 
 def _tool_error(error: BaseException) -> str:
@@ -373,26 +350,6 @@ def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> No
         status.write(f"codey: tool {call} failed: {_tool_error(result.error)}\n", err=True)
     elif terminal.err_tty:
         status.write(terminal.dim(f"codey: ran {call}") + "\n", err=True)
-
-
-def _extras(show: Show, label: str, stream: Stream) -> str:
-    """The ``--usage`` and ``--stats`` lines asked for, for stderr."""
-    lines = ""
-    if show.usage:
-        lines += usage_line(label, stream.usage)
-    if show.stats:
-        lines += stats_line(label, stream)
-    return lines
-
-
-def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
-    lines = _extras(show, label, stream)
-    if lines:
-        try:
-            terminal.err.write(lines)
-            terminal.err.flush()
-        except (OSError, ValueError):
-            pass
 
 
 # -- several models -------------------------------------------------------------
@@ -469,17 +426,22 @@ def stream_several(
                 answer.end()
         elif show.mode == "text":
             if show.reasoning and state.reasoning:
-                reasoning = "".join(state.reasoning).rstrip("\n")
+                reasoning = _shown("".join(state.reasoning).rstrip("\n"), terminal)
                 write(terminal.dim(f"{label} reasoning:\n{reasoning}") + "\n", err=True)
             if (text and not show.schema) or state.error is None:
                 heading = terminal.bold(f"=== {label} ===")
+                if terminal.out_tty:
+                    text = escape_controls(text)
+                if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
+                    # A partial answer must not look whole (Ctrl-C: the user knows).
+                    text += f"\n[codey: the answer broke off here: {describe(state.error)}]"
                 write(("\n" if sections else "") + heading + "\n" + text + "\n")
                 sections += 1
         if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
             # One line per failed model (Ctrl-C is no failure to report: exit 130).
             write(f"codey: error: {label}: {describe(state.error)}\n", err=True)
         if stream is not None:
-            lines = _extras(show, label, stream)
+            lines = extras(show, label, stream)
             if lines:
                 write(lines, err=True)
 

@@ -158,16 +158,21 @@ class SaveWriter:
     def write(self, piece: str) -> None:
         self._put(self.escaper.feed(piece))
 
-    def finish(self) -> None:
-        self._put(self.escaper.flush() + self.settings.delimiter("user"))
+    def finish(self, reason: Optional[str] = None) -> None:
+        """Close the whole answer; one cut at the token limit gets a note first."""
+        from codey.cli._report import cut_note
+
+        note = cut_note(reason)
+        if note is None:
+            self._put(self.escaper.flush() + self.settings.delimiter("user"))
+        else:
+            self._close(note)
         self.done = True
 
     def interrupted(self, exc: BaseException) -> None:
         """Close a partial answer: a note for the reader, then the user delimiter."""
         if self.head is not None or self.done:
             return  # nothing arrived (the file is untouched), or the answer is whole
-        from codey._chatlog import interrupted_note
-
         if isinstance(exc, KeyboardInterrupt):
             reason = "Ctrl-C"
         elif isinstance(exc, Terminated):
@@ -176,17 +181,23 @@ class SaveWriter:
             reason = "standard output was closed"
         else:
             reason = f"{type(exc).__name__}: {describe(exc)}"
-        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
         try:
-            self._put(
-                self.escaper.flush()
-                + "\n\n"
-                + interrupted_note(reason)
-                + separator
-                + self.settings.delimiter("user")
-            )
+            self._close(reason)
         except OSError:
             pass  # the original error matters more
+
+    def _close(self, reason: str) -> None:
+        """The answer so far, a note saying why it stopped, and the user delimiter."""
+        from codey._chatlog import interrupted_note
+
+        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
+        self._put(
+            self.escaper.flush()
+            + "\n\n"
+            + interrupted_note(reason)
+            + separator
+            + self.settings.delimiter("user")
+        )
 
 
 def check_log_file(path: str) -> None:
