@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Union
 import attrs
 
 from codey._errors import ToolCallError
+from codey._secrets import redact, scrub
 from codey._types import ToolCall, ToolCallDelta, ToolResult
 
 __all__ = ["Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
@@ -252,4 +253,8 @@ def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
                 return ToolResult(call=call, output=_output(tool.function(**arguments)))
             except Exception as exc:  # sent back to the model, and kept on the stream
                 error = exc
-    return ToolResult(call=call, output=f"error: {type(error).__name__}: {error}", error=error)
+    # A tool's own message can quote a key (a URL with ?key=...): not to the model, nor shown.
+    scrub(error)
+    return ToolResult(
+        call=call, output=redact(f"error: {type(error).__name__}: {error}"), error=error
+    )

@@ -48,14 +48,21 @@ def report(exc: BaseException) -> None:
 
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             sys.stderr.write(redact(text))
-        sys.stderr.write(f"codey: error: {redact(describe(exc))}\n")
+        sys.stderr.write(f"codey: error: {describe(exc)}\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # standard error itself is gone
         pass
 
 
 def describe(exc: BaseException) -> str:
-    """An error as one line of text, as ``main`` prints it after ``codey: error:``."""
+    """An error as one line of text, as ``main`` prints it after ``codey: error:``
+    (keys redacted: every error line and ``--events`` record is made here)."""
+    from codey._secrets import redact
+
+    return redact(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
     if isinstance(exc, Terminated):

@@ -1,0 +1,76 @@
+"""Faults a person meets on the command line: keys and URLs in error lines, internal
+errors, the config file, ``--functions`` files, and the small print of messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from codey.testing import FakeProvider, ToolCall, answer, error
+from tests.helpers import closed_port_url, environment, one_error_line, run_cli
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+
+OTHER = "sk-ant-SECRETanth1234567890"
+
+TOOLS = f'''\
+def boom(x: int) -> str:
+    """Fails quoting a key."""
+    raise RuntimeError("kaboom with {OTHER} inside")
+'''
+
+
+class TestKeysInLines:
+    def test_a_tools_exception_is_redacted_everywhere(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        (tmp_path / "tools.py").write_text(TOOLS)
+        call = answer(tool_calls=[ToolCall(0, "c1", "boom", '{"x": 1}')])
+        fake.push(call, answer("ok"), call, answer("ok"))
+        env = environment(fake, ANTHROPIC_API_KEY=OTHER)
+        args = ("prompt", "go", "--functions", "tools.py", "--yes", "-m", "gpt-4.1")
+        result = run_cli(*args, env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.decode() == (
+            "codey: tool boom(x=1) failed: RuntimeError: kaboom with [REDACTED] inside\n"
+        )
+        result = run_cli(*args, "--events", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert b"SECRET" not in result.stdout + result.stderr
+        records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+        [record] = [record for record in records if record["type"] == "tool_result"]
+        assert record["output"] == "error: RuntimeError: kaboom with [REDACTED] inside"
+        assert record["error"] == "RuntimeError: kaboom with [REDACTED] inside"
+        sent = fake.requests[-1].json["messages"][-1]["content"]
+        assert sent == "error: RuntimeError: kaboom with [REDACTED] inside"
+
+    def test_a_password_in_the_base_url_is_not_printed(self, fake: FakeProvider) -> None:
+        url = closed_port_url().replace("://", "://user:BASEPASS@") + "/v1"
+        result = run_cli(
+            "prompt", "hi", "-m", "gpt-4.1", env=environment(fake, OPENAI_BASE_URL=url)
+        )
+        assert result.returncode == 6
+        line = one_error_line(result.stderr)
+        assert "could not reach openai at http://user:[REDACTED]@127.0.0.1:" in line
+        assert "BASEPASS" not in line
+
+    def test_a_query_in_the_base_url_stays_a_query(self, fake: FakeProvider) -> None:
+        base = fake.base_url("openai") + "?key=QUERYSECRET"
+        fake.push(error(400, "no"))
+        result = run_cli(
+            "prompt", "hi", "-m", "gpt-4.1", env=environment(fake, OPENAI_BASE_URL=base)
+        )
+        assert fake.requests[0].path.endswith("/chat/completions?key=QUERYSECRET")
+        assert result.returncode == 3
+        assert "QUERYSECRET" not in one_error_line(result.stderr)
+
+    def test_the_query_is_hidden_when_unreachable(self, fake: FakeProvider) -> None:
+        base = closed_port_url() + "/v1?api_key=QUERYSECRET"
+        result = run_cli(
+            "prompt", "hi", "-m", "gpt-4.1", env=environment(fake, OPENAI_BASE_URL=base)
+        )
+        line = one_error_line(result.stderr)
+        assert "/v1/chat/completions?api_key=[REDACTED]:" in line
