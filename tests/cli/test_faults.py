@@ -74,3 +74,25 @@ class TestKeysInLines:
         )
         line = one_error_line(result.stderr)
         assert "/v1/chat/completions?api_key=[REDACTED]:" in line
+
+
+class TestConfigFile:
+    def test_a_device_is_refused_before_it_is_read(self, fake: FakeProvider) -> None:
+        result = run_cli("prompt", "hi", env=environment(fake, CODEY_CONFIG="/dev/zero"))
+        assert result.returncode == 3
+        assert "/dev/zero: not a regular file" in one_error_line(result.stderr)
+        assert fake.requests == []
+
+    def test_dev_null_is_no_config_file(self, fake: FakeProvider) -> None:
+        fake.push(answer("ok"))
+        env = environment(fake, CODEY_CONFIG="/dev/null")
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", env=env)
+        assert (result.returncode, result.stdout) == (0, b"ok\n"), result.stderr
+
+    def test_the_input_limit_applies(self, fake: FakeProvider, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text("# padding\n" * 200)
+        env = environment(fake, CODEY_CONFIG=str(config), CODEY_MAX_INPUT="1k")
+        result = run_cli("prompt", "hi", env=env)
+        assert result.returncode == 3
+        assert "is bigger than the 1 KiB input limit" in one_error_line(result.stderr)
