@@ -4,13 +4,14 @@ errors, the config file, ``--functions`` files, and the small print of messages.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from codey.testing import FakeProvider, ToolCall, answer, error
-from tests.helpers import closed_port_url, environment, one_error_line, run_cli
+from tests.helpers import TIMEOUT, closed_port_url, environment, one_error_line, run_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
 
@@ -96,3 +97,29 @@ class TestConfigFile:
         result = run_cli("prompt", "hi", env=env)
         assert result.returncode == 3
         assert "is bigger than the 1 KiB input limit" in one_error_line(result.stderr)
+
+
+class TestInternalErrors:
+    def test_closed_standard_output(self, fake: FakeProvider) -> None:
+        fake.push(answer("ok"))
+        command = [sys.executable, "-m", "codey", "prompt", "hi", "-m", "gpt-4.1"]
+        result = subprocess.run(
+            ["sh", "-c", '"$@" >&-', "sh", *command],
+            env=environment(fake),
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert "standard output is closed" in one_error_line(result.stderr)
+        assert fake.requests == []  # nothing paid for
+
+    def test_batch_output_that_is_not_a_file(self, fake: FakeProvider, tmp_path: Path) -> None:
+        (tmp_path / "five.jsonl").write_text('{"id": 1, "prompt": "a"}\n')
+        args = ("batch", "five.jsonl", "-o", "/dev/null", "-m", "gpt-4.1")
+        result = run_cli(*args, env=environment(fake), cwd=tmp_path)
+        assert result.returncode == 1
+        line = one_error_line(result.stderr)
+        assert "/dev/null: not a regular file; a batch's output must be one" in line
+        assert fake.requests == []
