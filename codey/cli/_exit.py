@@ -38,12 +38,16 @@ def exit_code(exc: BaseException) -> int:
     return CODES[error_kind(exc)]
 
 
+def _debugging() -> bool:
+    return os.environ.get("CODEY_DEBUG", "") not in ("", "0")
+
+
 def report(exc: BaseException) -> None:
     """One line on standard error (and the traceback first, with CODEY_DEBUG=1)."""
     try:
         from codey._secrets import redact
 
-        if os.environ.get("CODEY_DEBUG", "") not in ("", "0"):
+        if _debugging():
             import traceback
 
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -76,7 +80,8 @@ def _describe(exc: BaseException) -> str:
     elif isinstance(exc, (CodeyError, OSError, ValueError, TypeError)):
         text = str(exc)
     else:
-        text = f"{type(exc).__name__}: {exc} (set CODEY_DEBUG=1 for a traceback)"
+        hint = "" if _debugging() else " (set CODEY_DEBUG=1 for a traceback)"
+        text = f"{type(exc).__name__}: {exc}{hint}"
     return " ".join(text.split()) or type(exc).__name__
 
 

@@ -123,3 +123,61 @@ class TestInternalErrors:
         line = one_error_line(result.stderr)
         assert "/dev/null: not a regular file; a batch's output must be one" in line
         assert fake.requests == []
+
+
+class TestFunctionsFiles:
+    """Every fault of a --functions file or -T target: exit status 3, naming it."""
+
+    @pytest.mark.parametrize(
+        ("name", "text", "message"),
+        [
+            ("none.py", "x = 1\n", "--functions none.py: the file defines no public function"),
+            ("args.py", "def f(*a: int) -> int:\n    return 1\n",
+             "--functions args.py: a tool takes named parameters: f has *a"),
+            ("boom.py", f"raise RuntimeError('import-time failure {OTHER}')\n",
+             "--functions boom.py: importing it raised RuntimeError: import-time failure [REDACTED]"),
+            ("exits.py", "import sys\nsys.exit(7)\n",
+             "--functions exits.py: it called sys.exit(7) when imported"),
+            ("syntax.py", "def (:\n", "--functions syntax.py: importing it raised SyntaxError: "),
+            ("data.txt", "not python\n", "--functions data.txt: not a Python file"),
+        ],
+    )  # fmt: skip
+    def test_a_bad_file(
+        self, fake: FakeProvider, tmp_path: Path, name: str, text: str, message: str
+    ) -> None:
+        (tmp_path / name).write_text(text)
+        env = environment(fake, ANTHROPIC_API_KEY=OTHER)
+        result = run_cli(
+            "prompt", "?", "--functions", name, "--yes", "-m", "gpt-4.1", env=env, cwd=tmp_path
+        )
+        assert result.returncode == 3
+        assert message in one_error_line(result.stderr)
+        assert fake.requests == []
+
+    @pytest.mark.parametrize(
+        ("target", "message"),
+        [
+            ("nosuchmodule:f", "-T nosuchmodule:f: importing it raised ModuleNotFoundError: "),
+            ("json:nosuch", "-T json:nosuch: json has no function nosuch"),
+            ("missing.py", "--functions missing.py: no such file"),
+        ],
+    )
+    def test_a_bad_target(
+        self, fake: FakeProvider, tmp_path: Path, target: str, message: str
+    ) -> None:
+        flag = "--functions" if target.endswith(".py") else "-T"
+        result = run_cli("prompt", "?", flag, target, "--yes", env=environment(fake), cwd=tmp_path)
+        assert result.returncode == 3
+        assert message in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(("debug", "hinted"), [("", True), ("0", True), ("1", False)])
+def test_the_debug_hint_only_when_not_debugging(
+    monkeypatch: pytest.MonkeyPatch, debug: str, hinted: bool
+) -> None:
+    from codey.cli._exit import describe
+
+    monkeypatch.setenv("CODEY_DEBUG", debug)
+    line = describe(RuntimeError("unexpected"))
+    assert line.startswith("RuntimeError: unexpected")
+    assert line.endswith("(set CODEY_DEBUG=1 for a traceback)") is hinted
