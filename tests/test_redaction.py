@@ -1,4 +1,5 @@
-"""Keys in odd places: a tool's exception, a long prefix, a %-encoded key, URL credentials."""
+"""Keys in odd places (a tool's exception, a long prefix, a %-encoded key, URL credentials),
+and the size of what a tool sends back."""
 
 from __future__ import annotations
 
@@ -81,3 +82,21 @@ def test_secrets_in_urls(url: str, shown: str) -> None:
         redact(f"could not reach x at {url}: refused", [])
         == f"could not reach x at {shown}: refused"
     )
+
+
+def test_a_huge_tool_result_is_cut_with_a_note(fake: FakeProvider) -> None:
+    from codey._tools import MAX_TOOL_OUTPUT
+
+    def dump() -> str:
+        """Returns far too much."""
+        return "x" * (3 * MAX_TOOL_OUTPUT)
+
+    fake.push(answer(tool_calls=[ToolCall(0, "c1", "dump", "{}")]), answer("done"))
+    with codey.stream("go", tools=[dump], run_tools=True, **kwargs_for(fake, "openai")) as stream:
+        assert "".join(stream) == "done"
+    sent = fake.requests[-1].json["messages"][-1]["content"]
+    assert sent.startswith(
+        "x" * MAX_TOOL_OUTPUT + "\n\n[codey: the output was cut: 300,000 characters"
+    )
+    assert sent.count("x") == MAX_TOOL_OUTPUT
+    assert stream.tool_results[0].output == sent
