@@ -50,8 +50,8 @@ def test_a_failed_tunnel_names_the_proxy(monkeypatch: pytest.MonkeyPatch) -> Non
                 "hi", model="gpt-4.1", base_url=f"https://{NOWHERE}/v1", api_key="k", retries=0
             )
     assert str(info.value) == (
-        f"the proxy {proxy} failed (on the way to openai at https://{NOWHERE}/v1/chat/completions): "
-        "Tunnel connection failed: 502 Bad Gateway"
+        f"the proxy {proxy} failed (on the way to openai at "
+        f"https://{NOWHERE}/v1/chat/completions): Tunnel connection failed: 502 Bad Gateway"
     )
 
 

@@ -134,6 +134,13 @@ class _Checker:
             data["status_delay"] = self.seconds(data["status_delay"], (), "status_delay", zero=True)
         aliases = self.table(data, "aliases")
         for name, target in aliases.items():
+            if isinstance(target, dict):  # gpt-4.1 = ... is TOML's dotted key gpt-4 . 1
+                dotted = next(iter(target), "")
+                raise self.error(
+                    self.line_of(("aliases",), name),
+                    f"{name} must be a string, not a table: a name with a dot must be "
+                    f'quoted ("{name}.{dotted}" = ...)',
+                )
             self.string(target, ("aliases",), name)
         data["defaults"] = self.model_settings(self.table(data, "defaults"), ("defaults",))
         models = self.table(data, "models")
@@ -415,6 +422,8 @@ def _dotted(where: tuple[str, ...]) -> str:
 def _toml_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and value != value:
+        return "nan"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):

@@ -19,6 +19,9 @@ __all__ = ["CODES", "TRY_WITHOUT_KEY", "describe", "exit_code", "fail", "report"
 #: What a newcomer without a key can do at once (see "codey.testing" in the README).
 TRY_WITHOUT_KEY = "python -m codey.testing serve"
 
+#: The providers ``python -m codey.testing serve`` stands in for.
+_FAKE_PROVIDERS = ("openai", "xai", "anthropic")
+
 #: The exit status of each kind of failure (``codey._retry.error_kind``).
 CODES = {"configuration": 3, "busy": 4, "timeout": 5, "broken": 6, "other": 1}
 
@@ -86,11 +89,14 @@ def _describe(exc: BaseException) -> str:
 
 
 def _missing_key(exc: MissingAPIKeyError) -> str:
-    """Which variable to set, and how to try codey with no key at all."""
+    """Which variable to set, and how to try codey with no key at all (for the
+    providers the fake server speaks for: not a service the user set up)."""
     if exc.provider and exc.env_var:
         text = f"no API key for {exc.provider}: set {exc.env_var}"
     else:  # the library's own message ("... (or pass api_key=)") is for Python callers
         text = " ".join(str(exc).split()) or "no API key"
+    if exc.provider not in _FAKE_PROVIDERS:
+        return text
     return f"{text} (or try codey with no key: {TRY_WITHOUT_KEY})"
 
 

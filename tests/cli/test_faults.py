@@ -135,7 +135,8 @@ class TestFunctionsFiles:
             ("args.py", "def f(*a: int) -> int:\n    return 1\n",
              "--functions args.py: a tool takes named parameters: f has *a"),
             ("boom.py", f"raise RuntimeError('import-time failure {OTHER}')\n",
-             "--functions boom.py: importing it raised RuntimeError: import-time failure [REDACTED]"),
+             "--functions boom.py: importing it raised RuntimeError: import-time failure "
+             "[REDACTED]"),
             ("exits.py", "import sys\nsys.exit(7)\n",
              "--functions exits.py: it called sys.exit(7) when imported"),
             ("syntax.py", "def (:\n", "--functions syntax.py: importing it raised SyntaxError: "),
@@ -181,3 +182,72 @@ def test_the_debug_hint_only_when_not_debugging(
     line = describe(RuntimeError("unexpected"))
     assert line.startswith("RuntimeError: unexpected")
     assert line.endswith("(set CODEY_DEBUG=1 for a traceback)") is hinted
+
+
+class TestMessages:
+    """The small print: each message says what is true, in the command line's words."""
+
+    def test_an_attachment_read_up_to_the_limit_is_not_the_limit(self) -> None:
+        import codey
+
+        with pytest.raises(codey.AttachmentError) as info:
+            codey.Attachment.from_path("/dev/zero")
+        message = str(info.value)
+        assert message.endswith(
+            "is too big to attach: the most is 20.0 MiB, and it is more than that"
+        )
+
+    def test_nan_in_the_config_file(self, fake: FakeProvider, tmp_path: Path) -> None:
+        (tmp_path / "c.toml").write_text("[defaults]\ntemperature = nan\n")
+        result = run_cli(
+            "prompt", "hi", env=environment(fake, CODEY_CONFIG=str(tmp_path / "c.toml"))
+        )
+        assert result.returncode == 3
+        assert one_error_line(result.stderr).endswith(
+            "line 2: temperature must be a number, not nan\n"
+        )
+
+    def test_an_alias_with_a_dot_needs_quotes(self, fake: FakeProvider, tmp_path: Path) -> None:
+        (tmp_path / "c.toml").write_text('[aliases]\ngpt-4.1 = "openai:gpt-4.1"\n')
+        result = run_cli(
+            "prompt", "hi", env=environment(fake, CODEY_CONFIG=str(tmp_path / "c.toml"))
+        )
+        assert result.returncode == 3
+        assert 'a name with a dot must be quoted ("gpt-4.1" = ...)' in one_error_line(result.stderr)
+
+    def test_one_token_is_singular(self, fake: FakeProvider) -> None:
+        fake.push(answer("ok", usage=(1, 2)))
+        result = run_cli("prompt", "hi", "-m", "gpt-4.1", "--usage", env=environment(fake))
+        assert result.stderr.decode() == "codey: gpt-4.1: 1 input token, 2 output tokens\n"
+
+    def test_batch_help_has_no_chat_log(self) -> None:
+        result = run_cli("batch", "--help", env=environment())
+        text = " ".join(result.stdout.decode().split())
+        assert "the model of the lines that name none" in text
+        assert "front matter" not in text
+
+    def test_a_batch_that_can_only_fail_again_says_what_to_do(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        fake.default = error(401, "bad key")
+        (tmp_path / "in.jsonl").write_text('{"id": 1, "prompt": "a"}\n{"id": 2, "prompt": "b"}\n')
+        result = run_cli("batch", "in.jsonl", "-m", "gpt-4.1", env=environment(fake), cwd=tmp_path)
+        assert result.returncode == 3
+        assert result.stderr.decode().endswith(
+            "; fix what in.out.jsonl says, then run it again to retry them\n"
+        )
+
+    def test_the_fake_server_is_suggested_for_its_providers_only(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        (tmp_path / "c.toml").write_text(
+            '[providers.together]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+            'api_key_env = "TOGETHER_KEY"\nmodels = ["llama"]\n'
+        )
+        env = environment(CODEY_CONFIG=str(tmp_path / "c.toml"))
+        own = one_error_line(run_cli("prompt", "hi", "-m", "together:llama", env=env).stderr)
+        assert own == "codey: error: no API key for together: set TOGETHER_KEY\n"
+        builtin = one_error_line(run_cli("prompt", "hi", "-m", "gpt-4.1", env=env).stderr)
+        assert builtin.endswith(
+            "set OPENAI_API_KEY (or try codey with no key: python -m codey.testing serve)\n"
+        )
