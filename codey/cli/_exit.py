@@ -95,7 +95,7 @@ def _missing_key(exc: MissingAPIKeyError) -> str:
         text = f"no API key for {exc.provider}: set {exc.env_var}"
     else:  # the library's own message ("... (or pass api_key=)") is for Python callers
         text = " ".join(str(exc).split()) or "no API key"
-    if exc.provider not in _FAKE_PROVIDERS:
+    if exc.provider is not None and exc.provider not in _FAKE_PROVIDERS:
         return text
     return f"{text} (or try codey with no key: {TRY_WITHOUT_KEY})"
 
