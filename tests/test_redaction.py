@@ -3,6 +3,8 @@ and the size of what a tool sends back."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import codey
@@ -100,3 +102,20 @@ def test_a_huge_tool_result_is_cut_with_a_note(fake: FakeProvider) -> None:
     )
     assert sent.count("x") == MAX_TOOL_OUTPUT
     assert stream.tool_results[0].output == sent
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_provider_batch_keeps_the_base_urls_query(
+    fake: FakeProvider, tmp_path: Path, provider: str
+) -> None:
+    from tests.test_provider_batch import echo, options
+
+    fake.responder = echo
+    settings = options(fake, provider)
+    settings["base_url"] += "?key=QUERYSECRET"
+    summary = codey.batch(["one", "two"], tmp_path / "out.jsonl", provider_batch=True, **settings)
+    assert (summary.done, summary.failed) == (2, 0)
+    # Every URL codey builds (not the results_url the server gives) carries the query.
+    paths = [r.path for r in fake.requests if not r.path.endswith("/results")]
+    assert len(paths) >= 3
+    assert all("key=QUERYSECRET" in path for path in paths), paths

@@ -208,8 +208,10 @@ def tool_options(args: argparse.Namespace, interactive: bool) -> dict[str, Any]:
 
 
 def describe_call(name: str, arguments: dict[str, Any]) -> str:
-    """``name(a=1, b='x')``, short enough for one line."""
-    shown = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+    """``name(a=1, b='x')``, short enough for one line, keys redacted (the model may echo one)."""
+    from codey._secrets import redact
+
+    shown = redact(", ".join(f"{key}={value!r}" for key, value in arguments.items()))
     if len(shown) > 200:
         shown = shown[:197] + "..."
     return f"{name}({shown})"

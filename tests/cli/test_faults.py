@@ -48,6 +48,18 @@ class TestKeysInLines:
         sent = fake.requests[-1].json["messages"][-1]["content"]
         assert sent == "error: RuntimeError: kaboom with [REDACTED] inside"
 
+    def test_a_key_in_a_calls_arguments_is_not_printed(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        (tmp_path / "tools.py").write_text(TOOLS)
+        arguments = json.dumps({"x": f"use {OTHER}"})
+        fake.push(answer(tool_calls=[ToolCall(0, "c1", "boom", arguments)]), answer("ok"))
+        env = environment(fake, ANTHROPIC_API_KEY=OTHER)
+        args = ("prompt", "go", "--functions", "tools.py", "--yes", "-m", "gpt-4.1")
+        result = run_cli(*args, env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.decode().startswith("codey: tool boom(x='use [REDACTED]') failed: ")
+
     def test_a_password_in_the_base_url_is_not_printed(self, fake: FakeProvider) -> None:
         url = closed_port_url().replace("://", "://user:BASEPASS@") + "/v1"
         result = run_cli(
