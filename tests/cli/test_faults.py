@@ -263,3 +263,12 @@ class TestMessages:
         assert builtin.endswith(
             "set OPENAI_API_KEY (or try codey with no key: python -m codey.testing serve)\n"
         )
+
+
+def test_codey_config_hides_a_base_urls_password(fake: FakeProvider) -> None:
+    env = environment(fake, OPENAI_BASE_URL="http://user:BASEPASS@127.0.0.1:9/v1?api_key=QS")
+    result = run_cli("config", env=env)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    assert 'base_url = "http://user:[REDACTED]@127.0.0.1:9/v1?api_key=[REDACTED]"' in text
+    assert "BASEPASS" not in text and "QS" not in text
