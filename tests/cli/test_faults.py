@@ -271,4 +271,5 @@ def test_codey_config_hides_a_base_urls_password(fake: FakeProvider) -> None:
     assert result.returncode == 0, result.stderr
     text = result.stdout.decode()
     assert 'base_url = "http://user:[REDACTED]@127.0.0.1:9/v1?api_key=[REDACTED]"' in text
-    assert "BASEPASS" not in text and "QS" not in text
+    assert "BASEPASS" not in text
+    assert "QS" not in text
