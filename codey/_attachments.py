@@ -78,8 +78,11 @@ def _size(count: int) -> str:
 
 def _check_size(count: int, what: str) -> None:
     if count > MAX_SIZE:
+        shown = _size(count)
+        if shown == _size(MAX_SIZE):  # just over, or read only up to the limit (/dev/zero)
+            shown = "more than that"
         raise AttachmentError(
-            f"{what} is too big to attach: {_size(count)}, the most is {_size(MAX_SIZE)}"
+            f"{what} is too big to attach: the most is {_size(MAX_SIZE)}, and it is {shown}"
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -269,6 +270,12 @@ class OutputFile:
         self.path = os.fspath(path)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
+            if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+                raise BatchOutputError(
+                    f"{self.path}: not a regular file; a batch's output must be one "
+                    "(the next run resumes from it)",
+                    path=self.path,
+                )
             _lock(self._fd, self.path)
             self.done: set[str] = set()
             end = 0

@@ -18,7 +18,7 @@ from typing import IO, Any, Callable, ClassVar, Optional, Union
 import attrs
 
 from codey._errors import APIStatusError, ProviderBatchError, StreamError, status_error_class
-from codey._providers._base import HTTPRequest, Provider
+from codey._providers._base import HTTPRequest, Provider, join_url
 
 __all__ = ["API_KINDS", "BatchAPI", "BatchState", "Outcome", "api_for"]
 
@@ -73,7 +73,13 @@ class BatchAPI:
         self._session = session
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.provider.name} {self.base_url}>"
+        from codey._secrets import redact
+
+        return f"<{type(self).__name__} {self.provider.name} {redact(self.base_url)}>"
+
+    def _url(self, path: str) -> str:
+        """``path`` (and its query) after the base URL's path, the base URL's query kept."""
+        return join_url(self.base_url, path)
 
     @property
     def name(self) -> str:
@@ -199,7 +205,7 @@ class OpenAIBatches(BatchAPI):
     ) -> str:
         upload = self._call(
             "POST",
-            f"{self.base_url}/files",
+            self._url("/files"),
             files={
                 "purpose": (None, "batch"),
                 "file": ("codey-batch.jsonl", b"".join(items), "application/jsonl"),
@@ -208,7 +214,7 @@ class OpenAIBatches(BatchAPI):
         creating()
         batch = self._call(
             "POST",
-            f"{self.base_url}/batches",
+            self._url("/batches"),
             {
                 "input_file_id": upload["id"],
                 "endpoint": self.endpoint,
@@ -220,7 +226,7 @@ class OpenAIBatches(BatchAPI):
         return str(batch["id"])
 
     def poll(self, batch_id: str) -> BatchState:
-        obj = self._call("GET", f"{self.base_url}/batches/{urllib.parse.quote(batch_id)}")
+        obj = self._call("GET", self._url(f"/batches/{urllib.parse.quote(batch_id)}"))
         counts = obj.get("request_counts") or {}
         status = str(obj.get("status"))
         return BatchState(
@@ -238,7 +244,7 @@ class OpenAIBatches(BatchAPI):
             file_id = state.raw.get(key)
             if not file_id:
                 continue
-            url = f"{self.base_url}/files/{urllib.parse.quote(str(file_id))}/content"
+            url = self._url(f"/files/{urllib.parse.quote(str(file_id))}/content")
             for obj in self._lines(url):
                 yield str(obj.get("custom_id")), self._outcome(batch_id, obj)
 
@@ -268,7 +274,7 @@ class OpenAIBatches(BatchAPI):
         after: Optional[str] = None
         for _ in range(self._FIND_PAGES):
             query = "limit=100" + (f"&after={urllib.parse.quote(after)}" if after else "")
-            page = self._call("GET", f"{self.base_url}/batches?{query}")
+            page = self._call("GET", self._url(f"/batches?{query}"))
             batches = [batch for batch in page.get("data") or [] if isinstance(batch, dict)]
             for batch in batches:
                 if (batch.get("metadata") or {}).get("codey_token") == token:
@@ -328,12 +334,12 @@ class AnthropicBatches(BatchAPI):
         self, items: list[bytes], metadata: Mapping[str, str], creating: Callable[[], None]
     ) -> str:
         data = b'{"requests":[' + b",".join(items) + b"]}"
-        url = f"{self.base_url}/v1/messages/batches"
+        url = self._url("/v1/messages/batches")
         creating()
         return str(self._call("POST", url, data=data, creates=True)["id"])
 
     def poll(self, batch_id: str) -> BatchState:
-        url = f"{self.base_url}/v1/messages/batches/{urllib.parse.quote(batch_id)}"
+        url = self._url(f"/v1/messages/batches/{urllib.parse.quote(batch_id)}")
         obj = self._call("GET", url)
         counts = obj.get("request_counts") or {}
         number = {key: int(counts.get(key) or 0) for key in counts}

@@ -16,6 +16,21 @@ from codey._types import Event, Message
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
+def join_url(base_url: str, path: str) -> str:
+    """``path`` (which may carry a query) after ``base_url``'s path; a query in the
+    base URL (``...?key=...``) stays a query, merged with the path's."""
+    if "?" not in base_url and "#" not in base_url:
+        return base_url.rstrip("/") + path
+    import urllib.parse
+
+    base = urllib.parse.urlsplit(base_url)
+    path, _, query = path.partition("?")
+    query = "&".join(part for part in (base.query, query) if part)
+    return urllib.parse.urlunsplit(
+        (base.scheme, base.netloc, base.path.rstrip("/") + path, query, "")
+    )
+
+
 def parse_event_data(data: str, provider: str) -> dict[str, Any]:
     """The JSON object in an event's ``data``; anything else is a StreamError."""
     try:

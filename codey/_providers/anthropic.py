@@ -14,6 +14,7 @@ from codey._providers._base import (
     ServiceProvider,
     error_details,
     error_event,
+    join_url,
     parse_event_data,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
@@ -217,7 +218,7 @@ class Messages(ServiceProvider):
         if api_key:
             headers["x-api-key"] = api_key
         return HTTPRequest(
-            url=base_url.rstrip("/") + "/v1/messages",
+            url=join_url(base_url, "/v1/messages"),
             headers=headers,
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             answer_tool=answer_tool,

@@ -17,6 +17,7 @@ from codey._providers._base import (
     ServiceProvider,
     error_details,
     error_event,
+    join_url,
     parse_event_data,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
@@ -60,7 +61,7 @@ class ChatCompletions(ServiceProvider):
             body["response_format"] = self._response_format(spec.schema)
         # cache=True: these services cache long prompts by themselves; nothing to mark.
         return HTTPRequest(
-            url=base_url.rstrip("/") + self._path(spec.model),
+            url=join_url(base_url, self._path(spec.model)),
             headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )

@@ -24,6 +24,7 @@ from codey._providers._base import (
     ServiceProvider,
     error_details,
     error_event,
+    join_url,
     parse_event_data,
 )
 from codey._providers.compatible import XAI
@@ -91,7 +92,7 @@ class Responses(ServiceProvider):
             body["reasoning"] = {"effort": spec.reasoning_effort, "summary": "auto"}
         # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
         return HTTPRequest(
-            url=base_url.rstrip("/") + "/responses",
+            url=join_url(base_url, "/responses"),
             headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )

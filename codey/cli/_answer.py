@@ -329,8 +329,10 @@ def _shown(reasoning: str, terminal: Terminal) -> str:
 
 
 def _tool_error(error: BaseException) -> str:
-    """``Type: message``, on one line, as the model was told."""
-    return " ".join(f"{type(error).__name__}: {error}".split())
+    """``Type: message``, on one line, as the model was told (keys redacted)."""
+    from codey._secrets import redact
+
+    return redact(" ".join(f"{type(error).__name__}: {error}".split()))
 
 
 def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> None:

@@ -82,6 +82,9 @@ def summary_line(
         line += f"; interrupted: {GOES_ON}"
     elif interrupted:
         line += "; interrupted: run it again to go on"
+    elif summary.failed and set(summary.errors) == {"configuration"}:
+        # A missing key or an unknown model fails the same way again: fix it first.
+        line += f"; fix what {summary.output} says, then run it again to retry them"
     elif summary.failed:
         line += f"; run it again to retry the failed ones (see {summary.output})"
     return line + "\n"
@@ -224,7 +227,14 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
         raise
     except Exception as exc:
         progress.close()
-        if not isinstance(exc, BatchOutputError) and os.path.exists(state_path(output)):
+        path = state_path(output)
+        if isinstance(exc, BatchOutputError) and exc.path == path and not args.resume:
+            raise BatchOutputError(  # the library's words name resume=True
+                f"a provider batch for {output} is in flight ({path}): run it again with "
+                "--resume to collect it rather than pay twice, or delete that file to give it up",
+                path=path,
+            ) from None
+        if not isinstance(exc, BatchOutputError) and os.path.exists(path):
             # A poll or a download failed: the batches go on at the provider.
             sys.stderr.write(f"codey: batch: {GOES_ON}\n")
             sys.stderr.flush()

@@ -65,9 +65,10 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
             be read, is not TOML, or holds a wrong key or value.
     """
     path, source = config_path(environ)
+    if path == os.devnull:  # CODEY_CONFIG=/dev/null: no config file at all
+        return Config(path, source, exists=False)
     try:
-        with open(path, encoding="utf-8-sig") as file:
-            text = file.read()
+        text = _read(path)
     except FileNotFoundError:
         if source == "$CODEY_CONFIG":
             raise ConfigError(
@@ -80,6 +81,26 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
             f"{path}: cannot read the configuration file: {reason}", path=path
         ) from exc
     return _Checker(path, text).check(source)
+
+
+def _read(path: str) -> str:
+    """The file's text: a regular file, at most the input limit (as a chat log)."""
+    import stat
+
+    from codey.cli._io import max_input
+
+    with open(path, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # /dev/zero would never end
+            raise ConfigError(
+                f"{path}: not a regular file; a configuration file must be one", path=path
+            )
+        limit = max_input()
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        from codey.cli._io import too_big
+
+        raise ConfigError(str(too_big(path, limit)), path=path)
+    return data.decode("utf-8-sig")
 
 
 class _Checker:
@@ -114,6 +135,13 @@ class _Checker:
             data["status_delay"] = self.seconds(data["status_delay"], (), "status_delay", zero=True)
         aliases = self.table(data, "aliases")
         for name, target in aliases.items():
+            if isinstance(target, dict):  # gpt-4.1 = ... is TOML's dotted key gpt-4 . 1
+                dotted = next(iter(target), "")
+                raise self.error(
+                    self.line_of(("aliases",), name),
+                    f"{name} must be a string, not a table: a name with a dot must be "
+                    f'quoted ("{name}.{dotted}" = ...)',
+                )
             self.string(target, ("aliases",), name)
         data["defaults"] = self.model_settings(self.table(data, "defaults"), ("defaults",))
         models = self.table(data, "models")
@@ -406,6 +434,8 @@ def _dotted(where: tuple[str, ...]) -> str:
 def _toml_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and value != value:
+        return "nan"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):

@@ -98,6 +98,7 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     """What ``codey config`` prints: the file, and every setting in force with its source."""
     from codey import _providers
     from codey._api import default_model
+    from codey._secrets import redact
     from codey.cli._status import DEFAULT_DELAY, env_status_delay
 
     env = os.environ if environ is None else environ
@@ -147,8 +148,8 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
         else:
             url = provider.default_base_url
             source = "from the config file" if provider.name in configured else "built-in default"
-        if url:
-            lines.append(f"base_url = {_toml(url)}  # {source}")
+        if url:  # its password or ?key= shown no more than a key is
+            lines.append(f"base_url = {_toml(redact(url))}  # {source}")
         else:  # no default (Azure): each resource has its own
             lines.append(f"# base_url: not set (set ${provider.base_url_env})")
         key = env.get(provider.key_env, "")

@@ -117,8 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         "$CODEY_MODEL, else the config file's model, else grok-3)"
     )
 
-    def model_option(sub: argparse.ArgumentParser, several: bool = False) -> None:
-        if several:
+    def model_option(
+        sub: argparse.ArgumentParser, several: bool = False, batch: bool = False
+    ) -> None:
+        if batch:  # no chat log: a line's own "model" wins over the flag
+            text = model_help.replace(
+                "the model,", "the model of the lines that name none,"
+            ).replace("the chat log's front matter, else ", "")
+            sub.add_argument("-m", "--model", metavar="MODEL", help=text)
+        elif several:
             sub.add_argument(
                 "-m",
                 "--model",
@@ -395,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = command("batch", BATCH_HELP, BATCH_DESCRIPTION)
     batch_arguments(batch)
-    model_option(batch)
+    model_option(batch, batch=True)
     request_options(batch, shown=False)
     batch.set_defaults(command="batch", check=check_batch, subparser=batch, config_needed=True)
 

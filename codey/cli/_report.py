@@ -30,8 +30,8 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     if usage is None:
         return f"codey: {label}: the provider reported no token usage\n"
 
-    def count(value: Optional[int]) -> str:
-        return "?" if value is None else str(value)
+    def count(value: Optional[int], noun: str) -> str:
+        return f"{'?' if value is None else value} {noun}{'' if value == 1 else 's'}"
 
     cached = ""
     if usage.cache_read_tokens is not None:
@@ -39,8 +39,8 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     if usage.cache_write_tokens is not None:
         cached += f", {usage.cache_write_tokens} written to the cache"
     return (
-        f"codey: {label}: {count(usage.input_tokens)} input tokens, "
-        f"{count(usage.output_tokens)} output tokens{cached}\n"
+        f"codey: {label}: {count(usage.input_tokens, 'input token')}, "
+        f"{count(usage.output_tokens, 'output token')}{cached}\n"
     )
 
 

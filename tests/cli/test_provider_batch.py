@@ -73,7 +73,8 @@ def test_interrupted_then_resumed(fake: FakeProvider, tmp_path: Path) -> None:
     refused = run_cli(*args, "--provider-batch", env=environment(fake))
     assert refused.returncode == 1
     assert "in flight" in one_error_line(refused.stderr)
-    assert "--resume" in one_error_line(refused.stderr)
+    assert "run it again with --resume" in one_error_line(refused.stderr)
+    assert "resume=True" not in one_error_line(refused.stderr)  # the library's words
     resumed = run_cli(*args, "--resume", env=environment(fake))
     assert resumed.returncode == 0, resumed.stderr
     assert len(fake.batches) == 1

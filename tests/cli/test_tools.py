@@ -327,7 +327,7 @@ class TestTools:
         missing = run_cli(
             "prompt", "?", "--functions", "nope.py", "--yes", "-m", "gpt-4.1", env=env, cwd=work
         )
-        assert missing.returncode == 1
+        assert missing.returncode == 3
         assert "nope.py: no such file" in one_error_line(missing.stderr)
         bad = run_cli("prompt", "?", "-T", "tools", "--yes", "-m", "gpt-4.1", env=env, cwd=work)
         assert bad.returncode == 3
