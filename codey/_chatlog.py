@@ -30,7 +30,14 @@ The rules, in the order :func:`parse_chat` applies them:
   default). Where a section begins (at the very start of the text, or right
   after another delimiter, blank lines between allowed) a delimiter counts
   without its prefix; at the very end of the text it counts without its
-  suffix.
+  suffix. Spaces or tabs between the name and a suffix that starts a new
+  line are allowed.
+- A delimiter line inside a fenced code block (CommonMark: up to 3 spaces,
+  then 3 or more backticks or tildes; the block ends at a fence of the same
+  character, at least as long, with nothing after it) is text, so a pasted
+  chat log or Markdown example stays one message. A fence that is never
+  closed opens nothing. (Where the prefix does not end with a newline,
+  delimiters are not lines and fences do not matter.)
 - Text before the first delimiter is a user message. Sections that hold only
   whitespace are dropped, adjacent sections of the same role stay separate
   messages, and every message is stripped of surrounding whitespace.
@@ -48,7 +55,9 @@ The rules, in the order :func:`parse_chat` applies them:
   When the delimiter prefix does not end with a newline, a delimiter can
   start anywhere, so every occurrence of a name gets the backslash.
   :func:`escape_delimiters` and :class:`Escaper` (its streaming form) are the
-  one place this is done.
+  one place this is done. They escape lines inside code blocks too (the
+  parser removes the backslash there as well), and close a block that a
+  message leaves open, so no fence can hide the delimiters written after it.
 
 This module does no I/O but reading the files user messages attach. The
 front-matter parsers load only when a file has front matter.
@@ -57,6 +66,7 @@ front-matter parsers load only when a file has front matter.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Optional
 
@@ -85,8 +95,9 @@ __all__ = [
 #: The roles a section can have, in the order their delimiters are tried.
 _ROLES = ("system", "user", "assistant")
 
-#: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line.
-_NOTE_RE = re.compile(r"^[ \t]*<!--[ \t]*codey:.*?-->[ \t]*(?:\n|$)", re.MULTILINE)
+#: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line
+#: (:func:`_drop_notes` checks that only blanks come before it).
+_NOTE_RE = re.compile(r"<!--[ \t]*codey:[^\n]*?-->[ \t]*(?:\n|\Z)")
 _BLANK_LINES_RE = re.compile(r"(?:[ \t]*\n)*")
 #: The start of a note line (escaped, when a message holds one, so it is not dropped).
 _NOTE_LEAD_RE = re.compile(r"[ \t]*<!--[ \t]*codey:")
@@ -140,18 +151,23 @@ def interrupted_note(reason: str) -> str:
     return f"<!-- codey: interrupted: {reason} -->"
 
 
-def _note_lead(text: str) -> Optional[bool]:
-    """Whether ``text`` starts with a note's (or an attachment reference's) lead: True,
-    False, or None (too short to tell)."""
-    if _NOTE_LEAD_RE.match(text) or text.startswith(REFERENCE_LEAD):
+def _note_lead(text: str, at: int = 0) -> Optional[bool]:
+    """Whether ``text`` starts (at ``at``) with a note's (or an attachment reference's)
+    lead: True, False, or None (too short to tell)."""
+    if _NOTE_LEAD_RE.match(text, at) or text.startswith(REFERENCE_LEAD, at):
         return True
-    if REFERENCE_LEAD.startswith(text):
+    if _prefix_of(REFERENCE_LEAD, text, at):
         return None
-    i = len(text) - len(text.lstrip(" \t"))
+    i = _LINE_BLANKS_RE.match(text, at).end()  # type: ignore[union-attr]
     if not text.startswith("<!--", i):
-        return None if "<!--".startswith(text[i:]) else False
-    rest = text[i + 4 :].lstrip(" \t")
-    return None if "codey:".startswith(rest) else False
+        return None if _prefix_of("<!--", text, i) else False
+    rest = _LINE_BLANKS_RE.match(text, i + 4).end()  # type: ignore[union-attr]
+    return None if _prefix_of("codey:", text, rest) else False
+
+
+def _prefix_of(word: str, text: str, at: int) -> bool:
+    """Whether the rest of ``text`` from ``at`` is a (possibly empty) prefix of ``word``."""
+    return len(text) - at < len(word) and word.startswith(text[at:])
 
 
 class Escaper:
@@ -177,6 +193,9 @@ class Escaper:
         self._line_start = True
         self._held = ""
         self._last = ""
+        #: The current line so far, and the code block open (its fence's character and length).
+        self._line: list[str] = []
+        self._code: Optional[tuple[str, int]] = None
 
     def feed(self, text: str) -> str:
         """The escaped text that can be written now."""
@@ -185,31 +204,52 @@ class Escaper:
     def flush(self) -> str:
         """The escaped rest of the message (call once, at its end)."""
         out = self._run(self._held, final=True)
+        if self._line:
+            self._end_line("".join(self._line))
+            self._line = []
+        if self._code is not None:
+            # A code block left open would hide the delimiters after the message: close it.
+            newline = "" if (out[-1:] or self._last) == "\n" else "\n"
+            out += newline + self._code[0] * self._code[1]
+            self._code = None
         last = out[-1:] or self._last
         if self._anywhere and last == "\\":
             # A trailing backslash would escape the next delimiter; the parser strips the space.
             out += " "
         return out
 
-    def _decide(self, text: str, final: bool) -> Optional[bool]:
+    def _decide(self, text: str, at: int, final: bool) -> Optional[bool]:
         """At a line start: does this line need the backslash? None: not known yet."""
-        rest = text.lstrip("\\")
+        while text.startswith("\\", at):
+            at += 1
         if self._fence:
-            if rest.startswith(_FENCES):
+            if text.startswith(_FENCES, at):
                 return True
-            if not final and any(fence.startswith(rest) for fence in _FENCES):
+            if not final and any(_prefix_of(fence, text, at) for fence in _FENCES):
                 return None
-        note = _note_lead(rest)
+        note = _note_lead(text, at)
         if note:
             return True
         if not self._anywhere:
-            if any(rest.startswith(name) for name in self._names):
+            if any(text.startswith(name, at) for name in self._names):
                 return True
-            if not final and (not rest or any(name.startswith(rest) for name in self._names)):
+            if not final and (
+                at == len(text) or any(_prefix_of(name, text, at) for name in self._names)
+            ):
                 return None
         if note is None and not final:
             return None
         return False
+
+    def _end_line(self, line: str) -> None:
+        """Follow the code blocks, a line at a time (see :meth:`flush`)."""
+        fence = fence_line(line)
+        if fence is None:
+            return
+        if self._code is None:
+            self._code = fence[:2]
+        elif closes(self._code, fence):
+            self._code = None
 
     def _run(self, text: str, final: bool) -> str:
         out: list[str] = []
@@ -217,7 +257,7 @@ class Escaper:
         size = len(text)
         while i < size:
             if self._line_start:
-                decision = self._decide(text[i:], final)
+                decision = self._decide(text, i, final)
                 if decision is None:
                     break
                 if decision:
@@ -228,6 +268,10 @@ class Escaper:
                 stop = size if end == -1 else end + 1
                 out.append(text[i:stop])
                 self._line_start = end != -1
+                self._line.append(text[i : end if end != -1 else size])
+                if end != -1:
+                    self._end_line("".join(self._line))
+                    self._line = []
                 i = stop
                 continue
             name = next((n for n in self._names if text.startswith(n, i)), None)
@@ -394,13 +438,28 @@ def _parse(
         body = body[1:]  # an escaped fence on the body's first line: text, not front matter
     sections = []
     for role, section in _sections(body, settings):
-        content = _NOTE_RE.sub("", section).strip()
+        content = _drop_notes(section).strip()
         attachments: tuple[Attachment, ...] = ()
         if role == "user":
             content, attachments = read_references(content, base_dir)
         if content or attachments:
             sections.append((role, _unescape(content, settings), attachments, section))
     return settings, sections
+
+
+def _drop_notes(text: str) -> str:
+    """``text`` without its note lines."""
+    if "<!--" not in text:
+        return text
+    kept = []
+    done = 0
+    for match in _NOTE_RE.finditer(text):
+        line = text.rfind("\n", 0, match.start()) + 1
+        if line >= done and not text[line : match.start()].strip(" \t"):
+            kept.append(text[done:line])
+            done = match.end()
+    kept.append(text[done:])
+    return "".join(kept)
 
 
 # -- front matter -------------------------------------------------------------
@@ -420,9 +479,19 @@ def _split_front_matter(text: str) -> tuple[ChatSettings, str]:
 
 
 def _sections(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
-    """Split the body into (role, raw text) sections, in order."""
+    """Split the body into (role, raw text) sections, in order.
+
+    One pass: each search starts where the last one stopped, so the time is
+    linear in the text's length.
+    """
     prefix = settings.delimiter_prefix
-    names = [(role, settings.name(role)) for role in _ROLES]
+    # The longest name first: at one place, the longest wins (one name may start another).
+    names = sorted(((role, settings.name(role)) for role in _ROLES), key=lambda n: -len(n[1]))
+    needle = re.compile(
+        re.escape(prefix) + "(?:" + "|".join(re.escape(name) for _, name in names) + ")"
+    )
+    # Fences matter where delimiters are lines of their own.
+    fences = _Fences(body) if prefix.endswith("\n") else None
     sections: list[tuple[str, str]] = []
     role = "user"
     start = 0
@@ -430,11 +499,11 @@ def _sections(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
         # Where a section begins, a delimiter needs no prefix.
         opening = _BLANK_LINES_RE.match(body, start)
         at = opening.end() if opening else start
-        found = _bare_delimiter(body, at, names, settings)
+        found = _delimiter_at(body, at, names, settings.delimiter_suffix)
         if found is not None:
             role, start = found
             continue
-        match = _next_delimiter(body, start, prefix, names, settings)
+        match = _next_delimiter(body, start, needle, prefix, names, settings, fences)
         if match is None:
             sections.append((role, body[start:]))
             return sections
@@ -443,49 +512,131 @@ def _sections(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
         role, start = next_role, end
 
 
-def _bare_delimiter(
-    body: str, at: int, names: list[tuple[str, str]], settings: ChatSettings
+def _delimiter_at(
+    body: str, at: int, names: list[tuple[str, str]], suffix: str
 ) -> Optional[tuple[str, int]]:
-    """A delimiter without its prefix at ``at``: (role, end), or ``None``."""
+    """A delimiter's name (and suffix) at ``at``: (role, end), or ``None``."""
     if at >= len(body):
         return None
     for role, name in names:
         if body.startswith(name, at):
-            end = _after_name(body, at + len(name), settings.delimiter_suffix)
+            end = _after_name(body, at + len(name), suffix)
             if end >= 0:
                 return role, end
     return None
 
 
 def _next_delimiter(
-    body: str, start: int, prefix: str, names: list[tuple[str, str]], settings: ChatSettings
+    body: str,
+    start: int,
+    needle: re.Pattern[str],
+    prefix: str,
+    names: list[tuple[str, str]],
+    settings: ChatSettings,
+    fences: Optional[_Fences],
 ) -> Optional[tuple[int, str, int]]:
     """The first full delimiter at or after ``start``: (position, role, end), or ``None``."""
-    best: Optional[tuple[int, str, int]] = None
-    for role, name in names:
-        needle = prefix + name
-        position = body.find(needle, start)
-        while position != -1:
-            end = _after_name(body, position + len(needle), settings.delimiter_suffix)
-            # With no prefix, a backslash before the name escapes it.
-            escaped = not prefix and position > 0 and body[position - 1] == "\\"
-            if end >= 0 and not escaped:
-                break
-            position = body.find(needle, position + 1)
-        if position == -1:
-            continue
-        # The earliest wins; at the same place, the longest (one name may start another).
-        if best is None or position < best[0] or (position == best[0] and end > best[2]):
-            best = (position, role, end)
-    return best
+    while True:
+        match = needle.search(body, start)
+        if match is None:
+            return None
+        position = match.start()
+        at = position + len(prefix)
+        # With no prefix, a backslash before the name escapes it.
+        escaped = not prefix and position > 0 and body[position - 1] == "\\"
+        if not escaped and not (fences is not None and fences.hides(at)):
+            found = _delimiter_at(body, at, names, settings.delimiter_suffix)
+            if found is not None:
+                return position, found[0], found[1]
+        start = position + 1
+
+
+_LINE_BLANKS_RE = re.compile(r"[ \t]*")
+_BLANK_TO_END_RE = re.compile(r"\s*\Z")
 
 
 def _after_name(body: str, at: int, suffix: str) -> int:
     """Where a delimiter whose name ends at ``at`` ends, or -1 if it is not one."""
     if body.startswith(suffix, at):
         return at + len(suffix)
+    if suffix.startswith("\n"):
+        # Spaces or tabs after the name do not stop a delimiter line from being one.
+        blanks = _LINE_BLANKS_RE.match(body, at)
+        if blanks and body.startswith(suffix, blanks.end()):
+            return blanks.end() + len(suffix)
     # At the very end of the text, the suffix may be missing or cut short.
-    rest = body[at:]
-    if not rest.strip() or suffix.startswith(rest):
+    if _BLANK_TO_END_RE.match(body, at) or (
+        len(body) - at < len(suffix) and suffix.startswith(body[at:])
+    ):
         return len(body)
     return -1
+
+
+# -- fenced code blocks -------------------------------------------------------
+
+#: A code fence (CommonMark): up to 3 spaces, 3 or more backticks or tildes, then an info string.
+_FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})([^\n]*)")
+#: A fence on a line after the first (searching for the newline first is fast).
+_NEXT_FENCE_RE = re.compile(r"\n {0,3}(`{3,}|~{3,})([^\n]*)")
+
+
+def fence_line(line: str) -> Optional[tuple[str, int, bool]]:
+    """A code fence line's character, length, and whether it can close a block; else None."""
+    match = _FENCE_RE.fullmatch(line)
+    return None if match is None else _fence(*match.groups())
+
+
+def _fence(run: str, info: str) -> Optional[tuple[str, int, bool]]:
+    if run[0] == "`" and "`" in info:
+        return None  # CommonMark: a backtick fence's info string has no backtick
+    return run[0], len(run), not info.strip(" \t")
+
+
+def closes(opening: tuple[str, int], line: tuple[str, int, bool]) -> bool:
+    """Whether fence ``line`` closes the block ``opening`` (its character and length) opened."""
+    return line[2] and line[0] == opening[0] and line[1] >= opening[1]
+
+
+class _Fences:
+    """The fenced code blocks of a text, where a delimiter line is text.
+
+    A block runs from its opening fence to the first closing one (the same
+    character, at least as long, nothing after it); an opening fence that is
+    never closed opens nothing, so the delimiters after it still count.
+    """
+
+    def __init__(self, text: str) -> None:
+        lines: list[tuple[int, int, tuple[str, int, bool]]] = []
+        first = _FENCE_RE.match(text)
+        found = _fence(*first.groups()) if first is not None else None
+        if first is not None and found is not None:
+            lines.append((0, first.end(), found))
+        for match in _NEXT_FENCE_RE.finditer(text):
+            found = _fence(*match.groups())
+            if found is not None:
+                lines.append((match.start() + 1, match.end(), found))
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        #: Per character, the shortest opening fence known to have no closing one after it.
+        unclosed = {"`": 1 << 62, "~": 1 << 62}
+        index = 0
+        while index < len(lines):
+            _, end, fence = lines[index]
+            close = None
+            if fence[1] < unclosed[fence[0]]:
+                close = next(
+                    (j for j in range(index + 1, len(lines)) if closes(fence[:2], lines[j][2])),
+                    None,
+                )
+            if close is None:
+                unclosed[fence[0]] = min(unclosed[fence[0]], fence[1])
+                index += 1
+                continue
+            self.starts.append(end)
+            self.ends.append(lines[close][0])
+            index = close + 1
+
+    def hides(self, at: int) -> bool:
+        """Whether ``at`` is inside a block (after its opening fence, before its closing one)."""
+        block = bisect_right(self.starts, at) - 1
+        return block >= 0 and at < self.ends[block]
