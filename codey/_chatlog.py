@@ -377,22 +377,27 @@ def _unescape(text: str, settings: ChatSettings) -> str:
     return re.sub(pattern, "", text, flags=re.MULTILINE)
 
 
-def parse_chat(text: str, *, base_dir: Optional[str] = None) -> Chat:
+def parse_chat(
+    text: str, *, base_dir: Optional[str] = None, attach_from: Sequence[str] = ()
+) -> Chat:
     """Parse a chat log into its messages and settings.
 
     Args:
         text: the whole chat log, front matter included.
         base_dir: where the paths of ``![attachment](PATH)`` lines are read
             from (the log's directory; default: the current directory).
+        attach_from: folders (or files) outside ``base_dir`` that the log may
+            attach too. Any other path (absolute, ``../``, or a symlink that
+            leads out) is an :class:`~codey.AttachmentError`.
 
     Raises:
         ChatLogError: the front matter is invalid (unterminated, not TOML or
             YAML, not a table, or a setting of the wrong type). The message
             names the line, also kept in ``.line``.
         OSError, AttachmentError: a file a user message attaches cannot be
-            read or sent.
+            read or sent, or is outside the folders allowed.
     """
-    settings, sections = _parse(text, base_dir)
+    settings, sections = _parse(text, base_dir, attach_from)
     messages = [Message(role, content, attachments) for role, content, attachments, _ in sections]
     return Chat(messages=messages, settings=settings)
 
@@ -402,7 +407,11 @@ INTERRUPTED_BY_USER = "[interrupted by the user]"
 
 
 def mark_interrupted(
-    text: str, marker: str = INTERRUPTED_BY_USER, *, base_dir: Optional[str] = None
+    text: str,
+    marker: str = INTERRUPTED_BY_USER,
+    *,
+    base_dir: Optional[str] = None,
+    attach_from: Sequence[str] = (),
 ) -> Chat:
     """:func:`parse_chat`, but an answer the user stopped ends with ``marker``.
 
@@ -410,7 +419,7 @@ def mark_interrupted(
     after such an answer; the note itself is never sent, so without the marker
     the model would take the cut answer for a whole one.
     """
-    settings, sections = _parse(text, base_dir)
+    settings, sections = _parse(text, base_dir, attach_from)
     stopped = interrupted_note("Ctrl-C")
     messages = [
         Message(
@@ -424,7 +433,7 @@ def mark_interrupted(
 
 
 def _parse(
-    text: str, base_dir: Optional[str] = None
+    text: str, base_dir: Optional[str] = None, attach_from: Sequence[str] = ()
 ) -> tuple[ChatSettings, list[tuple[str, str, tuple[Attachment, ...], str]]]:
     """The settings and the non-empty sections: (role, content, attachments, raw text)."""
     if not isinstance(text, str):
@@ -441,7 +450,7 @@ def _parse(
         content = _drop_notes(section).strip()
         attachments: tuple[Attachment, ...] = ()
         if role == "user":
-            content, attachments = read_references(content, base_dir)
+            content, attachments = read_references(content, base_dir, attach_from)
         if content or attachments:
             sections.append((role, _unescape(content, settings), attachments, section))
     return settings, sections

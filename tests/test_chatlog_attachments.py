@@ -112,7 +112,8 @@ class TestWrite:
         message = codey.Message("user", "x", attachments=[codey.Attachment.from_path("photo.png")])
         text = format_chat([message], base_dir=str(logs))
         assert text == "x\n\n![attachment](../photo.png)"
-        [back] = codey.parse_chat(text, base_dir=str(logs)).messages
+        # Outside the log's folder: read back only where allowed.
+        [back] = codey.parse_chat(text, base_dir=str(logs), attach_from=[str(folder)]).messages
         assert back.attachments[0].data == PNG
 
     def test_a_text_line_that_looks_like_a_reference_is_escaped(self, folder: Path) -> None:

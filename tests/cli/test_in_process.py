@@ -157,17 +157,19 @@ class TestPrompt:
             {"role": "user", "content": "what is 2+2?"}
         ]
 
-    def test_argument_wins_over_stdin(
+    def test_piped_text_then_argument(
         self,
         fake_env: FakeProvider,
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """A positional INPUT is used even when stdin has something."""
+        """With stdin piped and INPUT given, the prompt is the piped text, then INPUT."""
         monkeypatch.setattr(sys, "stdin", piped("from stdin"))
         fake_env.push(answer("ok"))
         assert run(capsys, "prompt", "from argument", "--model", "gpt-4.1")[0] == 0
-        assert fake_env.requests[-1].json["messages"][0]["content"] == "from argument"
+        assert fake_env.requests[-1].json["messages"] == [
+            {"role": "user", "content": "from stdin\n\nfrom argument"}
+        ]
 
     def test_system_and_options(
         self, fake_env: FakeProvider, capsys: pytest.CaptureFixture[str]
