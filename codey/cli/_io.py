@@ -18,6 +18,7 @@ __all__ = [
     "InputError",
     "decode",
     "discard_stdout",
+    "hint_if_file_name",
     "max_input",
     "read_input",
     "read_inputs",
@@ -150,6 +151,15 @@ def read_inputs(
                 raise InputError(f"no {what}: standard input was empty")
             piped = None
     return piped, given
+
+
+def hint_if_file_name(argument: Optional[str], command: str) -> None:
+    """Say on standard error when INPUT, which is text, is the name of a file."""
+    if argument and "\n" not in argument and os.path.isfile(argument):
+        sys.stderr.write(
+            f"codey: note: INPUT is the text itself, not a file; to read {argument}, "
+            f"use codey {command} < {argument}\n"
+        )
 
 
 def stdout() -> TextIO:
