@@ -66,7 +66,6 @@ front-matter parsers load only when a file has front matter.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Optional
 
@@ -75,6 +74,7 @@ import attrs
 from codey._attachments import REFERENCE_LEAD, Attachment, read_references, reference
 from codey._errors import ChatLogError
 from codey._frontmatter import front_matter_error, split_front_matter
+from codey._sections import LINE_BLANKS_RE, closes, fence_line, split_sections
 from codey._types import Message
 
 __all__ = [
@@ -98,7 +98,6 @@ _ROLES = ("system", "user", "assistant")
 #: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line
 #: (:func:`_drop_notes` checks that only blanks come before it).
 _NOTE_RE = re.compile(r"<!--[ \t]*codey:[^\n]*?-->[ \t]*(?:\n|\Z)")
-_BLANK_LINES_RE = re.compile(r"(?:[ \t]*\n)*")
 #: The start of a note line (escaped, when a message holds one, so it is not dropped).
 _NOTE_LEAD_RE = re.compile(r"[ \t]*<!--[ \t]*codey:")
 #: A body's first line that starts so is escaped (a superset of the fences, kept simple).
@@ -158,10 +157,10 @@ def _note_lead(text: str, at: int = 0) -> Optional[bool]:
         return True
     if _prefix_of(REFERENCE_LEAD, text, at):
         return None
-    i = _LINE_BLANKS_RE.match(text, at).end()  # type: ignore[union-attr]
+    i = LINE_BLANKS_RE.match(text, at).end()  # type: ignore[union-attr]
     if not text.startswith("<!--", i):
         return None if _prefix_of("<!--", text, i) else False
-    rest = _LINE_BLANKS_RE.match(text, i + 4).end()  # type: ignore[union-attr]
+    rest = LINE_BLANKS_RE.match(text, i + 4).end()  # type: ignore[union-attr]
     return None if _prefix_of("codey:", text, rest) else False
 
 
@@ -351,7 +350,7 @@ def last_role(text: str) -> Optional[str]:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     settings, body = _split_front_matter(text)
-    sections = _sections(body, settings)
+    sections = _split(body, settings)
     return sections[-1][0] if sections else None
 
 
@@ -446,7 +445,7 @@ def _parse(
     if _ESCAPED_FENCE_RE.match(body):
         body = body[1:]  # an escaped fence on the body's first line: text, not front matter
     sections = []
-    for role, section in _sections(body, settings):
+    for role, section in _split(body, settings):
         content = _drop_notes(section).strip()
         attachments: tuple[Attachment, ...] = ()
         if role == "user":
@@ -484,168 +483,6 @@ def _split_front_matter(text: str) -> tuple[ChatSettings, str]:
     return settings, body
 
 
-# -- sections -----------------------------------------------------------------
-
-
-def _sections(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
-    """Split the body into (role, raw text) sections, in order.
-
-    One pass: each search starts where the last one stopped, so the time is
-    linear in the text's length.
-    """
-    prefix = settings.delimiter_prefix
-    # The longest name first: at one place, the longest wins (one name may start another).
-    names = sorted(((role, settings.name(role)) for role in _ROLES), key=lambda n: -len(n[1]))
-    needle = re.compile(
-        re.escape(prefix) + "(?:" + "|".join(re.escape(name) for _, name in names) + ")"
-    )
-    # Fences matter where delimiters are lines of their own.
-    fences = _Fences(body) if prefix.endswith("\n") else None
-    sections: list[tuple[str, str]] = []
-    role = "user"
-    start = 0
-    while True:
-        # Where a section begins, a delimiter needs no prefix.
-        opening = _BLANK_LINES_RE.match(body, start)
-        at = opening.end() if opening else start
-        found = _delimiter_at(body, at, names, settings.delimiter_suffix)
-        if found is not None:
-            role, start = found
-            continue
-        match = _next_delimiter(body, start, needle, prefix, names, settings, fences)
-        if match is None:
-            sections.append((role, body[start:]))
-            return sections
-        position, next_role, end = match
-        sections.append((role, body[start:position]))
-        role, start = next_role, end
-
-
-def _delimiter_at(
-    body: str, at: int, names: list[tuple[str, str]], suffix: str
-) -> Optional[tuple[str, int]]:
-    """A delimiter's name (and suffix) at ``at``: (role, end), or ``None``."""
-    if at >= len(body):
-        return None
-    for role, name in names:
-        if body.startswith(name, at):
-            end = _after_name(body, at + len(name), suffix)
-            if end >= 0:
-                return role, end
-    return None
-
-
-def _next_delimiter(
-    body: str,
-    start: int,
-    needle: re.Pattern[str],
-    prefix: str,
-    names: list[tuple[str, str]],
-    settings: ChatSettings,
-    fences: Optional[_Fences],
-) -> Optional[tuple[int, str, int]]:
-    """The first full delimiter at or after ``start``: (position, role, end), or ``None``."""
-    while True:
-        match = needle.search(body, start)
-        if match is None:
-            return None
-        position = match.start()
-        at = position + len(prefix)
-        # With no prefix, a backslash before the name escapes it.
-        escaped = not prefix and position > 0 and body[position - 1] == "\\"
-        if not escaped and not (fences is not None and fences.hides(at)):
-            found = _delimiter_at(body, at, names, settings.delimiter_suffix)
-            if found is not None:
-                return position, found[0], found[1]
-        start = position + 1
-
-
-_LINE_BLANKS_RE = re.compile(r"[ \t]*")
-_BLANK_TO_END_RE = re.compile(r"\s*\Z")
-
-
-def _after_name(body: str, at: int, suffix: str) -> int:
-    """Where a delimiter whose name ends at ``at`` ends, or -1 if it is not one."""
-    if body.startswith(suffix, at):
-        return at + len(suffix)
-    if suffix.startswith("\n"):
-        # Spaces or tabs after the name do not stop a delimiter line from being one.
-        blanks = _LINE_BLANKS_RE.match(body, at)
-        if blanks and body.startswith(suffix, blanks.end()):
-            return blanks.end() + len(suffix)
-    # At the very end of the text, the suffix may be missing or cut short.
-    if _BLANK_TO_END_RE.match(body, at) or (
-        len(body) - at < len(suffix) and suffix.startswith(body[at:])
-    ):
-        return len(body)
-    return -1
-
-
-# -- fenced code blocks -------------------------------------------------------
-
-#: A code fence (CommonMark): up to 3 spaces, 3 or more backticks or tildes, then an info string.
-_FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})([^\n]*)")
-#: A fence on a line after the first (searching for the newline first is fast).
-_NEXT_FENCE_RE = re.compile(r"\n {0,3}(`{3,}|~{3,})([^\n]*)")
-
-
-def fence_line(line: str) -> Optional[tuple[str, int, bool]]:
-    """A code fence line's character, length, and whether it can close a block; else None."""
-    match = _FENCE_RE.fullmatch(line)
-    return None if match is None else _fence(*match.groups())
-
-
-def _fence(run: str, info: str) -> Optional[tuple[str, int, bool]]:
-    if run[0] == "`" and "`" in info:
-        return None  # CommonMark: a backtick fence's info string has no backtick
-    return run[0], len(run), not info.strip(" \t")
-
-
-def closes(opening: tuple[str, int], line: tuple[str, int, bool]) -> bool:
-    """Whether fence ``line`` closes the block ``opening`` (its character and length) opened."""
-    return line[2] and line[0] == opening[0] and line[1] >= opening[1]
-
-
-class _Fences:
-    """The fenced code blocks of a text, where a delimiter line is text.
-
-    A block runs from its opening fence to the first closing one (the same
-    character, at least as long, nothing after it); an opening fence that is
-    never closed opens nothing, so the delimiters after it still count.
-    """
-
-    def __init__(self, text: str) -> None:
-        lines: list[tuple[int, int, tuple[str, int, bool]]] = []
-        first = _FENCE_RE.match(text)
-        found = _fence(*first.groups()) if first is not None else None
-        if first is not None and found is not None:
-            lines.append((0, first.end(), found))
-        for match in _NEXT_FENCE_RE.finditer(text):
-            found = _fence(*match.groups())
-            if found is not None:
-                lines.append((match.start() + 1, match.end(), found))
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        #: Per character, the shortest opening fence known to have no closing one after it.
-        unclosed = {"`": 1 << 62, "~": 1 << 62}
-        index = 0
-        while index < len(lines):
-            _, end, fence = lines[index]
-            close = None
-            if fence[1] < unclosed[fence[0]]:
-                close = next(
-                    (j for j in range(index + 1, len(lines)) if closes(fence[:2], lines[j][2])),
-                    None,
-                )
-            if close is None:
-                unclosed[fence[0]] = min(unclosed[fence[0]], fence[1])
-                index += 1
-                continue
-            self.starts.append(end)
-            self.ends.append(lines[close][0])
-            index = close + 1
-
-    def hides(self, at: int) -> bool:
-        """Whether ``at`` is inside a block (after its opening fence, before its closing one)."""
-        block = bisect_right(self.starts, at) - 1
-        return block >= 0 and at < self.ends[block]
+def _split(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
+    names = [(role, settings.name(role)) for role in _ROLES]
+    return split_sections(body, settings.delimiter_prefix, settings.delimiter_suffix, names)

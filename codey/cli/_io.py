@@ -98,6 +98,17 @@ def _is_devnull(stream: object) -> bool:
     return (info.st_dev, info.st_ino, info.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
 
 
+def _is_piped(stream: object) -> bool:
+    """Standard input is a pipe, a socket or a file (``< FILE``)."""
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
 def read_input(
     argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
 ) -> Optional[str]:
@@ -120,7 +131,8 @@ def read_inputs(
     (default strict: invalid bytes are an error naming the offset), at most
     :func:`max_input` bytes. Standard input is stripped. Standard input that
     is a terminal or /dev/null is no input (None); so is empty standard input
-    when INPUT is given. Input that is empty or only whitespace, with nothing
+    when INPUT is given, and then standard input is read only when it is a
+    pipe, a socket or a file. Input that is empty or only whitespace, with nothing
     else, is an :class:`InputError` (``no prompt: ... empty``).
     """
     encoding = getattr(args, "encoding", None) or "utf-8"
@@ -138,7 +150,9 @@ def read_inputs(
             raise InputError(f"no {what}: INPUT is empty")
     piped: Optional[str] = None
     stdin = sys.stdin
-    if stdin is not None and not isatty(stdin) and not _is_devnull(stdin):
+    if given is not None and not _is_piped(stdin):
+        pass  # with INPUT, only a pipe or a file is read too (not an embedding's own stdin)
+    elif stdin is not None and not isatty(stdin) and not _is_devnull(stdin):
         source = "standard input"
         raw = getattr(stdin, "buffer", None)
         if raw is not None:
