@@ -27,16 +27,6 @@ from codey._types import ToolCall, ToolCallDelta, ToolResult
 __all__ = ["Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_SIMPLE: dict[Any, dict[str, Any]] = {
-    str: {"type": "string"},
-    int: {"type": "integer"},
-    float: {"type": "number"},
-    bool: {"type": "boolean"},
-    type(None): {"type": "null"},
-    list: {"type": "array"},
-    tuple: {"type": "array"},
-    dict: {"type": "object"},
-}
 
 
 @attrs.frozen
@@ -201,7 +191,9 @@ def assemble_calls(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCall, ...]:
             names[delta.index] = ""
         if delta.id:
             ids[delta.index] = delta.id
-        if delta.name:  # Chat Completions deltas may split it; Messages sends it whole
+        # Chat Completions deltas may split the name; some servers (llama.cpp,
+        # OpenRouter's Kimi K2) repeat it whole in every delta: that is the name.
+        if delta.name and delta.name != names[delta.index]:
             names[delta.index] += delta.name
         pieces[delta.index].append(delta.arguments)
     return tuple(

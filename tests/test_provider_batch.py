@@ -226,6 +226,46 @@ class TestSubmission:
         assert keys <= {"Bearer sk-fake-key", "sk-fake-key"}
         assert len(keys) == 2
 
+    def test_one_openai_batch_per_model_and_resumed_as_such(
+        self, fake: FakeProvider, out: Path
+    ) -> None:
+        """An OpenAI input file holds requests to one model (the fake fails a mixed
+        one, as OpenAI does): a batch per model, each resumed on its own."""
+        fake.responder = lambda request: answer(f"{request.model}: ok")
+        fake.batch_polls = 3
+        lines = [
+            {"id": "a", "prompt": "x", "model": "gpt-4.1"},
+            {"id": "b", "prompt": "y", "model": "gpt-4.1-mini"},
+            {"id": "c", "prompt": "z", "model": "gpt-4.1"},
+            {"id": "d", "prompt": "w", "model": "anthropic:claude-sonnet-4-0"},
+        ]
+
+        def stop(summary: codey.BatchSummary) -> None:
+            if summary.provider_batches:
+                raise KeyboardInterrupt
+
+        kwargs = options(fake, "openai", base_url=None)
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in fake.env().items():
+                patch.setenv(name, value)
+            with pytest.raises(KeyboardInterrupt):
+                codey.batch(lines, out, provider_batch=True, on_progress=stop, **kwargs)
+            state = json.loads(state_of(out).read_text(encoding="utf-8"))
+            models = sorted(sorted({m for _, m in b["lines"].values()}) for b in state["batches"])
+            assert models == [["claude-sonnet-4-0"], ["gpt-4.1"], ["gpt-4.1-mini"]]
+            summary = codey.batch([], out, resume=True, **kwargs)
+        assert (summary.done, summary.failed) == (4, 0)
+        openai = {
+            batch.custom_ids: batch.status for batch in fake.batches if batch.provider == "openai"
+        }
+        assert openai == {("a", "c"): "completed", ("b",): "completed"}
+        assert {r["id"]: r["text"] for r in records(out)} == {
+            "a": "gpt-4.1: ok",
+            "b": "gpt-4.1-mini: ok",
+            "c": "gpt-4.1: ok",
+            "d": "claude-sonnet-4-0: ok",
+        }
+
     def test_the_openai_input_file_is_uploaded_as_multipart(
         self, fake: FakeProvider, out: Path
     ) -> None:

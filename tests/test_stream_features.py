@@ -210,7 +210,7 @@ class TestStreamMany:
         for model in ("gpt-4.1", "fast"):
             assert isinstance([e for n, e in got if n == model][-1], codey.Finish)
         sent = {r.provider: r.json for r in fake.requests}
-        assert sent["openai"]["max_completion_tokens"] == 11
+        assert sent["openai"]["max_tokens"] == 11
         assert sent["anthropic"]["max_tokens"] == 77
 
     def test_close_closes_all(self, fake, monkeypatch):

@@ -50,6 +50,8 @@ class BatchAPI:
     kind = ""
     max_requests = 0
     max_bytes = 0
+    #: Whether a batch holds requests to one model only.
+    one_model = False
 
     def __init__(
         self,
@@ -183,6 +185,8 @@ class OpenAIBatches(BatchAPI):
     #: OpenAI's limits: 50,000 requests and 200 MB a batch (kept under, for the envelope).
     max_requests = 50_000
     max_bytes = 190 * 1024 * 1024
+    #: "Each input file can only include requests to a single model" (the Batch guide).
+    one_model = True
     endpoint = "/v1/chat/completions"
     _ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 

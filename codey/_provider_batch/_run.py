@@ -1,7 +1,8 @@
 """``codey.batch(..., provider_batch=True)``: the lines through the providers' batch APIs.
 
 Submit: every line not yet done becomes one request of a batch per provider and
-base URL (split at the API's limits); the state file is written before each
+base URL, and per model where the API takes one model a batch (OpenAI), split at
+the API's limits; the state file is written before each
 create, so that a run that stops is resumed (``resume=True``) by polling the
 same batches. Poll: every ``poll_interval`` seconds until each batch ended.
 Collect: each batch's results, mapped back to the lines by custom id, are
@@ -46,7 +47,7 @@ from codey._errors import (
 )
 from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
 from codey._provider_batch._state import StateFile, Submission
-from codey._providers._base import Provider, RequestSpec
+from codey._providers._base import HTTPRequest, Provider, RequestSpec
 from codey._schema import Schema, checked_json
 from codey._types import Finish, Message, Usage
 
@@ -137,7 +138,7 @@ class _Run:
         The requests wait in a temporary file per batch API, not in memory:
         only one batch's worth is read back at a time, to be sent.
         """
-        groups: dict[tuple[str, str], tuple[BatchAPI, _Spool]] = {}
+        groups: dict[tuple[str, str, str], tuple[BatchAPI, _Spool]] = {}
         used: set[str] = set()
         failures: list[dict[str, Any]] = []
         try:
@@ -156,9 +157,10 @@ class _Run:
                     failures.append(_failure(line.id, name, exc))
                     continue
                 custom_id = _custom_id(line.id, number, used)
-                group = groups.get((api.name, api.base_url))
+                key = (api.name, api.base_url, api_model if api.one_model else "")
+                group = groups.get(key)
                 if group is None:
-                    group = groups[api.name, api.base_url] = (api, _Spool())
+                    group = groups[key] = (api, _Spool())
                 group[1].add(custom_id, line.id, api_model, api.item(custom_id, body))
             self.total = len(used) + len(failures) + self.skipped  # every line, counted once
             self.write(failures)
@@ -318,6 +320,7 @@ class _Run:
         records: list[dict[str, Any]] = []
         answered: set[str] = set()
         schema = self.options.get("schema")
+        sent = _sent_as(api, schema)
         for custom_id, outcome in api.outcomes(polled):
             entry = submission.lines.get(custom_id)
             if entry is None or custom_id in answered:
@@ -325,7 +328,9 @@ class _Run:
             answered.add(custom_id)
             line_id, model = entry
             if line_id not in self.output.done:  # a resumed collection wrote it already
-                records.append(_record(api.provider, submission, line_id, model, outcome, schema))
+                records.append(
+                    _record(api.provider, submission, line_id, model, outcome, schema, sent)
+                )
             if len(records) >= _WRITE_GROUP:
                 self.write(records)
         status = _LEFT_OUT.get(polled.status, "missing")
@@ -337,7 +342,9 @@ class _Run:
         )
         for custom_id, (line_id, model) in submission.lines.items():
             if custom_id not in answered and line_id not in self.output.done:
-                records.append(_record(api.provider, submission, line_id, model, left, schema))
+                records.append(
+                    _record(api.provider, submission, line_id, model, left, schema, sent)
+                )
         self.write(records)
 
 
@@ -422,6 +429,14 @@ def _chunks(api: BatchAPI, index: list[_Spooled]) -> Iterable[list[_Spooled]]:
         yield chunk
 
 
+def _sent_as(api: BatchAPI, schema: Optional[Schema]) -> HTTPRequest:
+    """A request like a batch's lines, for reading their replies: with a schema,
+    Anthropic answers in the tool it was made to call, which the request names (as
+    on the streamed path)."""
+    spec = RequestSpec(model="probe", messages=(Message("user", "probe"),), schema=schema)
+    return api.provider.build_request(spec, "", api.base_url)
+
+
 def _record(
     provider: Provider,
     batch: Submission,
@@ -429,12 +444,13 @@ def _record(
     model: str,
     outcome: Outcome,
     schema: Optional[Schema],
+    sent: HTTPRequest,
 ) -> dict[str, Any]:
     """The output record of one line from its outcome in the batch (its answer checked
-    against ``schema``, if any)."""
+    against ``schema``, if any; ``sent``: see ``_sent_as``)."""
     if isinstance(outcome, Exception):
         return {**_failure(line_id, model, outcome), "batch": batch.id}
-    events = provider.complete_reply(outcome, None)
+    events = provider.complete_reply(outcome, sent)
     if events is None:
         exc = StreamError(
             f"{provider.name}'s batch result for this line is not a whole reply: "

@@ -12,6 +12,7 @@ from codey._providers._base import (
     RequestSpec,
     Service,
     ServiceProvider,
+    error_details,
     parse_event_data,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
@@ -50,23 +51,6 @@ def _input(arguments: str) -> Any:
     return value if isinstance(value, dict) else {}
 
 
-def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-    """(message, type) from ``{"type": "error", "error": {"type": ..., "message": ...}}``."""
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error")
-    if isinstance(error, str):
-        return error, None
-    if not isinstance(error, dict):
-        return None, None
-    message = error.get("message")
-    error_type = error.get("type")
-    return (
-        str(message) if message is not None else None,
-        str(error_type) if error_type is not None else None,
-    )
-
-
 def _usage(usage: dict[str, Any], start: Optional[Usage] = None) -> Usage:
     """A Messages ``usage`` object; what it leaves out is taken from ``message_start``'s."""
     before = start or Usage()
@@ -87,6 +71,7 @@ class MessagesParser:
 
     __slots__ = (
         "_answer_block",
+        "_calls",
         "_start",
         "answer_tool",
         "complete_at_eof",
@@ -103,6 +88,8 @@ class MessagesParser:
         self.saw_text = False
         self._start: Optional[Usage] = None
         self._answer_block: Optional[int] = None
+        #: The indexes of the tool_use blocks: the client's calls.
+        self._calls: set[int] = set()
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
@@ -128,17 +115,17 @@ class MessagesParser:
                         out.append(delta["partial_json"])
                         self.saw_text = True
                     return
-                out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
+                if index in self._calls:  # not a server tool's (server_tool_use, mcp_tool_use)
+                    out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
+            # Only tool_use blocks are the caller's to run; the server runs its own.
             if block.get("type") == "tool_use" and block.get("name") == self.answer_tool:
                 self._answer_block = obj.get("index", 0)
             elif block.get("type") == "tool_use":
-                out.append(
-                    ToolCallDelta(
-                        index=obj.get("index", 0), id=block.get("id"), name=block.get("name")
-                    )
-                )
+                index = obj.get("index", 0)
+                self._calls.add(index)
+                out.append(ToolCallDelta(index=index, id=block.get("id"), name=block.get("name")))
             elif block.get("type") == "text" and block.get("text"):
                 out.append(block["text"])
                 self.saw_text = True
@@ -156,7 +143,7 @@ class MessagesParser:
             self.done = True
         elif kind == "error":
             error = obj.get("error") or {}
-            message, error_type = error_details(obj)
+            message, error_type = error_details(obj, bare=False)
             raise StreamError(
                 message or f"{self.name} sent an error: {data[:200]}",
                 provider=self.name,
@@ -168,7 +155,7 @@ class Messages(ServiceProvider):
     """A service that speaks the Anthropic Messages API."""
 
     __slots__ = ()
-    kind = "anthropic"
+    wire = "messages"
     wire_name = "Messages"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -298,7 +285,7 @@ class Messages(ServiceProvider):
 
     @staticmethod
     def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-        return error_details(body)
+        return error_details(body, bare=False)
 
     @staticmethod
     def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
+import attrs
+
 import codey
 from codey._many import StreamMany
 from codey._stream import Stream
@@ -56,37 +58,25 @@ KINDS = {
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+@attrs.frozen(kw_only=True, eq=False)
 class Show:
     """What the user asked to see, and how (from the command-line flags)."""
 
-    def __init__(
-        self,
-        *,
-        mode: str = "text",
-        add_delimiters: bool = False,
-        settings: Optional[ChatSettings] = None,
-        no_stream: bool = False,
-        reasoning: bool = False,
-        usage: bool = False,
-        stats: bool = False,
-        delay: Optional[float] = None,
-        schema: bool = False,
-    ) -> None:
-        #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
-        self.mode = mode
-        self.add_delimiters = add_delimiters
-        self.settings = settings
-        self.no_stream = no_stream
-        self.reasoning = reasoning
-        self.usage = usage
-        self.stats = stats
-        #: Seconds without text before the status line appears; None for never.
-        self.delay = delay
-        #: ``--schema``: plain text is written only once it is checked JSON.
-        self.schema = schema
-        #: ``--add-delimiters``: what goes before the assistant delimiter (the prompt INPUT
-        #: adds to a piped chat log), so the output appended to the log continues it.
-        self.lead = ""
+    #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
+    mode: str = "text"
+    add_delimiters: bool = False
+    settings: Optional[ChatSettings] = None
+    no_stream: bool = False
+    reasoning: bool = False
+    usage: bool = False
+    stats: bool = False
+    #: Seconds without text before the status line appears; None for never.
+    delay: Optional[float] = None
+    #: ``--schema``: plain text is written only once it is checked JSON.
+    schema: bool = False
+    #: ``--add-delimiters``: what goes before the assistant delimiter (the prompt INPUT
+    #: adds to a piped chat log), so the output appended to the log continues it.
+    lead: str = ""
 
 
 def json_line(record: dict[str, Any]) -> str:

@@ -27,6 +27,10 @@ _SOURCES = {
 }
 
 
+#: What ``codey config`` says of a ``[models."NAME"]`` table that matches no model.
+_UNMATCHED = "names no model codey knows, so it applies to nothing"
+
+
 def run_models(args: argparse.Namespace) -> int:
     out = stdout()
     # codey.models() lists them grouped by provider, in codey.providers() order.
@@ -43,10 +47,15 @@ def run_providers(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace) -> int:
+    import sys
+
     config: Config = args.config
     out = stdout()
     out.write(config.path + "\n" if args.path else report(config))
     out.flush()
+    if not args.path:
+        for name in config.unmatched_models():
+            sys.stderr.write(f"codey: warning: {config.path}: [models.{_key(name)}] {_UNMATCHED}\n")
     return 0
 
 
@@ -119,8 +128,11 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     if config.defaults:
         lines += ["", "[defaults]"]
         lines += [f"{key} = {_toml(value)}" for key, value in config.defaults.items()]
+    unmatched = config.unmatched_models()
     for name, values in config.models.items():
         lines += ["", f"[models.{_key(name)}]"]
+        if name in unmatched:
+            lines[-1] += f"  # {_UNMATCHED}"
         lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
     configured = {provider.name: provider for provider in config.providers}
     for provider in _providers.snapshot():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 import codey
 from codey.cli._exit import fail
 from codey.cli._io import InputError, read_input, read_inputs, stdout, terminal
@@ -44,8 +46,7 @@ def run_prompt(args: argparse.Namespace) -> int:
             return fail(NO_PROMPT)
         chat = _tools.attach_to_prompt(chat, _tools.attachments(args, stdin))
         tools = _tools.tool_options(args, _tools.on_terminal())
-        show = show_for(args, config, chat.settings)
-        show.lead = lead or ""
+        show = attrs.evolve(show_for(args, config, chat.settings), lead=lead or "")
         if len(models) > 1:
             requests = [
                 (model, request_options(args, config, config.resolve(model), chat))
@@ -82,8 +83,6 @@ def conversation(
     are one plain user message. INPUT after a piped chat log is its next user
     message, or the end of its last one when that is the user's.
     """
-    import attrs
-
     from codey._chatlog import Chat, escape_delimiters
     from codey._types import Message
 
@@ -131,8 +130,6 @@ def ending_on_a_prompt(chat: Chat, text: str) -> Chat:
         )
     while messages and messages[-1].role == "assistant":
         messages.pop()
-    import attrs
-
     return attrs.evolve(chat, messages=messages)
 
 
