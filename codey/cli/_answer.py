@@ -31,7 +31,7 @@ from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_mes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from codey._chatlog import ChatSettings
+    from codey._chatlog import ChatSettings, Escaper
     from codey._types import Message
 
 __all__ = [
@@ -73,6 +73,9 @@ class Show:
     delay: Optional[float] = None
     #: ``--schema``: plain text is written only once it is checked JSON.
     schema: bool = False
+    #: ``--add-delimiters``: what goes before the assistant delimiter (the prompt INPUT
+    #: adds to a piped chat log), so the output appended to the log continues it.
+    lead: str = ""
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -159,6 +162,12 @@ class _Answer:
         self.escape = escape
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
+        # --add-delimiters writes chat-log text: the answer is escaped as codey save does.
+        self.escaper: Optional[Escaper] = None
+        if show.add_delimiters and show.settings is not None:
+            from codey._chatlog import Escaper
+
+            self.escaper = Escaper(show.settings)
 
     def _line(self, record: dict[str, Any]) -> None:
         if self.model is not None:
@@ -177,11 +186,13 @@ class _Answer:
     def begin(self) -> None:
         settings = self.show.settings
         if self.show.add_delimiters and settings is not None:
-            self.put(settings.delimiter("assistant"))
+            self.put(self.show.lead + settings.delimiter("assistant"))
 
     def text(self, piece: str) -> None:
         if self.show.mode == "events":
             self._line({"type": "text", "text": piece})
+        elif self.escaper is not None:
+            self.put(self.escaper.feed(piece))
         else:
             self.put(piece)
 
@@ -195,7 +206,7 @@ class _Answer:
             self._line({"type": "finish", "reason": self.reason})
             return
         if self.show.add_delimiters and settings is not None:
-            self.put(settings.delimiter("user"))
+            self.put((self.escaper.flush() if self.escaper else "") + settings.delimiter("user"))
         if self.show.mode == "text":
             self._write("\n")
 

@@ -213,7 +213,8 @@ def _converse(
 
     log = _Log(args.file)
     with log.open() as (_, existing):
-        chat = parse_chat(existing, base_dir=log.base_dir)  # an invalid file fails here
+        # An invalid file (or an attachment from outside its folder) fails here.
+        chat = parse_chat(existing, base_dir=log.base_dir, attach_from=args.attach_from)
     tool_options(args, on_terminal())  # and tools that cannot run, before any prompt
     if interactive:
         model = choose_model(args.model, chat, args.config)

@@ -88,10 +88,10 @@ exit status:
 """
 
 CHAT_INPUT_HELP = (
-    "the prompt; without it, standard input is read when it is not a terminal. "
-    "Either is read as a chat log: optional TOML (+++) or YAML (---) front matter, "
-    'then messages separated by delimiters such as "# === ASSISTANT ===" '
-    '(see "chat logs" in codey(1))'
+    "the prompt; standard input is read too when it is not a terminal, and comes "
+    "first. It is read as a chat log (unless --raw): optional TOML (+++) or YAML (---) "
+    'front matter, then messages separated by delimiters such as "# === ASSISTANT ===" '
+    '(see "chat logs" in codey(1)); INPUT after a piped chat log is its next user message'
 )
 
 
@@ -230,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
             '"attachments" in codey(1))',
         )
 
+    def attach_from_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--attach-from",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="let the chat log attach files from this folder too (by default only "
+            "from the log's own folder, the current one for standard input); repeatable",
+        )
+
     def tool_options(sub: argparse.ArgumentParser) -> None:
         group = sub.add_argument_group(
             "tools",
@@ -337,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
         "written if the answer breaks)",
     )
     attach_option(prompt)
+    attach_from_option(prompt)
+    prompt.add_argument(
+        "--raw",
+        action="store_true",
+        help="send the input as one plain user message: no front matter, no delimiters, "
+        "no attachment lines",
+    )
     request_options(prompt)
     tool_options(prompt)
     input_options(prompt)
@@ -358,9 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
         "input",
         nargs="?",
         metavar="INPUT",
-        help="the prompt; without it, standard input is read when it is not a terminal. "
-        "It is one user message: a line in it that looks like a delimiter is written "
-        'escaped, "\\# === USER ===", and read back as text',
+        help="the prompt; standard input is read too when it is not a terminal, and "
+        "comes first. The prompt is one user message: a line in it that looks like a "
+        'delimiter is written escaped, "\\# === USER ===", and read back as text',
     )
     save.add_argument(
         "--file",
@@ -370,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_option(save)
     attach_option(save)
+    attach_from_option(save)
     request_options(save)
     tool_options(save)
     input_options(save)
@@ -396,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
         "interrupted answer is kept with a note, and the file stays a valid chat log",
     )
     model_option(chat)
+    attach_from_option(chat)
     request_options(chat)
     tool_options(chat)
     chat.set_defaults(command="chat", config_needed=True)
@@ -443,7 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     completion.set_defaults(command="completion", config_needed=True)
 
-    text_help = "the text; without it, standard input is read when it is not a terminal"
+    text_help = (
+        "the text itself, not a file name (codey format < FILE reads a file); standard "
+        "input is read too when it is not a terminal, and comes first"
+    )
     buffer = command(
         "buffer",
         "read all the input, then write it out",

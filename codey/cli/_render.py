@@ -16,7 +16,7 @@ import threading
 
 from codey._errors import CodeyError
 from codey.cli._exit import fail
-from codey.cli._io import read_input, stdout
+from codey.cli._io import hint_if_file_name, read_input, stdout
 from codey.cli._status import isatty
 
 TYPE_CHECKING = False
@@ -371,6 +371,7 @@ class Spinner:
 
 def run_buffer(args: argparse.Namespace) -> int:
     """``codey buffer``: all of standard input, then at once (a spinner meanwhile)."""
+    hint_if_file_name(args.input, "buffer")
     if args.input is None and not isatty(sys.stdin):
         with Spinner(sys.stderr):
             text = read_input(None, args, "input")
@@ -385,6 +386,7 @@ def run_buffer(args: argparse.Namespace) -> int:
 
 
 def run_format(args: argparse.Namespace) -> int:
+    hint_if_file_name(args.input, "format")
     text = read_input(args.input, args, "input")
     if text is None:
         return fail(NO_INPUT.format("formatting"))
@@ -395,6 +397,7 @@ def run_format(args: argparse.Namespace) -> int:
 
 
 def run_color(args: argparse.Namespace) -> int:
+    hint_if_file_name(args.input, "color")
     text = read_input(args.input, args, "input")
     if text is None:
         return fail(NO_INPUT.format("colorizing"))
