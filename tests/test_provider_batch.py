@@ -414,7 +414,7 @@ class TestCollection:
 _MEMORY_CHILD = """
 import json, sys, tracemalloc
 import codey
-from codey._provider_batch import _apis
+from codey._batch._provider import _apis
 
 base_url, key, out, provider = sys.argv[1:5]
 models = {"openai": "gpt-4.1", "anthropic": "claude-sonnet-4-0"}

@@ -6,6 +6,6 @@ Batches, behind ``codey.batch(..., provider_batch=True)``.
 - ``_run``: submit, poll, collect into the output's records.
 """
 
-from codey._provider_batch._run import DEFAULT_POLL_INTERVAL, provider_batch
+from codey._batch._provider._run import DEFAULT_POLL_INTERVAL, provider_batch
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]

@@ -25,7 +25,10 @@ from typing import Any, Callable, Optional
 import attrs
 
 from codey import _providers
-from codey._batch import (
+from codey._batch._files import OutputFile
+from codey._batch._provider._apis import BatchAPI, BatchState, Outcome, api_for
+from codey._batch._provider._state import StateFile, Submission
+from codey._batch._streamed import (
     DEFAULT_RETRIES,
     NO_JSON,
     BatchSummary,
@@ -35,7 +38,6 @@ from codey._batch import (
     state_path,
     success,
 )
-from codey._batchfile import OutputFile
 from codey._errors import (
     APIStatusError,
     BatchOutputError,
@@ -45,8 +47,6 @@ from codey._errors import (
     StructuredOutputError,
     UnsupportedOptionError,
 )
-from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
-from codey._provider_batch._state import StateFile, Submission
 from codey._providers._base import HTTPRequest, Provider, RequestSpec
 from codey._schema import Schema, checked_json
 from codey._types import Finish, Message, Usage

@@ -3,7 +3,7 @@
 The caller's thread reads the input lazily and keeps at most ``2 * parallel``
 lines handed out; up to ``parallel`` worker threads (``codey-batch-N``) each
 run one ``codey.stream()`` at a time, as the adaptive
-:class:`~codey._ratelimit.Limiter` allows; one writer thread appends the
+:class:`~codey._batch._limiter.Limiter` allows; one writer thread appends the
 finished records, a group per fsync (group commit: a slow disk never holds
 up the requests, and a fast batch syncs at most every ``SYNC_INTERVAL``). The
 engine still does the retries before the first text. Memory stays flat in
@@ -24,9 +24,9 @@ from typing import Any, Callable, Optional, Union
 
 import attrs
 
-from codey._batchfile import LINE_OPTIONS, BatchLine, OutputFile, coerce
+from codey._batch._files import LINE_OPTIONS, BatchLine, OutputFile, coerce
+from codey._batch._limiter import Limiter, Ticket
 from codey._errors import BatchInputError, CodeyError
-from codey._ratelimit import Limiter, Ticket
 from codey._retry import error_kind
 from codey._secrets import redact
 from codey._stream import Stream, worker_thread
@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
 DEFAULT_RETRIES = 4
 #: The ``stream()`` keywords ``batch()`` passes on (the model and retries are its own).
 BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
-#: Beside the output while a provider batch is in flight (``codey._provider_batch._state``).
+#: Beside the output while a provider batch is in flight (``codey._batch._provider._state``).
 STATE_SUFFIX = ".provider-batch.json"
 
 
@@ -524,8 +524,8 @@ def batch(
     if iter(lines) is not lines:  # it can be read twice: check it all first
         total = _read_ahead(lines)
     if provider_batch or resume or os.path.exists(state_path(output)):
-        from codey._provider_batch import DEFAULT_POLL_INTERVAL
-        from codey._provider_batch import provider_batch as by_provider
+        from codey._batch._provider import DEFAULT_POLL_INTERVAL
+        from codey._batch._provider import provider_batch as by_provider
 
         summary = by_provider(
             lines,
