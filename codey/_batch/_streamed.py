@@ -18,19 +18,18 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
 import attrs
 
-from codey._batch._files import LINE_OPTIONS, BatchLine, OutputFile, coerce
+from codey._batch._files import LINE_OPTIONS, BatchLine, OutputFile, lines_to_run
 from codey._batch._limiter import Limiter, Ticket
-from codey._errors import BatchInputError, CodeyError
-from codey._retry import error_kind
-from codey._secrets import redact
+from codey._batch._provider._state import state_path
+from codey._batch._records import NO_JSON, BatchSummary, Tally, failure, success
+from codey._errors import CodeyError
 from codey._stream import Stream, worker_thread
-from codey._types import Usage
 
 __all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
 
@@ -38,15 +37,6 @@ __all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
 DEFAULT_RETRIES = 4
 #: The ``stream()`` keywords ``batch()`` passes on (the model and retries are its own).
 BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
-#: Beside the output while a provider batch is in flight (``codey._batch._provider._state``).
-STATE_SUFFIX = ".provider-batch.json"
-
-
-def state_path(output: Union[str, os.PathLike[str]]) -> str:
-    """``prompts.out.jsonl`` -> ``prompts.out.jsonl.provider-batch.json``."""
-    return os.fspath(output) + STATE_SUFFIX
-
-
 #: How often ``on_progress`` hears from a run whose lines are slow to finish, in seconds.
 PROGRESS_INTERVAL = 0.25
 #: The shortest time between two fsyncs of the output, in seconds: a record
@@ -55,51 +45,7 @@ PROGRESS_INTERVAL = 0.25
 SYNC_INTERVAL = 0.01
 
 _STOP = object()
-#: ``success()``'s answer when the line had no schema (its record has no ``"json"``).
-NO_JSON = object()
 _ids = itertools.count(1)
-
-
-@attrs.frozen
-class BatchSummary:
-    """How a batch went (or is going: ``on_progress`` gets one as it runs)."""
-
-    #: Lines that succeeded in this run.
-    done: int = 0
-    #: Lines whose last attempt failed in this run (their error records say why).
-    failed: int = 0
-    #: Lines already done in the output file, not run again.
-    skipped: int = 0
-    #: Lines in the input, when it could be read ahead (a file, a list), else None.
-    total: Optional[int] = None
-    #: Lines being answered now.
-    in_flight: int = 0
-    #: Seconds since the batch started.
-    elapsed: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    #: Retries before the first text, summed over the lines.
-    retries: int = 0
-    #: Responses that said "slow down" (429, 503, 529), retried ones included.
-    throttled: int = 0
-    #: How many requests the limiter lets run at once now.
-    concurrency: int = 0
-    #: Failed lines by kind (``busy``, ``timeout``, ``configuration``...).
-    errors: Mapping[str, int] = attrs.field(factory=dict, hash=False)
-    #: The output file.
-    output: str = ""
-    #: With ``provider_batch=True``: this run's provider batches, id -> status as last
-    #: polled (``validating``, ``in_progress``, ``completed``, ``ended``...).
-    provider_batches: Mapping[str, str] = attrs.field(factory=dict, hash=False)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every line run succeeded."""
-        return self.failed == 0
-
-    @property
-    def prompts_per_second(self) -> float:
-        return (self.done + self.failed) / self.elapsed if self.elapsed > 0 else 0.0
 
 
 def _check_options(options: Mapping[str, Any]) -> None:
@@ -117,13 +63,6 @@ def _read_ahead(lines: Iterable[Any]) -> int:
 
 def _nothing() -> None:
     pass
-
-
-def _duplicate(line_id: str, number: int) -> BatchInputError:
-    return BatchInputError(
-        f"the id {line_id!r} appears twice (again at line {number}): every line needs its own id",
-        line=number,
-    )
 
 
 class _Run:
@@ -331,7 +270,7 @@ class _Run:
         try:
             answer = stream(line.prompt, model=model, on_response=observe, **options)
         except (CodeyError, ValueError, TypeError) as exc:  # this line's setup: its record
-            return _failure(line.id, model, exc)
+            return failure(line.id, model, exc)
         with self._lock:
             if self.stopping.is_set():
                 answer.close()
@@ -341,7 +280,7 @@ class _Run:
             with answer:
                 text = "".join(answer)
         except CodeyError as exc:
-            return None if self.stopping.is_set() else _failure(line.id, answer.model, exc)
+            return None if self.stopping.is_set() else failure(line.id, answer.model, exc)
         finally:
             with self._lock:
                 self._streams.discard(answer)
@@ -363,100 +302,6 @@ class _Run:
 
 def _seconds(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 4)
-
-
-def success(
-    line_id: str,
-    model: str,
-    text: str,
-    finish_reason: Optional[str],
-    usage: Optional[Usage],
-    *,
-    to_first_text: Optional[float] = None,
-    total: Optional[float] = None,
-    retries: int = 0,
-    answer: Any = NO_JSON,
-) -> dict[str, Any]:
-    """A line's record when it was answered: the one shape of a success (``answer``:
-    the JSON of an answer checked against a schema, as ``"json"``)."""
-    record = {
-        "id": line_id,
-        "model": model,
-        "text": text,
-        "finish_reason": finish_reason,
-        "usage": {
-            "input_tokens": None if usage is None else usage.input_tokens,
-            "output_tokens": None if usage is None else usage.output_tokens,
-        },
-        "timings": {"to_first_text": to_first_text, "total": total, "retries": retries},
-    }
-    if answer is not NO_JSON:
-        record["json"] = answer
-    return record
-
-
-class Tally:
-    """What the records written so far add up to."""
-
-    def __init__(self) -> None:
-        self.done = self.failed = 0
-        self.input_tokens = self.output_tokens = self.retries = 0
-        self.errors: dict[str, int] = {}
-
-    def count(self, record: Mapping[str, Any]) -> None:
-        error = record.get("error")
-        if error is None:
-            self.done += 1
-            usage = record["usage"]
-            self.input_tokens += usage["input_tokens"] or 0
-            self.output_tokens += usage["output_tokens"] or 0
-            self.retries += record["timings"]["retries"]
-        else:
-            self.failed += 1
-            self.errors[error["kind"]] = self.errors.get(error["kind"], 0) + 1
-
-    def summary(self, **fields: Any) -> BatchSummary:
-        """A :class:`BatchSummary` of these counts and ``fields``."""
-        return BatchSummary(
-            done=self.done,
-            failed=self.failed,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            retries=self.retries,
-            errors=dict(self.errors),
-            **fields,
-        )
-
-
-def lines_to_run(
-    lines: Iterable[Any], done: set[str], skipped: Callable[[], None]
-) -> Iterator[tuple[int, BatchLine]]:
-    """(1-based number, line) of each line whose id is not ``done``, read as it goes;
-    ``skipped()`` for each one that is. An id seen twice is a BatchInputError."""
-    seen: set[str] = set()
-    for number, item in enumerate(lines, 1):
-        line = coerce(item, number)
-        if line.id in seen:
-            raise _duplicate(line.id, number)
-        seen.add(line.id)
-        if line.id in done:
-            skipped()
-        else:
-            yield number, line
-
-
-def _failure(line_id: str, model: str, exc: BaseException) -> dict[str, Any]:
-    """A line's error record; an invalid option (a ValueError) is the line's configuration."""
-    return {
-        "id": line_id,
-        "model": model,
-        "error": {
-            "type": type(exc).__name__,
-            "message": redact(str(exc)),
-            "status_code": getattr(exc, "status_code", None),
-            "kind": error_kind(exc) if isinstance(exc, CodeyError) else "configuration",
-        },
-    }
 
 
 def batch(

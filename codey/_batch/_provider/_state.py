@@ -12,13 +12,22 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import attrs
 
 from codey._errors import BatchOutputError
 
-__all__ = ["StateFile", "Submission"]
+__all__ = ["STATE_SUFFIX", "StateFile", "Submission", "state_path"]
+
+#: Beside the output while a provider batch is in flight.
+STATE_SUFFIX = ".provider-batch.json"
+
+
+def state_path(output: Union[str, os.PathLike[str]]) -> str:
+    """``prompts.out.jsonl`` -> ``prompts.out.jsonl.provider-batch.json``."""
+    return os.fspath(output) + STATE_SUFFIX
+
 
 _FORMAT = "codey provider batch"
 _VERSION = 1
