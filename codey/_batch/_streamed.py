@@ -1,4 +1,4 @@
-"""``codey.batch()``: many prompts through a bounded pool of streams; the output file is the state.
+"""The streamed runner of ``codey.batch()``: many prompts through a bounded pool of streams.
 
 The caller's thread reads the input lazily and keeps at most ``2 * parallel``
 lines handed out; up to ``parallel`` worker threads (``codey-batch-N``) each
@@ -14,29 +14,23 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import queue
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from time import monotonic
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 import attrs
 
-from codey._batch._files import LINE_OPTIONS, BatchLine, OutputFile, lines_to_run
+from codey._batch._files import BatchLine, OutputFile, lines_to_run
 from codey._batch._limiter import Limiter, Ticket
-from codey._batch._provider._state import state_path
 from codey._batch._records import NO_JSON, BatchSummary, Tally, failure, success
 from codey._errors import CodeyError
 from codey._stream import Stream, worker_thread
 
-__all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch"]
+__all__ = ["streamed_batch"]
 
-#: Retries before the first text, per line: more than a lone stream's 2, for a long run.
-DEFAULT_RETRIES = 4
-#: The ``stream()`` keywords ``batch()`` passes on (the model and retries are its own).
-BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
 #: How often ``on_progress`` hears from a run whose lines are slow to finish, in seconds.
 PROGRESS_INTERVAL = 0.25
 #: The shortest time between two fsyncs of the output, in seconds: a record
@@ -46,23 +40,6 @@ SYNC_INTERVAL = 0.01
 
 _STOP = object()
 _ids = itertools.count(1)
-
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - BATCH_OPTIONS)
-    if unknown:
-        raise TypeError(
-            f"batch() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
-        )
-
-
-def _read_ahead(lines: Iterable[Any]) -> int:
-    """Check every line and id of an input that can be read twice; the number of lines."""
-    return sum(1 for _ in lines_to_run(lines, set(), _nothing))
-
-
-def _nothing() -> None:
-    pass
 
 
 class _Run:
@@ -304,89 +281,17 @@ def _seconds(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 4)
 
 
-def batch(
-    lines: Iterable[Union[BatchLine, str, Mapping[str, Any], Any]],
-    output: Union[str, Any],
+def streamed_batch(
+    lines: Iterable[Any],
+    output: OutputFile,
+    limiter: Limiter,
     *,
-    parallel: int = 8,
-    model: Optional[str] = None,
-    retries: int = DEFAULT_RETRIES,
-    on_progress: Optional[Callable[[BatchSummary], None]] = None,
-    provider_batch: bool = False,
-    resume: bool = False,
-    poll_interval: Optional[float] = None,
-    **options: Any,
+    parallel: int,
+    model: Optional[str],
+    options: dict[str, Any],
+    on_progress: Optional[Callable[[BatchSummary], None]],
+    total: Optional[int],
 ) -> BatchSummary:
-    """Answer every line, ``parallel`` at most at once, appending a record per line to
-    ``output`` (JSONL); lines already done there are skipped, so running the same
-    batch again goes on where it stopped and retries what failed.
-
-    :param lines: ``BatchLine`` values, prompts (str or message lists) or dicts
-        (``id``, ``prompt`` or ``messages``, ``model``, ``options``), such as
-        :func:`read_batch_input` yields; a line without an id is given its 1-based position.
-    :param output: the output file's path; created if needed.
-    :param parallel: the most requests at once; fewer while the provider says to slow down.
-    :param model: the model of the lines that name none (default: as ``stream()``'s).
-    :param retries: retries before the first text, per line.
-    :param on_progress: called with a :class:`BatchSummary` in the calling thread as
-        records are written (at least every quarter second), and once at the end.
-    :param provider_batch: send the lines through the provider's batch API (OpenAI's
-        Batch API, Anthropic's Message Batches: half the price, answers within 24 hours)
-        and wait for the results, polling every ``poll_interval`` seconds (default 30);
-        a state file beside the output (``OUTPUT.provider-batch.json``) names the
-        batches until their results are in the output. ``parallel`` does not apply;
-        ``retries`` and the timeouts do, to each call to the batch API.
-    :param resume: collect the provider batch in flight for this output (after a crash
-        or Ctrl-C) instead of submitting anything; with no batch in flight, as if not
-        given (a plain batch always goes on where it stopped).
-    :param options: ``stream()`` keywords for every line (``max_tokens``, ``system``,
-        ``schema``...); a line's own ``options`` win. With a ``schema``, a record holds the
-        answer's JSON too (``"json"``), and an answer that does not match is a failed line
-        (``StructuredOutputError``), asked again on the next run.
-    :raises BatchInputError: a malformed line or a repeated id; before any request when
-        ``lines`` can be iterated twice (a list, a file), else when it is reached.
-    :raises BatchOutputError: ``output`` holds something else, or another batch writes it,
-        or a provider batch is in flight for it and ``resume`` is false.
-    :raises KeyboardInterrupt: after stopping: what finished is on disk, the rest is not.
-    """
-    _check_options(options)
-    if options.get("schema") is not None:
-        from codey._schema import to_schema
-
-        options["schema"] = to_schema(options["schema"])  # a bad one fails now, not per line
-    limiter = Limiter(parallel)
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-        raise ValueError(f"retries must be a non-negative int, not {retries!r}")
-    if poll_interval is not None and (
-        not isinstance(poll_interval, (int, float))
-        or isinstance(poll_interval, bool)
-        or poll_interval <= 0
-    ):
-        raise ValueError(
-            f"poll_interval must be a positive number of seconds, not {poll_interval!r}"
-        )
-    total: Optional[int] = None
-    if iter(lines) is not lines:  # it can be read twice: check it all first
-        total = _read_ahead(lines)
-    if provider_batch or resume or os.path.exists(state_path(output)):
-        from codey._batch._provider import DEFAULT_POLL_INTERVAL
-        from codey._batch._provider import provider_batch as by_provider
-
-        summary = by_provider(
-            lines,
-            os.fspath(output),
-            submit=provider_batch,
-            resume=resume,
-            model=model,
-            poll_interval=poll_interval or DEFAULT_POLL_INTERVAL,
-            on_progress=on_progress,
-            options={"retries": retries, **options},
-        )
-        if summary is not None:
-            return summary
-    out = OutputFile(output)
-    try:
-        run = _Run(out, limiter, model, {"retries": retries, **options}, on_progress, total)
-        return run.run(lines, parallel)
-    finally:
-        out.close()
+    """Answer the lines not done in ``output``, ``parallel`` at most at once (as
+    ``limiter`` allows), appending their records; ``total``: the lines, if known."""
+    return _Run(output, limiter, model, options, on_progress, total).run(lines, parallel)

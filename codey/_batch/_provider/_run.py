@@ -463,45 +463,28 @@ def _record(
 
 def provider_batch(
     lines: Iterable[Any],
-    output: str,
+    output: OutputFile,
+    state: Optional[StateFile],
     *,
-    submit: bool,
-    resume: bool,
     model: Optional[str],
     poll_interval: float,
     on_progress: Optional[Callable[[BatchSummary], None]],
     options: dict[str, Any],
-) -> Optional[BatchSummary]:
-    """Submit ``lines`` (``submit``) or collect the batch in flight (``resume``), writing
-    the records to ``output``; None when neither applies (no batch in flight, and
-    ``submit`` false): the caller runs the lines itself.
-    """
-    path = state_path(output)
-    out = OutputFile(output)  # its lock keeps two runs from sharing the state
-    try:
-        state = StateFile.load(path)
-        if state is None and not submit:
-            return None  # nothing in flight: a plain batch
-        if state is not None and not resume:
-            raise BatchOutputError(
-                f"a provider batch for {output} is in flight ({path}): run again with "
-                "resume=True (codey batch --resume) to collect it rather than pay twice, "
-                "or delete the state file to give it up",
-                path=path,
-            )
-        run = _Run(out, model, options, on_progress)
-        if state is None:
-            state = run.submit(lines, path)
-        else:
-            run.total = sum(len(submission.lines) for submission in state.submissions)
-        run.report()
-        if state.submissions:
-            run.collect(state, poll_interval)
-        elif os.path.exists(path):  # every batch refused: their lines' records say why
-            state.remove()
-        summary = run.summary()
-        if on_progress is not None:
-            on_progress(summary)
-        return summary
-    finally:
-        out.close()
+) -> BatchSummary:
+    """Submit ``lines`` (no ``state``) or collect the batches ``state`` names (a resumed
+    run), writing the records to ``output``; ``options`` hold ``retries``."""
+    path = state_path(output.path)
+    run = _Run(output, model, options, on_progress)
+    if state is None:
+        state = run.submit(lines, path)
+    else:
+        run.total = sum(len(submission.lines) for submission in state.submissions)
+    run.report()
+    if state.submissions:
+        run.collect(state, poll_interval)
+    elif os.path.exists(path):  # every batch refused: their lines' records say why
+        state.remove()
+    summary = run.summary()
+    if on_progress is not None:
+        on_progress(summary)
+    return summary

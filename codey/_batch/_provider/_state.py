@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any, Optional, Union
 
 import attrs
@@ -84,6 +83,8 @@ class StateFile:
 
     def save(self) -> None:
         """Write the state whole: a reader sees the old state or the new, never half."""
+        import tempfile  # here: a streamed batch reads the state file, never writes one
+
         obj: dict[str, Any] = {
             "format": _FORMAT,
             "version": _VERSION,
