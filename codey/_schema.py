@@ -157,10 +157,11 @@ def load_answer(
 def checked_json(
     schema: Optional[Schema], text: str, provider: str, finish_reason: Optional[str]
 ) -> Any:
-    """The answer's JSON, checked against ``schema`` (not loaded into its class)."""
-    from codey._secrets import redact
+    """The answer's JSON, checked against ``schema`` (not loaded into its class).
 
-    excerpt = redact(repr(text[:200]) + ("..." if len(text) > 200 else ""))
+    The error quotes the answer: its reader redacts it (``Stream``, the batch's record).
+    """
+    excerpt = repr(text[:200]) + ("..." if len(text) > 200 else "")
     cut = " (cut off at max_tokens)" if finish_reason in _CUT else ""
     try:
         value = json.loads(text)

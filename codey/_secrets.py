@@ -4,6 +4,8 @@
 every key in the environment (the providers' variables and any other
 ``*_API_KEY``), so a server that quotes one back in an error body, an error
 event or a malformed line cannot put it into a message, a repr or a log line.
+The provider registry tells this module which variables are the providers'
+(:func:`watch_variables`): the ground floor imports nothing above it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterable
 from typing import Optional
 
 from codey._errors import CodeyError, InvalidAPIKeyError
@@ -25,6 +28,14 @@ _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _in_use: dict[str, None] = {}
 _IN_USE_LIMIT = 1024
 _lock = threading.Lock()
+#: The registered providers' key variables (the registry keeps it up to date).
+_watched: frozenset[str] = frozenset()
+
+
+def watch_variables(names: Iterable[str]) -> None:
+    """From now on, hide the values of these variables (the providers' key variables)."""
+    global _watched
+    _watched = frozenset(names)
 
 
 def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
@@ -60,9 +71,7 @@ def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
 
 def known_keys() -> list[str]:
     """Every key worth hiding, longest first (so no key is half-replaced)."""
-    from codey import _providers
-
-    names = {provider.key_env for provider in _providers.snapshot()}
+    names = _watched
     values = set()
     for name, value in os.environ.items():
         if name in names or name.upper().endswith("API_KEY"):
@@ -87,12 +96,29 @@ def redact(text: str, keys: Optional[list[str]] = None) -> str:
     return text
 
 
+class Redacted:
+    """``str(value)`` with every known key redacted, worked out only when shown
+    (a log line's argument: nothing is done for a line that is not emitted)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return redact(str(self.value))
+
+
 def scrub(exc: BaseException) -> BaseException:
-    """Redact an error's message and text attributes, and those of its causes, in place."""
+    """Redact an error's message and text attributes, and those of its causes and of
+    the earlier attempts it carries (``attempts``: the fallbacks'), in place."""
     keys = known_keys()
     seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         try:
             current.args = tuple(
@@ -109,5 +135,10 @@ def scrub(exc: BaseException) -> BaseException:
                     setattr(current, name, redact(value, keys))
                 except (AttributeError, TypeError):
                     pass
-        current = current.__cause__ or current.__context__
+        attempts = getattr(current, "attempts", None)
+        if isinstance(attempts, list):  # [(model, error)]: set by the fallbacks' producer
+            todo.extend(entry[1] for entry in attempts if isinstance(entry[1], BaseException))
+        cause = current.__cause__ or current.__context__
+        if cause is not None:
+            todo.append(cause)
     return exc

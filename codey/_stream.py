@@ -42,6 +42,7 @@ from codey._errors import (
     DeadlineExceededError,
     chunk_timeout_message,
 )
+from codey._secrets import scrub
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
@@ -126,21 +127,11 @@ class Stream:
         on_response: Optional[ResponseHook] = None,
     ) -> None:
         self._targets = tuple(targets)
-        self._schema = schema
-        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
-        self._json_error: Optional[BaseException] = None
-        self.usage = None
-        self.finish_reason = None
-        self._parts: list[str] = []
+        self._begin_answer(schema)
         # The queue item being handed out, and the position in it.
         self._batch: list[Any] = []
         self._position = 0
-        self._reasoning: list[str] = []
         self._tool_deltas: list[ToolCallDelta] = []
-        #: events() handed on a tool-call or reasoning piece of the attempt going on.
-        self._shown = False
-        self._done = False
-        self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
@@ -165,6 +156,21 @@ class Stream:
     def __repr__(self) -> str:
         state = "closed" if self._done else "open"
         return f"<codey.Stream {self.provider}:{self.model} {state}>"
+
+    def _begin_answer(self, schema: Optional[Schema]) -> None:
+        """The answer's state, as every stream starts it (a ``ToolStream`` too, which
+        reads its rounds instead of a worker of its own)."""
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
+        self.usage = None
+        self.finish_reason = None
+        self._parts: list[str] = []
+        self._reasoning: list[str] = []
+        #: events() handed on a tool-call or reasoning piece of the attempt going on.
+        self._shown = False
+        self._done = False
+        self._ended = False  # the provider's end marker arrived
 
     @property
     def model(self) -> str:
@@ -386,10 +392,15 @@ class Stream:
         self.finish_reason = None
 
     def _fail(self, exc: BaseException) -> BaseException:
+        """``exc``, ready to reach the caller: the stream closed, the keys redacted.
+
+        Every error a stream raises passes here (the worker's, the timeouts', the
+        JSON check's): servers quote keys back in error bodies, events and lines.
+        """
         self.close()
         if isinstance(exc, CodeyError):
             exc.partial_text = self.text
-        return exc
+        return scrub(exc)
 
     def _next(self) -> Any:
         """The next item from the worker, enforcing chunk_timeout and deadline."""

@@ -12,7 +12,7 @@ the conversation, and the next round is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import Any, Callable, Optional
 
@@ -58,13 +58,8 @@ class ToolStream(Stream):
         tools: Sequence[Tool],
         max_rounds: int,
     ) -> None:
-        # No Stream.__init__: this stream has no worker of its own, its rounds do.
-        self.usage = None
-        self.finish_reason = None
-        self._parts: list[str] = []
-        self._shown = False
-        self._done = False
-        self._ended = False
+        # No worker of its own (its rounds have theirs): only the answer's state.
+        self._begin_answer(None)
         self._start = start
         self._tools = {tool.name: tool for tool in tools}
         self._max_rounds = max_rounds
@@ -102,6 +97,16 @@ class ToolStream(Stream):
         """The reasoning of every round so far."""
         rounds = [stream for _, stream in self._earlier] + [self._round]
         return "".join(stream.reasoning for stream in rounds)
+
+    @property
+    def response_status(self) -> Optional[int]:
+        """The HTTP status of the latest round's latest response (None before one began)."""
+        return self._round.response_status
+
+    @property
+    def response_headers(self) -> Optional[Mapping[str, str]]:
+        """The latest round's latest response headers (or None)."""
+        return self._round.response_headers
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:

@@ -27,16 +27,6 @@ from codey._types import ToolCall, ToolCallDelta, ToolResult
 __all__ = ["Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_SIMPLE: dict[Any, dict[str, Any]] = {
-    str: {"type": "string"},
-    int: {"type": "integer"},
-    float: {"type": "number"},
-    bool: {"type": "boolean"},
-    type(None): {"type": "null"},
-    list: {"type": "array"},
-    tuple: {"type": "array"},
-    dict: {"type": "object"},
-}
 
 
 @attrs.frozen

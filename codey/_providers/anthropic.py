@@ -12,6 +12,7 @@ from codey._providers._base import (
     RequestSpec,
     Service,
     ServiceProvider,
+    error_details,
     parse_event_data,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
@@ -48,23 +49,6 @@ def _input(arguments: str) -> Any:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-    """(message, type) from ``{"type": "error", "error": {"type": ..., "message": ...}}``."""
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error")
-    if isinstance(error, str):
-        return error, None
-    if not isinstance(error, dict):
-        return None, None
-    message = error.get("message")
-    error_type = error.get("type")
-    return (
-        str(message) if message is not None else None,
-        str(error_type) if error_type is not None else None,
-    )
 
 
 def _usage(usage: dict[str, Any], start: Optional[Usage] = None) -> Usage:
@@ -159,7 +143,7 @@ class MessagesParser:
             self.done = True
         elif kind == "error":
             error = obj.get("error") or {}
-            message, error_type = error_details(obj)
+            message, error_type = error_details(obj, bare=False)
             raise StreamError(
                 message or f"{self.name} sent an error: {data[:200]}",
                 provider=self.name,
@@ -171,7 +155,7 @@ class Messages(ServiceProvider):
     """A service that speaks the Anthropic Messages API."""
 
     __slots__ = ()
-    kind = "anthropic"
+    wire = "messages"
     wire_name = "Messages"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -301,7 +285,7 @@ class Messages(ServiceProvider):
 
     @staticmethod
     def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-        return error_details(body)
+        return error_details(body, bare=False)
 
     @staticmethod
     def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:

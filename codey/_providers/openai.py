@@ -5,28 +5,27 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from codey._attachments import KNOWN_TYPES
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
+    AnswerSchema,
     HTTPRequest,
     RequestSpec,
     Service,
     ServiceProvider,
+    error_details,
     parse_event_data,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
-
-if TYPE_CHECKING:
-    from codey._schema import Schema
 
 
 class ChatCompletions(ServiceProvider):
     """A service that speaks Chat Completions: OpenAI, xAI, and the many that copy them."""
 
     __slots__ = ()
-    kind = "openai"
+    wire = "chat"
     wire_name = "Chat Completions"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -74,7 +73,7 @@ class ChatCompletions(ServiceProvider):
             model=urllib.parse.quote(model, safe=""), api_version=urllib.parse.quote(version)
         )
 
-    def _response_format(self, schema: Schema) -> dict[str, Any]:
+    def _response_format(self, schema: AnswerSchema) -> dict[str, Any]:
         if not self.service.structured_output:
             raise UnsupportedOptionError(
                 f"{self.name} cannot hold an answer to a JSON schema (no response_format "
@@ -225,23 +224,6 @@ def usage_of(usage: dict[str, Any]) -> Usage:
         input_tokens=usage.get("prompt_tokens"),
         output_tokens=usage.get("completion_tokens"),
         cache_read_tokens=usage.get("prompt_cache_hit_tokens") if cached is None else cached,
-    )
-
-
-def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-    """(message, type) from ``{"error": {...}}`` (or a bare string error)."""
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return error, None
-    if not isinstance(error, dict):
-        return None, None
-    message = error.get("message")
-    error_type = error.get("type") or error.get("code")
-    return (
-        str(message) if message is not None else None,
-        str(error_type) if error_type is not None else None,
     )
 
 

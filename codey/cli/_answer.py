@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
+import attrs
+
 import codey
 from codey._many import StreamMany
 from codey._stream import Stream
@@ -56,34 +58,22 @@ KINDS = {
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+@attrs.frozen(kw_only=True, eq=False)
 class Show:
     """What the user asked to see, and how (from the command-line flags)."""
 
-    def __init__(
-        self,
-        *,
-        mode: str = "text",
-        add_delimiters: bool = False,
-        settings: Optional[ChatSettings] = None,
-        no_stream: bool = False,
-        reasoning: bool = False,
-        usage: bool = False,
-        stats: bool = False,
-        delay: Optional[float] = None,
-        schema: bool = False,
-    ) -> None:
-        #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
-        self.mode = mode
-        self.add_delimiters = add_delimiters
-        self.settings = settings
-        self.no_stream = no_stream
-        self.reasoning = reasoning
-        self.usage = usage
-        self.stats = stats
-        #: Seconds without text before the status line appears; None for never.
-        self.delay = delay
-        #: ``--schema``: plain text is written only once it is checked JSON.
-        self.schema = schema
+    #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
+    mode: str = "text"
+    add_delimiters: bool = False
+    settings: Optional[ChatSettings] = None
+    no_stream: bool = False
+    reasoning: bool = False
+    usage: bool = False
+    stats: bool = False
+    #: Seconds without text before the status line appears; None for never.
+    delay: Optional[float] = None
+    #: ``--schema``: plain text is written only once it is checked JSON.
+    schema: bool = False
 
 
 def json_line(record: dict[str, Any]) -> str:

@@ -29,7 +29,8 @@ __all__ = ["config_path", "load"]
 
 _TOP_KEYS = ("model", "status_delay", "aliases", "defaults", "models", "providers")
 _PROVIDER_KEYS = (
-    "kind",
+    "wire",
+    "kind",  # wire's old name, with its old values ("openai"...): still read
     "base_url",
     "api_key_env",
     "base_url_env",
@@ -196,16 +197,23 @@ class _Checker:
                     f"(known: {', '.join(_PROVIDER_KEYS)})",
                 )
         builtin = _builtin(name)  # its Service, or None
-        kind = value.get("kind", getattr(builtin, "kind", None))
-        if kind is None:
+        from codey._providers._base import OLD_KINDS, WIRES, wire_of
+
+        if "wire" in value and "kind" in value:
+            raise self.error(
+                self.line_of(where, "kind"),
+                f"providers.{name} has both wire and kind (its old name): keep wire",
+            )
+        key = "kind" if "kind" in value else "wire"
+        wire = value.get(key, getattr(builtin, "wire", None))
+        if wire is None:
             raise self.error(
                 self.line_of(("providers",), name),
-                f"providers.{name} needs kind = {_kinds_named()} (its wire format)",
+                f"providers.{name} needs wire = {_named(WIRES)} (its wire format)",
             )
-        if kind not in _kinds():
-            raise self.error(
-                self.line_of(where, "kind"), f"kind must be {_kinds_named()}, not {kind!r}"
-            )
+        if not isinstance(wire, str) or wire_of(wire) not in WIRES:
+            named = _named(tuple(OLD_KINDS) if key == "kind" else WIRES)
+            raise self.error(self.line_of(where, key), f"{key} must be {named}, not {wire!r}")
         base_url = value.get("base_url", getattr(builtin, "default_base_url", None))
         if base_url is None:
             raise self.error(
@@ -270,7 +278,7 @@ class _Checker:
                 )
         service = Service(
             name,
-            kind,
+            wire,
             key_env=key_env,
             base_url_env=self.string(
                 value.get("base_url_env", getattr(builtin, "base_url_env", f"{env_name}_BASE_URL")),
@@ -419,13 +427,7 @@ def _builtin(name: str) -> Optional[Service]:
         return None
 
 
-def _kinds() -> tuple[str, ...]:
-    from codey import _providers
-
-    return tuple(_providers.WIRE_FORMATS)
-
-
-def _kinds_named() -> str:
-    """``"openai", "anthropic" or "openai-responses"``."""
-    names = [f'"{kind}"' for kind in _kinds()]
+def _named(values: tuple[str, ...]) -> str:
+    """``"chat", "messages" or "responses"``."""
+    names = [f'"{value}"' for value in values]
     return ", ".join(names[:-1]) + " or " + names[-1]

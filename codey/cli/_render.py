@@ -366,11 +366,6 @@ class Spinner:
             self._stop.set()
 
 
-def stderr_is_terminal() -> bool:
-    """Whether standard error is a terminal (a spinner may be drawn there)."""
-    return isatty(sys.stderr)
-
-
 # -- the commands -------------------------------------------------------------
 
 

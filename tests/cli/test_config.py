@@ -259,6 +259,30 @@ class TestProviders:
         assert fake.requests[-1].headers["x-corp-key"] == "ck-1"
         assert fake.requests[-1].headers["authorization"] is None
 
+    @pytest.mark.parametrize(
+        ("setting", "provider", "path"),
+        [
+            ('wire = "chat"', "openai", "/openai/v1/chat/completions"),
+            ('kind = "openai"', "openai", "/openai/v1/chat/completions"),
+            ('wire = "responses"', "openai", "/openai/v1/responses"),
+            ('kind = "openai-responses"', "openai", "/openai/v1/responses"),
+            ('wire = "messages"', "anthropic", "/anthropic/v1/messages"),
+            ('kind = "anthropic"', "anthropic", "/anthropic/v1/messages"),
+        ],
+    )
+    def test_wire_and_its_old_name_kind(
+        self, fake: FakeProvider, home: Path, setting: str, provider: str, path: str
+    ) -> None:
+        """wire = names the wire format; kind = with its old values still says the same."""
+        write_config(
+            home,
+            f'[providers.corp]\n{setting}\nbase_url = "{fake.base_url(provider)}"\n'
+            'prefix = "corp-"\n',
+        )
+        fake.push(answer("ok"))
+        assert run(fake, "prompt", "hi", "-m", "corp-large") == (0, "ok\n", "")
+        assert fake.requests[-1].path == path
+
     def test_api_per_model(self, fake: FakeProvider, home: Path) -> None:
         """api = in a model's table picks its API; the --api flag beats it."""
         write_config(home, '[models."gpt-4.1"]\napi = "responses"\n')
@@ -444,7 +468,17 @@ class TestErrors:
             ('# a comment\nmdoel = "x"\n', 2, "unknown setting 'mdoel'"),
             ("[defaults]\nmax_token = 3\n", 2, "unknown setting 'max_token' in [defaults]"),
             ('aliases = "x"\n', 1, "aliases must be a table"),
-            ('[providers.x]\nbase_url = "http://h/v1"\n', 1, 'needs kind = "openai"'),
+            ('[providers.x]\nbase_url = "http://h/v1"\n', 1, 'needs wire = "chat"'),
+            (
+                '[providers.x]\nwire = "grpc"\nbase_url = "http://h"\n',
+                2,
+                'wire must be "chat", "messages" or "responses", not',
+            ),
+            (
+                '[providers.x]\nwire = "chat"\nkind = "openai"\nbase_url = "http://h"\n',
+                3,
+                "has both wire and kind",
+            ),
             (
                 '[providers.x]\nkind = "grpc"\nbase_url = "http://h"\n',
                 2,
