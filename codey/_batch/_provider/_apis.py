@@ -381,14 +381,14 @@ def _origin(url: str) -> str:
 
 
 #: The batch APIs codey speaks, by what identifies one: the service that hosts it and
-#: the wire format of the requests it batches (``Provider.kind``). Not by the wire alone:
-#: another service that speaks Chat Completions has no OpenAI Batch API codey knows of.
+#: the wire format of the requests it batches. Not by the wire alone: another service
+#: that speaks Chat Completions has no OpenAI Batch API codey knows of.
 BATCH_APIS: dict[tuple[str, str], type[BatchAPI]] = {
-    ("openai", "openai"): OpenAIBatches,
-    ("anthropic", "anthropic"): AnthropicBatches,
+    ("openai", "chat"): OpenAIBatches,
+    ("anthropic", "messages"): AnthropicBatches,
 }
 
 
 def api_for(provider: Provider) -> Optional[type[BatchAPI]]:
     """The batch API of ``provider`` (OpenAI's own service, Anthropic), else None."""
-    return BATCH_APIS.get((provider.name, provider.kind))
+    return BATCH_APIS.get((provider.name, provider.wire))
