@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import codey
-from codey._batchfile import OutputFile
+from codey._batch._files import OutputFile
 from codey.testing import Close, FakeProvider, RecordedRequest, Reply, Stall, Text, answer, error
 from codey.testing import events as script
 from tests.conftest import FAKE_KEY

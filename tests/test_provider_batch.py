@@ -175,6 +175,20 @@ class TestBothProviders:
         assert {r["id"]: r["text"] for r in records(out)} == {"1": "echo: x", "2": "echo: y"}
         assert not state_of(out).exists()
 
+    def test_resume_with_nothing_in_flight_streams(
+        self, fake: FakeProvider, out: Path, provider: str
+    ) -> None:
+        """resume=True finds no state file: a plain batch, streamed, as if not given."""
+        fake.responder = echo
+        summary = codey.batch(["x"], out, resume=True, **options(fake, provider))
+        assert (summary.done, summary.failed, summary.provider_batches) == (1, 0, {})
+        assert len(fake.batches) == 0
+        [record] = records(out)
+        assert record["text"] == "echo: x"
+        assert "batch" not in record
+        assert record["timings"]["total"] is not None  # streamed: timed
+        assert not state_of(out).exists()
+
     def test_a_cancelled_batch_fails_its_lines(
         self, fake: FakeProvider, out: Path, provider: str
     ) -> None:
@@ -414,7 +428,7 @@ class TestCollection:
 _MEMORY_CHILD = """
 import json, sys, tracemalloc
 import codey
-from codey._provider_batch import _apis
+from codey._batch._provider import _apis
 
 base_url, key, out, provider = sys.argv[1:5]
 models = {"openai": "gpt-4.1", "anthropic": "claude-sonnet-4-0"}

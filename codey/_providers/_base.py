@@ -289,7 +289,7 @@ class Provider(Protocol):
     @property
     def kind(self) -> str:
         """``wire`` by its old name (``openai``, ``anthropic``, ``openai-responses``):
-        the provider batch's API table still reads it."""
+        the CLI's provider listing still reads it."""
         ...
 
     @property

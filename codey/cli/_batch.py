@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import argparse
 
     from codey._batch import BatchSummary
-    from codey._batchfile import BatchInput, BatchLine
+    from codey._batch._files import BatchInput, BatchLine
     from codey.cli._config import Config
 
 __all__ = ["Progress", "batch_status", "default_output", "run_batch", "summary_line"]
@@ -47,7 +47,7 @@ class _Configured:
         self.model = args.model or default_model(config.model)[0]
 
     def __iter__(self) -> Iterator[BatchLine]:
-        from codey._batchfile import BatchLine
+        from codey._batch._files import BatchLine
         from codey.cli._options import model_options
 
         config = self.config
@@ -195,7 +195,7 @@ def _spool(stream: IO[bytes]) -> str:
 
 def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]) -> int:
     from codey._batch import DEFAULT_RETRIES, batch, state_path
-    from codey._batchfile import BatchInput
+    from codey._batch._files import BatchInput
     from codey._errors import BatchOutputError
 
     lines = _Configured(BatchInput(source, args.column, name), args, args.config)

@@ -134,7 +134,7 @@ def test_interrupted_before_the_first_report(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Ctrl-C just after the batch was created, before any progress: still says --resume."""
-    import codey._provider_batch._run as run_module
+    import codey._batch._provider._run as run_module
     from codey.cli import main
 
     fake.responder = echo

@@ -20,7 +20,7 @@ import attrs
 from codey._errors import APIStatusError, ProviderBatchError, StreamError, status_error_class
 from codey._providers._base import HTTPRequest, Provider, join_url
 
-__all__ = ["API_KINDS", "BatchAPI", "BatchState", "Outcome", "api_for"]
+__all__ = ["BATCH_APIS", "BatchAPI", "BatchState", "Outcome", "api_for"]
 
 #: A line's outcome: the whole reply's JSON body, or the error that stands for it.
 Outcome = Union[dict[str, Any], Exception]
@@ -46,8 +46,6 @@ class BatchState:
 class BatchAPI:
     """One provider's batch API, for one base URL and key."""
 
-    #: The wire format (``Provider.kind``) whose requests it batches.
-    kind = ""
     max_requests = 0
     max_bytes = 0
     #: Whether a batch holds requests to one model only.
@@ -187,7 +185,6 @@ class OpenAIBatches(BatchAPI):
     """``POST /files`` (purpose ``batch``), ``POST /batches``, ``GET /batches/ID``,
     then the output and error files' content."""
 
-    kind = "openai"
     #: OpenAI's limits: 50,000 requests and 200 MB a batch (kept under, for the envelope).
     max_requests = 50_000
     max_bytes = 190 * 1024 * 1024
@@ -311,7 +308,6 @@ class AnthropicBatches(BatchAPI):
     """``POST /v1/messages/batches``, ``GET /v1/messages/batches/ID``, then its
     ``results_url``."""
 
-    kind = "anthropic"
     #: Anthropic's limits: 100,000 requests and 256 MB a batch.
     max_requests = 100_000
     max_bytes = 250 * 1024 * 1024
@@ -390,11 +386,15 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-#: The batch API of each provider that has one codey speaks, by provider name.
-API_KINDS: dict[str, type[BatchAPI]] = {"openai": OpenAIBatches, "anthropic": AnthropicBatches}
+#: The batch APIs codey speaks, by what identifies one: the service that hosts it and
+#: the wire format of the requests it batches. Not by the wire alone: another service
+#: that speaks Chat Completions has no OpenAI Batch API codey knows of.
+BATCH_APIS: dict[tuple[str, str], type[BatchAPI]] = {
+    ("openai", "chat"): OpenAIBatches,
+    ("anthropic", "messages"): AnthropicBatches,
+}
 
 
 def api_for(provider: Provider) -> Optional[type[BatchAPI]]:
     """The batch API of ``provider`` (OpenAI's own service, Anthropic), else None."""
-    api = API_KINDS.get(provider.name)
-    return api if api is not None and api.kind == provider.kind else None
+    return BATCH_APIS.get((provider.name, provider.wire))

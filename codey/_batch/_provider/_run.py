@@ -25,17 +25,10 @@ from typing import Any, Callable, Optional
 import attrs
 
 from codey import _providers
-from codey._batch import (
-    DEFAULT_RETRIES,
-    NO_JSON,
-    BatchSummary,
-    Tally,
-    _failure,
-    lines_to_run,
-    state_path,
-    success,
-)
-from codey._batchfile import OutputFile
+from codey._batch._files import OutputFile, lines_to_run
+from codey._batch._provider._apis import BatchAPI, BatchState, Outcome, api_for
+from codey._batch._provider._state import StateFile, Submission, state_path
+from codey._batch._records import NO_JSON, BatchSummary, Tally, failure, success
 from codey._errors import (
     APIStatusError,
     BatchOutputError,
@@ -45,8 +38,6 @@ from codey._errors import (
     StructuredOutputError,
     UnsupportedOptionError,
 )
-from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
-from codey._provider_batch._state import StateFile, Submission
 from codey._providers._base import HTTPRequest, Provider, RequestSpec
 from codey._schema import Schema, checked_json
 from codey._types import Finish, Message, Usage
@@ -154,7 +145,7 @@ class _Run:
                         name, line.prompt, {**self.options, **line.options}
                     )
                 except (CodeyError, ValueError, TypeError) as exc:  # this line's setup
-                    failures.append(_failure(line.id, name, exc))
+                    failures.append(failure(line.id, name, exc))
                     continue
                 custom_id = _custom_id(line.id, number, used)
                 key = (api.name, api.base_url, api_model if api.one_model else "")
@@ -233,7 +224,7 @@ class _Run:
             provider,
             url,
             {**probe.headers, "Accept": "application/json"},
-            retries=self.options.get("retries", DEFAULT_RETRIES),
+            retries=self.options["retries"],
             connect_timeout=self.options.get("connect_timeout", 30.0),
             chunk_timeout=self.options.get("chunk_timeout", 60.0),
             session=self.options.get("session"),
@@ -254,9 +245,7 @@ class _Run:
         try:
             submission.id = api.submit(entries, {"codey_token": submission.token}, creating)
         except APIStatusError as exc:  # the provider said no: nothing was created
-            records = [
-                _failure(line_id, model, exc) for line_id, model in submission.lines.values()
-            ]
+            records = [failure(line_id, model, exc) for line_id, model in submission.lines.values()]
             self.write(records)
             state.submissions.remove(submission)
         submission.creating = False
@@ -278,7 +267,7 @@ class _Run:
                     status="missing",
                 )
                 self.write(
-                    [_failure(line_id, model, exc) for line_id, model in submission.lines.values()]
+                    [failure(line_id, model, exc) for line_id, model in submission.lines.values()]
                 )
                 state.submissions.remove(submission)
                 waiting.remove(submission)
@@ -449,7 +438,7 @@ def _record(
     """The output record of one line from its outcome in the batch (its answer checked
     against ``schema``, if any; ``sent``: see ``_sent_as``)."""
     if isinstance(outcome, Exception):
-        return {**_failure(line_id, model, outcome), "batch": batch.id}
+        return {**failure(line_id, model, outcome), "batch": batch.id}
     events = provider.complete_reply(outcome, sent)
     if events is None:
         exc = StreamError(
@@ -457,7 +446,7 @@ def _record(
             f"{json.dumps(outcome)[:200]}",
             provider=provider.name,
         )
-        return {**_failure(line_id, model, exc), "batch": batch.id}
+        return {**failure(line_id, model, exc), "batch": batch.id}
     usage = next((event for event in events if isinstance(event, Usage)), None)
     finish = next((event for event in events if isinstance(event, Finish)), None)
     text = "".join(event for event in events if event.__class__ is str)
@@ -468,51 +457,34 @@ def _record(
             answer = checked_json(schema, text, provider.name, reason)
         except StructuredOutputError as exc:
             exc.partial_text = text
-            return {**_failure(line_id, model, exc), "batch": batch.id}
+            return {**failure(line_id, model, exc), "batch": batch.id}
     return {**success(line_id, model, text, reason, usage, answer=answer), "batch": batch.id}
 
 
 def provider_batch(
     lines: Iterable[Any],
-    output: str,
+    output: OutputFile,
+    state: Optional[StateFile],
     *,
-    submit: bool,
-    resume: bool,
     model: Optional[str],
     poll_interval: float,
     on_progress: Optional[Callable[[BatchSummary], None]],
     options: dict[str, Any],
-) -> Optional[BatchSummary]:
-    """Submit ``lines`` (``submit``) or collect the batch in flight (``resume``), writing
-    the records to ``output``; None when neither applies (no batch in flight, and
-    ``submit`` false): the caller runs the lines itself.
-    """
-    path = state_path(output)
-    out = OutputFile(output)  # its lock keeps two runs from sharing the state
-    try:
-        state = StateFile.load(path)
-        if state is None and not submit:
-            return None  # nothing in flight: a plain batch
-        if state is not None and not resume:
-            raise BatchOutputError(
-                f"a provider batch for {output} is in flight ({path}): run again with "
-                "resume=True (codey batch --resume) to collect it rather than pay twice, "
-                "or delete the state file to give it up",
-                path=path,
-            )
-        run = _Run(out, model, options, on_progress)
-        if state is None:
-            state = run.submit(lines, path)
-        else:
-            run.total = sum(len(submission.lines) for submission in state.submissions)
-        run.report()
-        if state.submissions:
-            run.collect(state, poll_interval)
-        elif os.path.exists(path):  # every batch refused: their lines' records say why
-            state.remove()
-        summary = run.summary()
-        if on_progress is not None:
-            on_progress(summary)
-        return summary
-    finally:
-        out.close()
+) -> BatchSummary:
+    """Submit ``lines`` (no ``state``) or collect the batches ``state`` names (a resumed
+    run), writing the records to ``output``; ``options`` hold ``retries``."""
+    path = state_path(output.path)
+    run = _Run(output, model, options, on_progress)
+    if state is None:
+        state = run.submit(lines, path)
+    else:
+        run.total = sum(len(submission.lines) for submission in state.submissions)
+    run.report()
+    if state.submissions:
+        run.collect(state, poll_interval)
+    elif os.path.exists(path):  # every batch refused: their lines' records say why
+        state.remove()
+    summary = run.summary()
+    if on_progress is not None:
+        on_progress(summary)
+    return summary
