@@ -39,7 +39,7 @@ class _Configured:
     """
 
     def __init__(self, lines: BatchInput, args: argparse.Namespace, config: Config) -> None:
-        from codey._api import default_model
+        from codey._request import default_model
 
         self.lines = lines
         self.args = args
