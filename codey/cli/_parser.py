@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from codey._options import FLAG, OPTIONS
+from codey._options import CONFIG, FLAG, OPTIONS, named
 from codey._version import __version__
 from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
@@ -392,8 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Print where the config file is and the settings in force, with where each "
         "comes from; API keys are masked. The file, TOML, may set the default model "
         "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
-        'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
-        "connect_timeout, deadline, reasoning_effort, thinking_budget, cache, api), the "
+        'for one ([models."NAME"]: ' + ", ".join(named(CONFIG)) + "), the "
         "status line's delay (status_delay), and more providers ([providers.NAME]: kind = "
         '"openai", "anthropic" or "openai-responses", base_url, api_key_env, models or '
         "prefix, and optionally api_key_header for a key sent as it is, such as api-key). "
