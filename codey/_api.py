@@ -60,7 +60,8 @@ def stream(
     :param retries: how many times a failure before any text is retried.
     :param session: a ``requests.Session`` of your own (proxies, CA bundle, adapters).
     :param deadline: one bound, in seconds, over the whole call, retries included.
-    :param reasoning_effort: ``low``, ``medium`` or ``high`` for OpenAI-style models.
+    :param reasoning_effort: ``minimal``, ``low``, ``medium`` or ``high`` for OpenAI-style
+        models (else ValueError).
     :param thinking_budget: tokens of extended thinking for Anthropic models.
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
