@@ -52,6 +52,8 @@ class Config:
         self.cancel_runs = runs or (1 if smoke else 10)
         self.stall_runs = 1 if smoke else 20
         self.stall_timeout = 0.5
+        self.chatlog_mib = 1 if smoke else 64
+        self.chatlog_runs = runs or (1 if smoke else 3)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -128,4 +130,13 @@ def interleave(
 # -- measures -------------------------------------------------------------------------------
 
 
-MEASURES = ("throughput", "latency", "first_chunk", "imports", "scale", "cancel", "stall")
+MEASURES = (
+    "throughput",
+    "latency",
+    "first_chunk",
+    "imports",
+    "scale",
+    "cancel",
+    "stall",
+    "chatlog",
+)

@@ -264,6 +264,32 @@ class Bench:
 
         return once
 
+    # chat log ----------------------------------------------------------------------------
+
+    def chatlog(self) -> None:
+        """codey.parse_chat on a chat log of ``chatlog_mib`` MiB, in this process."""
+        import codey
+
+        cfg = self.config
+        text, turns = chatlog_text(cfg.chatlog_mib * 1024 * 1024)
+        log(f"chatlog: parse {len(text) / 2**20:.0f} MiB, {turns:,} turns")
+        runs, cpu = [], []
+        for _ in range(cfg.chatlog_runs):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            chat = codey.parse_chat(text)
+            runs.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+            if len(chat.messages) != 2 * turns:
+                raise RuntimeError(f"parse_chat found {len(chat.messages)} messages")
+        # CPU time is the target's figure: the wall time also counts other processes' load.
+        self.results["chatlog"] = {
+            "mib": cfg.chatlog_mib,
+            "turns": turns,
+            "runs": runs,
+            "s": median(runs),
+            "cpu_s": median(cpu),
+        }
+
     # scale -------------------------------------------------------------------------------
 
     def scale(self) -> None:
@@ -383,3 +409,16 @@ def _cancel_once(
         worker_ms = None if worker.is_alive() else (monotonic() - start) * 1e3
     eof = server.record(tag).get("eof")
     return {"eof_ms": None if eof is None else (eof - start) * 1e3, "worker_ms": worker_ms}
+
+
+def chatlog_text(size: int) -> tuple[str, int]:
+    """A chat log of about ``size`` characters and its number of turns: prose, code
+    blocks (one holding a delimiter line) and a note, as ``codey save`` writes them."""
+    prose = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod. " * 6
+    turn = (
+        f"{prose}\n\n```markdown\nq\n\n# === ASSISTANT ===\n\na\n```"
+        f"\n\n# === ASSISTANT ===\n\n{prose}\n\n{prose}\n\n```python\nprint('hi')\n```"
+        "\n\n<!-- codey: interrupted: Ctrl-C -->\n\n# === USER ===\n\n"
+    )
+    turns = max(1, size // len(turn))
+    return turn * turns, turns

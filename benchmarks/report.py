@@ -207,6 +207,17 @@ def _stall(results: dict[str, Any], config: Config) -> list[str]:
     ]
 
 
+def _chatlog(results: dict[str, Any], config: Config) -> list[str]:
+    data = results["chatlog"]
+    runs = ", ".join(f"{value:.2f}" for value in data["runs"])
+    return [
+        f"Chat log: `codey.parse_chat` on a {data['mib']} MiB log of {data['turns']:,} turns, "
+        f"median of {len(data['runs'])}: {data['cpu_s']:.2f} s CPU, {data['s']:.2f} s wall "
+        f"({runs})",
+        "",
+    ]
+
+
 #: Each section, in the report's order, after the result that makes it appear.
 _SECTIONS: list[tuple[str, Callable[[dict[str, Any], Config], list[str]]]] = [
     ("throughput", _throughput),
@@ -216,6 +227,7 @@ _SECTIONS: list[tuple[str, Callable[[dict[str, Any], Config], list[str]]]] = [
     ("scale", _scale),
     ("cancel", _cancel),
     ("stall", _stall),
+    ("chatlog", _chatlog),
 ]
 
 

@@ -169,6 +169,19 @@ def _imports(results: dict[str, Any]) -> list[Verdict]:
     return found
 
 
+def _chatlog(results: dict[str, Any]) -> list[Verdict]:
+    cell = results["chatlog"]
+    return [
+        _target(
+            f"parse a {cell['mib']} MiB chat log",
+            "",
+            f"{cell['cpu_s']:.2f} s CPU ({cell['s']:.2f} s wall)",
+            "≤ 2 s CPU (64 MiB)",
+            cell["cpu_s"] <= 2.0,
+        )
+    ]
+
+
 #: The targets of each body kind, in the table's order, after the result they read.
 _PER_BODY: list[tuple[str, Callable[[dict[str, Any], str, str], list[Verdict]]]] = [
     ("throughput", _throughput),
@@ -190,6 +203,8 @@ def targets(results: dict[str, Any]) -> list[Verdict]:
                 found += of_body(results, key, combo_title(key))
     if "import" in results:
         found += _imports(results)
+    if "chatlog" in results:
+        found += _chatlog(results)
     return found
 
 

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
     from codey._attachments import Attachment as Attachment
     from codey._batch import BatchSummary as BatchSummary
     from codey._batch import batch as batch
-    from codey._batchfile import BatchLine as BatchLine
-    from codey._batchfile import read_batch_input as read_batch_input
-    from codey._batchfile import read_batch_output as read_batch_output
+    from codey._batch._files import BatchLine as BatchLine
+    from codey._batch._files import read_batch_input as read_batch_input
+    from codey._batch._files import read_batch_output as read_batch_output
     from codey._chatlog import Chat as Chat
     from codey._chatlog import ChatSettings as ChatSettings
     from codey._chatlog import parse_chat as parse_chat
@@ -136,9 +136,9 @@ _LAZY = {
     "Attachment": "codey._attachments",
     "batch": "codey._batch",
     "BatchSummary": "codey._batch",
-    "BatchLine": "codey._batchfile",
-    "read_batch_input": "codey._batchfile",
-    "read_batch_output": "codey._batchfile",
+    "BatchLine": "codey._batch._files",
+    "read_batch_input": "codey._batch._files",
+    "read_batch_output": "codey._batch._files",
     "Chat": "codey._chatlog",
     "ChatSettings": "codey._chatlog",
     "parse_chat": "codey._chatlog",

@@ -229,10 +229,9 @@ def stream(
         key = api_key if api_key is not None and index == 0 else None
         if key is not None:
             key = _secrets.check_key(key, "api_key=", provider.name)
-        key = key or _api_key(provider)
-        targets.append(
-            (provider, api_model, key, _base_url(provider, base_url if index == 0 else None))
-        )
+        # The endpoint first: with neither, Azure's missing endpoint is the news.
+        url = _base_url(provider, base_url if index == 0 else None)
+        targets.append((provider, api_model, key or _api_key(provider), url))
 
     def plans_for(conversation: tuple[Message, ...]) -> list[_transport.Plan]:
         plans = []

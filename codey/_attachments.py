@@ -11,13 +11,16 @@ Whether a provider takes the type is its :class:`~codey._providers._base.Service
 In a chat log, a user message refers to an attachment with a line of its
 own, ``![attachment](photo.png)`` (``<...>`` around a path with spaces or
 parentheses; a path is relative to the log's directory; ``http(s)`` and
-``data:`` URLs too): :func:`read_references` and :func:`reference`.
+``data:`` URLs too): :func:`read_references` and :func:`reference`. A log
+attaches only files inside its own folder, or inside the folders it is
+allowed (``attach_from``): a log is data, and may come from anywhere.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from typing import Optional, Union
 
 import attrs
@@ -31,6 +34,7 @@ __all__ = [
     "PDF",
     "REFERENCE_LEAD",
     "Attachment",
+    "check_inside",
     "read_references",
     "reference",
     "sniff",
@@ -78,8 +82,11 @@ def _size(count: int) -> str:
 
 def _check_size(count: int, what: str) -> None:
     if count > MAX_SIZE:
+        shown = _size(count)
+        if shown == _size(MAX_SIZE):  # just over, or read only up to the limit (/dev/zero)
+            shown = "more than that"
         raise AttachmentError(
-            f"{what} is too big to attach: {_size(count)}, the most is {_size(MAX_SIZE)}"
+            f"{what} is too big to attach: the most is {_size(MAX_SIZE)}, and it is {shown}"
         )
 
 
@@ -214,13 +221,15 @@ _REFERENCE_RE = re.compile(
 
 
 def read_references(
-    text: str, base_dir: Optional[str] = None
+    text: str, base_dir: Optional[str] = None, attach_from: Sequence[str] = ()
 ) -> tuple[str, tuple[Attachment, ...]]:
     """A user message's text without its reference lines, and what they attach.
 
     A path is read relative to ``base_dir`` (default: the current directory);
-    the attachment keeps the path as written. ``http(s)`` and ``data:`` URLs
-    are attachments by URL.
+    the attachment keeps the path as written. Only a file inside ``base_dir``
+    or one of ``attach_from`` (folders, or files) may be read, symlinks
+    resolved: anything else is an :class:`~codey.AttachmentError` naming it.
+    ``http(s)`` and ``data:`` URLs are attachments by URL.
     """
     if REFERENCE_LEAD not in text:
         return text, ()
@@ -231,8 +240,27 @@ def read_references(
             attachments.append(Attachment.from_url(target))
             continue
         path = os.path.join(base_dir, target) if base_dir else target
+        check_inside(path, target, base_dir or os.curdir, attach_from)
         attachments.append(attrs.evolve(Attachment.from_path(path), path=target))
     return _REFERENCE_RE.sub("", text).strip(), tuple(attachments)
+
+
+def check_inside(path: str, target: str, folder: str, attach_from: Sequence[str] = ()) -> None:
+    """Refuse ``path`` (``target`` as the chat log wrote it) unless, symlinks
+    resolved, it is inside ``folder`` or one of ``attach_from``."""
+    real = os.path.realpath(path)
+    for root in (folder, *attach_from):
+        root = os.path.realpath(root)
+        try:
+            if os.path.commonpath([real, root]) == root:
+                return
+        except ValueError:  # another drive (Windows)
+            continue
+    where = "the current folder" if folder == os.curdir else os.path.abspath(folder)
+    raise AttachmentError(
+        f"{target}: outside the chat log's folder ({where}), where its attachments must be "
+        "(--attach-from DIR, or attach_from=, allows another folder)"
+    )
 
 
 def reference(attachment: Attachment, base_dir: Optional[str] = None) -> str:

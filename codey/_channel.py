@@ -22,6 +22,17 @@ _WAKE = object()
 #: What ``Stream._pull`` returns once the stream was closed or cancelled.
 _STOP = object()
 
+
+class Restart:
+    """Put on the queue when a failed attempt is retried (or a fallback model tried):
+    whatever that attempt sent is void, and ``error`` is why it failed."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 CONNECTING = "connecting"
 STREAMING = "streaming"
 BACKOFF = "backoff"
@@ -112,6 +123,10 @@ class Channel:
             self.closer = None
             self.expires_at = connect_by
             return self.attempt
+
+    def restart(self, error: BaseException) -> None:
+        """The attempt that failed with ``error`` is tried again: the caller drops its pieces."""
+        self.queue.put(Restart(error))
 
     def begin_backoff(self, delay: float) -> None:
         with self.lock:

@@ -30,7 +30,14 @@ The rules, in the order :func:`parse_chat` applies them:
   default). Where a section begins (at the very start of the text, or right
   after another delimiter, blank lines between allowed) a delimiter counts
   without its prefix; at the very end of the text it counts without its
-  suffix.
+  suffix. Spaces or tabs between the name and a suffix that starts a new
+  line are allowed.
+- A delimiter line inside a fenced code block (CommonMark: up to 3 spaces,
+  then 3 or more backticks or tildes; the block ends at a fence of the same
+  character, at least as long, with nothing after it) is text, so a pasted
+  chat log or Markdown example stays one message. A fence that is never
+  closed opens nothing. (Where the prefix does not end with a newline,
+  delimiters are not lines and fences do not matter.)
 - Text before the first delimiter is a user message. Sections that hold only
   whitespace are dropped, adjacent sections of the same role stay separate
   messages, and every message is stripped of surrounding whitespace.
@@ -48,7 +55,9 @@ The rules, in the order :func:`parse_chat` applies them:
   When the delimiter prefix does not end with a newline, a delimiter can
   start anywhere, so every occurrence of a name gets the backslash.
   :func:`escape_delimiters` and :class:`Escaper` (its streaming form) are the
-  one place this is done.
+  one place this is done. They escape lines inside code blocks too (the
+  parser removes the backslash there as well), and close a block that a
+  message leaves open, so no fence can hide the delimiters written after it.
 
 This module does no I/O but reading the files user messages attach. The
 front-matter parsers load only when a file has front matter.
@@ -65,6 +74,7 @@ import attrs
 from codey._attachments import REFERENCE_LEAD, Attachment, read_references, reference
 from codey._errors import ChatLogError
 from codey._frontmatter import front_matter_error, split_front_matter
+from codey._sections import LINE_BLANKS_RE, closes, fence_line, split_sections
 from codey._types import Message
 
 __all__ = [
@@ -85,9 +95,9 @@ __all__ = [
 #: The roles a section can have, in the order their delimiters are tried.
 _ROLES = ("system", "user", "assistant")
 
-#: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line.
-_NOTE_RE = re.compile(r"^[ \t]*<!--[ \t]*codey:.*?-->[ \t]*(?:\n|$)", re.MULTILINE)
-_BLANK_LINES_RE = re.compile(r"(?:[ \t]*\n)*")
+#: A reader's note that the parser drops: ``<!-- codey: ... -->`` on its own line
+#: (:func:`_drop_notes` checks that only blanks come before it).
+_NOTE_RE = re.compile(r"<!--[ \t]*codey:[^\n]*?-->[ \t]*(?:\n|\Z)")
 #: The start of a note line (escaped, when a message holds one, so it is not dropped).
 _NOTE_LEAD_RE = re.compile(r"[ \t]*<!--[ \t]*codey:")
 #: A body's first line that starts so is escaped (a superset of the fences, kept simple).
@@ -140,18 +150,23 @@ def interrupted_note(reason: str) -> str:
     return f"<!-- codey: interrupted: {reason} -->"
 
 
-def _note_lead(text: str) -> Optional[bool]:
-    """Whether ``text`` starts with a note's (or an attachment reference's) lead: True,
-    False, or None (too short to tell)."""
-    if _NOTE_LEAD_RE.match(text) or text.startswith(REFERENCE_LEAD):
+def _note_lead(text: str, at: int = 0) -> Optional[bool]:
+    """Whether ``text`` starts (at ``at``) with a note's (or an attachment reference's)
+    lead: True, False, or None (too short to tell)."""
+    if _NOTE_LEAD_RE.match(text, at) or text.startswith(REFERENCE_LEAD, at):
         return True
-    if REFERENCE_LEAD.startswith(text):
+    if _prefix_of(REFERENCE_LEAD, text, at):
         return None
-    i = len(text) - len(text.lstrip(" \t"))
+    i = LINE_BLANKS_RE.match(text, at).end()  # type: ignore[union-attr]
     if not text.startswith("<!--", i):
-        return None if "<!--".startswith(text[i:]) else False
-    rest = text[i + 4 :].lstrip(" \t")
-    return None if "codey:".startswith(rest) else False
+        return None if _prefix_of("<!--", text, i) else False
+    rest = LINE_BLANKS_RE.match(text, i + 4).end()  # type: ignore[union-attr]
+    return None if _prefix_of("codey:", text, rest) else False
+
+
+def _prefix_of(word: str, text: str, at: int) -> bool:
+    """Whether the rest of ``text`` from ``at`` is a (possibly empty) prefix of ``word``."""
+    return len(text) - at < len(word) and word.startswith(text[at:])
 
 
 class Escaper:
@@ -177,6 +192,9 @@ class Escaper:
         self._line_start = True
         self._held = ""
         self._last = ""
+        #: The current line so far, and the code block open (its fence's character and length).
+        self._line: list[str] = []
+        self._code: Optional[tuple[str, int]] = None
 
     def feed(self, text: str) -> str:
         """The escaped text that can be written now."""
@@ -185,31 +203,52 @@ class Escaper:
     def flush(self) -> str:
         """The escaped rest of the message (call once, at its end)."""
         out = self._run(self._held, final=True)
+        if self._line:
+            self._end_line("".join(self._line))
+            self._line = []
+        if self._code is not None:
+            # A code block left open would hide the delimiters after the message: close it.
+            newline = "" if (out[-1:] or self._last) == "\n" else "\n"
+            out += newline + self._code[0] * self._code[1]
+            self._code = None
         last = out[-1:] or self._last
         if self._anywhere and last == "\\":
             # A trailing backslash would escape the next delimiter; the parser strips the space.
             out += " "
         return out
 
-    def _decide(self, text: str, final: bool) -> Optional[bool]:
+    def _decide(self, text: str, at: int, final: bool) -> Optional[bool]:
         """At a line start: does this line need the backslash? None: not known yet."""
-        rest = text.lstrip("\\")
+        while text.startswith("\\", at):
+            at += 1
         if self._fence:
-            if rest.startswith(_FENCES):
+            if text.startswith(_FENCES, at):
                 return True
-            if not final and any(fence.startswith(rest) for fence in _FENCES):
+            if not final and any(_prefix_of(fence, text, at) for fence in _FENCES):
                 return None
-        note = _note_lead(rest)
+        note = _note_lead(text, at)
         if note:
             return True
         if not self._anywhere:
-            if any(rest.startswith(name) for name in self._names):
+            if any(text.startswith(name, at) for name in self._names):
                 return True
-            if not final and (not rest or any(name.startswith(rest) for name in self._names)):
+            if not final and (
+                at == len(text) or any(_prefix_of(name, text, at) for name in self._names)
+            ):
                 return None
         if note is None and not final:
             return None
         return False
+
+    def _end_line(self, line: str) -> None:
+        """Follow the code blocks, a line at a time (see :meth:`flush`)."""
+        fence = fence_line(line)
+        if fence is None:
+            return
+        if self._code is None:
+            self._code = fence[:2]
+        elif closes(self._code, fence):
+            self._code = None
 
     def _run(self, text: str, final: bool) -> str:
         out: list[str] = []
@@ -217,7 +256,7 @@ class Escaper:
         size = len(text)
         while i < size:
             if self._line_start:
-                decision = self._decide(text[i:], final)
+                decision = self._decide(text, i, final)
                 if decision is None:
                     break
                 if decision:
@@ -228,6 +267,10 @@ class Escaper:
                 stop = size if end == -1 else end + 1
                 out.append(text[i:stop])
                 self._line_start = end != -1
+                self._line.append(text[i : end if end != -1 else size])
+                if end != -1:
+                    self._end_line("".join(self._line))
+                    self._line = []
                 i = stop
                 continue
             name = next((n for n in self._names if text.startswith(n, i)), None)
@@ -307,7 +350,7 @@ def last_role(text: str) -> Optional[str]:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     settings, body = _split_front_matter(text)
-    sections = _sections(body, settings)
+    sections = _split(body, settings)
     return sections[-1][0] if sections else None
 
 
@@ -333,22 +376,27 @@ def _unescape(text: str, settings: ChatSettings) -> str:
     return re.sub(pattern, "", text, flags=re.MULTILINE)
 
 
-def parse_chat(text: str, *, base_dir: Optional[str] = None) -> Chat:
+def parse_chat(
+    text: str, *, base_dir: Optional[str] = None, attach_from: Sequence[str] = ()
+) -> Chat:
     """Parse a chat log into its messages and settings.
 
     Args:
         text: the whole chat log, front matter included.
         base_dir: where the paths of ``![attachment](PATH)`` lines are read
             from (the log's directory; default: the current directory).
+        attach_from: folders (or files) outside ``base_dir`` that the log may
+            attach too. Any other path (absolute, ``../``, or a symlink that
+            leads out) is an :class:`~codey.AttachmentError`.
 
     Raises:
         ChatLogError: the front matter is invalid (unterminated, not TOML or
             YAML, not a table, or a setting of the wrong type). The message
             names the line, also kept in ``.line``.
         OSError, AttachmentError: a file a user message attaches cannot be
-            read or sent.
+            read or sent, or is outside the folders allowed.
     """
-    settings, sections = _parse(text, base_dir)
+    settings, sections = _parse(text, base_dir, attach_from)
     messages = [Message(role, content, attachments) for role, content, attachments, _ in sections]
     return Chat(messages=messages, settings=settings)
 
@@ -358,7 +406,11 @@ INTERRUPTED_BY_USER = "[interrupted by the user]"
 
 
 def mark_interrupted(
-    text: str, marker: str = INTERRUPTED_BY_USER, *, base_dir: Optional[str] = None
+    text: str,
+    marker: str = INTERRUPTED_BY_USER,
+    *,
+    base_dir: Optional[str] = None,
+    attach_from: Sequence[str] = (),
 ) -> Chat:
     """:func:`parse_chat`, but an answer the user stopped ends with ``marker``.
 
@@ -366,7 +418,7 @@ def mark_interrupted(
     after such an answer; the note itself is never sent, so without the marker
     the model would take the cut answer for a whole one.
     """
-    settings, sections = _parse(text, base_dir)
+    settings, sections = _parse(text, base_dir, attach_from)
     stopped = interrupted_note("Ctrl-C")
     messages = [
         Message(
@@ -380,7 +432,7 @@ def mark_interrupted(
 
 
 def _parse(
-    text: str, base_dir: Optional[str] = None
+    text: str, base_dir: Optional[str] = None, attach_from: Sequence[str] = ()
 ) -> tuple[ChatSettings, list[tuple[str, str, tuple[Attachment, ...], str]]]:
     """The settings and the non-empty sections: (role, content, attachments, raw text)."""
     if not isinstance(text, str):
@@ -393,14 +445,29 @@ def _parse(
     if _ESCAPED_FENCE_RE.match(body):
         body = body[1:]  # an escaped fence on the body's first line: text, not front matter
     sections = []
-    for role, section in _sections(body, settings):
-        content = _NOTE_RE.sub("", section).strip()
+    for role, section in _split(body, settings):
+        content = _drop_notes(section).strip()
         attachments: tuple[Attachment, ...] = ()
         if role == "user":
-            content, attachments = read_references(content, base_dir)
+            content, attachments = read_references(content, base_dir, attach_from)
         if content or attachments:
             sections.append((role, _unescape(content, settings), attachments, section))
     return settings, sections
+
+
+def _drop_notes(text: str) -> str:
+    """``text`` without its note lines."""
+    if "<!--" not in text:
+        return text
+    kept = []
+    done = 0
+    for match in _NOTE_RE.finditer(text):
+        line = text.rfind("\n", 0, match.start()) + 1
+        if line >= done and not text[line : match.start()].strip(" \t"):
+            kept.append(text[done:line])
+            done = match.end()
+    kept.append(text[done:])
+    return "".join(kept)
 
 
 # -- front matter -------------------------------------------------------------
@@ -416,76 +483,6 @@ def _split_front_matter(text: str) -> tuple[ChatSettings, str]:
     return settings, body
 
 
-# -- sections -----------------------------------------------------------------
-
-
-def _sections(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
-    """Split the body into (role, raw text) sections, in order."""
-    prefix = settings.delimiter_prefix
+def _split(body: str, settings: ChatSettings) -> list[tuple[str, str]]:
     names = [(role, settings.name(role)) for role in _ROLES]
-    sections: list[tuple[str, str]] = []
-    role = "user"
-    start = 0
-    while True:
-        # Where a section begins, a delimiter needs no prefix.
-        opening = _BLANK_LINES_RE.match(body, start)
-        at = opening.end() if opening else start
-        found = _bare_delimiter(body, at, names, settings)
-        if found is not None:
-            role, start = found
-            continue
-        match = _next_delimiter(body, start, prefix, names, settings)
-        if match is None:
-            sections.append((role, body[start:]))
-            return sections
-        position, next_role, end = match
-        sections.append((role, body[start:position]))
-        role, start = next_role, end
-
-
-def _bare_delimiter(
-    body: str, at: int, names: list[tuple[str, str]], settings: ChatSettings
-) -> Optional[tuple[str, int]]:
-    """A delimiter without its prefix at ``at``: (role, end), or ``None``."""
-    if at >= len(body):
-        return None
-    for role, name in names:
-        if body.startswith(name, at):
-            end = _after_name(body, at + len(name), settings.delimiter_suffix)
-            if end >= 0:
-                return role, end
-    return None
-
-
-def _next_delimiter(
-    body: str, start: int, prefix: str, names: list[tuple[str, str]], settings: ChatSettings
-) -> Optional[tuple[int, str, int]]:
-    """The first full delimiter at or after ``start``: (position, role, end), or ``None``."""
-    best: Optional[tuple[int, str, int]] = None
-    for role, name in names:
-        needle = prefix + name
-        position = body.find(needle, start)
-        while position != -1:
-            end = _after_name(body, position + len(needle), settings.delimiter_suffix)
-            # With no prefix, a backslash before the name escapes it.
-            escaped = not prefix and position > 0 and body[position - 1] == "\\"
-            if end >= 0 and not escaped:
-                break
-            position = body.find(needle, position + 1)
-        if position == -1:
-            continue
-        # The earliest wins; at the same place, the longest (one name may start another).
-        if best is None or position < best[0] or (position == best[0] and end > best[2]):
-            best = (position, role, end)
-    return best
-
-
-def _after_name(body: str, at: int, suffix: str) -> int:
-    """Where a delimiter whose name ends at ``at`` ends, or -1 if it is not one."""
-    if body.startswith(suffix, at):
-        return at + len(suffix)
-    # At the very end of the text, the suffix may be missing or cut short.
-    rest = body[at:]
-    if not rest.strip() or suffix.startswith(rest):
-        return len(body)
-    return -1
+    return split_sections(body, settings.delimiter_prefix, settings.delimiter_suffix, names)

@@ -259,7 +259,7 @@ class BatchInputError(CodeyError, ValueError):
 
 class BatchOutputError(CodeyError):
     """A batch's output file that cannot be used: a line in it is not a batch record,
-    or another batch is writing to it."""
+    it is not a regular file, or another batch is writing to it."""
 
     path: Optional[str] = None
     line: Optional[int] = None

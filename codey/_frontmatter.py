@@ -28,10 +28,10 @@ KEYS = {
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
     """The front matter's settings (``{"delimiter_prefix": ...}``) and the rest of ``text``."""
-    lines = text.split("\n")
-    fence = lines[0].rstrip()
+    fence = text[: text.find("\n")].rstrip() if "\n" in text else text.rstrip()
     if fence not in ("+++", "---"):
         return {}, text
+    lines = text.split("\n")
     kind = "TOML" if fence == "+++" else "YAML"
     for index in range(1, len(lines)):
         if lines[index].rstrip() == fence:

@@ -157,10 +157,11 @@ def load_answer(
 def checked_json(
     schema: Optional[Schema], text: str, provider: str, finish_reason: Optional[str]
 ) -> Any:
-    """The answer's JSON, checked against ``schema`` (not loaded into its class)."""
-    from codey._secrets import redact
+    """The answer's JSON, checked against ``schema`` (not loaded into its class).
 
-    excerpt = redact(repr(text[:200]) + ("..." if len(text) > 200 else ""))
+    The error quotes the answer: its reader redacts it (``Stream``, the batch's record).
+    """
+    excerpt = repr(text[:200]) + ("..." if len(text) > 200 else "")
     cut = " (cut off at max_tokens)" if finish_reason in _CUT else ""
     try:
         value = json.loads(text)
@@ -197,6 +198,7 @@ def _make(schema: dict[str, Any], name: str, loader: Loader) -> Schema:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise ValueError(f"schema is not a valid JSON Schema: {exc.message}") from None
+    _check_refs(schema)
     return Schema(
         schema,
         name=_NAME.sub("_", name)[:64] or "answer",
@@ -204,6 +206,47 @@ def _make(schema: dict[str, Any], name: str, loader: Loader) -> Schema:
         loader=loader,
         validator=cls(schema),
     )
+
+
+#: Keywords whose values are data, not schemas: a "$ref" in them is no reference.
+_DATA_KEYWORDS = ("const", "default", "enum", "examples")
+
+
+def _check_refs(schema: dict[str, Any]) -> None:
+    """Every ``$ref`` resolves (within the schema: nothing is fetched), or a ValueError,
+    so that a bad one fails before anything is sent rather than when the answer is checked."""
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012, specification_with
+
+    dialect = schema.get("$schema")
+    spec = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else None
+    spec = spec or DRAFT202012
+    root = Registry().resolver_with_root(Resource.from_contents(schema, default_specification=spec))
+
+    def walk(node: Any, resolver: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, resolver)
+        elif isinstance(node, dict):
+            if node is not schema and isinstance(node.get("$id"), str):
+                resolver = resolver.in_subresource(
+                    Resource.from_contents(node, default_specification=spec)
+                )
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                try:
+                    resolver.lookup(ref)
+                except Unresolvable as exc:
+                    raise ValueError(
+                        f"schema is not a valid JSON Schema: $ref {ref!r} cannot be resolved "
+                        f"({type(exc).__name__})"
+                    ) from None
+            for key, value in node.items():
+                if key not in _DATA_KEYWORDS:
+                    walk(value, resolver)
+
+    walk(schema, root)
 
 
 def _is_strict(schema: Any) -> bool:

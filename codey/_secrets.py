@@ -3,14 +3,21 @@
 ``redact`` knows every key in use (any key a stream was started with) and
 every key in the environment (the providers' variables and any other
 ``*_API_KEY``), so a server that quotes one back in an error body, an error
-event or a malformed line cannot put it into a message, a repr or a log line.
+event or a malformed line cannot put it into a message, a repr or a log line:
+whole, %-encoded, or a long prefix of it (all but its last few characters).
+It also hides a URL's password (``http://user:PASSWORD@host``) and the
+values of query parameters named like a secret (``?key=...``).
+The provider registry tells this module which variables are the providers'
+(:func:`watch_variables`): the ground floor imports nothing above it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
+from collections.abc import Iterable
 from typing import Optional
 
 from codey._errors import CodeyError, InvalidAPIKeyError
@@ -18,6 +25,14 @@ from codey._errors import CodeyError, InvalidAPIKeyError
 REDACTED = "[REDACTED]"
 #: Shorter values are not worth hiding (and would garble every message).
 _MIN_LENGTH = 4
+#: A quoted prefix of a key this long (or half the key, if that is longer) gives it away.
+_PREFIX = 12
+# A URL's password, and the value of a query parameter named like a secret.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]+@")
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&][\w.-]*(?:key|token|secret|passw|pwd|sig|auth|credential)[\w.-]*=)"
+    r"[^&#\s'\"]*[^&#\s'\".,:;)]"  # a value, less the punctuation of the text around it
+)
 # What an HTTP header value may hold that a real key ever has: visible ASCII.
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
@@ -25,6 +40,14 @@ _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _in_use: dict[str, None] = {}
 _IN_USE_LIMIT = 1024
 _lock = threading.Lock()
+#: The registered providers' key variables (the registry keeps it up to date).
+_watched: frozenset[str] = frozenset()
+
+
+def watch_variables(names: Iterable[str]) -> None:
+    """From now on, hide the values of these variables (the providers' key variables)."""
+    global _watched
+    _watched = frozenset(names)
 
 
 def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
@@ -60,9 +83,7 @@ def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
 
 def known_keys() -> list[str]:
     """Every key worth hiding, longest first (so no key is half-replaced)."""
-    from codey import _providers
-
-    names = {provider.key_env for provider in _providers.snapshot()}
+    names = _watched
     values = set()
     for name, value in os.environ.items():
         if name in names or name.upper().endswith("API_KEY"):
@@ -80,19 +101,84 @@ def known_keys() -> list[str]:
 
 
 def redact(text: str, keys: Optional[list[str]] = None) -> str:
-    """``text`` with every known key replaced by ``[REDACTED]``."""
+    """``text`` with every known key, and every URL password or secret query value,
+    replaced by ``[REDACTED]``."""
     for key in known_keys() if keys is None else keys:
         if key in text:
             text = text.replace(key, REDACTED)
+        elif len(key) >= _PREFIX or "%" in text:
+            text = _redact_partial(text, key)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+    if "=" in text:
+        text = _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
     return text
 
 
+def _needed(key: str) -> int:
+    """How long a prefix of the key gives it away."""
+    return min(len(key), max(_PREFIX, len(key) // 2))
+
+
+def _encoded(char: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix_pattern(key: str) -> re.Pattern[str]:
+    """The key's shortest prefix worth hiding, each character as itself or %-encoded."""
+    return re.compile(
+        "".join(f"(?:{re.escape(char)}|(?i:{_encoded(char)}))" for char in key[: _needed(key)])
+    )
+
+
+def _redact_partial(text: str, key: str) -> str:
+    """``text`` with each long prefix of ``key``, plain or %-encoded, redacted."""
+    pattern = _prefix_pattern(key)
+    pieces: list[str] = []
+    at = 0
+    for match in pattern.finditer(text):
+        if match.start() < at:  # inside the last match's extension
+            continue
+        end, index = match.end(), _needed(key)
+        while index < len(key):  # as much more of the key as is there
+            char = key[index]
+            encoded = _encoded(char)
+            if text.startswith(char, end):
+                end += len(char)
+            elif text[end : end + len(encoded)].upper() == encoded:
+                end += len(encoded)
+            else:
+                break
+            index += 1
+        pieces += [text[at : match.start()], REDACTED]
+        at = end
+    return "".join(pieces) + text[at:] if pieces else text
+
+
+class Redacted:
+    """``str(value)`` with every known key redacted, worked out only when shown
+    (a log line's argument: nothing is done for a line that is not emitted)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return redact(str(self.value))
+
+
 def scrub(exc: BaseException) -> BaseException:
-    """Redact an error's message and text attributes, and those of its causes, in place."""
+    """Redact an error's message and text attributes, and those of its causes and of
+    the earlier attempts it carries (``attempts``: the fallbacks'), in place."""
     keys = known_keys()
     seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         try:
             current.args = tuple(
@@ -109,5 +195,10 @@ def scrub(exc: BaseException) -> BaseException:
                     setattr(current, name, redact(value, keys))
                 except (AttributeError, TypeError):
                     pass
-        current = current.__cause__ or current.__context__
+        attempts = getattr(current, "attempts", None)
+        if isinstance(attempts, list):  # [(model, error)]: set by the fallbacks' producer
+            todo.extend(entry[1] for entry in attempts if isinstance(entry[1], BaseException))
+        cause = current.__cause__ or current.__context__
+        if cause is not None:
+            todo.append(cause)
     return exc

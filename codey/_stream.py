@@ -2,7 +2,8 @@
 
 The worker runs a *producer* (see ``codey._transport``) that puts lists of
 items on the queue: ``str`` for text, event objects for everything else, one
-list per network read. It ends with ``END`` or an exception. The caller's
+list per network read. It ends with ``END`` or an exception; a ``Restart``
+between attempts says the one before failed and is retried. The caller's
 generator drains the queue with timeouts taken from the shared ``Channel``.
 In a thread that is itself a worker (a batch's: see :func:`worker_thread`),
 the producer runs in that thread instead, at the first read.
@@ -31,6 +32,7 @@ from codey._channel import (
     STREAMING,
     Channel,
     ResponseHook,
+    Restart,
     _work,
 )
 from codey._errors import (
@@ -40,6 +42,7 @@ from codey._errors import (
     DeadlineExceededError,
     chunk_timeout_message,
 )
+from codey._secrets import scrub
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
@@ -124,19 +127,11 @@ class Stream:
         on_response: Optional[ResponseHook] = None,
     ) -> None:
         self._targets = tuple(targets)
-        self._schema = schema
-        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
-        self._json_error: Optional[BaseException] = None
-        self.usage = None
-        self.finish_reason = None
-        self._parts: list[str] = []
+        self._begin_answer(schema)
         # The queue item being handed out, and the position in it.
         self._batch: list[Any] = []
         self._position = 0
-        self._reasoning: list[str] = []
         self._tool_deltas: list[ToolCallDelta] = []
-        self._done = False
-        self._ended = False  # the provider's end marker arrived
         self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
@@ -161,6 +156,21 @@ class Stream:
     def __repr__(self) -> str:
         state = "closed" if self._done else "open"
         return f"<codey.Stream {self.provider}:{self.model} {state}>"
+
+    def _begin_answer(self, schema: Optional[Schema]) -> None:
+        """The answer's state, as every stream starts it (a ``ToolStream`` too, which
+        reads its rounds instead of a worker of its own)."""
+        self._schema = schema
+        self._json: Optional[tuple[Any]] = None  # the answer's JSON once checked, boxed
+        self._json_error: Optional[BaseException] = None
+        self.usage = None
+        self.finish_reason = None
+        self._parts: list[str] = []
+        self._reasoning: list[str] = []
+        #: events() handed on a tool-call or reasoning piece of the attempt going on.
+        self._shown = False
+        self._done = False
+        self._ended = False  # the provider's end marker arrived
 
     @property
     def model(self) -> str:
@@ -244,7 +254,8 @@ class Stream:
 
     def events(self) -> Iterator[Union[TextDelta, ReasoningDelta, Any]]:
         """Typed events in arrival order: ``TextDelta``, ``ReasoningDelta``,
-        ``ToolCallDelta``, ``Usage``, and one final ``Finish``."""
+        ``ToolCallDelta``, ``Usage`` (one per request, the final count), and one
+        final ``Finish``."""
         pull = self._pull
         try:
             while True:
@@ -256,7 +267,12 @@ class Stream:
                     return
                 elif piece is _STOP:
                     return
+                elif piece.__class__ is Restart:
+                    if self._shown:  # the caller has pieces of the failed attempt: no retry
+                        raise self._fail(piece.error)
                 elif piece.__class__ is not Finish:
+                    if piece.__class__ is ToolCallDelta or piece.__class__ is ReasoningDelta:
+                        self._shown = True
                     yield piece
         finally:
             self.close()
@@ -290,7 +306,8 @@ class Stream:
             self.close()
 
     def _pull(self) -> Any:
-        """The next piece (text or event), ``END`` at the end, ``_STOP`` once closed.
+        """The next piece (text or event), ``END`` at the end, ``_STOP`` once closed,
+        a ``Restart`` when the worker retries a failed attempt.
 
         The one reader of the queue: ``for``, ``next()`` and ``events()`` share it.
         """
@@ -312,6 +329,9 @@ class Stream:
                 self.close()
                 return _STOP
             item = self._next()
+            if cancelled.is_set():  # closed while the producer ran in this thread
+                self.close()
+                return _STOP
             if item.__class__ is list:
                 if item:
                     self._batch = batch = item
@@ -331,6 +351,9 @@ class Stream:
             elif item is _WAKE:
                 self.close()
                 return _STOP
+            elif item.__class__ is Restart:
+                self._restart()
+                return item
             else:
                 raise self._fail(item)
 
@@ -365,11 +388,23 @@ class Stream:
         elif isinstance(event, ToolCallDelta):
             self._tool_deltas.append(event)
 
+    def _restart(self) -> None:
+        """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
+        self._reasoning.clear()
+        self._tool_deltas.clear()
+        self.usage = None
+        self.finish_reason = None
+
     def _fail(self, exc: BaseException) -> BaseException:
+        """``exc``, ready to reach the caller: the stream closed, the keys redacted.
+
+        Every error a stream raises passes here (the worker's, the timeouts', the
+        JSON check's): servers quote keys back in error bodies, events and lines.
+        """
         self.close()
         if isinstance(exc, CodeyError):
             exc.partial_text = self.text
-        return exc
+        return scrub(exc)
 
     def _next(self) -> Any:
         """The next item from the worker, enforcing chunk_timeout and deadline."""

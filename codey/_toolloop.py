@@ -12,15 +12,15 @@ the conversation, and the next round is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import Any, Callable, Optional
 
-from codey._channel import _STOP, END
+from codey._channel import _STOP, END, Restart
 from codey._errors import CodeyError, TooManyToolRoundsError
 from codey._stream import Stream, Timings
 from codey._tools import Tool, run_call
-from codey._types import Finish, Message, ReasoningDelta, ToolCall, ToolResult, Usage
+from codey._types import Finish, Message, ToolCall, ToolResult, Usage
 
 __all__ = ["ToolStream"]
 
@@ -35,6 +35,8 @@ def _sum(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
     return Usage(
         _add(first.input_tokens, second.input_tokens),
         _add(first.output_tokens, second.output_tokens),
+        _add(first.cache_read_tokens, second.cache_read_tokens),
+        _add(first.cache_write_tokens, second.cache_write_tokens),
     )
 
 
@@ -56,13 +58,8 @@ class ToolStream(Stream):
         tools: Sequence[Tool],
         max_rounds: int,
     ) -> None:
-        # No Stream.__init__: this stream has no worker of its own, its rounds do.
-        self.usage = None
-        self.finish_reason = None
-        self._parts: list[str] = []
-        self._reasoning: list[str] = []
-        self._done = False
-        self._ended = False
+        # No worker of its own (its rounds have theirs): only the answer's state.
+        self._begin_answer(None)
         self._start = start
         self._tools = {tool.name: tool for tool in tools}
         self._max_rounds = max_rounds
@@ -94,6 +91,22 @@ class ToolStream(Stream):
     @property
     def cancelled(self) -> bool:
         return self._done and not self._ended
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning of every round so far."""
+        rounds = [stream for _, stream in self._earlier] + [self._round]
+        return "".join(stream.reasoning for stream in rounds)
+
+    @property
+    def response_status(self) -> Optional[int]:
+        """The HTTP status of the latest round's latest response (None before one began)."""
+        return self._round.response_status
+
+    @property
+    def response_headers(self) -> Optional[Mapping[str, str]]:
+        """The latest round's latest response headers (or None)."""
+        return self._round.response_headers
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
@@ -157,12 +170,13 @@ class ToolStream(Stream):
             raise
 
     def _apply(self, event: object) -> None:
-        if isinstance(event, ReasoningDelta):
-            self._reasoning.append(event.text)
-        elif isinstance(event, Usage):
+        if isinstance(event, Usage):
             self.usage = _sum(self._earlier_usage, event)
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
+        elif isinstance(event, Restart):  # the round is retried: as it was before it began
+            self.usage = self._earlier_usage
+            self.finish_reason = None
 
     def _next_round(self) -> bool:
         """Run the round's tool calls and start the next round; False if it made none."""
@@ -192,6 +206,7 @@ class ToolStream(Stream):
             if self._done:  # closed from another thread while a tool ran
                 return True
         self._earlier_usage = self.usage
+        self._shown = False
         self._earlier.append((self._round_offset, self._round))
         self._round_offset = monotonic() - self._started
         self._round = self._start(tuple(self.messages))

@@ -22,21 +22,16 @@ from typing import Any, Callable, Optional, Union
 import attrs
 
 from codey._errors import ToolCallError
+from codey._secrets import redact, scrub
 from codey._types import ToolCall, ToolCallDelta, ToolResult
 
-__all__ = ["Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
+__all__ = ["MAX_TOOL_OUTPUT", "Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
 
+#: The most characters of one tool result sent to the model (about 25,000 tokens);
+#: beyond it the text is cut, with a note saying so (a 50 MB result would cost a
+#: long upload, then be refused by the provider or crowd out the conversation).
+MAX_TOOL_OUTPUT = 100_000
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_SIMPLE: dict[Any, dict[str, Any]] = {
-    str: {"type": "string"},
-    int: {"type": "integer"},
-    float: {"type": "number"},
-    bool: {"type": "boolean"},
-    type(None): {"type": "null"},
-    list: {"type": "array"},
-    tuple: {"type": "array"},
-    dict: {"type": "object"},
-}
 
 
 @attrs.frozen
@@ -201,7 +196,9 @@ def assemble_calls(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCall, ...]:
             names[delta.index] = ""
         if delta.id:
             ids[delta.index] = delta.id
-        if delta.name:  # Chat Completions deltas may split it; Messages sends it whole
+        # Chat Completions deltas may split the name; some servers (llama.cpp,
+        # OpenRouter's Kimi K2) repeat it whole in every delta: that is the name.
+        if delta.name and delta.name != names[delta.index]:
             names[delta.index] += delta.name
         pieces[delta.index].append(delta.arguments)
     return tuple(
@@ -249,7 +246,21 @@ def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
             error = ToolCallError(f"the arguments of {call.name} are {reason}", call=call)
         else:
             try:
-                return ToolResult(call=call, output=_output(tool.function(**arguments)))
+                return ToolResult(call=call, output=_cut(_output(tool.function(**arguments))))
             except Exception as exc:  # sent back to the model, and kept on the stream
                 error = exc
-    return ToolResult(call=call, output=f"error: {type(error).__name__}: {error}", error=error)
+    # A tool's own message can quote a key (a URL with ?key=...): not to the model, nor shown.
+    scrub(error)
+    return ToolResult(
+        call=call, output=_cut(redact(f"error: {type(error).__name__}: {error}")), error=error
+    )
+
+
+def _cut(output: str) -> str:
+    """At most MAX_TOOL_OUTPUT characters, with a note to the model when it was more."""
+    if len(output) <= MAX_TOOL_OUTPUT:
+        return output
+    return (
+        f"{output[:MAX_TOOL_OUTPUT]}\n\n[codey: the output was cut: "
+        f"{len(output):,} characters, of which only the first {MAX_TOOL_OUTPUT:,} are here]"
+    )

@@ -156,5 +156,3 @@ class Finish:
 
 #: What a provider adapter makes of one server-sent event.
 Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolResult, Usage, Finish]
-
-MessageLike = Union[Message, "dict[str, Any]"]

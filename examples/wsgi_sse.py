@@ -7,6 +7,11 @@ gevent workers, uWSGI, mod_wsgi). Run it with::
     python examples/wsgi_sse.py --model gpt-4.1
     # then open http://127.0.0.1:8000/ and ask something
 
+or, from the repository's top folder, under gunicorn (``app`` asks
+``$CODEY_MODEL``, else codey's default model)::
+
+    CODEY_MODEL=gpt-4.1 gunicorn --bind 127.0.0.1:8000 --workers 4 examples.wsgi_sse:app
+
 When the browser goes away, the WSGI server closes the response iterable;
 that closes the codey stream, which closes its connection to the provider at
 once. (A server only notices a gone client when it next writes, so the upstream
@@ -93,6 +98,12 @@ def make_app(**stream_options: Any) -> Callable[[dict[str, Any], StartResponse],
         return sse_events(stream)
 
     return app
+
+
+#: The app for a WSGI server (``gunicorn examples.wsgi_sse:app``). With no model
+#: given, each request resolves it as codey.stream() does: ``CODEY_MODEL``, else
+#: the config file's ``model``, else codey's default.
+app = make_app()
 
 
 def main() -> None:

@@ -14,7 +14,21 @@ from codey.testing import FakeProvider
 #: A distinctive fake key: no error message, repr or log line may ever contain it.
 FAKE_KEY = "sk-test-SECRET-0123456789abcdef"
 
-_CLEARED_PREFIXES = ("OPENAI_", "XAI_", "ANTHROPIC_", "AZURE_", "CODEY_")
+
+def _provider_prefixes() -> tuple[str, ...]:
+    """The first word of every variable a built-in provider reads (``GROQ_``...)."""
+    from codey import _providers
+
+    names = set()
+    for provider in _providers.snapshot():
+        service = provider.service
+        for variable in (service.key_env, service.base_url_env, service.api_version_env):
+            if variable:
+                names.add(variable.split("_")[0] + "_")
+    return tuple(sorted(names))
+
+
+_CLEARED_PREFIXES = (*_provider_prefixes(), "CODEY_")
 _CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NO_COLOR")
 
 

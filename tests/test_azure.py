@@ -69,6 +69,11 @@ def test_no_endpoint_is_a_configuration_error_naming_the_variable(
     assert fake.requests == []
 
 
+def test_with_neither_endpoint_nor_key_the_endpoint_is_named_first() -> None:
+    with pytest.raises(codey.MissingBaseURLError, match="AZURE_OPENAI_ENDPOINT"):
+        codey.stream("hi", model="azure:d")
+
+
 def test_no_key_names_its_variable(fake: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", fake.url)
     with pytest.raises(codey.MissingAPIKeyError, match="AZURE_OPENAI_API_KEY"):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import codey
-from codey._batchfile import OutputFile
+from codey._batch._files import OutputFile
 from codey.testing import Close, FakeProvider, RecordedRequest, Reply, Stall, Text, answer, error
 from codey.testing import events as script
 from tests.conftest import FAKE_KEY
@@ -129,7 +129,7 @@ class TestRecords:
                 patch.setenv(name, value)
             codey.batch(lines, out, model="gpt-4.1", max_tokens=100, **kwargs)
         by_provider = {request.provider: request.json for request in fake.requests}
-        assert by_provider["openai"]["max_completion_tokens"] == 100
+        assert by_provider["openai"]["max_tokens"] == 100
         assert by_provider["anthropic"]["max_tokens"] == 7
         found = {record["id"]: record for record in records(out)}
         assert found["c"]["model"] == "claude-sonnet-4-0"

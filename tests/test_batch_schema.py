@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 import codey
 from codey.testing import FakeProvider, RecordedRequest, Reply, answer
 from tests.conftest import FAKE_KEY
-from tests.helpers import environment, kwargs_for, run_cli
+from tests.helpers import MODELS, environment, kwargs_for, run_cli
 
 
 def labeller(bad: set[str]) -> Any:
@@ -27,13 +28,17 @@ def labeller(bad: set[str]) -> Any:
     return respond
 
 
-def provider_batch(fake: FakeProvider) -> dict[str, Any]:
-    """batch() keywords for OpenAI's Batch API at the fake provider."""
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def provider_batch(fake: FakeProvider, provider: str = "openai") -> dict[str, Any]:
+    """batch() keywords for OpenAI's Batch API (or Anthropic's Message Batches) at the
+    fake provider."""
     return {
         "provider_batch": True,
-        "model": "gpt-4.1",
+        "model": MODELS[provider],
         "api_key": FAKE_KEY,
-        "base_url": fake.base_url("openai"),
+        "base_url": fake.base_url(provider),
         "poll_interval": 0.01,
     }
 
@@ -107,19 +112,49 @@ class TestStreamed:
 
 
 class TestProviderBatch:
-    def test_checked_at_collection(self, fake: FakeProvider, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("provider", ["openai", "anthropic"])
+    def test_checked_at_collection(self, fake: FakeProvider, tmp_path: Path, provider: str) -> None:
+        """Anthropic, made to call the answer tool, answers each line with a tool_use
+        block and no text: its input is the answer."""
         fake.responder = labeller({"p1"})
         out = tmp_path / "out.jsonl"
         lines = [{"id": p, "prompt": p} for p in ("p0", "p1")]
-        summary = codey.batch(lines, out, schema="label str, score float", **provider_batch(fake))
+        options = provider_batch(fake, provider)
+        summary = codey.batch(lines, out, schema="label str, score float", **options)
         assert (summary.done, summary.failed) == (1, 1)
         found = codey.read_batch_output(out)
         assert found["p0"]["json"] == {"label": "label of p0", "score": 0.5}
-        assert found["p0"]["batch"].startswith("batch_")
+        assert json.loads(found["p0"]["text"]) == found["p0"]["json"]
+        assert found["p0"]["batch"].startswith(("batch_", "msgbatch_"))
         assert found["p1"]["error"]["type"] == "StructuredOutputError"
         [batch] = fake.batches
         bodies = [request.json for request in batch.requests]
-        assert all("json_schema" in body["response_format"] for body in bodies)
+        if provider == "openai":
+            assert all("json_schema" in body["response_format"] for body in bodies)
+        else:
+            assert found["p0"]["finish_reason"] == "tool_use"
+            forced = {"type": "tool", "name": bodies[0]["tools"][-1]["name"]}
+            assert all(body["tool_choice"] == forced for body in bodies)
+
+    def test_a_recorded_tool_use_answer(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """A real Message answering in a tool_use block (tests/fixtures/SOURCES.rst), as
+        a Message Batches result: its input is the record's text and JSON."""
+
+        @dataclasses.dataclass
+        class final_result:  # the recorded tool's name
+            city: str
+            country: str
+
+        recorded = (FIXTURES / "recorded" / "anthropic_forced_tool_message.json").read_bytes()
+        fake.default = Reply(content_type="application/json", framing="length", body=recorded)
+        out = tmp_path / "out.jsonl"
+        options = provider_batch(fake, "anthropic")
+        summary = codey.batch(["largest city?"], out, schema=final_result, **options)
+        assert (summary.done, summary.failed) == (1, 0)
+        [record] = records(out)
+        assert record["json"] == {"city": "Mexico City", "country": "Mexico"}
+        assert json.loads(record["text"]) == record["json"]
+        assert (record["finish_reason"], record["usage"]["output_tokens"]) == ("tool_use", 56)
 
     def test_a_lines_own_schema_is_refused(self, fake: FakeProvider, tmp_path: Path) -> None:
         fake.responder = labeller(set())
@@ -149,3 +184,18 @@ def test_the_command_line(fake: FakeProvider, tmp_path: Path) -> None:
     assert found["1"]["json"] == {"label": "label of p0", "score": 0.5}
     assert found["2"]["error"]["type"] == "StructuredOutputError"
     assert "response_format" in fake.requests[0].json
+
+
+def test_the_command_line_provider_batch_at_anthropic(fake: FakeProvider, tmp_path: Path) -> None:
+    """The trial's HIGH-1: every line was recorded as a StructuredOutputError."""
+    fake.responder = labeller(set())
+    source = tmp_path / "two.csv"
+    source.write_text("id,prompt\n1,bad\n2,worse\n", encoding="utf-8")
+    result = run_cli(
+        "batch", str(source), "-m", "claude-sonnet-4-0", "--schema", "label str, score float",
+        "--provider-batch", "--poll-interval", "0.01", env=environment(fake),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found = codey.read_batch_output(tmp_path / "two.out.jsonl")
+    assert found["1"]["json"] == {"label": "label of bad", "score": 0.5}
+    assert found["2"]["json"] == {"label": "label of worse", "score": 0.5}

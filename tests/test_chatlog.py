@@ -551,3 +551,125 @@ class TestEscapes:
         """A backslash before a delimiter line in a hand-written log keeps it as text."""
         chat = codey.parse_chat("q\n\n\\# === ASSISTANT ===\n\nstill the question")
         assert pairs(chat) == [("user", "q\n\n# === ASSISTANT ===\n\nstill the question")]
+
+
+class TestFences:
+    """A delimiter line inside a fenced code block (CommonMark fences) is text."""
+
+    @pytest.mark.parametrize(
+        ("opening", "closing"),
+        [("```", "```"), ("~~~", "~~~"), ("```python", "````"), ("   ~~~~", "~~~~~  ")],
+    )
+    def test_fenced_delimiter_is_text(self, opening: str, closing: str) -> None:
+        text = f"Explain this:\n\n{opening}\n\n# === ASSISTANT ===\n\nx\n\n{closing}\n"
+        assert pairs(codey.parse_chat(text)) == [(U, text.strip())]
+
+    @pytest.mark.parametrize(
+        "not_closing",
+        ["~~~", "``", "```` x", "    ```"],  # another char, too short, info string, 4 spaces
+    )
+    def test_what_does_not_close_a_fence(self, not_closing: str) -> None:
+        text = (
+            f"q\n\n````\n{not_closing}\n\n# === ASSISTANT ===\n\nx\n\n````\n\n# === USER ===\n\ny"
+        )
+        assert pairs(codey.parse_chat(text)) == [(U, text.split(USER_DELIMITER)[0]), (U, "y")]
+
+    def test_indented_four_spaces_is_no_fence(self) -> None:
+        """Four spaces of indent make an indented code line, not a fence: the delimiter counts."""
+        text = "q\n\n    ```\n\n# === ASSISTANT ===\n\na\n\n    ```"
+        assert pairs(codey.parse_chat(text)) == [(U, "q\n\n    ```"), (A, "a\n\n    ```")]
+
+    def test_unclosed_fence_hides_nothing(self) -> None:
+        """A fence never closed opens nothing, so the delimiters after it still count."""
+        text = "```python\nprint(1)\n\n# === ASSISTANT ===\n\na\n\n# === USER ===\n\nb"
+        assert pairs(codey.parse_chat(text)) == [(U, "```python\nprint(1)"), (A, "a"), (U, "b")]
+
+    def test_delimiters_outside_fences_count(self) -> None:
+        text = (
+            "q\n\n```\n# === USER ===\n```\n\n# === ASSISTANT ===\n\n"
+            "a\n\n~~~\n\n# === USER ===\n\n~~~"
+        )
+        assert pairs(codey.parse_chat(text)) == [
+            (U, "q\n\n```\n# === USER ===\n```"),
+            (A, "a\n\n~~~\n\n# === USER ===\n\n~~~"),
+        ]
+
+    def test_an_unclosed_block_is_closed_when_written(self) -> None:
+        """A message that leaves a block open gets its closing fence in the log, so a
+        fence in a later message cannot hide the delimiters between."""
+        from codey._chatlog import format_chat
+
+        messages = [
+            codey.Message(U, "q"),
+            codey.Message(A, "cut short:\n\n~~~~python\nprint(1)"),
+            codey.Message(U, "and this?\n\n~~~~\nx\n~~~~"),
+        ]
+        text = format_chat(messages)
+        assert text.count("~~~~") == 4
+        got = codey.parse_chat(text).messages
+        assert [m.content for m in got] == [
+            "q",
+            messages[1].content + "\n~~~~",
+            messages[2].content,
+        ]
+
+    def test_fenced_delimiter_round_trips(self) -> None:
+        """Escaping and parsing agree inside blocks: a fenced delimiter line round-trips."""
+        from codey._chatlog import format_chat
+
+        messages = [
+            codey.Message(
+                U, "a pasted log:\n\n```\nq\n\n# === ASSISTANT ===\n\n\\# === USER ===\n```"
+            ),
+            codey.Message(A, "~~~\n# === USER ===\n~~~\n\n# === SYSTEM ===\n\nend"),
+        ]
+        assert codey.parse_chat(format_chat(messages)).messages == messages
+
+
+USER_DELIMITER = "\n\n# === USER ===\n\n"
+
+
+class TestTrailingBlanks:
+    """A delimiter line with trailing spaces or tabs is a delimiter."""
+
+    def test_trailing_spaces_and_tabs(self) -> None:
+        text = "hello\n\n# === ASSISTANT ===   \n\nx\n\n# === USER ===\t \n\ny\n\n# === SYSTEM === "
+        assert pairs(codey.parse_chat(text)) == [(U, "hello"), (A, "x"), (U, "y")]
+
+    def test_at_the_start(self) -> None:
+        assert pairs(codey.parse_chat("# === SYSTEM ===\t\n\nbe brief\n\n# === USER ===\n\nq")) == [
+            (S, "be brief"),
+            (U, "q"),
+        ]
+
+
+class TestLargeLogs:
+    """Large logs parse to the same messages small ones do (the speed is a benchmark's)."""
+
+    @staticmethod
+    def turns(count: int, user: str, assistant: str) -> tuple[str, list[tuple[str, str]]]:
+        text = "".join(f"q{i}{assistant}a{i}{user}" for i in range(count)) + "last"
+        wanted = [
+            (role, f"{letter}{i}") for i in range(count) for role, letter in ((U, "q"), (A, "a"))
+        ]
+        return text, [*wanted, (U, "last")]
+
+    def test_many_turns(self) -> None:
+        text, wanted = self.turns(60_000, USER_DELIMITER, "\n\n# === ASSISTANT ===\n\n")
+        assert len(text) > 3_000_000
+        assert pairs(codey.parse_chat(text)) == wanted
+
+    def test_many_turns_without_prefix(self) -> None:
+        """delimiterPrefix = "" (delimiters anywhere), and a name that never occurs."""
+        text, wanted = self.turns(100_000, "@U", "@A")
+        settings = '+++\ndelimiterPrefix = ""\ndelimiterSuffix = ""\nuserDelimiter = "@U"\n'
+        settings += 'assistantDelimiter = "@A"\nsystemDelimiter = "@S"\n+++\n'
+        assert pairs(codey.parse_chat(settings + text)) == wanted
+
+    def test_one_huge_message(self) -> None:
+        """Text that holds many near-delimiters and one real one."""
+        body = "x\n\n# === ASSISTANT ==\n\n" * 100_000
+        assert pairs(codey.parse_chat(body + "\n\n# === ASSISTANT ===\n\nyes")) == [
+            (U, body.strip()),
+            (A, "yes"),
+        ]

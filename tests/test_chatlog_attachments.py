@@ -112,7 +112,8 @@ class TestWrite:
         message = codey.Message("user", "x", attachments=[codey.Attachment.from_path("photo.png")])
         text = format_chat([message], base_dir=str(logs))
         assert text == "x\n\n![attachment](../photo.png)"
-        [back] = codey.parse_chat(text, base_dir=str(logs)).messages
+        # Outside the log's folder: read back only where allowed.
+        [back] = codey.parse_chat(text, base_dir=str(logs), attach_from=[str(folder)]).messages
         assert back.attachments[0].data == PNG
 
     def test_a_text_line_that_looks_like_a_reference_is_escaped(self, folder: Path) -> None:
@@ -130,3 +131,38 @@ class TestWrite:
         written += escaper.feed("achment](a.png)\n!nope\n")
         written += escaper.flush()
         assert written == "ok\n\\![attachment](a.png)\n!nope\n"
+
+
+class TestAllowedFolders:
+    """A log attaches only files inside base_dir or attach_from, symlinks resolved."""
+
+    @pytest.fixture
+    def logs(self, folder: Path) -> Path:
+        logs = folder / "logs"
+        logs.mkdir()
+        (logs / "inside.png").write_bytes(PNG)
+        (logs / "leak.png").symlink_to(folder / "photo.png")
+        return logs
+
+    @pytest.mark.parametrize(
+        "target", ["../photo.png", "leak.png", "ABSOLUTE", "sub/../../photo.png"]
+    )
+    def test_outside_is_refused(self, logs: Path, target: str) -> None:
+        if target == "ABSOLUTE":
+            target = str(logs.parent / "photo.png")
+        with pytest.raises(codey.AttachmentError, match="outside the chat log's folder") as caught:
+            codey.parse_chat(f"q\n![attachment]({target})", base_dir=str(logs))
+        assert str(caught.value).startswith(target)
+
+    def test_inside_and_allowed(self, logs: Path) -> None:
+        text = "q\n![attachment](inside.png)\n![attachment](leak.png)"
+        chat = codey.parse_chat(text, base_dir=str(logs), attach_from=[str(logs.parent)])
+        assert [a.path for a in chat.messages[0].attachments] == ["inside.png", "leak.png"]
+
+    def test_the_current_folder_without_base_dir(
+        self, logs: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(logs)
+        assert codey.parse_chat("q\n![attachment](inside.png)").messages[0].attachments
+        with pytest.raises(codey.AttachmentError, match="the current folder"):
+            codey.parse_chat("q\n![attachment](../photo.png)")

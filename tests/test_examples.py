@@ -104,3 +104,30 @@ def test_page_and_bad_requests(web: str) -> None:
     assert b"EventSource" in requests.get(f"{web}/", timeout=5).content
     assert requests.get(f"{web}/stream", timeout=5).status_code == 400
     assert requests.get(f"{web}/nope", timeout=5).status_code == 404
+
+
+def test_module_level_app_for_wsgi_servers(
+    fake_env: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gunicorn examples.wsgi_sse:app``: the module's own app asks $CODEY_MODEL."""
+    monkeypatch.setenv("CODEY_MODEL", "claude-sonnet-4-0")
+    fake_env.push(answer("from ", "the module"))
+    server = make_server(
+        "127.0.0.1", 0, wsgi_sse.app, server_class=_Server, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="wsgi-test", daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/stream"
+        response = requests.get(url, params={"q": "hi"}, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    frames = _frames(response.content.decode("utf-8"))
+    assert frames[-1][0] == "done"
+    assert "".join(json.loads(data) for kind, data in frames if kind == "message") == (
+        "from the module"
+    )
+    assert fake_env.requests[-1].path.startswith("/anthropic/")
+    assert fake_env.requests[-1].json["model"] == "claude-sonnet-4-0"

@@ -1,4 +1,7 @@
-"""Byte-exact provider transcripts, replayed whole and split at every byte boundary."""
+"""Byte-exact provider transcripts, replayed whole and split at every byte boundary.
+
+Where each recording comes from, and its licence: fixtures/SOURCES.rst.
+"""
 
 from __future__ import annotations
 
@@ -61,3 +64,6 @@ def test_fixture(provider: str, case: str, split: object, line_ending: str) -> N
         else:
             assert usage is not None
             assert [usage.input_tokens, usage.output_tokens] == expected["usage"]
+        if "tool_calls" in expected:
+            calls = [[call.id, call.name, call.arguments] for call in outcome.tool_calls]
+            assert calls == expected["tool_calls"]

@@ -85,6 +85,46 @@ class TestRedaction:
         for key in OTHER_KEYS.values():
             assert key not in caplog.text  # ...without the keys
 
+    def test_every_fallback_error_is_redacted(self, fake, monkeypatch, caplog):
+        """The errors of the models tried before the last one, kept in ``attempts``, too."""
+        caplog.set_level(logging.DEBUG, logger="codey")
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+        fake.responder = lambda request: error(
+            500 if request.provider == "anthropic" else 429, f"quota of {FAKE_KEY}", retry_after=0
+        )
+        with pytest.raises(codey.RateLimitError) as info:
+            codey.complete("hi", model="claude-sonnet-4-0", fallbacks=["gpt-4.1"], retries=1)
+        assert [model for model, _ in info.value.attempts] == ["claude-sonnet-4-0", "gpt-4.1"]
+        for _, exc in info.value.attempts:
+            assert "[REDACTED]" in str(exc)
+            assert_no_key(exc)
+        assert FAKE_KEY not in caplog.text
+
+    def test_a_registered_providers_key_variable_is_watched(self, fake, monkeypatch):
+        """A provider's key variable need not end in API_KEY: the registry names it."""
+        from codey import _providers
+
+        secret = "corp-TOKEN-SECRET-55555"
+        monkeypatch.setenv("CORP_TOKEN", secret)
+        service = _providers.Service(
+            "corp",
+            "openai",
+            key_env="CORP_TOKEN",
+            base_url_env="CORP_BASE_URL",
+            default_base_url=fake.base_url("openai"),
+        )
+        fake.push(error(400, f"who is {secret}?"))
+        undo = _providers.register(_providers.build(service))
+        try:
+            with pytest.raises(codey.BadRequestError) as info:
+                codey.complete("hi", **kwargs_for(fake, "openai"))
+        finally:
+            undo()
+        assert "[REDACTED]" in str(info.value)
+        assert_no_key(info.value, secret)
+
     def test_events_record_and_debug_traceback(self, fake, tmp_path: Path):
         """The CLI's --events error record and CODEY_DEBUG traceback quote server data."""
         key = "xai-CLI-SECRET-0123456789"

@@ -175,6 +175,20 @@ class TestBothProviders:
         assert {r["id"]: r["text"] for r in records(out)} == {"1": "echo: x", "2": "echo: y"}
         assert not state_of(out).exists()
 
+    def test_resume_with_nothing_in_flight_streams(
+        self, fake: FakeProvider, out: Path, provider: str
+    ) -> None:
+        """resume=True finds no state file: a plain batch, streamed, as if not given."""
+        fake.responder = echo
+        summary = codey.batch(["x"], out, resume=True, **options(fake, provider))
+        assert (summary.done, summary.failed, summary.provider_batches) == (1, 0, {})
+        assert len(fake.batches) == 0
+        [record] = records(out)
+        assert record["text"] == "echo: x"
+        assert "batch" not in record
+        assert record["timings"]["total"] is not None  # streamed: timed
+        assert not state_of(out).exists()
+
     def test_a_cancelled_batch_fails_its_lines(
         self, fake: FakeProvider, out: Path, provider: str
     ) -> None:
@@ -225,6 +239,46 @@ class TestSubmission:
         keys = {r.headers["authorization"] or r.headers["x-api-key"] for r in creates}
         assert keys <= {"Bearer sk-fake-key", "sk-fake-key"}
         assert len(keys) == 2
+
+    def test_one_openai_batch_per_model_and_resumed_as_such(
+        self, fake: FakeProvider, out: Path
+    ) -> None:
+        """An OpenAI input file holds requests to one model (the fake fails a mixed
+        one, as OpenAI does): a batch per model, each resumed on its own."""
+        fake.responder = lambda request: answer(f"{request.model}: ok")
+        fake.batch_polls = 3
+        lines = [
+            {"id": "a", "prompt": "x", "model": "gpt-4.1"},
+            {"id": "b", "prompt": "y", "model": "gpt-4.1-mini"},
+            {"id": "c", "prompt": "z", "model": "gpt-4.1"},
+            {"id": "d", "prompt": "w", "model": "anthropic:claude-sonnet-4-0"},
+        ]
+
+        def stop(summary: codey.BatchSummary) -> None:
+            if summary.provider_batches:
+                raise KeyboardInterrupt
+
+        kwargs = options(fake, "openai", base_url=None)
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in fake.env().items():
+                patch.setenv(name, value)
+            with pytest.raises(KeyboardInterrupt):
+                codey.batch(lines, out, provider_batch=True, on_progress=stop, **kwargs)
+            state = json.loads(state_of(out).read_text(encoding="utf-8"))
+            models = sorted(sorted({m for _, m in b["lines"].values()}) for b in state["batches"])
+            assert models == [["claude-sonnet-4-0"], ["gpt-4.1"], ["gpt-4.1-mini"]]
+            summary = codey.batch([], out, resume=True, **kwargs)
+        assert (summary.done, summary.failed) == (4, 0)
+        openai = {
+            batch.custom_ids: batch.status for batch in fake.batches if batch.provider == "openai"
+        }
+        assert openai == {("a", "c"): "completed", ("b",): "completed"}
+        assert {r["id"]: r["text"] for r in records(out)} == {
+            "a": "gpt-4.1: ok",
+            "b": "gpt-4.1-mini: ok",
+            "c": "gpt-4.1: ok",
+            "d": "claude-sonnet-4-0: ok",
+        }
 
     def test_the_openai_input_file_is_uploaded_as_multipart(
         self, fake: FakeProvider, out: Path
@@ -374,7 +428,7 @@ class TestCollection:
 _MEMORY_CHILD = """
 import json, sys, tracemalloc
 import codey
-from codey._provider_batch import _apis
+from codey._batch._provider import _apis
 
 base_url, key, out, provider = sys.argv[1:5]
 models = {"openai": "gpt-4.1", "anthropic": "claude-sonnet-4-0"}

@@ -10,7 +10,7 @@ import pytest
 
 import codey
 from codey._batch import DEFAULT_RETRIES
-from codey._ratelimit import Limiter, parse_reset, read_quotas
+from codey._batch._limiter import Limiter, parse_reset, read_quotas
 from codey.testing import FakeProvider, answer, error
 from tests.buckets import RateLimited
 from tests.helpers import kwargs_for

@@ -272,7 +272,7 @@ class TestErrors:
             "server_error",
             "openai-responses",
         )
-        assert str(exc) == "The model broke"
+        assert str(exc) == "openai-responses sent response.failed (server_error): The model broke"
         assert exc.partial_text == "half"
         assert len(fake.requests) == 1
 
@@ -338,7 +338,9 @@ class TestErrors:
         with pytest.raises(codey.StreamError) as info:
             codey.complete("hi", **kwargs_for(fake, "openai-responses"))
         assert info.value.error_type == error_type
-        assert str(info.value) == "Slow down"
+        assert str(info.value) == (
+            f"openai-responses sent an error event ({error_type}): Slow down"
+        )
         assert len(fake.requests) == 1
 
     def test_odd_shapes_are_no_crash(self, fake):

@@ -459,3 +459,32 @@ def test_a_fixed_tuple_loads_as_a_tuple() -> None:
     assert load_answer(schema, '{"pair": [1, "a"]}', "openai", "stop") == Pair((1, "a"))
     with pytest.raises(codey.StructuredOutputError, match=r"at \$\.pair"):
         load_answer(schema, '{"pair": [1, "a", 2]}', "openai", "stop")
+
+
+@pytest.mark.parametrize(
+    "ref", ["#/defs/x", "#/$defs/missing", "https://example.com/remote.json", "other.json"]
+)
+def test_an_unresolvable_ref_is_a_value_error_before_anything_is_sent(
+    fake: FakeProvider, ref: str
+) -> None:
+    schema = {"type": "object", "$defs": {"x": {}}, "properties": {"a": {"$ref": ref}}}
+    with pytest.raises(ValueError, match="cannot be resolved"):
+        codey.complete_json("?", schema=schema, **kwargs_for(fake, "openai"))
+    assert fake.requests == []
+
+
+def test_refs_that_resolve_are_kept() -> None:
+    schema = {
+        "type": "object",
+        "$defs": {"n": {"type": "integer"}},
+        "properties": {
+            "a": {"$ref": "#/$defs/n"},
+            "b": {"$id": "https://example.com/b", "$defs": {"s": {"type": "string"}},
+                  "properties": {"c": {"$ref": "#/$defs/s"}}},
+            "d": {"enum": [{"$ref": "not a reference"}]},
+        },
+    }  # fmt: skip
+    assert (
+        to_schema(schema).check({"a": 1, "b": {"c": "x"}, "d": {"$ref": "not a reference"}}) is None
+    )
+    assert to_schema(schema).check({"a": "x"}) is not None

@@ -12,6 +12,8 @@ import time
 import pytest
 
 import codey
+from codey._providers._base import RequestSpec
+from codey._providers.openai import OPENAI
 from codey.testing import (
     Close,
     Comment,
@@ -87,8 +89,21 @@ class TestHappyPath:
             {"role": "user", "content": "hi"},
         ]
         assert body["temperature"] == 0.5
-        field = "max_completion_tokens" if provider == "openai" else "max_tokens"
-        assert body[field] == 50
+        assert body["max_tokens"] == 50
+        assert "max_completion_tokens" not in body
+
+    def test_openai_at_a_compatible_server_gets_max_tokens(self, fake):
+        """A server reached through OPENAI_BASE_URL (llama.cpp's ignores
+        max_completion_tokens) gets max_tokens; OpenAI's own host, whose reasoning
+        models reject max_tokens, gets max_completion_tokens; Azure keeps its own."""
+        fake.push(answer("ok"))
+        codey.complete("hi", **kwargs_for(fake, "openai", max_tokens=7))
+        sent = fake.requests[-1].json
+        assert (sent.get("max_tokens"), sent.get("max_completion_tokens")) == (7, None)
+        spec = RequestSpec(model="o3", messages=(codey.Message("user", "hi"),), max_tokens=7)
+        for base_url in ("https://api.openai.com/v1", "https://api.openai.com/v1/"):
+            body = json.loads(OPENAI.build_request(spec, "k", base_url).body)
+            assert (body.get("max_tokens"), body.get("max_completion_tokens")) == (None, 7)
 
     def test_anthropic_request(self, fake):
         """Anthropic gets system text at the top level, a default max_tokens and its headers."""

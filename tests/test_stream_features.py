@@ -84,7 +84,8 @@ class TestEvents:
         calls = [e for e in got if isinstance(e, codey.ToolCallDelta)]
         assert calls[0].name == "lookup"
         assert "".join(c.arguments for c in calls) == '{"q": "x"}'
-        assert any(isinstance(e, codey.Usage) and e.output_tokens == 22 for e in got)
+        usage = [e for e in got if isinstance(e, codey.Usage)]  # one per answer, the final count
+        assert [(u.input_tokens, u.output_tokens) for u in usage] == [(11, 22)]
         assert stream.reasoning == "capital of France?"
         assert stream.text == "Paris."
         assert got[-1].reason == stream.finish_reason
@@ -210,7 +211,7 @@ class TestStreamMany:
         for model in ("gpt-4.1", "fast"):
             assert isinstance([e for n, e in got if n == model][-1], codey.Finish)
         sent = {r.provider: r.json for r in fake.requests}
-        assert sent["openai"]["max_completion_tokens"] == 11
+        assert sent["openai"]["max_tokens"] == 11
         assert sent["anthropic"]["max_tokens"] == 77
 
     def test_close_closes_all(self, fake, monkeypatch):

@@ -5,19 +5,27 @@ from __future__ import annotations
 import enum
 import json
 import threading
+from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import pytest
 
 import codey
+from codey._retry import is_retryable
 from codey.testing import (
+    Close,
     Done,
+    ErrorEvent,
     Finish,
     Pause,
+    Raw,
+    Reasoning,
     RecordedRequest,
     Reply,
+    Reset,
     Text,
     ToolCall,
+    UsageStep,
     answer,
     error,
     events,
@@ -490,3 +498,301 @@ class TestLoop:
         codey.complete("?", tools=[data], run_tools=True, **kwargs_for(fake, "openai"))
         tool = fake.requests[-1].json["messages"][-1]
         assert json.loads(tool["content"]) == {"temp": 21, "city": "Zürich"}
+
+
+class TestRetriedAttempt:
+    """A retry starts from nothing: no piece of the failed attempt joins the retry's."""
+
+    @staticmethod
+    def cut(ending: object) -> Reply:
+        """An attempt that breaks inside a tool call, before any text."""
+        return events(
+            Reasoning("hmm"),
+            UsageStep(7, 1),
+            ToolCall(0, "c1", "weather", ['{"city": "Os']),
+            ending,  # type: ignore[arg-type]
+        )
+
+    @pytest.mark.parametrize("provider", RICH)
+    @pytest.mark.parametrize("ending", [Reset(), Close()])
+    def test_the_retry_alone_is_the_answer(self, fake, provider, ending):
+        fake.push(
+            self.cut(ending),
+            answer(tool_calls=[ToolCall(0, "c2", "weather", '{"city": "Oslo"}')], usage=(10, 5)),
+        )
+        with codey.stream("?", tools=[weather], **kwargs_for(fake, provider, retries=1)) as stream:
+            assert list(stream) == []
+        assert stream.tool_calls == (codey.ToolCall("c2", "weather", '{"city": "Oslo"}'),)
+        assert stream.reasoning == ""
+        assert (stream.usage.input_tokens, stream.usage.output_tokens) == (10, 5)
+        assert stream.finish_reason in ("tool_calls", "tool_use")
+        assert len(fake.requests) == 2
+
+    @pytest.mark.parametrize("provider", RICH)
+    def test_the_tool_loop_runs_the_retried_call(self, fake, provider):
+        fake.push(
+            self.cut(Reset()),
+            tool_round(ToolCall(0, "c2", "weather", '{"city": "Oslo"}')),
+            answer("Sunny.", usage=(20, 2)),
+        )
+        options = kwargs_for(fake, provider, retries=1)
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert [r.output for r in stream.tool_results] == ["sunny in Oslo for 1 days (C)"]
+        assert stream.tool_errors == []
+        assert stream.reasoning == ""
+        assert (stream.usage.input_tokens, stream.usage.output_tokens) == (30, 7)
+        assert stream.messages[1].tool_calls == (
+            codey.ToolCall("c2", "weather", '{"city": "Oslo"}'),
+        )
+
+    @pytest.mark.parametrize("provider", RICH)
+    @pytest.mark.parametrize("run_tools", [False, True])
+    def test_pieces_seen_through_events_are_not_retried(self, fake, provider, run_tools):
+        fake.push(self.cut(Reset()), tool_round(ToolCall(0, "c2", "weather", '{"city": "Oslo"}')))
+        options = kwargs_for(fake, provider, retries=1)
+        got: list[object] = []
+        stream = codey.stream("?", tools=[weather], run_tools=run_tools, **options)
+        with stream, pytest.raises(codey.CodeyError) as caught:
+            got.extend(stream.events())
+        assert is_retryable(caught.value)  # it would have been retried, were it not seen
+        calls = [event for event in got if isinstance(event, codey.ToolCallDelta)]
+        assert [(call.id, call.name) for call in calls if call.name] == [("c1", "weather")]
+        assert len(fake.requests) == 1  # the retry waits at least 0.25 s: it never went out
+
+    def test_usage_seen_through_events_does_not_stop_a_retry(self, fake):
+        # A usage report is not a piece of the answer (Anthropic's now comes whole at
+        # message_delta, so the failed attempt may show none).
+        fake.push(events(UsageStep(7, 1), ErrorEvent("overloaded_error")), answer("ok"))
+        options = kwargs_for(fake, "anthropic", retries=1)
+        with codey.stream("?", **options) as stream:
+            got = list(stream.events())
+        assert [event.text for event in got if isinstance(event, codey.TextDelta)] == ["ok"]
+        assert sum(isinstance(event, codey.Usage) for event in got) >= 1
+        assert stream.usage.input_tokens == 10
+        assert len(fake.requests) == 2
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def recording(provider: str, case: str) -> tuple[bytes, dict[str, Any]]:
+    """A real provider's recorded body (see fixtures/SOURCES.rst) and what it holds."""
+    body = (FIXTURES / provider / f"{case}.sse").read_bytes()
+    expected = json.loads((FIXTURES / provider / f"{case}.expected.json").read_text("utf-8"))
+    return body, expected
+
+
+class TestRecordedRetries:
+    """Real recordings cut inside a tool call, then retried whole."""
+
+    @pytest.mark.parametrize(
+        ("provider", "case", "kept"),
+        # Up to the first call's first argument piece (Anthropic: its one, empty).
+        [("anthropic", "tool_use", 4), ("openai", "tool_call_multiply", 7)],
+    )
+    def test_a_cut_recording_retried(self, fake, provider, case, kept):
+        body, expected = recording(provider, case)
+        cut = b"".join(event + b"\n\n" for event in body.split(b"\n\n")[:kept])
+        fake.push(events(Raw(cut), Reset()), events(Raw(body)))
+        with codey.stream("?", **kwargs_for(fake, provider, retries=1)) as stream:
+            assert list(stream) == expected["chunks"]
+        calls = [[call.id, call.name, call.arguments] for call in stream.tool_calls]
+        assert calls == expected["tool_calls"]
+        assert [stream.usage.input_tokens, stream.usage.output_tokens] == expected["usage"]
+        assert len(fake.requests) == 2
+
+
+class TestServerTools:
+    """Anthropic's server tools (web search, MCP...) are the server's business, not calls."""
+
+    def test_a_recorded_web_search_answer_is_one_request(self, fake):
+        body, expected = recording("anthropic", "web_search")
+        fake.push(events(Raw(body)), answer("a second request"))
+        options = kwargs_for(fake, "anthropic")
+        with codey.stream("weather?", tools=[weather], run_tools=True, **options) as stream:
+            got = list(stream.events())
+        assert stream.text == "".join(expected["chunks"])
+        assert stream.finish_reason == "end_turn"
+        assert stream.tool_calls == ()
+        assert stream.rounds == 0
+        assert not any(isinstance(event, codey.ToolCallDelta) for event in got)
+        assert len(fake.requests) == 1
+
+    def test_mcp_and_server_blocks_beside_a_client_call(self, fake):
+        # The documented shapes: mcp_tool_use and server_tool_use blocks with their
+        # input_json_deltas and results, then the client's own tool_use block.
+        blocks = [
+            {"type": "mcp_tool_use", "id": "mcptoolu_1", "name": "ask", "server_name": "wiki"},
+            {
+                "type": "mcp_tool_result",
+                "tool_use_id": "mcptoolu_1",
+                "is_error": False,
+                "content": [{"type": "text", "text": "found"}],
+            },
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "code_execution"},
+            {
+                "type": "code_execution_tool_result",
+                "tool_use_id": "srvtoolu_1",
+                "content": {
+                    "type": "code_execution_result",
+                    "stdout": "4",
+                    "stderr": "",
+                    "return_code": 0,
+                    "content": [],
+                },
+            },
+            {"type": "tool_use", "id": "toolu_1", "name": "weather"},
+        ]
+        script = [
+            {"type": "message_start", "message": {"usage": {"input_tokens": 5, "output_tokens": 1}}}
+        ]
+        for index, block in enumerate(blocks):
+            if "input" not in block and block["type"].endswith("tool_use"):
+                block = {**block, "input": {}}
+            script.append({"type": "content_block_start", "index": index, "content_block": block})
+            if block["type"].endswith("tool_use"):
+                piece = '{"city": "Oslo"}' if block["type"] == "tool_use" else '{"q": "x"}'
+                script.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": piece},
+                    }
+                )
+            script.append({"type": "content_block_stop", "index": index})
+        script.append(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 9},
+            }
+        )
+        script.append({"type": "message_stop"})
+        raw = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in script)
+        fake.push(events(Raw(raw)), answer("Sunny."))
+        options = kwargs_for(fake, "anthropic")
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert [r.call for r in stream.tool_results] == [
+            codey.ToolCall("toolu_1", "weather", '{"city": "Oslo"}')
+        ]
+        sent = fake.requests[1].json["messages"][-2]["content"]
+        assert sent == [
+            {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}}
+        ]
+
+
+class TestRepeatedNames:
+    """A name (and id) some servers repeat in every delta of one call is that name."""
+
+    def test_the_recorded_call_runs(self, fake):
+        body, _ = recording("openai", "repeated_name")
+
+        def llm_version() -> str:
+            return "0.27"
+
+        fake.push(events(Raw(body)), answer("It is 0.27."))
+        options = kwargs_for(fake, "openai")
+        with codey.stream("?", tools=[llm_version], run_tools=True, **options) as stream:
+            assert "".join(stream) == "It is 0.27."
+        assert [r.call.name for r in stream.tool_results] == ["llm_version"]
+        assert stream.tool_errors == []
+
+    def test_name_and_id_in_every_delta_as_llama_cpp_sends_them(self, fake):
+        def chunk(arguments: str) -> str:
+            call = {"index": 0, "id": "abc", "type": "function",
+                    "function": {"name": "weather", "arguments": arguments}}  # fmt: skip
+            delta = {"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}
+            return f"data: {json.dumps(delta)}\n\n"
+
+        raw = "".join(chunk(piece) for piece in ['{"city"', ': "Oslo"', "}"])
+        raw += 'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}\n\n'
+        fake.push(events(Raw(raw + "data: [DONE]\n\n")))
+        with codey.stream("?", tools=[weather], **kwargs_for(fake, "openai")) as stream:
+            list(stream)
+        assert stream.tool_calls == (codey.ToolCall("abc", "weather", '{"city": "Oslo"}'),)
+
+
+class TestSeveralChoices:
+    """Several choices in one Chat Completions stream: choice 0 is the answer."""
+
+    def test_the_other_choices_are_not_interleaved(self, fake):
+        def chunk(index: int, delta: dict[str, Any], reason: Optional[str] = None) -> str:
+            choice = {"index": index, "delta": delta, "finish_reason": reason}
+            return f"data: {json.dumps({'choices': [choice]})}\n\n"
+
+        def call(index: int, name: str) -> dict[str, Any]:
+            return {"tool_calls": [{"index": 0, "id": f"c{index}", "type": "function",
+                                    "function": {"name": name, "arguments": "{}"}}]}  # fmt: skip
+
+        raw = "".join(
+            [
+                chunk(1, {"content": "One "}),
+                chunk(0, {"content": "Zero "}),
+                chunk(2, {"reasoning_content": "hmm"}),
+                chunk(2, call(2, "other")),
+                chunk(0, call(0, "weather")),
+                chunk(1, {"content": "more"}),
+                chunk(1, {}, "length"),
+                chunk(0, {}, "tool_calls"),
+                chunk(2, {}, "stop"),
+                "data: [DONE]\n\n",
+            ]
+        )
+        fake.push(events(Raw(raw)))
+        with codey.stream("?", tools=[weather], **kwargs_for(fake, "xai")) as stream:
+            assert list(stream) == ["Zero "]
+        assert stream.tool_calls == (codey.ToolCall("c0", "weather", "{}"),)
+        assert stream.finish_reason == "tool_calls"
+        assert stream.reasoning == ""
+
+
+class TestLoopUsage:
+    """The usage of a tool loop sums every count, the cache's too."""
+
+    def test_cache_counts_are_summed(self, fake):
+        fake.push(
+            events(
+                ToolCall(0, "c1", "weather", '{"city": "Oslo"}'),
+                Finish(),
+                UsageStep(10, 5, cache_read_tokens=100, cache_write_tokens=20),
+                Done(),
+            ),
+            events(Text("Sunny."), Finish(), UsageStep(30, 4, cache_read_tokens=120), Done()),
+        )
+        options = kwargs_for(fake, "anthropic")
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert stream.usage == codey.Usage(40, 9, 220, 20)
+
+    def test_none_only_when_no_round_reported_them(self, fake):
+        fake.push(tool_round(ToolCall(0, "c1", "weather", '{"city": "Oslo"}')), answer("Sunny."))
+        options = kwargs_for(fake, "openai")
+        with codey.stream("?", tools=[weather], run_tools=True, **options) as stream:
+            assert "".join(stream) == "Sunny."
+        assert stream.usage == codey.Usage(20, 10, None, None)
+
+    def test_a_recorded_anthropic_loop(self, fake):
+        # Both rounds of a real loop: two calls, then the answer (cache counts 0 in each).
+        first, _ = recording("anthropic", "tool_use")
+        second, expected = recording("anthropic", "tool_use_answer")
+        names = iter(["Charles", "Sammy"])
+
+        def pelican_name_generator() -> str:
+            return next(names)
+
+        fake.push(events(Raw(first)), events(Raw(second)))
+        options = kwargs_for(fake, "anthropic")
+        tools = [pelican_name_generator]
+        with codey.stream(
+            "Two names for a pet pelican", tools=tools, run_tools=True, **options
+        ) as s:
+            assert list(s) == expected["chunks"]
+        assert [r.output for r in s.tool_results] == ["Charles", "Sammy"]
+        assert s.usage == codey.Usage(542 + 678, 62 + 82, 0, 0)
+        results = fake.requests[1].json["messages"][-1]["content"]
+        assert [r["tool_use_id"] for r in results] == [
+            "toolu_01LtHJmixrs9NcWQkK8hu8hj",
+            "toolu_01N8a4jWyf116qKTMqKKmjyt",
+        ]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import codey
-import codey._batch
-import codey._batchfile
+import codey._batch._files
+import codey._batch._streamed
 from codey._stream import worker_thread
 from codey.testing import Done, FakeProvider, Finish, Pause, Stall, Text, answer, error, events
 from tests.conftest import FAKE_KEY
@@ -166,8 +166,8 @@ class TestBatch:
             calls.append(time.monotonic())
             real_fsync(fd)
 
-        monkeypatch.setattr(codey._batchfile.os, "fsync", counted)
-        monkeypatch.setattr(codey._batch, "SYNC_INTERVAL", 0.05)
+        monkeypatch.setattr(codey._batch._files.os, "fsync", counted)
+        monkeypatch.setattr(codey._batch._streamed, "SYNC_INTERVAL", 0.05)
         out = tmp_path / "out.jsonl"
         summary = codey.batch(
             [f"p{i}" for i in range(120)], out, parallel=8, **kwargs_for(fake, "openai")

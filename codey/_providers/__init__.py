@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import Callable, Optional
 
+from codey import _secrets
 from codey._errors import UnknownModelError, UnsupportedOptionError
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
@@ -44,28 +45,29 @@ _BUILT_IN: tuple[Provider, ...] = (
 PROVIDERS: list[Provider] = list(_BUILT_IN)
 _layers: list[list[Provider]] = []  # register_all's, oldest first
 _lock = threading.Lock()
+_secrets.watch_variables(provider.key_env for provider in PROVIDERS)  # its key variables
 
-#: The provider class for each wire format (a :class:`Service`'s ``kind``).
+#: The provider class for each wire format (a :class:`Service`'s ``wire``).
 WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
-    "openai": ChatCompletions,
-    "anthropic": Messages,
-    "openai-responses": Responses,
+    "chat": ChatCompletions,
+    "messages": Messages,
+    "responses": Responses,
 }
 
-#: What each ``api=`` value asks for: a wire format (a key of ``WIRE_FORMATS``).
-APIS = {"chat": "openai", "responses": "openai-responses"}
+#: The ``api=`` values: each is the wire format it asks for (a key of ``WIRE_FORMATS``).
+APIS = ("chat", "responses")
 #: Built-in providers that are one service over its two APIs: ``api=`` moves a
 #: model from one to the other.
 _SAME_SERVICE = (("openai", "openai-responses"), ("xai", "xai-responses"))
 
 
 def build(service: Service) -> Provider:
-    """The provider that speaks ``service.kind`` for ``service``."""
+    """The provider that speaks ``service.wire`` for ``service``."""
     try:
-        return WIRE_FORMATS[service.kind](service)
+        return WIRE_FORMATS[service.wire](service)
     except KeyError:
         raise ValueError(
-            f"unknown wire format {service.kind!r}; known: {', '.join(WIRE_FORMATS)}"
+            f"unknown wire format {service.wire!r}; known: {', '.join(WIRE_FORMATS)}"
         ) from None
 
 
@@ -119,6 +121,7 @@ def _rebuild() -> None:
         names = {provider.name for provider in layer}
         result = [p for p in result if p.name not in names] + layer
     PROVIDERS[:] = result
+    _secrets.watch_variables(provider.key_env for provider in result)
 
 
 def resolve(model: str) -> tuple[Provider, str]:
@@ -158,18 +161,17 @@ def for_api(provider: Provider, api: Optional[str]) -> Provider:
     """
     if api is None:
         return provider
-    kind = APIS.get(api) if isinstance(api, str) else None
-    if kind is None:
+    if not isinstance(api, str) or api not in APIS:
         raise ValueError(f"api must be one of {', '.join(map(repr, APIS))} or None, not {api!r}")
-    if provider.kind == kind:
+    if provider.wire == api:
         return provider
     for names in _SAME_SERVICE:
         if provider.name in names:
             for other in snapshot():
-                if other.name in names and other.kind == kind:
+                if other.name in names and other.wire == api:
                     return other
-    wanted = getattr(WIRE_FORMATS[kind], "wire_name", kind)
-    speaks = getattr(provider, "wire_name", "") or provider.kind
+    wanted = getattr(WIRE_FORMATS[api], "wire_name", api)
+    speaks = getattr(provider, "wire_name", "") or provider.wire
     raise UnsupportedOptionError(
         f"{provider.name} has no {wanted} API (api={api!r}); it speaks {speaks} only"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 import attrs
 
@@ -11,15 +11,24 @@ from codey._attachments import IMAGE_TYPES, Attachment
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._types import Event, Message
 
-if TYPE_CHECKING:
-    from codey._tools import Tool
-
-if TYPE_CHECKING:
-    from codey._schema import Schema
-
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``path`` (which may carry a query) after ``base_url``'s path; a query in the
+    base URL (``...?key=...``) stays a query, merged with the path's."""
+    if "?" not in base_url and "#" not in base_url:
+        return base_url.rstrip("/") + path
+    import urllib.parse
+
+    base = urllib.parse.urlsplit(base_url)
+    path, _, query = path.partition("?")
+    query = "&".join(part for part in (base.query, query) if part)
+    return urllib.parse.urlunsplit(
+        (base.scheme, base.netloc, base.path.rstrip("/") + path, query, "")
+    )
 
 
 def parse_event_data(data: str, provider: str) -> dict[str, Any]:
@@ -40,17 +49,71 @@ def parse_event_data(data: str, provider: str) -> dict[str, Any]:
     return obj
 
 
+#: The wire formats, in ``codey.testing``'s words: Chat Completions, Messages, Responses.
+WIRES = ("chat", "messages", "responses")
+#: The names a wire format had as ``kind`` (a config file may still say ``kind = "openai"``).
+OLD_KINDS = {"openai": "chat", "anthropic": "messages", "openai-responses": "responses"}
+_KIND_OF_WIRE = {wire: kind for kind, wire in OLD_KINDS.items()}
+
+
+def wire_of(name: str) -> str:
+    """A wire format's name, given it or its old ``kind`` name."""
+    return OLD_KINDS.get(name, name)
+
+
+def error_details(body: Any, *, bare: bool = True) -> tuple[Optional[str], Optional[str]]:
+    """(message, type) from a decoded error body: ``{"error": {"message": ..., "type": ...}}``
+    (Messages wraps it in ``{"type": "error", ...}``) or ``{"error": "text"}``.
+
+    ``bare``: a body without ``"error"`` may be the error object itself (some
+    Chat Completions services send it so), its type perhaps in ``code``.
+    """
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error", body if bare else None)
+    if isinstance(error, str):
+        return error, None
+    if not isinstance(error, dict):
+        return None, None
+    message = error.get("message")
+    error_type = error.get("type") or error.get("code")
+    return (
+        str(message) if message is not None else None,
+        str(error_type) if error_type is not None else None,
+    )
+
+
+def error_event(
+    provider: str,
+    message: Optional[str],
+    error_type: Optional[str],
+    data: str,
+    event: str = "an error event",
+    **attributes: Any,
+) -> StreamError:
+    """The StreamError for an error the provider sent in the stream, in context:
+    ``anthropic sent an error event (overloaded_error): Overloaded``."""
+    kind = f" ({error_type})" if error_type else ""
+    return StreamError(
+        f"{provider} sent {event}{kind}: {message or data[:200]}",
+        provider=provider,
+        error_type=error_type,
+        **attributes,
+    )
+
+
 @attrs.frozen
 class Service:
     """One provider as described once: built in, or from a config file's ``[providers.NAME]``.
 
-    ``kind`` names the wire format (``openai`` for Chat Completions,
-    ``anthropic`` for Messages, ``openai-responses`` for the Responses API);
-    ``max_tokens_field`` and ``include_usage`` matter to Chat Completions only.
+    ``wire`` names the wire format (``chat`` for Chat Completions, ``messages``
+    for Messages, ``responses`` for the Responses API; the old ``kind`` names
+    are read too); ``max_tokens_field`` and ``include_usage`` matter to Chat
+    Completions only.
     """
 
     name: str
-    kind: str
+    wire: str = attrs.field(converter=wire_of)
     key_env: str
     base_url_env: str
     default_base_url: str
@@ -60,6 +123,9 @@ class Service:
     key_required: bool = True
     #: The name of the field that caps the answer's length.
     max_tokens_field: str = "max_tokens"
+    #: The host where ``max_tokens_field`` applies (OpenAI's own); at any other base
+    #: URL (a proxy, a compatible server) the field is ``max_tokens``. None: everywhere.
+    max_tokens_field_host: Optional[str] = None
     #: Whether to ask for the usage chunk (``stream_options``); a few services reject it.
     include_usage: bool = True
     #: The path posted to after the base URL (Chat Completions); ``{model}`` and
@@ -81,17 +147,22 @@ class ServiceProvider:
     """A provider's description, read through from its :class:`Service`."""
 
     __slots__ = ("service",)
-    kind = ""
+    wire = ""
     #: How ``repr()`` names the wire format.
     wire_name = ""
 
     def __init__(self, service: Service) -> None:
-        if service.kind != self.kind:
-            raise ValueError(f"a {type(self).__name__} speaks {self.kind!r}, not {service.kind!r}")
+        if service.wire != self.wire:
+            raise ValueError(f"a {type(self).__name__} speaks {self.wire!r}, not {service.wire!r}")
         self.service = service
 
     def __repr__(self) -> str:
         return f"<provider {self.name} ({self.wire_name}) {self.default_base_url}>"
+
+    @property
+    def kind(self) -> str:
+        """``wire`` by its old name (``openai``...), for the code not yet moved to ``wire``."""
+        return _KIND_OF_WIRE[self.wire]
 
     @property
     def name(self) -> str:
@@ -133,6 +204,36 @@ class ServiceProvider:
         )
 
 
+class ToolSpec(Protocol):
+    """What a provider sends of a tool (a ``codey.Tool`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON Schema of the tool's arguments."""
+        ...
+
+
+class AnswerSchema(Protocol):
+    """What a provider sends of ``schema=`` (a ``codey._schema.Schema`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def json_schema(self) -> dict[str, Any]: ...
+
+    @property
+    def strict(self) -> bool:
+        """Whether it meets OpenAI's strict mode."""
+        ...
+
+
 @attrs.frozen
 class RequestSpec:
     """A provider-neutral request: what the caller asked for."""
@@ -144,11 +245,11 @@ class RequestSpec:
     reasoning_effort: Optional[str] = None
     thinking_budget: Optional[int] = None
     #: The answer must be JSON matching this (``schema=``).
-    schema: Optional[Schema] = None
+    schema: Optional[AnswerSchema] = None
     #: Mark the prompt for the provider's cache (``cache=True``).
     cache: bool = False
     #: The tools the model may call (their name, description and JSON schema).
-    tools: tuple[Tool, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
 
 
 @attrs.frozen
@@ -180,10 +281,16 @@ class Parser(Protocol):
 
 
 class Provider(Protocol):
-    #: ``openai`` (Chat Completions), ``anthropic`` (Messages) or ``openai-responses``
+    #: ``chat`` (Chat Completions), ``messages`` (Messages) or ``responses``
     #: (Responses): the wire format.
-    kind: str
+    wire: str
     service: Service
+
+    @property
+    def kind(self) -> str:
+        """``wire`` by its old name (``openai``, ``anthropic``, ``openai-responses``):
+        the CLI's provider listing still reads it."""
+        ...
 
     @property
     def name(self) -> str: ...
@@ -222,6 +329,7 @@ class Provider(Protocol):
 
 
 __all__ = [
+    "AnswerSchema",
     "Event",
     "HTTPRequest",
     "Parser",
@@ -229,4 +337,8 @@ __all__ = [
     "RequestSpec",
     "Service",
     "ServiceProvider",
+    "ToolSpec",
+    "WIRES",
+    "error_details",
+    "wire_of",
 ]

@@ -6,12 +6,15 @@ import json
 from typing import Any, Optional
 
 from codey._attachments import KNOWN_TYPES, Attachment
-from codey._errors import StreamError, UnsupportedOptionError
+from codey._errors import UnsupportedOptionError
 from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
     Service,
     ServiceProvider,
+    error_details,
+    error_event,
+    join_url,
     parse_event_data,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
@@ -50,23 +53,6 @@ def _input(arguments: str) -> Any:
     return value if isinstance(value, dict) else {}
 
 
-def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-    """(message, type) from ``{"type": "error", "error": {"type": ..., "message": ...}}``."""
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error")
-    if isinstance(error, str):
-        return error, None
-    if not isinstance(error, dict):
-        return None, None
-    message = error.get("message")
-    error_type = error.get("type")
-    return (
-        str(message) if message is not None else None,
-        str(error_type) if error_type is not None else None,
-    )
-
-
 def _usage(usage: dict[str, Any], start: Optional[Usage] = None) -> Usage:
     """A Messages ``usage`` object; what it leaves out is taken from ``message_start``'s."""
     before = start or Usage()
@@ -87,6 +73,7 @@ class MessagesParser:
 
     __slots__ = (
         "_answer_block",
+        "_calls",
         "_start",
         "answer_tool",
         "complete_at_eof",
@@ -103,6 +90,8 @@ class MessagesParser:
         self.saw_text = False
         self._start: Optional[Usage] = None
         self._answer_block: Optional[int] = None
+        #: The indexes of the tool_use blocks: the client's calls.
+        self._calls: set[int] = set()
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
@@ -128,27 +117,28 @@ class MessagesParser:
                         out.append(delta["partial_json"])
                         self.saw_text = True
                     return
-                out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
+                if index in self._calls:  # not a server tool's (server_tool_use, mcp_tool_use)
+                    out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
+            # Only tool_use blocks are the caller's to run; the server runs its own.
             if block.get("type") == "tool_use" and block.get("name") == self.answer_tool:
                 self._answer_block = obj.get("index", 0)
             elif block.get("type") == "tool_use":
-                out.append(
-                    ToolCallDelta(
-                        index=obj.get("index", 0), id=block.get("id"), name=block.get("name")
-                    )
-                )
+                index = obj.get("index", 0)
+                self._calls.add(index)
+                out.append(ToolCallDelta(index=index, id=block.get("id"), name=block.get("name")))
             elif block.get("type") == "text" and block.get("text"):
                 out.append(block["text"])
                 self.saw_text = True
         elif kind == "message_start":
+            # Kept for message_delta's count, so that one answer gives one Usage.
             self._start = _usage((obj.get("message") or {}).get("usage") or {})
-            out.append(self._start)
         elif kind == "message_delta":
             usage = obj.get("usage") or {}
-            if usage:
-                out.append(_usage(usage, self._start))
+            merged = _usage(usage, self._start) if usage else self._start
+            if merged is not None:
+                out.append(merged)
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 out.append(Finish(reason))
@@ -156,11 +146,12 @@ class MessagesParser:
             self.done = True
         elif kind == "error":
             error = obj.get("error") or {}
-            message, error_type = error_details(obj)
-            raise StreamError(
-                message or f"{self.name} sent an error: {data[:200]}",
-                provider=self.name,
-                error_type=error_type or (error.get("type") if isinstance(error, dict) else None),
+            message, error_type = error_details(obj, bare=False)
+            raise error_event(
+                self.name,
+                message,
+                error_type or (error.get("type") if isinstance(error, dict) else None),
+                data,
             )
 
 
@@ -168,7 +159,7 @@ class Messages(ServiceProvider):
     """A service that speaks the Anthropic Messages API."""
 
     __slots__ = ()
-    kind = "anthropic"
+    wire = "messages"
     wire_name = "Messages"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -227,7 +218,7 @@ class Messages(ServiceProvider):
         if api_key:
             headers["x-api-key"] = api_key
         return HTTPRequest(
-            url=base_url.rstrip("/") + "/v1/messages",
+            url=join_url(base_url, "/v1/messages"),
             headers=headers,
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             answer_tool=answer_tool,
@@ -298,7 +289,7 @@ class Messages(ServiceProvider):
 
     @staticmethod
     def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-        return error_details(body)
+        return error_details(body, bare=False)
 
     @staticmethod
     def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:

@@ -5,28 +5,29 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from codey._attachments import KNOWN_TYPES
-from codey._errors import StreamError, UnsupportedOptionError
+from codey._errors import UnsupportedOptionError
 from codey._providers._base import (
+    AnswerSchema,
     HTTPRequest,
     RequestSpec,
     Service,
     ServiceProvider,
+    error_details,
+    error_event,
+    join_url,
     parse_event_data,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
-
-if TYPE_CHECKING:
-    from codey._schema import Schema
 
 
 class ChatCompletions(ServiceProvider):
     """A service that speaks Chat Completions: OpenAI, xAI, and the many that copy them."""
 
     __slots__ = ()
-    kind = "openai"
+    wire = "chat"
     wire_name = "Chat Completions"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -51,7 +52,7 @@ class ChatCompletions(ServiceProvider):
         if self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
         if spec.max_tokens is not None:
-            body[self.service.max_tokens_field] = spec.max_tokens
+            body[max_tokens_field(self.service, base_url)] = spec.max_tokens
         if spec.temperature is not None:
             body["temperature"] = spec.temperature
         if spec.reasoning_effort is not None:
@@ -60,7 +61,7 @@ class ChatCompletions(ServiceProvider):
             body["response_format"] = self._response_format(spec.schema)
         # cache=True: these services cache long prompts by themselves; nothing to mark.
         return HTTPRequest(
-            url=base_url.rstrip("/") + self._path(spec.model),
+            url=join_url(base_url, self._path(spec.model)),
             headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
@@ -74,7 +75,7 @@ class ChatCompletions(ServiceProvider):
             model=urllib.parse.quote(model, safe=""), api_version=urllib.parse.quote(version)
         )
 
-    def _response_format(self, schema: Schema) -> dict[str, Any]:
+    def _response_format(self, schema: AnswerSchema) -> dict[str, Any]:
         if not self.service.structured_output:
             raise UnsupportedOptionError(
                 f"{self.name} cannot hold an answer to a JSON schema (no response_format "
@@ -138,9 +139,9 @@ class ChatCompletions(ServiceProvider):
     def complete_reply(body: Any, request: Optional[HTTPRequest] = None) -> Optional[list[Any]]:
         """The events of a whole reply sent as JSON (``stream`` ignored), else None."""
         choices = body.get("choices") if isinstance(body, dict) else None
-        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        choice = first_choice(choices) if isinstance(choices, list) else None
+        if choice is None:
             return None
-        choice = choices[0]
         message = choice.get("message")
         reason = choice.get("finish_reason")
         if not isinstance(message, dict) or not reason:
@@ -170,6 +171,18 @@ class ChatCompletions(ServiceProvider):
         return out
 
 
+def first_choice(choices: list[Any]) -> Optional[dict[str, Any]]:
+    """Choice 0, the answer: a proxy may send several choices (``n``), in any order;
+    the others are not interleaved with it."""
+    choice = choices[0]
+    if isinstance(choice, dict) and not choice.get("index"):
+        return choice  # the usual case: one choice, index 0 (or none given)
+    for choice in choices:
+        if isinstance(choice, dict) and not choice.get("index"):
+            return choice
+    return None
+
+
 def request_headers(service: Service, api_key: str) -> dict[str, str]:
     """An OpenAI-style request's headers: the key as a bearer token, or in the
     service's own header (Azure's ``api-key``)."""
@@ -180,6 +193,20 @@ def request_headers(service: Service, api_key: str) -> dict[str, str]:
         else:
             headers["Authorization"] = f"Bearer {api_key}"
     return headers
+
+
+def max_tokens_field(service: Service, base_url: str) -> str:
+    """The field that caps the answer's length at ``base_url``.
+
+    OpenAI's reasoning models reject ``max_tokens`` and want
+    ``max_completion_tokens``, which compatible servers reached through
+    ``OPENAI_BASE_URL`` (llama.cpp's, among others) ignore; both at once is an
+    error at OpenAI. So the service's field goes to its own host only.
+    """
+    host = service.max_tokens_field_host
+    if host is None or urllib.parse.urlsplit(base_url).hostname == host:
+        return service.max_tokens_field
+    return "max_tokens"
 
 
 def refuse_thinking_budget(name: str, spec: RequestSpec) -> None:
@@ -199,23 +226,6 @@ def usage_of(usage: dict[str, Any]) -> Usage:
         input_tokens=usage.get("prompt_tokens"),
         output_tokens=usage.get("completion_tokens"),
         cache_read_tokens=usage.get("prompt_cache_hit_tokens") if cached is None else cached,
-    )
-
-
-def error_details(body: Any) -> tuple[Optional[str], Optional[str]]:
-    """(message, type) from ``{"error": {...}}`` (or a bare string error)."""
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return error, None
-    if not isinstance(error, dict):
-        return None, None
-    message = error.get("message")
-    error_type = error.get("type") or error.get("code")
-    return (
-        str(message) if message is not None else None,
-        str(error_type) if error_type is not None else None,
     )
 
 
@@ -239,15 +249,16 @@ class ChatParser:
         if error:
             message, error_type = error_details(obj)
             code = error.get("code") if isinstance(error, dict) else None
-            raise StreamError(
-                message or f"{self.provider} sent an error: {data[:200]}",
-                provider=self.provider,
-                error_type=error_type,
+            raise error_event(
+                self.provider,
+                message,
+                error_type,
+                data,
                 code=str(code) if code is not None else None,
             )
         choices = obj.get("choices")
-        if choices:
-            choice = choices[0]
+        choice = first_choice(choices) if choices else None
+        if choice is not None:
             delta = choice.get("delta")
             if delta:
                 content = delta.get("content")
@@ -308,8 +319,9 @@ OPENAI = ChatCompletions(
             "o4-mini",
             "chatgpt-4o-latest",
         ),
-        # o-series models reject max_tokens.
+        # o-series models reject max_tokens; other hosts get it (see max_tokens_field()).
         max_tokens_field="max_completion_tokens",
+        max_tokens_field_host="api.openai.com",
         attachments=KNOWN_TYPES,
     )
 )

@@ -22,10 +22,13 @@ from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
     ServiceProvider,
+    error_details,
+    error_event,
+    join_url,
     parse_event_data,
 )
 from codey._providers.compatible import XAI
-from codey._providers.openai import OPENAI, error_details, refuse_thinking_budget, request_headers
+from codey._providers.openai import OPENAI, refuse_thinking_budget, request_headers
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
@@ -60,7 +63,7 @@ class Responses(ServiceProvider):
     """A service that speaks the OpenAI Responses API."""
 
     __slots__ = ()
-    kind = "openai-responses"
+    wire = "responses"
     wire_name = "Responses"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
@@ -89,7 +92,7 @@ class Responses(ServiceProvider):
             body["reasoning"] = {"effort": spec.reasoning_effort, "summary": "auto"}
         # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
         return HTTPRequest(
-            url=base_url.rstrip("/") + "/responses",
+            url=join_url(base_url, "/responses"),
             headers=request_headers(self.service, api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
@@ -210,10 +213,12 @@ class ResponsesParser:
         elif kind == "response.failed":
             error = _dict(_dict(obj.get("response")).get("error"))
             code, message = error.get("code"), error.get("message")
-            raise StreamError(
-                str(message) if message else f"{self.name}: the response failed",
-                provider=self.name,
-                error_type=str(code) if code else None,
+            raise error_event(
+                self.name,
+                str(message) if message else "the response failed",
+                str(code) if code else None,
+                data,
+                event="response.failed",
                 code=str(code) if code else None,
             )
         elif kind == "error":
@@ -236,26 +241,28 @@ class ResponsesParser:
             error, error_type = obj, obj.get("code")  # obj's own type is "error"
         code = error.get("code")
         message = error.get("message")
-        return StreamError(
-            str(message) if message else f"{self.name} sent an error: {data[:200]}",
-            provider=self.name,
-            error_type=str(error_type) if error_type else None,
+        return error_event(
+            self.name,
+            str(message) if message else None,
+            str(error_type) if error_type else None,
+            data,
             code=str(code) if code else None,
         )
 
 
-#: OpenAI's models that only the Responses API serves (and their dated snapshots).
-_RESPONSES_ONLY = (
-    "o1-pro",
-    "o3-pro",
-    "o3-deep-research",
-    "o4-mini-deep-research",
-    "gpt-5-pro",
-    "gpt-5-codex",
-    "gpt-5.1-codex",
-    "codex-mini",
-    "computer-use-preview",
-)
+#: OpenAI's models that only the Responses API serves: each a prefix (their dated
+#: snapshots come too), and the name ``codey.models()`` lists (None: not listed).
+_RESPONSES_ONLY = {
+    "o1-pro": "o1-pro",
+    "o3-pro": "o3-pro",
+    "o3-deep-research": "o3-deep-research",
+    "o4-mini-deep-research": "o4-mini-deep-research",
+    "gpt-5-pro": "gpt-5-pro",
+    "gpt-5-codex": "gpt-5-codex",
+    "gpt-5.1-codex": None,
+    "codex-mini": "codex-mini-latest",
+    "computer-use-preview": "computer-use-preview",
+}
 
 #: OpenAI over the Responses API: same key, same base URL. A model name starting
 #: with one of its prefixes comes here rather than to ``openai`` (the longer
@@ -265,22 +272,13 @@ OPENAI_RESPONSES = Responses(
     attrs.evolve(
         OPENAI.service,
         name="openai-responses",
-        kind=Responses.kind,
-        prefixes=_RESPONSES_ONLY,
-        models=(
-            "o1-pro",
-            "o3-pro",
-            "o3-deep-research",
-            "o4-mini-deep-research",
-            "gpt-5-pro",
-            "gpt-5-codex",
-            "codex-mini-latest",
-            "computer-use-preview",
-        ),
+        wire=Responses.wire,
+        prefixes=tuple(_RESPONSES_ONLY),
+        models=tuple(name for name in _RESPONSES_ONLY.values() if name is not None),
     )
 )
 
 #: xAI over its Responses API (``xai-responses:MODEL``, or ``api="responses"``).
 XAI_RESPONSES = Responses(
-    attrs.evolve(XAI.service, name="xai-responses", kind=Responses.kind, prefixes=(), models=())
+    attrs.evolve(XAI.service, name="xai-responses", wire=Responses.wire, prefixes=(), models=())
 )

@@ -10,6 +10,7 @@ One idea a module:
 - ``_plan``: what the worker needs for one stream;
 - ``_connection``: the shared session, and a way for each stream to cut its socket;
 - ``_produce``: fallbacks, retries, and one attempt;
+- ``_retries``: the one retry loop, a stream's and a plain call's;
 - ``_failures``: foreign exceptions and HTTP statuses become codey errors, there only;
 - ``_chunked``: chunked transfer decoding;
 - ``_body``: the body as bytes, read by read, for sseclient-py;

@@ -14,11 +14,11 @@ import time
 from typing import IO, TYPE_CHECKING, Any, Optional
 
 from codey._errors import CodeyError, StreamError
-from codey._retry import backoff_delay, is_retryable
 from codey._secrets import scrub
 from codey._transport._connection import default_session
 from codey._transport._failures import BODY, REQUEST, foreign_errors, status_error
 from codey._transport._reply import WHOLE_REPLY_LIMIT
+from codey._transport._retries import with_retries
 
 if TYPE_CHECKING:
     from codey._transport._plan import Plan
@@ -40,19 +40,21 @@ def call(
     :param creates: the call makes something that costs (a batch): not retried after
         a request that may have reached the server.
     """
-    retry = 0
-    while True:
-        try:
-            return _once(plan, method, files, sink, retry + 1)
-        except CodeyError as exc:
-            scrub(exc)  # servers quote keys back
-            if retry >= plan.retries or not is_retryable(exc) or not _may_repeat(exc, creates):
-                raise
-            if sink is not None:
-                sink.seek(0)
-                sink.truncate()
-            time.sleep(backoff_delay(retry, getattr(exc, "retry_after", None)))
-            retry += 1
+    try:
+        return with_retries(
+            plan,
+            lambda number: _once(plan, method, files, sink, number),
+            may_retry=lambda exc: _may_repeat(exc, creates),
+            pause=_sleep,
+        )
+    except CodeyError as exc:
+        scrub(exc)  # it reaches the caller here: servers quote keys back
+        raise
+
+
+def _sleep(delay: float, error: CodeyError) -> bool:
+    time.sleep(delay)
+    return True
 
 
 def _may_repeat(exc: CodeyError, creates: bool) -> bool:
@@ -69,6 +71,9 @@ def _once(
 ) -> Any:
     request = plan.request
     session = plan.session or default_session()
+    if sink is not None and number > 1:  # what the failed attempt copied goes
+        sink.seek(0)
+        sink.truncate()
     headers = request.headers
     if files is not None:  # requests writes the multipart content type and its boundary
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}

@@ -48,6 +48,8 @@ _FOREIGN: dict[str, type[Exception]] = {
     BODY: Exception,
 }
 _ERROR_BODY_LIMIT = 65536
+#: Statuses a proxy answers with itself (authentication, bad gateway, timeout).
+_PROXY_STATUSES = (407, 502, 503, 504)
 
 
 def _never() -> bool:
@@ -120,11 +122,19 @@ def _request_error(plan: Plan, exc: Exception, attempts: int, aborted: bool) -> 
         exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)
     ):
         return connect_timeout(plan, attempts)
-    if isinstance(exc, requests.exceptions.ConnectionError):
+    name, url = plan.provider.name, plan.request.url
+    if isinstance(exc, requests.exceptions.ProxyError):  # the proxy failed, not the provider
         return NetworkError(
-            f"could not reach {plan.provider.name} at {plan.request.url}: {_reason(exc)}"
+            f"the proxy {proxy_for(plan)} failed (on the way to {name} at {url}): {_reason(exc)}"
         )
-    return CodeyError(f"invalid request to {plan.request.url}: {exc}")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return NetworkError(f"could not reach {name} at {url}: {_reason(exc)}")
+    if "SOCKS" in str(exc):  # requests' InvalidSchema "Missing dependencies for SOCKS support"
+        return CodeyError(
+            f"invalid request to {url}: the proxy {proxy_for(plan)} is a SOCKS proxy, which "
+            "needs PySocks: pip install 'requests[socks]'"
+        )
+    return CodeyError(f"invalid request to {url}: {exc}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -132,8 +142,26 @@ def _reason(exc: BaseException) -> str:
     inner: Any = exc.args[0] if exc.args else exc
     inner = getattr(inner, "reason", inner)
     text = str(inner)
-    match = re.search(r"\[Errno [^\]]+\] [^')\"]+", text)
+    match = re.search(r"\[Errno [^\]]+\] [^')\"]+|Tunnel connection failed: [^')\"]+", text)
     return match.group(0) if match else text
+
+
+def proxy_for(plan: Plan) -> Optional[str]:
+    """The proxy the request goes through, as ``scheme://host:port`` (no credentials), or None."""
+    url = plan.request.url
+    session = plan.session
+    proxies = dict(session.proxies) if session is not None else {}
+    if session is None or session.trust_env:
+        for scheme, value in requests.utils.get_environ_proxies(url).items():
+            proxies.setdefault(scheme, value)
+    proxy = requests.utils.select_proxy(url, proxies)
+    if not proxy:
+        return None
+    parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 def _read_error(plan: Plan, exc: Exception) -> CodeyError:
@@ -180,6 +208,10 @@ def status_error(response: requests.Response, plan: Plan) -> APIStatusError:
     retry_after = parse_retry_after(response.headers)
     if retry_after is not None:
         message += f" (Retry-After: {retry_after:g} s)"
+    if status in _PROXY_STATUSES:
+        proxy = proxy_for(plan)
+        if proxy:  # a gateway error may be the proxy's own
+            message += f" (through the proxy {proxy})"
     return status_error_class(status)(
         message,
         status_code=status,

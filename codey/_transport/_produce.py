@@ -8,8 +8,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Optional
 
 from codey._errors import CodeyError
-from codey._retry import backoff_delay, is_retryable
-from codey._secrets import scrub
+from codey._secrets import Redacted
 from codey._transport._connection import (
     bind,
     closer,
@@ -20,6 +19,7 @@ from codey._transport._connection import (
 from codey._transport._events import read_events
 from codey._transport._failures import REQUEST, connect_timeout, foreign_errors, status_error
 from codey._transport._reply import read_whole_reply
+from codey._transport._retries import with_retries
 
 if TYPE_CHECKING:
     from codey._channel import Channel
@@ -53,12 +53,13 @@ def produce(channel: Channel, plans: Sequence[Plan]) -> None:
                         exc.attempts = attempts  # type: ignore[attr-defined]
                     raise
                 log.debug(
-                    "%s failed, falling back to %s: %s", plan.model, plans[index + 1].model, exc
+                    "%s failed, falling back to %s: %s",
+                    plan.model,
+                    plans[index + 1].model,
+                    Redacted(exc),
                 )
+                channel.restart(exc)
                 channel.retries += 1
-    except BaseException as exc:
-        scrub(exc)  # anything at all that reaches the caller
-        raise
     finally:
         bind(None)
 
@@ -67,25 +68,20 @@ def _with_retries(channel: Channel, plan: Plan) -> None:
     # connect_timeout bounds the whole wait for the response, retries included.
     timeout = plan.connect_timeout
     connect_by = None if timeout is None else monotonic() + timeout
-    retry = 0
-    while True:
-        try:
-            _attempt(channel, plan, connect_by, retry + 1)
-            return
-        except CodeyError as exc:
-            scrub(exc)  # before it is logged or handed on: servers quote keys back
-            if channel.cancelled.is_set():
-                return
-            if retry >= plan.retries or channel.saw_text or not is_retryable(exc):
-                raise
-            delay = backoff_delay(retry, getattr(exc, "retry_after", None))
-            if connect_by is not None and monotonic() + delay >= connect_by:
-                raise  # no time left for another attempt within connect_timeout
-            log.debug("%s: retrying in %.2f s after: %s", plan.provider.name, delay, exc)
-            channel.begin_backoff(delay)
-            if channel.cancelled.wait(delay):
-                return
-            retry += 1
+
+    def pause(delay: float, error: CodeyError) -> bool:
+        channel.restart(error)  # the caller drops the failed attempt's pieces
+        channel.begin_backoff(delay)
+        return not channel.cancelled.wait(delay)
+
+    with_retries(
+        plan,
+        lambda number: _attempt(channel, plan, connect_by, number),
+        # Once text arrived, asking again would repeat it; once cancelled, produce() stops.
+        may_retry=lambda _: not channel.saw_text and not channel.cancelled.is_set(),
+        pause=pause,
+        connect_by=connect_by,
+    )
 
 
 def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: int) -> None:

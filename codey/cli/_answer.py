@@ -19,26 +19,27 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
+import attrs
+
 import codey
 from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
 from codey.cli._exit import describe, exit_code
-from codey.cli._status import StatusLine, Terminal, waiting_message
+from codey.cli._report import extras, report_extras
+from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from codey._chatlog import ChatSettings
+    from codey._chatlog import ChatSettings, Escaper
     from codey._types import Message
 
 __all__ = [
     "Show",
     "error_record",
     "json_line",
-    "stats_line",
     "stream_one",
     "stream_several",
-    "usage_line",
 ]
 
 #: ``--events`` error kinds, by exit status.
@@ -56,34 +57,25 @@ KINDS = {
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+@attrs.frozen(kw_only=True, eq=False)
 class Show:
     """What the user asked to see, and how (from the command-line flags)."""
 
-    def __init__(
-        self,
-        *,
-        mode: str = "text",
-        add_delimiters: bool = False,
-        settings: Optional[ChatSettings] = None,
-        no_stream: bool = False,
-        reasoning: bool = False,
-        usage: bool = False,
-        stats: bool = False,
-        delay: Optional[float] = None,
-        schema: bool = False,
-    ) -> None:
-        #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
-        self.mode = mode
-        self.add_delimiters = add_delimiters
-        self.settings = settings
-        self.no_stream = no_stream
-        self.reasoning = reasoning
-        self.usage = usage
-        self.stats = stats
-        #: Seconds without text before the status line appears; None for never.
-        self.delay = delay
-        #: ``--schema``: plain text is written only once it is checked JSON.
-        self.schema = schema
+    #: ``text``, ``chunk`` (``--chunk``) or ``events`` (``--events``).
+    mode: str = "text"
+    add_delimiters: bool = False
+    settings: Optional[ChatSettings] = None
+    no_stream: bool = False
+    reasoning: bool = False
+    usage: bool = False
+    stats: bool = False
+    #: Seconds without text before the status line appears; None for never.
+    delay: Optional[float] = None
+    #: ``--schema``: plain text is written only once it is checked JSON.
+    schema: bool = False
+    #: ``--add-delimiters``: what goes before the assistant delimiter (the prompt INPUT
+    #: adds to a piped chat log), so the output appended to the log continues it.
+    lead: str = ""
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -106,39 +98,6 @@ def error_record(
         partial_text_length=partial_length,
     )
     return record
-
-
-def usage_line(label: str, usage: Optional[Usage]) -> str:
-    if usage is None:
-        return f"codey: {label}: the provider reported no token usage\n"
-
-    def count(value: Optional[int]) -> str:
-        return "?" if value is None else str(value)
-
-    cached = ""
-    if usage.cache_read_tokens is not None:
-        cached += f", {usage.cache_read_tokens} read from the cache"
-    if usage.cache_write_tokens is not None:
-        cached += f", {usage.cache_write_tokens} written to the cache"
-    return (
-        f"codey: {label}: {count(usage.input_tokens)} input tokens, "
-        f"{count(usage.output_tokens)} output tokens{cached}\n"
-    )
-
-
-def stats_line(label: str, stream: Stream) -> str:
-    timings = stream.timings
-
-    def seconds(value: Optional[float]) -> str:
-        return "-" if value is None else f"{value:.3f} s"
-
-    retries = "1 retry" if timings.retries == 1 else f"{timings.retries} retries"
-    return (
-        f"codey: {label}: {seconds(timings.to_headers)} to headers, "
-        f"{seconds(timings.to_first_text)} to first text, "
-        f"longest gap {seconds(timings.longest_gap)}, {seconds(timings.total)} in all, "
-        f"{retries} ({seconds(timings.retry_wait)} waiting)\n"
-    )
 
 
 def _record(event: object) -> Optional[dict[str, Any]]:
@@ -190,13 +149,25 @@ class _Answer:
     """
 
     def __init__(
-        self, show: Show, write: Callable[[str], None], model: Optional[str] = None
+        self,
+        show: Show,
+        write: Callable[[str], None],
+        model: Optional[str] = None,
+        escape: bool = False,
     ) -> None:
         self.show = show
         self.model = model
         self._write = write
+        #: Whether plain text goes to a terminal, its control characters shown escaped.
+        self.escape = escape
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
+        # --add-delimiters writes chat-log text: the answer is escaped as codey save does.
+        self.escaper: Optional[Escaper] = None
+        if show.add_delimiters and show.settings is not None:
+            from codey._chatlog import Escaper
+
+            self.escaper = Escaper(show.settings)
 
     def _line(self, record: dict[str, Any]) -> None:
         if self.model is not None:
@@ -208,18 +179,20 @@ class _Answer:
         if mode == "chunk":
             self._line({"chunk": text})
         elif mode == "text":
-            self._write(text)
+            self._write(escape_controls(text) if self.escape else text)
             if text:
                 self.last = text[-1]
 
     def begin(self) -> None:
         settings = self.show.settings
         if self.show.add_delimiters and settings is not None:
-            self.put(settings.delimiter("assistant"))
+            self.put(self.show.lead + settings.delimiter("assistant"))
 
     def text(self, piece: str) -> None:
         if self.show.mode == "events":
             self._line({"type": "text", "text": piece})
+        elif self.escaper is not None:
+            self.put(self.escaper.feed(piece))
         else:
             self.put(piece)
 
@@ -233,7 +206,7 @@ class _Answer:
             self._line({"type": "finish", "reason": self.reason})
             return
         if self.show.add_delimiters and settings is not None:
-            self.put(settings.delimiter("user"))
+            self.put((self.escaper.flush() if self.escaper else "") + settings.delimiter("user"))
         if self.show.mode == "text":
             self._write("\n")
 
@@ -251,15 +224,15 @@ def stream_one(
     show: Show,
     terminal: Terminal,
     on_text: Optional[Callable[[str], None]] = None,
-    on_done: Optional[Callable[[], None]] = None,
+    on_done: Optional[Callable[[Optional[str]], None]] = None,
     cancel: Optional[threading.Event] = None,
     ask: Optional[Callable[[str], bool]] = None,
 ) -> Stream:
     """Stream one answer to standard output; return the finished stream.
 
     ``on_text`` gets each piece of text before it is written, and ``on_done``
-    is called once the whole answer has arrived (``save`` and ``chat`` append
-    to the chat log with them). Errors are raised after the partial answer is
+    the finish reason once the whole answer has arrived (``save`` and ``chat``
+    append to the chat log with them). Errors are raised after the partial answer is
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
     With ``ask``, each tool call waits for a yes to its question (the status
@@ -285,7 +258,7 @@ def stream_one(
         else:
             status.write(text)
 
-    answer = _Answer(show, write)
+    answer = _Answer(show, write, escape=terminal.out_tty)
     reasoning_open = False
     failed: Optional[BaseException] = None
     if ask is not None and options.get("tools"):
@@ -329,7 +302,7 @@ def stream_one(
                         if isinstance(event, ReasoningDelta) and show.reasoning:
                             last_text = monotonic()
                             reasoning_open = not event.text.endswith("\n")
-                            status.write(terminal.dim(event.text), err=True)
+                            status.write(terminal.dim(_shown(event.text, terminal)), err=True)
                         record = _record(event)
                         if record is not None:
                             answer.event(record)
@@ -339,7 +312,7 @@ def stream_one(
                     if stream.cancelled and cancel is not None and cancel.is_set():
                         raise KeyboardInterrupt
                     if on_done is not None:
-                        on_done()
+                        on_done(answer.reason)
                     answer.end()
             except BrokenPipeError as exc:
                 failed = exc
@@ -357,13 +330,20 @@ def stream_one(
                     status.write(buffer.getvalue())
     finally:
         if stream is not None and not isinstance(failed, BrokenPipeError):
-            _report_extras(show, terminal, stream.model, stream)
+            report_extras(show, terminal, stream.model, stream)
     return stream
 
 
+def _shown(reasoning: str, terminal: Terminal) -> str:
+    """Reasoning for standard error: control characters escaped on a terminal."""
+    return escape_controls(reasoning) if terminal.err_tty else reasoning
+
+
 def _tool_error(error: BaseException) -> str:
-    """``Type: message``, on one line, as the model was told."""
-    return " ".join(f"{type(error).__name__}: {error}".split())
+    """``Type: message``, on one line, as the model was told (keys redacted)."""
+    from codey._secrets import redact
+
+    return redact(" ".join(f"{type(error).__name__}: {error}".split()))
 
 
 def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> None:
@@ -383,26 +363,6 @@ def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> No
         status.write(f"codey: tool {call} failed: {_tool_error(result.error)}\n", err=True)
     elif terminal.err_tty:
         status.write(terminal.dim(f"codey: ran {call}") + "\n", err=True)
-
-
-def _extras(show: Show, label: str, stream: Stream) -> str:
-    """The ``--usage`` and ``--stats`` lines asked for, for stderr."""
-    lines = ""
-    if show.usage:
-        lines += usage_line(label, stream.usage)
-    if show.stats:
-        lines += stats_line(label, stream)
-    return lines
-
-
-def _report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
-    lines = _extras(show, label, stream)
-    if lines:
-        try:
-            terminal.err.write(lines)
-            terminal.err.flush()
-        except (OSError, ValueError):
-            pass
 
 
 # -- several models -------------------------------------------------------------
@@ -479,17 +439,22 @@ def stream_several(
                 answer.end()
         elif show.mode == "text":
             if show.reasoning and state.reasoning:
-                reasoning = "".join(state.reasoning).rstrip("\n")
+                reasoning = _shown("".join(state.reasoning).rstrip("\n"), terminal)
                 write(terminal.dim(f"{label} reasoning:\n{reasoning}") + "\n", err=True)
             if (text and not show.schema) or state.error is None:
                 heading = terminal.bold(f"=== {label} ===")
+                if terminal.out_tty:
+                    text = escape_controls(text)
+                if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
+                    # A partial answer must not look whole (Ctrl-C: the user knows).
+                    text += f"\n[codey: the answer broke off here: {describe(state.error)}]"
                 write(("\n" if sections else "") + heading + "\n" + text + "\n")
                 sections += 1
         if state.error is not None and not isinstance(state.error, KeyboardInterrupt):
             # One line per failed model (Ctrl-C is no failure to report: exit 130).
             write(f"codey: error: {label}: {describe(state.error)}\n", err=True)
         if stream is not None:
-            lines = _extras(show, label, stream)
+            lines = extras(show, label, stream)
             if lines:
                 write(lines, err=True)
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import argparse
 
     from codey._batch import BatchSummary
-    from codey._batchfile import BatchInput, BatchLine
+    from codey._batch._files import BatchInput, BatchLine
     from codey.cli._config import Config
 
 __all__ = ["Progress", "batch_status", "default_output", "run_batch", "summary_line"]
@@ -47,7 +47,7 @@ class _Configured:
         self.model = args.model or default_model(config.model)[0]
 
     def __iter__(self) -> Iterator[BatchLine]:
-        from codey._batchfile import BatchLine
+        from codey._batch._files import BatchLine
         from codey.cli._options import model_options
 
         config = self.config
@@ -82,6 +82,9 @@ def summary_line(
         line += f"; interrupted: {GOES_ON}"
     elif interrupted:
         line += "; interrupted: run it again to go on"
+    elif summary.failed and set(summary.errors) == {"configuration"}:
+        # A missing key or an unknown model fails the same way again: fix it first.
+        line += f"; fix what {summary.output} says, then run it again to retry them"
     elif summary.failed:
         line += f"; run it again to retry the failed ones (see {summary.output})"
     return line + "\n"
@@ -192,7 +195,7 @@ def _spool(stream: IO[bytes]) -> str:
 
 def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]) -> int:
     from codey._batch import DEFAULT_RETRIES, batch, state_path
-    from codey._batchfile import BatchInput
+    from codey._batch._files import BatchInput
     from codey._errors import BatchOutputError
 
     lines = _Configured(BatchInput(source, args.column, name), args, args.config)
@@ -224,7 +227,14 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
         raise
     except Exception as exc:
         progress.close()
-        if not isinstance(exc, BatchOutputError) and os.path.exists(state_path(output)):
+        path = state_path(output)
+        if isinstance(exc, BatchOutputError) and exc.path == path and not args.resume:
+            raise BatchOutputError(  # the library's words name resume=True
+                f"a provider batch for {output} is in flight ({path}): run it again with "
+                "--resume to collect it rather than pay twice, or delete that file to give it up",
+                path=path,
+            ) from None
+        if not isinstance(exc, BatchOutputError) and os.path.exists(path):
             # A poll or a download failed: the batches go on at the provider.
             sys.stderr.write(f"codey: batch: {GOES_ON}\n")
             sys.stderr.flush()

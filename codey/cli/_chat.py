@@ -81,6 +81,10 @@ def history_path(environ: Optional[dict[str, str]] = None) -> str:
 class _History:
     """readline's history, loaded from and saved to :func:`history_path` (mode 0600).
 
+    A prompt of several lines is one entry; in the file, which has one entry
+    a line, its lines are joined as they were typed, each but the last ending
+    with a backslash.
+
     History is a convenience: a file that cannot be read or written is skipped
     in silence rather than ending the conversation.
     """
@@ -92,17 +96,48 @@ class _History:
         try:
             readline.read_history_file(self.path)
         except (OSError, UnicodeDecodeError):
-            pass
+            return
+        lines = _entries(readline)
+        if any(line.endswith("\\") for line in lines):
+            readline.clear_history()
+            for entry in _join_continued(lines):
+                readline.add_history(entry)
 
     def save(self) -> None:
+        readline = self.readline
+        for index, entry in enumerate(_entries(readline)):
+            if "\n" in entry:
+                readline.replace_history_item(index, entry.replace("\n", "\\\n"))
         try:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             # Created private before anything is written: prompts can be secret.
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             os.chmod(self.path, 0o600)
-            self.readline.write_history_file(self.path)
+            readline.write_history_file(self.path)
         except OSError:
             pass
+
+
+def _join_continued(lines: list[str]) -> list[str]:
+    """History lines as prompts: a line ending with a backslash goes on in the next."""
+    entries: list[str] = []
+    pending: Optional[str] = None
+    for line in lines:
+        text = line if pending is None else pending + "\n" + line
+        if line.endswith("\\"):
+            pending = text[:-1]
+        else:
+            entries.append(text)
+            pending = None
+    if pending is not None:
+        entries.append(pending)
+    return entries
+
+
+def _entries(readline: Any) -> list[str]:
+    """readline's history, oldest first."""
+    count = readline.get_current_history_length()
+    return [readline.get_history_item(index) or "" for index in range(1, count + 1)]
 
 
 def _readline() -> Any:
@@ -113,10 +148,15 @@ def _readline() -> Any:
     return readline
 
 
-def _ask(interactive: bool) -> Optional[str]:
-    """One prompt (continued over lines ending with a backslash); None at end of input."""
+def _ask(interactive: bool, readline: Any = None) -> Optional[str]:
+    """One prompt (continued over lines ending with a backslash); None at end of input.
+
+    readline keeps each line it reads; a continued prompt replaces its lines
+    there, so that it comes back whole.
+    """
     lines: list[str] = []
     prompt = PROMPT
+    start = readline.get_current_history_length() if readline is not None else 0
     while True:
         if interactive:
             try:
@@ -135,7 +175,12 @@ def _ask(interactive: bool) -> Optional[str]:
             prompt = CONTINUATION
             continue
         lines.append(line)
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        if readline is not None and len(lines) > 1:
+            for index in range(readline.get_current_history_length() - 1, start - 1, -1):
+                readline.remove_history_item(index)
+            readline.add_history(text)
+        return text
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -168,7 +213,8 @@ def _converse(
 
     log = _Log(args.file)
     with log.open() as (_, existing):
-        chat = parse_chat(existing, base_dir=log.base_dir)  # an invalid file fails here
+        # An invalid file (or an attachment from outside its folder) fails here.
+        chat = parse_chat(existing, base_dir=log.base_dir, attach_from=args.attach_from)
     tool_options(args, on_terminal())  # and tools that cannot run, before any prompt
     if interactive:
         model = choose_model(args.model, chat, args.config)
@@ -183,7 +229,7 @@ def _converse(
     interrupts = 0
     while True:
         try:
-            text = _ask(interactive)
+            text = _ask(interactive, readline)
         except KeyboardInterrupt:
             typed = readline.get_line_buffer() if readline is not None else ""
             terminal.out.write("\n")

@@ -126,16 +126,38 @@ class Config:
         return name
 
     def settings_for(self, model: str) -> dict[str, Any]:
-        """``[defaults]`` overlaid with the model's own table.
+        """``[defaults]`` overlaid with the model's own tables.
 
-        The table may be named after the alias's target or the full
-        ``provider:model`` name; the former wins where both set a key.
+        A ``[models."NAME"]`` table is the model's however it names it: an alias,
+        a provider's bare model name or ``provider:model``. Where two tables of
+        one model set a key, the later in the file wins.
         """
         settings = dict(self.defaults)
-        target = self.aliases.get(model, model)
-        settings.update(self.models.get(self.resolve(model), {}))
-        settings.update(self.models.get(target, {}))
+        wanted = self.identity(model)
+        for name, values in self.models.items():
+            if self.identity(name) == wanted:
+                settings.update(values)
         return settings
+
+    def identity(self, name: str) -> str:
+        """The model ``name`` stands for, the same for each of its names:
+        ``provider:model`` when a provider has it, else ``name`` resolved."""
+        return self._known(name) or self.resolve(name)
+
+    def _known(self, name: str) -> Optional[str]:
+        from codey import _providers
+        from codey._errors import UnknownModelError
+
+        try:
+            provider, api_model = _providers.resolve(self.resolve(name))
+        except UnknownModelError:
+            return None
+        return f"{provider.name}:{api_model}"
+
+    def unmatched_models(self) -> list[str]:
+        """The ``[models."NAME"]`` tables that name no model a provider has: they
+        apply to nothing (with the file's providers registered, see :meth:`apply`)."""
+        return [name for name in self.models if self._known(name) is None]
 
     def names(self) -> list[str]:
         """The names this file adds for ``--model``: aliases, and its providers' bare models."""

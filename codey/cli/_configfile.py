@@ -29,7 +29,8 @@ __all__ = ["config_path", "load"]
 
 _TOP_KEYS = ("model", "status_delay", "aliases", "defaults", "models", "providers")
 _PROVIDER_KEYS = (
-    "kind",
+    "wire",
+    "kind",  # wire's old name, with its old values ("openai"...): still read
     "base_url",
     "api_key_env",
     "base_url_env",
@@ -64,9 +65,10 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
             be read, is not TOML, or holds a wrong key or value.
     """
     path, source = config_path(environ)
+    if path == os.devnull:  # CODEY_CONFIG=/dev/null: no config file at all
+        return Config(path, source, exists=False)
     try:
-        with open(path, encoding="utf-8-sig") as file:
-            text = file.read()
+        text = _read(path)
     except FileNotFoundError:
         if source == "$CODEY_CONFIG":
             raise ConfigError(
@@ -79,6 +81,26 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
             f"{path}: cannot read the configuration file: {reason}", path=path
         ) from exc
     return _Checker(path, text).check(source)
+
+
+def _read(path: str) -> str:
+    """The file's text: a regular file, at most the input limit (as a chat log)."""
+    import stat
+
+    from codey.cli._io import max_input
+
+    with open(path, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # /dev/zero would never end
+            raise ConfigError(
+                f"{path}: not a regular file; a configuration file must be one", path=path
+            )
+        limit = max_input()
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        from codey.cli._io import too_big
+
+        raise ConfigError(str(too_big(path, limit)), path=path)
+    return data.decode("utf-8-sig")
 
 
 class _Checker:
@@ -113,6 +135,13 @@ class _Checker:
             data["status_delay"] = self.seconds(data["status_delay"], (), "status_delay", zero=True)
         aliases = self.table(data, "aliases")
         for name, target in aliases.items():
+            if isinstance(target, dict):  # gpt-4.1 = ... is TOML's dotted key gpt-4 . 1
+                dotted = next(iter(target), "")
+                raise self.error(
+                    self.line_of(("aliases",), name),
+                    f"{name} must be a string, not a table: a name with a dot must be "
+                    f'quoted ("{name}.{dotted}" = ...)',
+                )
             self.string(target, ("aliases",), name)
         data["defaults"] = self.model_settings(self.table(data, "defaults"), ("defaults",))
         models = self.table(data, "models")
@@ -196,16 +225,23 @@ class _Checker:
                     f"(known: {', '.join(_PROVIDER_KEYS)})",
                 )
         builtin = _builtin(name)  # its Service, or None
-        kind = value.get("kind", getattr(builtin, "kind", None))
-        if kind is None:
+        from codey._providers._base import OLD_KINDS, WIRES, wire_of
+
+        if "wire" in value and "kind" in value:
+            raise self.error(
+                self.line_of(where, "kind"),
+                f"providers.{name} has both wire and kind (its old name): keep wire",
+            )
+        key = "kind" if "kind" in value else "wire"
+        wire = value.get(key, getattr(builtin, "wire", None))
+        if wire is None:
             raise self.error(
                 self.line_of(("providers",), name),
-                f"providers.{name} needs kind = {_kinds_named()} (its wire format)",
+                f"providers.{name} needs wire = {_named(WIRES)} (its wire format)",
             )
-        if kind not in _kinds():
-            raise self.error(
-                self.line_of(where, "kind"), f"kind must be {_kinds_named()}, not {kind!r}"
-            )
+        if not isinstance(wire, str) or wire_of(wire) not in WIRES:
+            named = _named(tuple(OLD_KINDS) if key == "kind" else WIRES)
+            raise self.error(self.line_of(where, key), f"{key} must be {named}, not {wire!r}")
         base_url = value.get("base_url", getattr(builtin, "default_base_url", None))
         if base_url is None:
             raise self.error(
@@ -270,7 +306,7 @@ class _Checker:
                 )
         service = Service(
             name,
-            kind,
+            wire,
             key_env=key_env,
             base_url_env=self.string(
                 value.get("base_url_env", getattr(builtin, "base_url_env", f"{env_name}_BASE_URL")),
@@ -286,6 +322,10 @@ class _Checker:
                 where,
                 "max_tokens_field",
             ),
+            # A field named here is sent to every host.
+            max_tokens_field_host=None
+            if "max_tokens_field" in value
+            else getattr(builtin, "max_tokens_field_host", None),
             include_usage=include_usage,
             # What a table cannot say yet is the built-in service's (Azure's path and version).
             chat_path=getattr(builtin, "chat_path", "/chat/completions"),
@@ -394,6 +434,8 @@ def _dotted(where: tuple[str, ...]) -> str:
 def _toml_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and value != value:
+        return "nan"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
@@ -415,13 +457,7 @@ def _builtin(name: str) -> Optional[Service]:
         return None
 
 
-def _kinds() -> tuple[str, ...]:
-    from codey import _providers
-
-    return tuple(_providers.WIRE_FORMATS)
-
-
-def _kinds_named() -> str:
-    """``"openai", "anthropic" or "openai-responses"``."""
-    names = [f'"{kind}"' for kind in _kinds()]
+def _named(values: tuple[str, ...]) -> str:
+    """``"chat", "messages" or "responses"``."""
+    names = [f'"{value}"' for value in values]
     return ", ".join(names[:-1]) + " or " + names[-1]

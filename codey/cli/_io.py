@@ -18,8 +18,10 @@ __all__ = [
     "InputError",
     "decode",
     "discard_stdout",
+    "hint_if_file_name",
     "max_input",
     "read_input",
+    "read_inputs",
     "stdout",
     "terminal",
     "too_big",
@@ -96,42 +98,82 @@ def _is_devnull(stream: object) -> bool:
     return (info.st_dev, info.st_ino, info.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
 
 
+def _is_piped(stream: object) -> bool:
+    """Standard input is a pipe, a socket or a file (``< FILE``)."""
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
 def read_input(
     argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
 ) -> Optional[str]:
-    """INPUT, else standard input when it is not a terminal; None when there is none.
+    """Standard input (when piped) and INPUT, joined by a blank line; None when there is neither.
+
+    See :func:`read_inputs`.
+    """
+    piped, given = read_inputs(argument, args, what)
+    if piped is None or given is None:
+        return given if piped is None else piped
+    return f"{piped}\n\n{given}"
+
+
+def read_inputs(
+    argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
+) -> tuple[Optional[str], Optional[str]]:
+    """Standard input when it is not a terminal, and INPUT: (piped, argument).
 
     Both are bytes decoded with ``--encoding`` (default UTF-8) and ``--errors``
     (default strict: invalid bytes are an error naming the offset), at most
     :func:`max_input` bytes. Standard input is stripped. Standard input that
-    is a terminal or /dev/null is no input (None); input that is empty or only
-    whitespace is an :class:`InputError` (``no prompt: ... empty``).
+    is a terminal or /dev/null is no input (None); so is empty standard input
+    when INPUT is given, and then standard input is read only when it is a
+    pipe, a socket or a file. Input that is empty or only whitespace, with nothing
+    else, is an :class:`InputError` (``no prompt: ... empty``).
     """
     encoding = getattr(args, "encoding", None) or "utf-8"
     errors = getattr(args, "errors", None) or "strict"
     limit = max_input()
+    given: Optional[str] = None
     if argument is not None:
         source = "INPUT"
         # The argument's bytes as the shell passed them (Python kept bad ones as surrogates).
         data = os.fsencode(argument)
         if len(data) > limit:
             raise too_big(source, limit)
-        text = decode(data, source, encoding, errors)
-    else:
-        stdin = sys.stdin
-        if stdin is None or isatty(stdin) or _is_devnull(stdin):
-            return None
+        given = decode(data, source, encoding, errors)
+        if not given.strip():
+            raise InputError(f"no {what}: INPUT is empty")
+    piped: Optional[str] = None
+    stdin = sys.stdin
+    if given is not None and not _is_piped(stdin):
+        pass  # with INPUT, only a pipe or a file is read too (not an embedding's own stdin)
+    elif stdin is not None and not isatty(stdin) and not _is_devnull(stdin):
         source = "standard input"
         raw = getattr(stdin, "buffer", None)
         if raw is not None:
-            text = decode(_read_limited(raw.read, limit, source), source, encoding, errors)
+            piped = decode(_read_limited(raw.read, limit, source), source, encoding, errors)
         else:
-            text = _read_limited(stdin.read, limit, source)
-        text = text.lstrip("\ufeff").strip()
-    if not text.strip():
-        empty = "INPUT is empty" if argument is not None else "standard input was empty"
-        raise InputError(f"no {what}: {empty}")
-    return text
+            piped = _read_limited(stdin.read, limit, source)
+        piped = piped.lstrip("\ufeff").strip()
+        if not piped:
+            if given is None:
+                raise InputError(f"no {what}: standard input was empty")
+            piped = None
+    return piped, given
+
+
+def hint_if_file_name(argument: Optional[str], command: str) -> None:
+    """Say on standard error when INPUT, which is text, is the name of a file."""
+    if argument and "\n" not in argument and os.path.isfile(argument):
+        sys.stderr.write(
+            f"codey: note: INPUT is the text itself, not a file; to read {argument}, "
+            f"use codey {command} < {argument}\n"
+        )
 
 
 def stdout() -> TextIO:

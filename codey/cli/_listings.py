@@ -27,6 +27,10 @@ _SOURCES = {
 }
 
 
+#: What ``codey config`` says of a ``[models."NAME"]`` table that matches no model.
+_UNMATCHED = "names no model codey knows, so it applies to nothing"
+
+
 def run_models(args: argparse.Namespace) -> int:
     out = stdout()
     # codey.models() lists them grouped by provider, in codey.providers() order.
@@ -43,10 +47,15 @@ def run_providers(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace) -> int:
+    import sys
+
     config: Config = args.config
     out = stdout()
     out.write(config.path + "\n" if args.path else report(config))
     out.flush()
+    if not args.path:
+        for name in config.unmatched_models():
+            sys.stderr.write(f"codey: warning: {config.path}: [models.{_key(name)}] {_UNMATCHED}\n")
     return 0
 
 
@@ -89,6 +98,7 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     """What ``codey config`` prints: the file, and every setting in force with its source."""
     from codey import _providers
     from codey._api import default_model
+    from codey._secrets import redact
     from codey.cli._status import DEFAULT_DELAY, env_status_delay
 
     env = os.environ if environ is None else environ
@@ -119,8 +129,11 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     if config.defaults:
         lines += ["", "[defaults]"]
         lines += [f"{key} = {_toml(value)}" for key, value in config.defaults.items()]
+    unmatched = config.unmatched_models()
     for name, values in config.models.items():
         lines += ["", f"[models.{_key(name)}]"]
+        if name in unmatched:
+            lines[-1] += f"  # {_UNMATCHED}"
         lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
     configured = {provider.name: provider for provider in config.providers}
     for provider in _providers.snapshot():
@@ -135,8 +148,8 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
         else:
             url = provider.default_base_url
             source = "from the config file" if provider.name in configured else "built-in default"
-        if url:
-            lines.append(f"base_url = {_toml(url)}  # {source}")
+        if url:  # its password or ?key= shown no more than a key is
+            lines.append(f"base_url = {_toml(redact(url))}  # {source}")
         else:  # no default (Azure): each resource has its own
             lines.append(f"# base_url: not set (set ${provider.base_url_env})")
         key = env.get(provider.key_env, "")

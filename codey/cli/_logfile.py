@@ -57,7 +57,9 @@ def stream_turn(
     from codey.cli import _tools
     from codey.cli._answer import stream_one
 
-    chat, joint, prompt = continue_log(existing, text, attachments, base_dir)
+    # The log attaches from its folder and --attach-from; the files -a gives are the user's choice.
+    allowed = [*(getattr(args, "attach_from", None) or ()), *_paths(attachments)]
+    chat, joint, prompt = continue_log(existing, text, attachments, base_dir, allowed)
     if not has_prompt(chat):
         return False
     settings = chat.settings
@@ -66,7 +68,9 @@ def stream_turn(
     writer = SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
 
     # An answer stopped with Ctrl-C is sent marked as such, so the model knows it was cut.
-    messages = mark_interrupted(existing + joint + prompt, base_dir=base_dir).messages
+    messages = mark_interrupted(
+        existing + joint + prompt, base_dir=base_dir, attach_from=allowed
+    ).messages
     try:
         stream_one(
             messages,
@@ -84,11 +88,16 @@ def stream_turn(
     return True
 
 
+def _paths(attachments: Sequence[Attachment]) -> list[str]:
+    return [attachment.path for attachment in attachments if attachment.path is not None]
+
+
 def continue_log(
     existing: str,
     prompt: str,
     attachments: Sequence[Attachment] = (),
     base_dir: Optional[str] = None,
+    attach_from: Sequence[str] = (),
 ) -> tuple[Chat, str, str]:
     """The conversation once ``prompt`` is appended to a chat log, what goes
     between, and the prompt as written (delimiter lines in it escaped, then
@@ -104,7 +113,7 @@ def continue_log(
     from codey._chatlog import attachment_lines, escape_delimiters, parse_chat, starts_body
     from codey._types import Message
 
-    parse_chat = partial(parse_chat, base_dir=base_dir)
+    parse_chat = partial(parse_chat, base_dir=base_dir, attach_from=attach_from)
     lines = attachment_lines(attachments, bool(prompt), base_dir) if attachments else ""
     if not existing.strip():
         written = escape_delimiters(prompt, at_start=starts_body(existing)) + lines
@@ -158,16 +167,21 @@ class SaveWriter:
     def write(self, piece: str) -> None:
         self._put(self.escaper.feed(piece))
 
-    def finish(self) -> None:
-        self._put(self.escaper.flush() + self.settings.delimiter("user"))
+    def finish(self, reason: Optional[str] = None) -> None:
+        """Close the whole answer; one cut at the token limit gets a note first."""
+        from codey.cli._report import cut_note
+
+        note = cut_note(reason)
+        if note is None:
+            self._put(self.escaper.flush() + self.settings.delimiter("user"))
+        else:
+            self._close(note)
         self.done = True
 
     def interrupted(self, exc: BaseException) -> None:
         """Close a partial answer: a note for the reader, then the user delimiter."""
         if self.head is not None or self.done:
             return  # nothing arrived (the file is untouched), or the answer is whole
-        from codey._chatlog import interrupted_note
-
         if isinstance(exc, KeyboardInterrupt):
             reason = "Ctrl-C"
         elif isinstance(exc, Terminated):
@@ -176,17 +190,23 @@ class SaveWriter:
             reason = "standard output was closed"
         else:
             reason = f"{type(exc).__name__}: {describe(exc)}"
-        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
         try:
-            self._put(
-                self.escaper.flush()
-                + "\n\n"
-                + interrupted_note(reason)
-                + separator
-                + self.settings.delimiter("user")
-            )
+            self._close(reason)
         except OSError:
             pass  # the original error matters more
+
+    def _close(self, reason: str) -> None:
+        """The answer so far, a note saying why it stopped, and the user delimiter."""
+        from codey._chatlog import interrupted_note
+
+        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
+        self._put(
+            self.escaper.flush()
+            + "\n\n"
+            + interrupted_note(reason)
+            + separator
+            + self.settings.delimiter("user")
+        )
 
 
 def check_log_file(path: str) -> None:

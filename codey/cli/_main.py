@@ -7,7 +7,9 @@ only when they run, so ``codey --help`` stays instant.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import sys
 
 from codey.cli._exit import exit_code, report
 from codey.cli._parser import build_parser
@@ -58,6 +60,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     restore: Optional[Callable[[], None]] = None
     try:
+        if sys.stdout is None:  # started with >&-: say so before anything is sent
+            raise OSError(
+                errno.EBADF,
+                "standard output is closed; codey writes there "
+                "(send it to /dev/null to throw it away)",
+            )
         run = _runner(args.command)
         if getattr(args, "config_needed", False):
             from codey.cli._configfile import load

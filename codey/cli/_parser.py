@@ -88,10 +88,10 @@ exit status:
 """
 
 CHAT_INPUT_HELP = (
-    "the prompt; without it, standard input is read when it is not a terminal. "
-    "Either is read as a chat log: optional TOML (+++) or YAML (---) front matter, "
-    'then messages separated by delimiters such as "# === ASSISTANT ===" '
-    '(see "chat logs" in codey(1))'
+    "the prompt; standard input is read too when it is not a terminal, and comes "
+    "first. It is read as a chat log (unless --raw): optional TOML (+++) or YAML (---) "
+    'front matter, then messages separated by delimiters such as "# === ASSISTANT ===" '
+    '(see "chat logs" in codey(1)); INPUT after a piped chat log is its next user message'
 )
 
 
@@ -117,8 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         "$CODEY_MODEL, else the config file's model, else grok-3)"
     )
 
-    def model_option(sub: argparse.ArgumentParser, several: bool = False) -> None:
-        if several:
+    def model_option(
+        sub: argparse.ArgumentParser, several: bool = False, batch: bool = False
+    ) -> None:
+        if batch:  # no chat log: a line's own "model" wins over the flag
+            text = model_help.replace(
+                "the model,", "the model of the lines that name none,"
+            ).replace("the chat log's front matter, else ", "")
+            sub.add_argument("-m", "--model", metavar="MODEL", help=text)
+        elif several:
             sub.add_argument(
                 "-m",
                 "--model",
@@ -221,6 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
             "http(s) URL, or - for the bytes on standard input (the prompt is then INPUT); "
             "the type comes from the content, else the suffix; repeat it for more (see "
             '"attachments" in codey(1))',
+        )
+
+    def attach_from_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--attach-from",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="let the chat log attach files from this folder too (by default only "
+            "from the log's own folder, the current one for standard input); repeatable",
         )
 
     def tool_options(sub: argparse.ArgumentParser) -> None:
@@ -330,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
         "written if the answer breaks)",
     )
     attach_option(prompt)
+    attach_from_option(prompt)
+    prompt.add_argument(
+        "--raw",
+        action="store_true",
+        help="send the input as one plain user message: no front matter, no delimiters, "
+        "no attachment lines",
+    )
     request_options(prompt)
     tool_options(prompt)
     input_options(prompt)
@@ -351,9 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
         "input",
         nargs="?",
         metavar="INPUT",
-        help="the prompt; without it, standard input is read when it is not a terminal. "
-        "It is one user message: a line in it that looks like a delimiter is written "
-        'escaped, "\\# === USER ===", and read back as text',
+        help="the prompt; standard input is read too when it is not a terminal, and "
+        "comes first. The prompt is one user message: a line in it that looks like a "
+        'delimiter is written escaped, "\\# === USER ===", and read back as text',
     )
     save.add_argument(
         "--file",
@@ -363,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_option(save)
     attach_option(save)
+    attach_from_option(save)
     request_options(save)
     tool_options(save)
     input_options(save)
@@ -389,13 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
         "interrupted answer is kept with a note, and the file stays a valid chat log",
     )
     model_option(chat)
+    attach_from_option(chat)
     request_options(chat)
     tool_options(chat)
     chat.set_defaults(command="chat", config_needed=True)
 
     batch = command("batch", BATCH_HELP, BATCH_DESCRIPTION)
     batch_arguments(batch)
-    model_option(batch)
+    model_option(batch, batch=True)
     request_options(batch, shown=False)
     batch.set_defaults(command="batch", check=check_batch, subparser=batch, config_needed=True)
 
@@ -436,7 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     completion.set_defaults(command="completion", config_needed=True)
 
-    text_help = "the text; without it, standard input is read when it is not a terminal"
+    text_help = (
+        "the text itself, not a file name (codey format < FILE reads a file); standard "
+        "input is read too when it is not a terminal, and comes first"
+    )
     buffer = command(
         "buffer",
         "read all the input, then write it out",

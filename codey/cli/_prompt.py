@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import attrs
+
 import codey
 from codey.cli._exit import fail
-from codey.cli._io import InputError, read_input, stdout, terminal
+from codey.cli._io import InputError, read_input, read_inputs, stdout, terminal
 from codey.cli._options import choose_model, has_prompt, request_options, show_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
+    from collections.abc import Sequence
+    from typing import Any, Optional
 
     from codey._chatlog import Chat
     from codey.cli._config import Config
@@ -25,19 +28,25 @@ def run_prompt(args: argparse.Namespace) -> int:
     from codey.cli import _tools
 
     stdin = _tools.read_stdin_bytes() if "-" in (args.attach or ()) else None
-    text = read_input(args.input, args)
-    if text is None:
+    piped, given = read_inputs(args.input, args)
+    if piped is None and given is None:
         return fail(NO_PROMPT)
     config: Config = args.config
     models: list[str] = args.model or []
     tools: dict[str, Any] = {}
     try:
-        chat = ending_on_a_prompt(codey.parse_chat(text), text)
+        chat, lead = conversation(piped, given, raw=args.raw, attach_from=args.attach_from)
+        if args.add_delimiters and lead is None:
+            raise InputError(
+                "the chat log ends with an empty user section, as codey save leaves it: "
+                "write the next prompt after it (with --add-delimiters, the answer would "
+                "follow the last answer)"
+            )
         if not has_prompt(chat):
             return fail(NO_PROMPT)
         chat = _tools.attach_to_prompt(chat, _tools.attachments(args, stdin))
         tools = _tools.tool_options(args, _tools.on_terminal())
-        show = show_for(args, config, chat.settings)
+        show = attrs.evolve(show_for(args, config, chat.settings), lead=lead or "")
         if len(models) > 1:
             requests = [
                 (model, request_options(args, config, config.resolve(model), chat))
@@ -62,6 +71,45 @@ def run_prompt(args: argparse.Namespace) -> int:
     return 0
 
 
+def conversation(
+    piped: Optional[str], given: Optional[str], *, raw: bool, attach_from: Sequence[str] = ()
+) -> tuple[Chat, Optional[str]]:
+    """What ``codey prompt`` sends: the piped text, then INPUT; and what
+    ``--add-delimiters`` writes before the answer (None: the log asks its last
+    prompt again, and the answer cannot simply be appended).
+
+    Each is read as a chat log (its attachments only from the current folder
+    and ``attach_from``), unless ``raw``: then the two, joined by a blank line,
+    are one plain user message. INPUT after a piped chat log is its next user
+    message, or the end of its last one when that is the user's.
+    """
+    from codey._chatlog import Chat, escape_delimiters
+    from codey._types import Message
+
+    if raw:
+        joined = "\n\n".join(part for part in (piped, given) if part is not None)
+        return Chat([Message("user", joined)]), ""
+    if piped is None or given is None:
+        text = given if piped is None else piped
+        assert text is not None
+        parsed = codey.parse_chat(text, attach_from=attach_from)
+        chat = ending_on_a_prompt(parsed, text)
+        return chat, "" if chat.messages == parsed.messages else None
+    chat = codey.parse_chat(piped, attach_from=attach_from)
+    messages = list(chat.messages)
+    if messages and messages[-1].role == "user":
+        last = messages.pop()
+        messages.append(attrs.evolve(last, content=f"{last.content}\n\n{given}"))
+        lead = "\n\n" + escape_delimiters(given, chat.settings)
+    else:
+        from codey.cli._logfile import continue_log
+
+        messages.append(Message("user", given))
+        _, joint, written = continue_log(piped, given, attach_from=attach_from)
+        lead = joint + written
+    return attrs.evolve(chat, messages=messages), lead
+
+
 def ending_on_a_prompt(chat: Chat, text: str) -> Chat:
     """The conversation to send: it must end on a user message.
 
@@ -82,8 +130,6 @@ def ending_on_a_prompt(chat: Chat, text: str) -> Chat:
         )
     while messages and messages[-1].role == "assistant":
         messages.pop()
-    import attrs
-
     return attrs.evolve(chat, messages=messages)
 
 
@@ -102,6 +148,10 @@ def run_save(args: argparse.Namespace) -> int:
     config: Config = args.config
     found = _tools.attachments(args, stdin)
     base_dir = os.path.dirname(os.path.abspath(args.file))
+    if found:  # a name the log cannot hold is refused before the file is created
+        from codey._chatlog import attachment_lines
+
+        attachment_lines(found, True, base_dir)
     with terminate_on_signals(), locked(args.file) as (log, existing):
         if not stream_turn(
             args, config, log, existing, text, terminal(), attachments=found, base_dir=base_dir

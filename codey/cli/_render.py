@@ -16,7 +16,7 @@ import threading
 
 from codey._errors import CodeyError
 from codey.cli._exit import fail
-from codey.cli._io import read_input, stdout
+from codey.cli._io import hint_if_file_name, read_input, stdout
 from codey.cli._status import isatty
 
 TYPE_CHECKING = False
@@ -366,16 +366,12 @@ class Spinner:
             self._stop.set()
 
 
-def stderr_is_terminal() -> bool:
-    """Whether standard error is a terminal (a spinner may be drawn there)."""
-    return isatty(sys.stderr)
-
-
 # -- the commands -------------------------------------------------------------
 
 
 def run_buffer(args: argparse.Namespace) -> int:
     """``codey buffer``: all of standard input, then at once (a spinner meanwhile)."""
+    hint_if_file_name(args.input, "buffer")
     if args.input is None and not isatty(sys.stdin):
         with Spinner(sys.stderr):
             text = read_input(None, args, "input")
@@ -390,6 +386,7 @@ def run_buffer(args: argparse.Namespace) -> int:
 
 
 def run_format(args: argparse.Namespace) -> int:
+    hint_if_file_name(args.input, "format")
     text = read_input(args.input, args, "input")
     if text is None:
         return fail(NO_INPUT.format("formatting"))
@@ -400,6 +397,7 @@ def run_format(args: argparse.Namespace) -> int:
 
 
 def run_color(args: argparse.Namespace) -> int:
+    hint_if_file_name(args.input, "color")
     text = read_input(args.input, args, "input")
     if text is None:
         return fail(NO_INPUT.format("colorizing"))

@@ -13,6 +13,7 @@ Nothing is drawn unless standard error is a terminal.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import unicodedata
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ __all__ = [
     "StatusLine",
     "Terminal",
     "env_status_delay",
+    "escape_controls",
     "isatty",
     "status_delay",
     "waiting_message",
@@ -65,6 +67,17 @@ def isatty(stream: object) -> bool:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
         return False
+
+
+#: Control characters a terminal acts on (C0 but tab and newline, DEL, C1): an
+#: answer could otherwise set the window title or colours, or erase lines.
+_CONTROLS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with its control characters shown as Python escapes (``\\x1b``),
+    as the tool-call question shows arguments; newline and tab stay as they are."""
+    return _CONTROLS_RE.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def _width(text: str) -> int:

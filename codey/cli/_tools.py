@@ -9,6 +9,7 @@ and running code unasked is not a default.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -21,7 +22,7 @@ from codey.cli._io import InputError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from typing import Any, Callable, Optional
 
     from codey._attachments import Attachment
@@ -103,15 +104,36 @@ def load_tools(args: argparse.Namespace) -> list[Tool]:
     loaded: Optional[list[Tool]] = getattr(args, "loaded_tools", None)
     if loaded is not None:
         return loaded
+    tools: list[Tool] = []
+    for path in getattr(args, "functions", None) or ():
+        tools.extend(_tool(f"--functions {path}", function) for function in _functions_in(path))
+    for target in getattr(args, "tool", None) or ():
+        tools.append(_tool(f"-T {target}", _named_function(target)))
+    args.loaded_tools = tools
+    return list(tools)
+
+
+def _tool(where: str, function: Callable[..., Any]) -> Tool:
+    """The function as a tool; one that cannot be is a ConfigError (exit status 3)."""
     from codey._tools import Tool
 
-    functions: list[Callable[..., Any]] = []
-    for path in getattr(args, "functions", None) or ():
-        functions.extend(_functions_in(path))
-    for target in getattr(args, "tool", None) or ():
-        functions.append(_named_function(target))
-    args.loaded_tools = [Tool.from_function(function) for function in functions]
-    return list(args.loaded_tools)
+    try:
+        return Tool.from_function(function)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _importing(where: str) -> Iterator[None]:
+    """What the imported code raises is a ConfigError (exit status 3) naming ``where``,
+    its ``sys.exit()`` included (not codey exiting with its status)."""
+    try:
+        yield
+    except SystemExit as exc:
+        raise ConfigError(f"{where}: it called sys.exit({exc.code!r}) when imported") from None
+    except Exception as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ConfigError(f"{where}: importing it raised {reason}") from exc
 
 
 def on_terminal() -> bool:
@@ -130,14 +152,15 @@ def asker(args: argparse.Namespace, options: dict[str, Any]) -> Optional[Callabl
 
 def _functions_in(path: str) -> list[Callable[..., Any]]:
     if not os.path.isfile(path):
-        raise InputError(f"--functions {path}: no such file")
+        raise ConfigError(f"--functions {path}: no such file")
     name = "codey_functions_" + "".join(c if c.isalnum() else "_" for c in os.path.basename(path))
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise InputError(f"--functions {path}: not a Python file")
+        raise ConfigError(f"--functions {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and typing look modules up by name
-    spec.loader.exec_module(module)
+    with _importing(f"--functions {path}"):
+        spec.loader.exec_module(module)
     found: list[Callable[..., Any]] = [
         value
         for key, value in vars(module).items()
@@ -156,7 +179,8 @@ def _named_function(target: str) -> Callable[..., Any]:
         raise ConfigError(f"-T {target}: name a function as module:function")
     if _CWD not in sys.path and "" not in sys.path:
         sys.path.insert(0, _CWD)  # as ``python -m`` would, for a module of one's own
-    module = importlib.import_module(module_name)
+    with _importing(f"-T {target}"):
+        module = importlib.import_module(module_name)
     function = getattr(module, name, None)
     if not callable(function):
         raise ConfigError(f"-T {target}: {module_name} has no function {name}")
@@ -184,8 +208,10 @@ def tool_options(args: argparse.Namespace, interactive: bool) -> dict[str, Any]:
 
 
 def describe_call(name: str, arguments: dict[str, Any]) -> str:
-    """``name(a=1, b='x')``, short enough for one line."""
-    shown = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+    """``name(a=1, b='x')``, short enough for one line, keys redacted (the model may echo one)."""
+    from codey._secrets import redact
+
+    shown = redact(", ".join(f"{key}={value!r}" for key, value in arguments.items()))
     if len(shown) > 200:
         shown = shown[:197] + "..."
     return f"{name}({shown})"

@@ -72,6 +72,18 @@ without any HTTP framing. A :attr:`FakeProvider.responder` is called (with a
 :class:`RecordedRequest`) for each request when the queue is empty, before the
 default.
 
+Whole replies. A request whose JSON body does not say ``"stream": true`` is
+answered, as the APIs answer it, with one JSON object (``application/json``): a
+``chat.completion``, a Messages ``message`` or a Responses ``response`` made
+from the reply's steps (an :class:`ErrorEvent` makes it a 500 with the
+provider's error body), sent once the script has run: its :class:`Pause` and
+:class:`Stall` steps delay it, a :class:`Close` or :class:`Reset` ends the
+connection without it. A reply with a ``body``, :class:`Raw` steps or an error
+status is sent as scripted. A Messages request whose ``tool_choice`` forces a
+tool (``{"type": "tool", "name": ...}``) gets that tool called, streamed or
+whole: the reply's text is its input, in a ``tool_use`` block (stop reason
+``tool_use``), and no text block.
+
 Provider batches. Each batched request takes its reply as a streamed request
 would (the queue, the responder, the default, a 500), in input order, when the
 batch runs, and is served whole: a ``chat.completion`` object or a Message from
@@ -82,7 +94,9 @@ non-2xx reply is an errored item with its JSON error body (status and all); a
 (``server_error`` / ``api_error``). A batch stays in progress for
 :attr:`FakeProvider.batch_polls` polls (``GET``) of its status (default 1; OpenAI
 ``validating`` -> ``in_progress``, when an invalid input file ``failed`` with
-``errors.data[].line``); the next runs every item and ends it (OpenAI
+``errors.data[].line``; a file whose requests name more than one model is
+invalid, ``mismatched_model`` for each line unlike the first); the next runs
+every item and ends it (OpenAI
 ``completed``, or ``expired`` when an item expired; Anthropic ``ended``). With
 ``batch_polls = 0`` the create reply is already the end. Result lines come in
 reverse input order (map them by ``custom_id``); OpenAI puts 2xx items in the

@@ -232,7 +232,8 @@ class _Batches:
         try:
             for item in items:  # in input order, each as a streamed request would
                 reply = self.server._next_reply(item.request)
-                outcomes.append(_outcome(reply, batch.provider, item.model))
+                outcome = _outcome(reply, batch.provider, item.model, request=item.request.json)
+                outcomes.append(outcome)
         finally:
             with changed:
                 batch.busy = False

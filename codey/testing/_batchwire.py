@@ -156,6 +156,12 @@ def _openai_items(
             continue
         total += 1
         checked = _check_line(raw, seen)
+        if not isinstance(checked, tuple) and items:
+            # "Each input file can only include requests to a single model" (the Batch guide).
+            model, first = checked["body"].get("model"), items[0].request.json.get("model")
+            if model != first:
+                message = f"The model {model!r} is not {first!r}, the file's first request's."
+                checked = "mismatched_model", message
         if isinstance(checked, tuple):
             code, message = checked
             invalid.append({"code": code, "message": message, "param": None, "line": number})

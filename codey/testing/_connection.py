@@ -226,14 +226,21 @@ class _Connection:
         self.requests.append(request)
         self.server._record(request)
         reply, model = self.server._answer(request, kind)
-        return self.respond(reply, provider or "openai", model, keep_alive, kind)
+        return self.respond(reply, provider or "openai", model, keep_alive, kind, request.json)
 
     def respond(
-        self, reply: Reply, provider: str, model: str, keep_alive: bool, wire_format: str = ""
+        self,
+        reply: Reply,
+        provider: str,
+        model: str,
+        keep_alive: bool,
+        wire_format: str = "",
+        body: Any = None,
     ) -> bool:
         """Send ``reply``, rendered for ``provider`` and ``model`` (in ``wire_format``,
-        see ``_render._plan``); whether to keep the connection open."""
-        actions = _encode(_plan(reply, provider, model, wire_format), reply.gzip)
+        for a request whose JSON body is ``body``: see ``_render._plan``); whether to
+        keep the connection open."""
+        actions = _encode(_plan(reply, provider, model, wire_format, body), reply.gzip)
         keep_alive = keep_alive and reply.framing != "close"
         self.send(_head(reply, actions, keep_alive))
         if not self.write_body(reply, actions):

@@ -73,7 +73,8 @@ class _AnthropicRenderer(_Renderer):
 
     def reasoning(self, step: Reasoning) -> str:
         out = self.start()
-        out += self.open_block(("thinking", 0), {"type": "thinking", "thinking": ""})
+        block = {"type": "thinking", "thinking": "", "signature": ""}  # as the API starts one
+        out += self.open_block(("thinking", 0), block)
         return out + self.delta({"type": "thinking_delta", "thinking": step.text})
 
     def tool_call(self, step: ToolCall) -> str:
@@ -112,3 +113,27 @@ class _AnthropicRenderer(_Renderer):
 
     def ping(self) -> str:
         return self.start() + self.event("ping", '{"type": "ping"}')
+
+
+def forced_tool(body: Any) -> Optional[str]:
+    """The tool a Messages request makes the model call (``tool_choice`` of type
+    ``tool``), else ``None``."""
+    choice = body.get("tool_choice") if isinstance(body, dict) else None
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        name = choice.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def as_forced_tool(steps: Sequence[Step], body: Any) -> tuple[Step, ...]:
+    """The script as the API answers a request ``body`` that forces a tool: no text
+    block, the text is the input of a ``tool_use`` block named as the tool (so the
+    stop reason is ``tool_use``). Any other request's script is unchanged."""
+    name = forced_tool(body)
+    if name is None:
+        return tuple(steps)
+    index = 1 + max((step.index for step in steps if isinstance(step, ToolCall)), default=-1)
+    return tuple(
+        ToolCall(index, name=name, arguments=step.text) if isinstance(step, Text) else step
+        for step in steps
+    )

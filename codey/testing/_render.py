@@ -10,11 +10,11 @@ reply in that format; any other reply (a ``models`` list, an error page) and
 from __future__ import annotations
 
 import zlib
-from typing import Union
+from typing import Any, Union
 
 from codey.testing._chat import _ChatRenderer
 from codey.testing._common import _DEFAULT_MODEL, _PROVIDERS, _unknown_provider
-from codey.testing._messages import _AnthropicRenderer
+from codey.testing._messages import _AnthropicRenderer, as_forced_tool
 from codey.testing._replies import Reply
 from codey.testing._responses import _ResponsesRenderer
 from codey.testing._sse import _Renderer
@@ -34,23 +34,33 @@ _Control = Union[Pause, Stall, Close, Reset]
 _Action = Union[bytes, _Control]
 
 
-def _plan(reply: Reply, provider: str, model: str, wire_format: str = "") -> list[_Action]:
+def _wire_format(provider: str, wire_format: str) -> str:
+    """The format a reply is rendered in: the request's (a key of ``_RENDERERS``),
+    else the provider's own."""
+    if provider not in _PROVIDERS:
+        raise _unknown_provider(provider)
+    return wire_format if wire_format in _RENDERERS else _PROVIDER_FORMATS[provider]
+
+
+def _plan(
+    reply: Reply, provider: str, model: str, wire_format: str = "", request: Any = None
+) -> list[_Action]:
     """The reply's body as a list of byte writes and control steps (not compressed).
 
     ``wire_format`` is the format the request was routed to (a key of
-    ``_RENDERERS``), or anything else for the provider's own.
+    ``_RENDERERS``), or anything else for the provider's own; ``request`` is
+    the request's JSON body (a Messages request that forces a tool gets it called).
     """
-    if provider not in _PROVIDERS:
-        raise _unknown_provider(provider)
+    wire_format = _wire_format(provider, wire_format)
     actions: list[_Action] = []
     prefix = b"\xef\xbb\xbf" if reply.bom else b""
     if reply.body is not None:
         prefix += reply.body if isinstance(reply.body, bytes) else reply.body(provider)
     if prefix:
         actions.append(prefix)
-    renderer_class = _RENDERERS.get(wire_format) or _RENDERERS[_PROVIDER_FORMATS[provider]]
-    renderer = renderer_class(model, reply.line_ending, reply.steps)
-    for step in reply.steps:
+    steps = as_forced_tool(reply.steps, request) if wire_format == "messages" else reply.steps
+    renderer = _RENDERERS[wire_format](model, reply.line_ending, steps)
+    for step in steps:
         if isinstance(step, (Pause, Stall, Close, Reset)):
             actions.append(step)
         elif isinstance(step, Raw):

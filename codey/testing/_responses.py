@@ -42,7 +42,10 @@ class _ResponsesRenderer(_Renderer):
         if first is not None and status != "in_progress":
             usage = {
                 "input_tokens": self.input_tokens,
-                "input_tokens_details": {"cached_tokens": first.cache_read_tokens},
+                "input_tokens_details": {
+                    "cached_tokens": first.cache_read_tokens,
+                    "cache_write_tokens": first.cache_write_tokens,
+                },
                 "output_tokens": self.output_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": self.input_tokens + self.output_tokens,
@@ -170,11 +173,14 @@ class _ResponsesRenderer(_Renderer):
 
     def done(self) -> str:
         out = self.start() + self.close_item()
+        response = self.final()
+        return out + self.event(f"response.{response['status']}", {"response": response})
+
+    def final(self) -> dict[str, Any]:
+        """The response as the terminal event (or a whole, unstreamed reply) gives it."""
         if self.reason in _COMPLETED:
-            return out + self.event("response.completed", {"response": self.response("completed")})
-        details = {"reason": self.reason}
-        response = self.response("incomplete", incomplete_details=details)
-        return out + self.event("response.incomplete", {"response": response})
+            return self.response("completed")
+        return self.response("incomplete", incomplete_details={"reason": self.reason})
 
     def error(self, step: ErrorEvent) -> str:
         code = step.code or step.error_type

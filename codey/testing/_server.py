@@ -20,6 +20,7 @@ from codey.testing._connection import _Connection, _wait_readable
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
 from codey.testing._requests import RecordedRequest
+from codey.testing._whole import _whole_reply
 
 
 class FakeProvider:
@@ -252,7 +253,11 @@ class FakeProvider:
             reply = self._next_reply(request)
             if reply.expired:
                 return error(500, "an expired() reply is for provider batches"), _DEFAULT_MODEL
-            return reply, request.model or _DEFAULT_MODEL
+            model = request.model or _DEFAULT_MODEL
+            body = request.json
+            if isinstance(body, dict) and body.get("stream") is not True:  # one JSON object
+                reply = _whole_reply(reply, request.provider or "openai", model, kind, body)
+            return reply, model
         return error(404, f"no such path: {request.path}"), _DEFAULT_MODEL
 
 

@@ -70,7 +70,8 @@ class UsageStep:
     Prompt caching, when non-zero: chat ``prompt_tokens_details.cached_tokens``
     (``cache_read_tokens``; Chat Completions reports no writes); anthropic
     ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``;
-    responses ``input_tokens_details.cached_tokens`` (``cache_read_tokens``).
+    responses ``input_tokens_details.cached_tokens`` (``cache_read_tokens``) and
+    ``cache_write_tokens`` (always there, as the SDK's type has it).
     """
 
     input_tokens: int = 10

@@ -1,6 +1,7 @@
-"""Replies served whole, as a provider batch runs them: a reply's steps as one
-``chat.completion`` object (OpenAI) or one Message (Anthropic), or the error
-(status and JSON body) it stands for.
+"""Replies served whole, as a provider batch runs them and as the APIs answer a
+request that asks for no stream: a reply's steps as one ``chat.completion``
+object (OpenAI), one Message (Anthropic) or one ``response`` (the Responses
+API), or the error (status and JSON body) it stands for.
 
 A batched reply is read, not streamed: :class:`Text`, :class:`Reasoning`,
 :class:`ToolCall` (pieces merged by ``index``), :class:`UsageStep` and
@@ -21,12 +22,17 @@ from typing import Any, Optional
 import attrs
 
 from codey.testing._chat import chat_usage
-from codey.testing._common import _phrase
+from codey.testing._common import _dumps, _phrase
+from codey.testing._messages import as_forced_tool
+from codey.testing._render import _wire_format
 from codey.testing._replies import Reply, _error_body
+from codey.testing._responses import _ResponsesRenderer
 from codey.testing._steps import (
     Close,
     ErrorEvent,
     Finish,
+    Pause,
+    Raw,
     Reasoning,
     Reset,
     Stall,
@@ -35,6 +41,9 @@ from codey.testing._steps import (
     ToolCall,
     UsageStep,
 )
+
+#: The steps that shape the delivery, not the answer.
+_CONTROLS = (Pause, Stall, Close, Reset)
 
 #: The signature of every thinking block (as the streamed format's signature_delta).
 _SIGNATURE = "ZmFrZS1zaWduYXR1cmU="
@@ -59,9 +68,12 @@ class _Outcome:
     body: Any = None
 
 
-def _outcome(reply: Reply, provider: str, model: str) -> _Outcome:
-    """The outcome of ``reply`` served whole to a ``provider`` (``"openai"`` or
-    ``"anthropic"``) request for ``model``."""
+def _outcome(
+    reply: Reply, provider: str, model: str, wire_format: str = "", request: Any = None
+) -> _Outcome:
+    """The outcome of ``reply`` served whole to a ``provider`` request for ``model``,
+    in ``wire_format`` (by default the provider's own; see ``_render._plan``, as
+    for ``request``, the request's JSON body)."""
     if reply.expired:
         return _Outcome("expired", 0)
     for step in reply.steps:
@@ -80,9 +92,33 @@ def _outcome(reply: Reply, provider: str, model: str) -> _Outcome:
         return _Outcome("errored", reply.status, parsed)
     if parsed is not None:
         return _Outcome("succeeded", reply.status, parsed)  # a scripted whole body, as is
-    if provider == "anthropic":
-        return _Outcome("succeeded", reply.status, _message(reply.steps, model))
+    wire_format = _wire_format(provider, wire_format)
+    if wire_format == "messages":
+        return _Outcome(
+            "succeeded", reply.status, _message(as_forced_tool(reply.steps, request), model)
+        )
+    if wire_format == "responses":
+        return _Outcome("succeeded", reply.status, _response(reply.steps, model))
     return _Outcome("succeeded", reply.status, _chat_completion(reply.steps, model))
+
+
+def _whole_reply(reply: Reply, provider: str, model: str, wire_format: str, request: Any) -> Reply:
+    """``reply`` to a request that asks for no stream, as the APIs answer one: the
+    whole object (see ``_outcome``) as one JSON body, sent once the script has run
+    (its pauses and stalls delay it; a ``Close`` or ``Reset`` ends the connection
+    without it). A reply with a ``body`` or :class:`Raw` steps, or an error status,
+    is served as scripted."""
+    scripted = any(isinstance(step, Raw) for step in reply.steps)
+    if reply.body is not None or scripted or not 200 <= reply.status < 300:
+        return reply
+    controls = [step for step in reply.steps if isinstance(step, _CONTROLS)]
+    content = [step for step in reply.steps if not isinstance(step, _CONTROLS)]
+    outcome = _outcome(reply.evolve(steps=content), provider, model, wire_format, request)
+    return reply.evolve(
+        status=outcome.status,
+        steps=[*controls, Raw(_dumps(outcome.body))],
+        content_type=reply.content_type or "application/json",
+    )
 
 
 def _body_bytes(reply: Reply, provider: str) -> bytes:
@@ -221,6 +257,19 @@ def _message(steps: Sequence[Step], model: str) -> dict[str, Any]:
             "cache_read_input_tokens": usage.cache_read_tokens,
         },
     }
+
+
+# -- the Responses API
+
+
+def _response(steps: Sequence[Step], model: str) -> dict[str, Any]:
+    """A whole ``response`` object, as the streamed format's terminal event gives it."""
+    renderer = _ResponsesRenderer(model, "\n", steps)
+    for step in steps:
+        if isinstance(step, (Text, Reasoning, ToolCall, Finish)):
+            renderer.render(step)
+    renderer.close_item()
+    return renderer.final()
 
 
 def _tool_input(arguments: str) -> Any:

@@ -96,7 +96,7 @@ class TestRun:
         assert result.returncode == 0, result.stderr
         sent = {request.provider: request.json for request in fake.requests}
         assert sent["openai"]["model"] == "gpt-4.1-mini"  # the alias
-        assert sent["openai"]["max_completion_tokens"] == 50  # the config file's [defaults]
+        assert sent["openai"]["max_tokens"] == 50  # the config file's [defaults]
         assert sent["openai"]["messages"][0] == {"role": "system", "content": "Label it"}
         assert sent["anthropic"]["model"] == "claude-sonnet-4-0"  # the row's own model
         assert sent["anthropic"]["system"] == "Label it"

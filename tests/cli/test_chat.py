@@ -260,3 +260,26 @@ class TestHistory:
         assert len(lines) <= 1000
         assert lines[-1] == "newest"
         assert history.stat().st_mode & 0o777 == 0o600
+
+    def test_a_continued_prompt_is_one_entry(self, fake: FakeProvider, tmp_path: Path) -> None:
+        """Lines joined with a backslash come back whole with one up arrow, in a new session too."""
+        state = tmp_path / "state"
+        env = pty_env(environment(fake), HOME=str(tmp_path / "home"), XDG_STATE_HOME=str(state))
+        fake.push(answer("first"), answer("again"), answer("and again"))
+        with Pty(["chat", "-m", "gpt-4.1"], env) as term:
+            term.read_until(PROMPT)
+            term.write(b"one\\\r")
+            term.read_until(b"... ")
+            term.write(b"two\r")
+            term.read_until(b"first")
+            term.read_until(PROMPT)
+            term.write(b"\x1b[A\r")  # up arrow, Enter: the whole prompt again
+            term.read_until(b"again")
+            term.read_until(PROMPT)
+            term.write(b"\x04")
+            assert term.wait() == 0
+        assert fake.requests[1].json["messages"][-1]["content"] == "one\ntwo"
+        history = state / "codey" / "history"
+        assert history.read_text(encoding="utf-8").splitlines() == ["one\\", "two"]
+        self.session(fake, env, b"\x1b[A\r", b"and again")
+        assert fake.requests[-1].json["messages"] == [{"role": "user", "content": "one\ntwo"}]

@@ -97,16 +97,59 @@ class TestSettings:
         fake.push(answer("ok"), answer("ok"), answer("ok"))
         run(fake, "prompt", "hi", "-m", "gpt-4.1")
         body = fake.requests[-1].json
-        assert (body["max_completion_tokens"], body["temperature"]) == (200, 0.5)
+        assert (body["max_tokens"], body["temperature"]) == (200, 0.5)
         assert body["messages"][0] == {"role": "system", "content": "Be brief."}
         run(fake, "prompt", "hi", "-m", "gpt-4.1", "--max-tokens", "7", "--system", "Flag.")
         body = fake.requests[-1].json
-        assert body["max_completion_tokens"] == 7
+        assert body["max_tokens"] == 7
         assert body["messages"][0] == {"role": "system", "content": "Flag."}
         run(fake, "prompt", "hi", "-m", "grok-3")
         body = fake.requests[-1].json
         assert (body["max_tokens"], body["temperature"]) == (100, 0.5)
         assert body["messages"][0]["role"] == "user"
+
+    def test_max_tokens_field_named_goes_to_every_host(
+        self, fake: FakeProvider, home: Path
+    ) -> None:
+        """openai at another host gets max_tokens, unless the file names the field (a
+        proxy in front of OpenAI's reasoning models)."""
+        fake.push(answer("ok"), answer("ok"))
+        run(fake, "prompt", "hi", "-m", "gpt-4.1", "--max-tokens", "9")
+        assert fake.requests[-1].json["max_tokens"] == 9
+        write_config(home, '[providers.openai]\nmax_tokens_field = "max_completion_tokens"\n')
+        run(fake, "prompt", "hi", "-m", "gpt-4.1", "--max-tokens", "9")
+        sent = fake.requests[-1].json
+        assert (sent["max_completion_tokens"], "max_tokens" in sent) == (9, False)
+
+    def test_a_models_table_applies_however_the_model_is_named(
+        self, fake: FakeProvider, home: Path
+    ) -> None:
+        """[models."NAME"] for a model a [providers.X] table lists: -m NAME, -m X:NAME and
+        an alias all get it; so does [models."X:NAME"], and built-in models alike."""
+        write_config(
+            home,
+            '[aliases]\nloc = "llama"\n'
+            "[providers.local]\n"
+            'kind = "openai"\n'
+            f'base_url = "{fake.base_url("openai")}"\n'
+            'models = ["llama"]\n'
+            '[models."llama"]\nmax_tokens = 123\n'
+            '[models."local:llama"]\ntemperature = 0.25\n'
+            '[models."openai:gpt-4.1"]\nmax_tokens = 45\n',
+        )
+        for name in ("llama", "local:llama", "loc"):
+            fake.push(answer("ok"))
+            code, _, err = run(fake, "prompt", "hi", "-m", name)
+            assert code == 0, err
+            sent = fake.requests[-1].json
+            assert (sent["model"], sent["max_tokens"], sent["temperature"]) == (
+                "llama",
+                123,
+                0.25,
+            )
+        fake.push(answer("ok"))
+        run(fake, "prompt", "hi", "-m", "gpt-4.1")
+        assert fake.requests[-1].json["max_tokens"] == 45
 
     def test_chat_log_system_message_wins(self, fake: FakeProvider, home: Path) -> None:
         write_config(home, '[defaults]\nsystem = "From the config."\n')
@@ -215,6 +258,30 @@ class TestProviders:
         assert run(fake, "prompt", "hi", "-m", "corp-large", CORP_KEY="ck-1")[0] == 0
         assert fake.requests[-1].headers["x-corp-key"] == "ck-1"
         assert fake.requests[-1].headers["authorization"] is None
+
+    @pytest.mark.parametrize(
+        ("setting", "provider", "path"),
+        [
+            ('wire = "chat"', "openai", "/openai/v1/chat/completions"),
+            ('kind = "openai"', "openai", "/openai/v1/chat/completions"),
+            ('wire = "responses"', "openai", "/openai/v1/responses"),
+            ('kind = "openai-responses"', "openai", "/openai/v1/responses"),
+            ('wire = "messages"', "anthropic", "/anthropic/v1/messages"),
+            ('kind = "anthropic"', "anthropic", "/anthropic/v1/messages"),
+        ],
+    )
+    def test_wire_and_its_old_name_kind(
+        self, fake: FakeProvider, home: Path, setting: str, provider: str, path: str
+    ) -> None:
+        """wire = names the wire format; kind = with its old values still says the same."""
+        write_config(
+            home,
+            f'[providers.corp]\n{setting}\nbase_url = "{fake.base_url(provider)}"\n'
+            'prefix = "corp-"\n',
+        )
+        fake.push(answer("ok"))
+        assert run(fake, "prompt", "hi", "-m", "corp-large") == (0, "ok\n", "")
+        assert fake.requests[-1].path == path
 
     def test_api_per_model(self, fake: FakeProvider, home: Path) -> None:
         """api = in a model's table picks its API; the --api flag beats it."""
@@ -355,6 +422,22 @@ class TestShow:
         assert FAKE_KEY not in out
         assert FAKE_API_KEY not in out
 
+    def test_a_models_table_that_matches_no_model_is_reported(
+        self, fake: FakeProvider, home: Path
+    ) -> None:
+        path = write_config(
+            home,
+            '[models."gpt-4.1"]\nmax_tokens = 5\n[models."lama-typo"]\nmax_tokens = 50\n',
+        )
+        code, out, err = run(fake, "config")
+        assert code == 0
+        assert '[models."gpt-4.1"]\nmax_tokens = 5' in out
+        assert "[models.lama-typo]  # names no model codey knows, so it applies to nothing" in out
+        assert err == (
+            f"codey: warning: {path}: [models.lama-typo] names no model codey knows, "
+            "so it applies to nothing\n"
+        )
+
     def test_environment_model_shown(self, home: Path) -> None:
         code, out, _ = run(None, "config", CODEY_MODEL="o3")
         assert code == 0
@@ -385,7 +468,17 @@ class TestErrors:
             ('# a comment\nmdoel = "x"\n', 2, "unknown setting 'mdoel'"),
             ("[defaults]\nmax_token = 3\n", 2, "unknown setting 'max_token' in [defaults]"),
             ('aliases = "x"\n', 1, "aliases must be a table"),
-            ('[providers.x]\nbase_url = "http://h/v1"\n', 1, 'needs kind = "openai"'),
+            ('[providers.x]\nbase_url = "http://h/v1"\n', 1, 'needs wire = "chat"'),
+            (
+                '[providers.x]\nwire = "grpc"\nbase_url = "http://h"\n',
+                2,
+                'wire must be "chat", "messages" or "responses", not',
+            ),
+            (
+                '[providers.x]\nwire = "chat"\nkind = "openai"\nbase_url = "http://h"\n',
+                3,
+                "has both wire and kind",
+            ),
             (
                 '[providers.x]\nkind = "grpc"\nbase_url = "http://h"\n',
                 2,

@@ -157,13 +157,14 @@ class TestPrompt:
             {"role": "user", "content": "what is 2+2?"}
         ]
 
-    def test_argument_wins_over_stdin(
+    def test_stdin_that_is_no_file_is_not_read_with_input(
         self,
         fake_env: FakeProvider,
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """A positional INPUT is used even when stdin has something."""
+        """With INPUT, stdin is read too only when it is a pipe or a file (see
+        tests/cli/test_input.py); a program's own text stream is left alone."""
         monkeypatch.setattr(sys, "stdin", piped("from stdin"))
         fake_env.push(answer("ok"))
         assert run(capsys, "prompt", "from argument", "--model", "gpt-4.1")[0] == 0

@@ -405,7 +405,7 @@ class TestSaveOptions:
             env=environment(fake),
         )
         assert (result.returncode, result.stdout) == (0, b"ok\n")
-        assert result.stderr == b"codey: gpt-4.1: 3 input tokens, 1 output tokens\n"
+        assert result.stderr == b"codey: gpt-4.1: 3 input tokens, 1 output token\n"
         assert fake.requests[-1].json["messages"][0] == {"role": "system", "content": "Be brief."}
         assert (
             log.read_text(encoding="utf-8")

@@ -73,7 +73,8 @@ def test_interrupted_then_resumed(fake: FakeProvider, tmp_path: Path) -> None:
     refused = run_cli(*args, "--provider-batch", env=environment(fake))
     assert refused.returncode == 1
     assert "in flight" in one_error_line(refused.stderr)
-    assert "--resume" in one_error_line(refused.stderr)
+    assert "run it again with --resume" in one_error_line(refused.stderr)
+    assert "resume=True" not in one_error_line(refused.stderr)  # the library's words
     resumed = run_cli(*args, "--resume", env=environment(fake))
     assert resumed.returncode == 0, resumed.stderr
     assert len(fake.batches) == 1
@@ -133,7 +134,7 @@ def test_interrupted_before_the_first_report(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Ctrl-C just after the batch was created, before any progress: still says --resume."""
-    import codey._provider_batch._run as run_module
+    import codey._batch._provider._run as run_module
     from codey.cli import main
 
     fake.responder = echo

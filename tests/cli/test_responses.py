@@ -58,7 +58,8 @@ def test_reasoning_summary_and_usage(fake: FakeProvider) -> None:
 def test_incomplete_is_the_finish_reason(fake: FakeProvider) -> None:
     fake.push(answer("cut", finish_reason="max_output_tokens", usage=(1, 2)))
     code, out, err = prompt(fake, "-m", "o3-pro", "--events")
-    assert (code, err) == (0, b"")
+    assert code == 0  # whole to the provider; stderr says it was cut
+    assert err.startswith(b"codey: o3-pro: the answer was cut at the token limit")
     records = [json.loads(line) for line in out.decode().splitlines()]
     assert records == [
         {"type": "text", "text": "cut"},

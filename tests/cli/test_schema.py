@@ -119,10 +119,13 @@ class TestSchema:
         array.write_text('{"type": "array"}', encoding="utf-8")
         broken = tmp_path / "broken.json"
         broken.write_text("{", encoding="utf-8")
+        ref = tmp_path / "ref.json"
+        ref.write_text('{"type":"object","properties":{"a":{"$ref":"#/defs/x"}}}')
         for path, message in [
             (tmp_path / "missing.json", "cannot read"),
             (broken, "is not JSON"),
             (array, "must describe a JSON object"),
+            (ref, "$ref '#/defs/x' cannot be resolved"),
         ]:
             result = run_cli("prompt", "?", "--schema", str(path), env=environment(fake))
             assert result.returncode == 2, path

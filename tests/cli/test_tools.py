@@ -158,8 +158,21 @@ class TestAttach:
         assert log.startswith(
             "what is it?\n\n![attachment](../photo.png)\n\n# === ASSISTANT ===\n\nA plot."
         )
+        # The photo is outside the log's folder: a later turn needs --attach-from.
+        refused = run_cli("save", "what colour?", "--file", "chat.md", env=env, cwd=logs)
+        assert refused.returncode == 3
+        assert b"../photo.png: outside the chat log's folder" in refused.stderr
         second = run_cli(
-            "save", "what colour?", "--file", "chat.md", "-m", "gpt-4.1", env=env, cwd=logs
+            "save",
+            "what colour?",
+            "--file",
+            "chat.md",
+            "-m",
+            "gpt-4.1",
+            "--attach-from",
+            "..",
+            env=env,
+            cwd=logs,
         )
         assert second.returncode == 0, second.stderr
         messages = fake.requests[-1].json["messages"]
@@ -168,7 +181,9 @@ class TestAttach:
         # A chat log piped in reads its paths from the current directory.
         fake.push(answer("Still blue."))
         with open(logs / "chat.md", "rb") as stdin:
-            third = run_cli("prompt", "-m", "gpt-4.1", env=env, stdin=stdin, cwd=logs)
+            third = run_cli(
+                "prompt", "-m", "gpt-4.1", "--attach-from", "..", env=env, stdin=stdin, cwd=logs
+            )
         assert third.returncode == 0, third.stderr
         assert fake.requests[-1].json["messages"][0]["content"][1]["type"] == "image_url"
 
@@ -327,7 +342,7 @@ class TestTools:
         missing = run_cli(
             "prompt", "?", "--functions", "nope.py", "--yes", "-m", "gpt-4.1", env=env, cwd=work
         )
-        assert missing.returncode == 1
+        assert missing.returncode == 3
         assert "nope.py: no such file" in one_error_line(missing.stderr)
         bad = run_cli("prompt", "?", "-T", "tools", "--yes", "-m", "gpt-4.1", env=env, cwd=work)
         assert bad.returncode == 3
@@ -465,6 +480,8 @@ class TestChat:
                 "chat",
                 "--file",
                 "logs/chat.md",
+                "--attach-from",
+                ".",
                 "--functions",
                 "tools.py",
                 "--yes",

@@ -274,7 +274,7 @@ def test_chunked_request_body_and_non_json(fake: FakeProvider) -> None:
         conn.request(
             "POST",
             path_of(fake, "openai"),
-            body=iter([b'{"model": ', b'"chunked-model"}']),
+            body=iter([b'{"model": ', b'"chunked-model", "stream": true}']),
             encode_chunked=True,
         )
         body = conn.getresponse().read()
@@ -282,7 +282,7 @@ def test_chunked_request_body_and_non_json(fake: FakeProvider) -> None:
         conn.getresponse().read()
     finally:
         conn.close()
-    assert fake.requests[0].json == {"model": "chunked-model"}
+    assert fake.requests[0].json == {"model": "chunked-model", "stream": True}
     assert chat_chunks(body)[0]["model"] == "chunked-model"
     assert fake.requests[1].json is None
     assert fake.requests[1].body == b"not json"

@@ -282,6 +282,18 @@ def test_openai_all_failed_has_no_output_file(fake: FakeProvider) -> None:
     assert line["response"]["body"]["error"]["type"] == "server_error"
 
 
+def test_openai_input_file_of_several_models_fails_the_batch(fake: FakeProvider) -> None:
+    """ "Each input file can only include requests to a single model" (OpenAI's guide)."""
+    lines = [chat_line("a"), chat_line("b", model="gpt-other"), chat_line("c")]
+    created = openai_batch(fake, lines)
+    failed = get_openai(fake, created["id"])
+    assert failed["status"] == "failed"
+    errors = failed["errors"]["data"]
+    assert [(e["line"], e["code"]) for e in errors] == [(2, "mismatched_model")]
+    assert "gpt-other" in errors[0]["message"]
+    assert fake.batches[0].custom_ids == ()
+
+
 def test_openai_invalid_input_file_fails_the_batch(fake: FakeProvider) -> None:
     data = b"\n".join(
         [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 from codey.testing import (
     Close,
@@ -25,7 +26,7 @@ from codey.testing import (
     events,
     sse_bytes,
 )
-from tests.testing.wire import chat_chunks, parse_sse, post
+from tests.testing.wire import MESSAGES_BODY, chat_chunks, parse_sse, post
 
 # ---------------------------------------------- chat completions and messages
 
@@ -118,7 +119,7 @@ def test_anthropic_reasoning_and_tools() -> None:
     assert evs[1][1] == {"type": "ping"}
     blocks = [d["content_block"] for n, d in evs if n == "content_block_start"]
     assert blocks == [
-        {"type": "thinking", "thinking": ""},
+        {"type": "thinking", "thinking": "", "signature": ""},
         {"type": "text", "text": ""},
         {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}},
     ]
@@ -139,6 +140,58 @@ def test_anthropic_reasoning_and_tools() -> None:
     message_delta = next(d for n, d in evs if n == "message_delta")
     assert message_delta["delta"]["stop_reason"] == "tool_use"
     assert names[-1] == "message_stop"
+
+
+def test_anthropic_forced_tool(fake: FakeProvider) -> None:
+    """A request that forces a tool gets it called, as the API does: the text is the
+    tool's input, in a tool_use block named as the tool, and no text block."""
+    fake.push(answer('{"a": ', "1}", usage=(7, 3)))
+    body = {**MESSAGES_BODY, "tool_choice": {"type": "tool", "name": "answer"}}
+    response = requests.post(fake.base_url("anthropic") + "/v1/messages", json=body, timeout=5)
+    evs = [(name, json.loads(d)) for name, d in parse_sse(response.content)]
+    blocks = [d["content_block"] for n, d in evs if n == "content_block_start"]
+    assert blocks == [{"type": "tool_use", "id": "toolu_fake_0", "name": "answer", "input": {}}]
+    deltas = [d["delta"] for n, d in evs if n == "content_block_delta"]
+    assert deltas == [
+        {"type": "input_json_delta", "partial_json": '{"a": '},
+        {"type": "input_json_delta", "partial_json": "1}"},
+    ]
+    message_delta = next(d for n, d in evs if n == "message_delta")
+    assert message_delta["delta"]["stop_reason"] == "tool_use"
+    # Not forced (auto, or no tool_choice): text, as before.
+    fake.push(answer("plain"))
+    body["tool_choice"] = {"type": "auto"}
+    response = requests.post(fake.base_url("anthropic") + "/v1/messages", json=body, timeout=5)
+    blocks = [
+        json.loads(d)["content_block"]
+        for n, d in parse_sse(response.content)
+        if n == "content_block_start"
+    ]
+    assert blocks == [{"type": "text", "text": ""}]
+
+
+def test_without_stream_one_json_object(fake: FakeProvider) -> None:
+    """A request without "stream": true gets the whole answer as one JSON object; an
+    error event makes it a 500 with the provider's error body; a Close comes before
+    the body, so none arrives."""
+    fake.push(answer("Hel", "lo", usage=(7, 3)))
+    body = {k: v for k, v in MESSAGES_BODY.items() if k != "stream"}
+    url = fake.base_url("anthropic") + "/v1/messages"
+    response = requests.post(url, json=body, timeout=5)
+    assert response.headers["content-type"] == "application/json"
+    message = response.json()
+    assert (message["type"], message["content"]) == ("message", [{"type": "text", "text": "Hello"}])
+    assert (message["stop_reason"], message["usage"]["output_tokens"]) == ("end_turn", 3)
+    fake.push(events(Text("a"), ErrorEvent("overloaded_error", "Overloaded"), Done()))
+    failed = requests.post(url, json=body, timeout=5)
+    assert failed.status_code == 500
+    assert failed.json() == {
+        "type": "error",
+        "error": {"type": "api_error", "message": "Overloaded"},
+    }
+    fake.push(events(Text("a"), Close()))
+    with pytest.raises(requests.RequestException):
+        requests.post(url, json=body, timeout=5)
 
 
 def test_chat_reasoning_and_tools() -> None:

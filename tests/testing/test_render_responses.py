@@ -109,7 +109,7 @@ def test_happy_path(fake: FakeProvider, provider: str) -> None:
     assert completed["output"] == [done]
     assert completed["usage"] == {
         "input_tokens": 7,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": 3,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 10,

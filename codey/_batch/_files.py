@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import attrs
 
@@ -22,6 +23,7 @@ __all__ = [
     "BatchLine",
     "OutputFile",
     "coerce",
+    "lines_to_run",
     "read_batch_input",
     "read_batch_output",
 ]
@@ -29,8 +31,6 @@ __all__ = [
 #: The ``stream()`` keywords a line may set for itself (its ``options``): the
 #: request settings, its retries and its fallbacks.
 LINE_OPTIONS = frozenset({*REQUEST_SETTINGS, "retries", "fallbacks", "schema"})
-#: The keys a JSONL object line may have (any other key is the user's own data, ignored).
-_LINE_KEYS = ("id", "prompt", "messages", "model", "options")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 
@@ -111,6 +111,30 @@ def coerce(item: object, number: int, column: Optional[str] = None) -> BatchLine
     if isinstance(item, Mapping):
         return _from_object(item, number, column)
     return BatchLine(number, item)
+
+
+def lines_to_run(
+    lines: Iterable[Any], done: set[str], skipped: Callable[[], None]
+) -> Iterator[tuple[int, BatchLine]]:
+    """(1-based number, line) of each line whose id is not ``done``, read as it goes;
+    ``skipped()`` for each one that is. An id seen twice is a BatchInputError."""
+    seen: set[str] = set()
+    for number, item in enumerate(lines, 1):
+        line = coerce(item, number)
+        if line.id in seen:
+            raise _duplicate(line.id, number)
+        seen.add(line.id)
+        if line.id in done:
+            skipped()
+        else:
+            yield number, line
+
+
+def _duplicate(line_id: str, number: int) -> BatchInputError:
+    return BatchInputError(
+        f"the id {line_id!r} appears twice (again at line {number}): every line needs its own id",
+        line=number,
+    )
 
 
 class BatchInput:
@@ -269,6 +293,12 @@ class OutputFile:
         self.path = os.fspath(path)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
+            if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+                raise BatchOutputError(
+                    f"{self.path}: not a regular file; a batch's output must be one "
+                    "(the next run resumes from it)",
+                    path=self.path,
+                )
             _lock(self._fd, self.path)
             self.done: set[str] = set()
             end = 0

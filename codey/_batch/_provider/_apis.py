@@ -18,9 +18,9 @@ from typing import IO, Any, Callable, ClassVar, Optional, Union
 import attrs
 
 from codey._errors import APIStatusError, ProviderBatchError, StreamError, status_error_class
-from codey._providers._base import HTTPRequest, Provider
+from codey._providers._base import HTTPRequest, Provider, join_url
 
-__all__ = ["API_KINDS", "BatchAPI", "BatchState", "Outcome", "api_for"]
+__all__ = ["BATCH_APIS", "BatchAPI", "BatchState", "Outcome", "api_for"]
 
 #: A line's outcome: the whole reply's JSON body, or the error that stands for it.
 Outcome = Union[dict[str, Any], Exception]
@@ -46,10 +46,10 @@ class BatchState:
 class BatchAPI:
     """One provider's batch API, for one base URL and key."""
 
-    #: The wire format (``Provider.kind``) whose requests it batches.
-    kind = ""
     max_requests = 0
     max_bytes = 0
+    #: Whether a batch holds requests to one model only.
+    one_model = False
 
     def __init__(
         self,
@@ -71,7 +71,13 @@ class BatchAPI:
         self._session = session
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.provider.name} {self.base_url}>"
+        from codey._secrets import redact
+
+        return f"<{type(self).__name__} {self.provider.name} {redact(self.base_url)}>"
+
+    def _url(self, path: str) -> str:
+        """``path`` (and its query) after the base URL's path, the base URL's query kept."""
+        return join_url(self.base_url, path)
 
     @property
     def name(self) -> str:
@@ -179,10 +185,11 @@ class OpenAIBatches(BatchAPI):
     """``POST /files`` (purpose ``batch``), ``POST /batches``, ``GET /batches/ID``,
     then the output and error files' content."""
 
-    kind = "openai"
     #: OpenAI's limits: 50,000 requests and 200 MB a batch (kept under, for the envelope).
     max_requests = 50_000
     max_bytes = 190 * 1024 * 1024
+    #: "Each input file can only include requests to a single model" (the Batch guide).
+    one_model = True
     endpoint = "/v1/chat/completions"
     _ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 
@@ -195,7 +202,7 @@ class OpenAIBatches(BatchAPI):
     ) -> str:
         upload = self._call(
             "POST",
-            f"{self.base_url}/files",
+            self._url("/files"),
             files={
                 "purpose": (None, "batch"),
                 "file": ("codey-batch.jsonl", b"".join(items), "application/jsonl"),
@@ -204,7 +211,7 @@ class OpenAIBatches(BatchAPI):
         creating()
         batch = self._call(
             "POST",
-            f"{self.base_url}/batches",
+            self._url("/batches"),
             {
                 "input_file_id": upload["id"],
                 "endpoint": self.endpoint,
@@ -216,7 +223,7 @@ class OpenAIBatches(BatchAPI):
         return str(batch["id"])
 
     def poll(self, batch_id: str) -> BatchState:
-        obj = self._call("GET", f"{self.base_url}/batches/{urllib.parse.quote(batch_id)}")
+        obj = self._call("GET", self._url(f"/batches/{urllib.parse.quote(batch_id)}"))
         counts = obj.get("request_counts") or {}
         status = str(obj.get("status"))
         return BatchState(
@@ -234,7 +241,7 @@ class OpenAIBatches(BatchAPI):
             file_id = state.raw.get(key)
             if not file_id:
                 continue
-            url = f"{self.base_url}/files/{urllib.parse.quote(str(file_id))}/content"
+            url = self._url(f"/files/{urllib.parse.quote(str(file_id))}/content")
             for obj in self._lines(url):
                 yield str(obj.get("custom_id")), self._outcome(batch_id, obj)
 
@@ -264,7 +271,7 @@ class OpenAIBatches(BatchAPI):
         after: Optional[str] = None
         for _ in range(self._FIND_PAGES):
             query = "limit=100" + (f"&after={urllib.parse.quote(after)}" if after else "")
-            page = self._call("GET", f"{self.base_url}/batches?{query}")
+            page = self._call("GET", self._url(f"/batches?{query}"))
             batches = [batch for batch in page.get("data") or [] if isinstance(batch, dict)]
             for batch in batches:
                 if (batch.get("metadata") or {}).get("codey_token") == token:
@@ -301,7 +308,6 @@ class AnthropicBatches(BatchAPI):
     """``POST /v1/messages/batches``, ``GET /v1/messages/batches/ID``, then its
     ``results_url``."""
 
-    kind = "anthropic"
     #: Anthropic's limits: 100,000 requests and 256 MB a batch.
     max_requests = 100_000
     max_bytes = 250 * 1024 * 1024
@@ -324,12 +330,12 @@ class AnthropicBatches(BatchAPI):
         self, items: list[bytes], metadata: Mapping[str, str], creating: Callable[[], None]
     ) -> str:
         data = b'{"requests":[' + b",".join(items) + b"]}"
-        url = f"{self.base_url}/v1/messages/batches"
+        url = self._url("/v1/messages/batches")
         creating()
         return str(self._call("POST", url, data=data, creates=True)["id"])
 
     def poll(self, batch_id: str) -> BatchState:
-        url = f"{self.base_url}/v1/messages/batches/{urllib.parse.quote(batch_id)}"
+        url = self._url(f"/v1/messages/batches/{urllib.parse.quote(batch_id)}")
         obj = self._call("GET", url)
         counts = obj.get("request_counts") or {}
         number = {key: int(counts.get(key) or 0) for key in counts}
@@ -380,11 +386,15 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-#: The batch API of each provider that has one codey speaks, by provider name.
-API_KINDS: dict[str, type[BatchAPI]] = {"openai": OpenAIBatches, "anthropic": AnthropicBatches}
+#: The batch APIs codey speaks, by what identifies one: the service that hosts it and
+#: the wire format of the requests it batches. Not by the wire alone: another service
+#: that speaks Chat Completions has no OpenAI Batch API codey knows of.
+BATCH_APIS: dict[tuple[str, str], type[BatchAPI]] = {
+    ("openai", "chat"): OpenAIBatches,
+    ("anthropic", "messages"): AnthropicBatches,
+}
 
 
 def api_for(provider: Provider) -> Optional[type[BatchAPI]]:
     """The batch API of ``provider`` (OpenAI's own service, Anthropic), else None."""
-    api = API_KINDS.get(provider.name)
-    return api if api is not None and api.kind == provider.kind else None
+    return BATCH_APIS.get((provider.name, provider.wire))

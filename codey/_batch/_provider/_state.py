@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import attrs
 
 from codey._errors import BatchOutputError
 
-__all__ = ["StateFile", "Submission"]
+__all__ = ["STATE_SUFFIX", "StateFile", "Submission", "state_path"]
+
+#: Beside the output while a provider batch is in flight.
+STATE_SUFFIX = ".provider-batch.json"
+
+
+def state_path(output: Union[str, os.PathLike[str]]) -> str:
+    """``prompts.out.jsonl`` -> ``prompts.out.jsonl.provider-batch.json``."""
+    return os.fspath(output) + STATE_SUFFIX
+
 
 _FORMAT = "codey provider batch"
 _VERSION = 1
@@ -75,6 +83,8 @@ class StateFile:
 
     def save(self) -> None:
         """Write the state whole: a reader sees the old state or the new, never half."""
+        import tempfile  # here: a streamed batch reads the state file, never writes one
+
         obj: dict[str, Any] = {
             "format": _FORMAT,
             "version": _VERSION,

@@ -1,7 +1,8 @@
 """``codey.batch(..., provider_batch=True)``: the lines through the providers' batch APIs.
 
 Submit: every line not yet done becomes one request of a batch per provider and
-base URL (split at the API's limits); the state file is written before each
+base URL, and per model where the API takes one model a batch (OpenAI), split at
+the API's limits; the state file is written before each
 create, so that a run that stops is resumed (``resume=True``) by polling the
 same batches. Poll: every ``poll_interval`` seconds until each batch ended.
 Collect: each batch's results, mapped back to the lines by custom id, are
@@ -24,17 +25,10 @@ from typing import Any, Callable, Optional
 import attrs
 
 from codey import _providers
-from codey._batch import (
-    DEFAULT_RETRIES,
-    NO_JSON,
-    BatchSummary,
-    Tally,
-    _failure,
-    lines_to_run,
-    state_path,
-    success,
-)
-from codey._batchfile import OutputFile
+from codey._batch._files import OutputFile, lines_to_run
+from codey._batch._provider._apis import BatchAPI, BatchState, Outcome, api_for
+from codey._batch._provider._state import StateFile, Submission, state_path
+from codey._batch._records import NO_JSON, BatchSummary, Tally, failure, success
 from codey._errors import (
     APIStatusError,
     BatchOutputError,
@@ -44,9 +38,7 @@ from codey._errors import (
     StructuredOutputError,
     UnsupportedOptionError,
 )
-from codey._provider_batch._apis import BatchAPI, BatchState, Outcome, api_for
-from codey._provider_batch._state import StateFile, Submission
-from codey._providers._base import Provider, RequestSpec
+from codey._providers._base import HTTPRequest, Provider, RequestSpec
 from codey._schema import Schema, checked_json
 from codey._types import Finish, Message, Usage
 
@@ -137,7 +129,7 @@ class _Run:
         The requests wait in a temporary file per batch API, not in memory:
         only one batch's worth is read back at a time, to be sent.
         """
-        groups: dict[tuple[str, str], tuple[BatchAPI, _Spool]] = {}
+        groups: dict[tuple[str, str, str], tuple[BatchAPI, _Spool]] = {}
         used: set[str] = set()
         failures: list[dict[str, Any]] = []
         try:
@@ -153,12 +145,13 @@ class _Run:
                         name, line.prompt, {**self.options, **line.options}
                     )
                 except (CodeyError, ValueError, TypeError) as exc:  # this line's setup
-                    failures.append(_failure(line.id, name, exc))
+                    failures.append(failure(line.id, name, exc))
                     continue
                 custom_id = _custom_id(line.id, number, used)
-                group = groups.get((api.name, api.base_url))
+                key = (api.name, api.base_url, api_model if api.one_model else "")
+                group = groups.get(key)
                 if group is None:
-                    group = groups[api.name, api.base_url] = (api, _Spool())
+                    group = groups[key] = (api, _Spool())
                 group[1].add(custom_id, line.id, api_model, api.item(custom_id, body))
             self.total = len(used) + len(failures) + self.skipped  # every line, counted once
             self.write(failures)
@@ -231,7 +224,7 @@ class _Run:
             provider,
             url,
             {**probe.headers, "Accept": "application/json"},
-            retries=self.options.get("retries", DEFAULT_RETRIES),
+            retries=self.options["retries"],
             connect_timeout=self.options.get("connect_timeout", 30.0),
             chunk_timeout=self.options.get("chunk_timeout", 60.0),
             session=self.options.get("session"),
@@ -252,9 +245,7 @@ class _Run:
         try:
             submission.id = api.submit(entries, {"codey_token": submission.token}, creating)
         except APIStatusError as exc:  # the provider said no: nothing was created
-            records = [
-                _failure(line_id, model, exc) for line_id, model in submission.lines.values()
-            ]
+            records = [failure(line_id, model, exc) for line_id, model in submission.lines.values()]
             self.write(records)
             state.submissions.remove(submission)
         submission.creating = False
@@ -276,7 +267,7 @@ class _Run:
                     status="missing",
                 )
                 self.write(
-                    [_failure(line_id, model, exc) for line_id, model in submission.lines.values()]
+                    [failure(line_id, model, exc) for line_id, model in submission.lines.values()]
                 )
                 state.submissions.remove(submission)
                 waiting.remove(submission)
@@ -318,6 +309,7 @@ class _Run:
         records: list[dict[str, Any]] = []
         answered: set[str] = set()
         schema = self.options.get("schema")
+        sent = _sent_as(api, schema)
         for custom_id, outcome in api.outcomes(polled):
             entry = submission.lines.get(custom_id)
             if entry is None or custom_id in answered:
@@ -325,7 +317,9 @@ class _Run:
             answered.add(custom_id)
             line_id, model = entry
             if line_id not in self.output.done:  # a resumed collection wrote it already
-                records.append(_record(api.provider, submission, line_id, model, outcome, schema))
+                records.append(
+                    _record(api.provider, submission, line_id, model, outcome, schema, sent)
+                )
             if len(records) >= _WRITE_GROUP:
                 self.write(records)
         status = _LEFT_OUT.get(polled.status, "missing")
@@ -337,7 +331,9 @@ class _Run:
         )
         for custom_id, (line_id, model) in submission.lines.items():
             if custom_id not in answered and line_id not in self.output.done:
-                records.append(_record(api.provider, submission, line_id, model, left, schema))
+                records.append(
+                    _record(api.provider, submission, line_id, model, left, schema, sent)
+                )
         self.write(records)
 
 
@@ -422,6 +418,14 @@ def _chunks(api: BatchAPI, index: list[_Spooled]) -> Iterable[list[_Spooled]]:
         yield chunk
 
 
+def _sent_as(api: BatchAPI, schema: Optional[Schema]) -> HTTPRequest:
+    """A request like a batch's lines, for reading their replies: with a schema,
+    Anthropic answers in the tool it was made to call, which the request names (as
+    on the streamed path)."""
+    spec = RequestSpec(model="probe", messages=(Message("user", "probe"),), schema=schema)
+    return api.provider.build_request(spec, "", api.base_url)
+
+
 def _record(
     provider: Provider,
     batch: Submission,
@@ -429,19 +433,20 @@ def _record(
     model: str,
     outcome: Outcome,
     schema: Optional[Schema],
+    sent: HTTPRequest,
 ) -> dict[str, Any]:
     """The output record of one line from its outcome in the batch (its answer checked
-    against ``schema``, if any)."""
+    against ``schema``, if any; ``sent``: see ``_sent_as``)."""
     if isinstance(outcome, Exception):
-        return {**_failure(line_id, model, outcome), "batch": batch.id}
-    events = provider.complete_reply(outcome, None)
+        return {**failure(line_id, model, outcome), "batch": batch.id}
+    events = provider.complete_reply(outcome, sent)
     if events is None:
         exc = StreamError(
             f"{provider.name}'s batch result for this line is not a whole reply: "
             f"{json.dumps(outcome)[:200]}",
             provider=provider.name,
         )
-        return {**_failure(line_id, model, exc), "batch": batch.id}
+        return {**failure(line_id, model, exc), "batch": batch.id}
     usage = next((event for event in events if isinstance(event, Usage)), None)
     finish = next((event for event in events if isinstance(event, Finish)), None)
     text = "".join(event for event in events if event.__class__ is str)
@@ -452,51 +457,34 @@ def _record(
             answer = checked_json(schema, text, provider.name, reason)
         except StructuredOutputError as exc:
             exc.partial_text = text
-            return {**_failure(line_id, model, exc), "batch": batch.id}
+            return {**failure(line_id, model, exc), "batch": batch.id}
     return {**success(line_id, model, text, reason, usage, answer=answer), "batch": batch.id}
 
 
 def provider_batch(
     lines: Iterable[Any],
-    output: str,
+    output: OutputFile,
+    state: Optional[StateFile],
     *,
-    submit: bool,
-    resume: bool,
     model: Optional[str],
     poll_interval: float,
     on_progress: Optional[Callable[[BatchSummary], None]],
     options: dict[str, Any],
-) -> Optional[BatchSummary]:
-    """Submit ``lines`` (``submit``) or collect the batch in flight (``resume``), writing
-    the records to ``output``; None when neither applies (no batch in flight, and
-    ``submit`` false): the caller runs the lines itself.
-    """
-    path = state_path(output)
-    out = OutputFile(output)  # its lock keeps two runs from sharing the state
-    try:
-        state = StateFile.load(path)
-        if state is None and not submit:
-            return None  # nothing in flight: a plain batch
-        if state is not None and not resume:
-            raise BatchOutputError(
-                f"a provider batch for {output} is in flight ({path}): run again with "
-                "resume=True (codey batch --resume) to collect it rather than pay twice, "
-                "or delete the state file to give it up",
-                path=path,
-            )
-        run = _Run(out, model, options, on_progress)
-        if state is None:
-            state = run.submit(lines, path)
-        else:
-            run.total = sum(len(submission.lines) for submission in state.submissions)
-        run.report()
-        if state.submissions:
-            run.collect(state, poll_interval)
-        elif os.path.exists(path):  # every batch refused: their lines' records say why
-            state.remove()
-        summary = run.summary()
-        if on_progress is not None:
-            on_progress(summary)
-        return summary
-    finally:
-        out.close()
+) -> BatchSummary:
+    """Submit ``lines`` (no ``state``) or collect the batches ``state`` names (a resumed
+    run), writing the records to ``output``; ``options`` hold ``retries``."""
+    path = state_path(output.path)
+    run = _Run(output, model, options, on_progress)
+    if state is None:
+        state = run.submit(lines, path)
+    else:
+        run.total = sum(len(submission.lines) for submission in state.submissions)
+    run.report()
+    if state.submissions:
+        run.collect(state, poll_interval)
+    elif os.path.exists(path):  # every batch refused: their lines' records say why
+        state.remove()
+    summary = run.summary()
+    if on_progress is not None:
+        on_progress(summary)
+    return summary

@@ -4,8 +4,7 @@ Batches, behind ``codey.batch(..., provider_batch=True)``.
 - ``_apis``: the two APIs on the wire (submit, poll, the results by custom id);
 - ``_state``: the state file that lets a resumed run collect the same batches;
 - ``_run``: submit, poll, collect into the output's records.
+
+Nothing is imported here, so that ``codey.batch()`` reads the state file without
+loading the runner a streamed batch does not need.
 """
-
-from codey._provider_batch._run import DEFAULT_POLL_INTERVAL, provider_batch
-
-__all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]

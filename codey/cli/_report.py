@@ -1,0 +1,84 @@
+"""What standard error says once an answer has ended: that the provider cut it
+at the token limit, and the ``--usage`` and ``--stats`` lines asked for."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from codey._stream import Stream
+    from codey._types import Usage
+    from codey.cli._answer import Show
+    from codey.cli._status import Terminal
+
+__all__ = ["CUT_REASONS", "cut_note", "extras", "report_extras", "stats_line", "usage_line"]
+
+#: Finish reasons that say the answer was cut at the token limit (Chat Completions,
+#: Messages, Responses).
+CUT_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
+
+
+def cut_note(reason: Optional[str]) -> Optional[str]:
+    """What to say of an answer that ended for ``reason``: None unless it was cut short."""
+    if reason not in CUT_REASONS:
+        return None
+    return f"the answer was cut at the token limit (finish reason: {reason})"
+
+
+def usage_line(label: str, usage: Optional[Usage]) -> str:
+    if usage is None:
+        return f"codey: {label}: the provider reported no token usage\n"
+
+    def count(value: Optional[int], noun: str) -> str:
+        return f"{'?' if value is None else value} {noun}{'' if value == 1 else 's'}"
+
+    cached = ""
+    if usage.cache_read_tokens is not None:
+        cached += f", {usage.cache_read_tokens} read from the cache"
+    if usage.cache_write_tokens is not None:
+        cached += f", {usage.cache_write_tokens} written to the cache"
+    return (
+        f"codey: {label}: {count(usage.input_tokens, 'input token')}, "
+        f"{count(usage.output_tokens, 'output token')}{cached}\n"
+    )
+
+
+def stats_line(label: str, stream: Stream) -> str:
+    timings = stream.timings
+
+    def seconds(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value:.3f} s"
+
+    retries = "1 retry" if timings.retries == 1 else f"{timings.retries} retries"
+    return (
+        f"codey: {label}: {seconds(timings.to_headers)} to headers, "
+        f"{seconds(timings.to_first_text)} to first text, "
+        f"longest gap {seconds(timings.longest_gap)}, {seconds(timings.total)} in all, "
+        f"{retries} ({seconds(timings.retry_wait)} waiting)\n"
+    )
+
+
+def extras(show: Show, label: str, stream: Stream) -> str:
+    """What stderr says after an answer: that it was cut short, and the
+    ``--usage`` and ``--stats`` lines asked for."""
+    lines = ""
+    note = cut_note(stream.finish_reason)
+    if note is not None:
+        # An answer the provider ended at the limit is whole to it, so this is no error.
+        lines += f"codey: {label}: {note}; raise --max-tokens\n"
+    if show.usage:
+        lines += usage_line(label, stream.usage)
+    if show.stats:
+        lines += stats_line(label, stream)
+    return lines
+
+
+def report_extras(show: Show, terminal: Terminal, label: str, stream: Stream) -> None:
+    lines = extras(show, label, stream)
+    if lines:
+        try:
+            terminal.err.write(lines)
+            terminal.err.flush()
+        except (OSError, ValueError):
+            pass
