@@ -30,3 +30,23 @@ autodoc_default_options = {"members": True, "undoc-members": False}
 nitpicky = False
 html_theme = "alabaster"
 html_title = f"codey {release}"
+
+# The examples run against the fake provider (no network, no keys): every
+# provider's base URL points at it, and each example's files are in a fresh
+# temporary folder.
+doctest_global_setup = """
+import os, sys, tempfile
+import codey
+from codey.testing import FakeProvider, answer, demo_reply
+_fake = FakeProvider().__enter__()
+_fake.responder = lambda request: demo_reply(request, 0)
+os.environ.update(_fake.env())
+_home = os.getcwd()
+os.chdir(tempfile.mkdtemp(prefix="codey-docs-"))
+# The examples print what a reader would see; here only their failures matter.
+print = lambda *args, **kwargs: None
+"""
+doctest_global_cleanup = """
+os.chdir(_home)
+_fake.__exit__(None, None, None)
+"""
