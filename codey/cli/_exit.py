@@ -16,7 +16,7 @@ from codey.cli._signals import Terminated
 
 __all__ = ["CODES", "TRY_WITHOUT_KEY", "describe", "exit_code", "fail", "report"]
 
-#: What a newcomer without a key can do at once (see "codey.testing" in the README).
+#: What a newcomer without a key can do at once (see docs/testing.rst).
 TRY_WITHOUT_KEY = "python -m codey.testing serve"
 
 #: The providers ``python -m codey.testing serve`` stands in for.
