@@ -159,18 +159,19 @@ class _Checker:
     def model_settings(self, values: dict[str, Any], where: tuple[str, ...]) -> dict[str, Any]:
         from codey import _options
 
-        for key in values:
+        checked: dict[str, Any] = {}
+        for key, value in values.items():
             if key not in MODEL_SETTINGS:
                 raise self.error(
                     self.line_of(where, key),
                     f"unknown setting {key!r} in [{_dotted(where)}] "
                     f"(known: {', '.join(MODEL_SETTINGS)})",
                 )
-            try:
-                _options.check({key: values[key]})
+            try:  # the table's check, the library's and the flag's
+                checked.update(_options.check({key: value}))
             except (ValueError, TypeError) as exc:
                 raise self.error(self.line_of(where, key), str(exc)) from None
-        return _options.check(values)
+        return checked
 
     def provider(self, name: str, value: object) -> ProviderConfig:
         where = ("providers", name)
