@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any, Optional
 
-from codey.cli._exit import CODES
+from codey.cli._exit import status_of
 from codey.cli._signals import Terminated, terminate_on_signals
 
 TYPE_CHECKING = False
@@ -96,7 +96,7 @@ def batch_status(summary: BatchSummary) -> int:
     if not summary.failed:
         return 0
     kinds = list(summary.errors)
-    return CODES.get(kinds[0], 1) if len(kinds) == 1 else 1
+    return status_of(kinds[0]).code if len(kinds) == 1 else 1
 
 
 class Progress:

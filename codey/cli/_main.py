@@ -1,7 +1,7 @@
 """``main(argv) -> int``: parse, load the config file, run the command, map a failure to its status.
 
 Every failure ends here: one line on standard error (:func:`_exit.report`)
-and the status :func:`_exit.exit_code` picks. The commands' modules load
+and its status from the one table, :data:`_exit.STATUSES`. The commands' modules load
 only when they run, so ``codey --help`` stays instant.
 """
 
@@ -73,19 +73,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.config = load()
             restore = args.config.apply()  # the config file's providers, registered
         return run(args)
-    except BrokenPipeError:
-        # The reader went away (| head -1): the stream is closed by now; exit
-        # quietly, with no complaint from the interpreter's final flush.
-        from codey.cli._io import discard_stdout
+    except (Exception, KeyboardInterrupt, Terminated) as exc:
+        if isinstance(exc, BrokenPipeError):
+            # The reader went away (| head -1): the stream is closed by now; exit
+            # quietly, with no complaint from the interpreter's final flush.
+            from codey.cli._io import discard_stdout
 
-        discard_stdout()
-        return 141
-    except KeyboardInterrupt:
-        return 130
-    except Terminated as exc:
-        return 128 + exc.signum
-    except Exception as exc:
-        report(exc)
+            discard_stdout()
+        elif isinstance(exc, Exception):  # a signal says nothing: its status tells
+            report(exc)
         return exit_code(exc)
     finally:
         if restore is not None:
