@@ -21,7 +21,6 @@ from codey.cli._status import isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Mapping
     from types import TracebackType
     from typing import Any, Callable, ClassVar, Optional, TextIO
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
     from mdformat.renderer import RenderContext, RenderTreeNode
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.markdown import Markdown, MarkdownElement
+
+    from codey.cli._context import Run
 
 __all__ = [
     "MissingExtraError",
@@ -369,14 +370,14 @@ class Spinner:
 # -- the commands -------------------------------------------------------------
 
 
-def run_buffer(args: argparse.Namespace) -> int:
+def run_buffer(run: Run) -> int:
     """``codey buffer``: all of standard input, then at once (a spinner meanwhile)."""
-    hint_if_file_name(args.input, "buffer")
-    if args.input is None and not isatty(sys.stdin):
+    hint_if_file_name(run.input, "buffer")
+    if run.input is None and not isatty(sys.stdin):
         with Spinner(sys.stderr):
-            text = read_input(None, args, "input")
+            text = read_input(None, run, "input")
     else:
-        text = read_input(args.input, args, "input")
+        text = read_input(run.input, run, "input")
     if text is None:
         return fail(NO_INPUT.format("buffering"))
     out = stdout()
@@ -385,9 +386,9 @@ def run_buffer(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_format(args: argparse.Namespace) -> int:
-    hint_if_file_name(args.input, "format")
-    text = read_input(args.input, args, "input")
+def run_format(run: Run) -> int:
+    hint_if_file_name(run.input, "format")
+    text = read_input(run.input, run, "input")
     if text is None:
         return fail(NO_INPUT.format("formatting"))
     out = stdout()
@@ -396,9 +397,9 @@ def run_format(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_color(args: argparse.Namespace) -> int:
-    hint_if_file_name(args.input, "color")
-    text = read_input(args.input, args, "input")
+def run_color(run: Run) -> int:
+    hint_if_file_name(run.input, "color")
+    text = read_input(run.input, run, "input")
     if text is None:
         return fail(NO_INPUT.format("colorizing"))
     color_markdown(text, stdout(), no_color=bool(os.environ.get("NO_COLOR")))
