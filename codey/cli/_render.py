@@ -12,12 +12,11 @@ import functools
 import os
 import re
 import sys
-import threading
 
 from codey._errors import CodeyError
 from codey.cli._exit import fail
 from codey.cli._io import hint_if_file_name, read_input, stdout
-from codey.cli._status import isatty
+from codey.cli._status import Ticker, isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -314,7 +313,7 @@ def _markdown_class() -> type[Markdown]:
 # -- buffer -------------------------------------------------------------------
 
 
-class Spinner:
+class Spinner(Ticker):
     """A spinner on a terminal while the caller blocks (``codey buffer``).
 
     It draws only when ``stream`` is a terminal, from a daemon thread named
@@ -325,15 +324,13 @@ class Spinner:
     INTERVAL = 0.08
 
     def __init__(self, stream: TextIO, text: str = "Buffering input...") -> None:
+        super().__init__()
         self._stream = stream
         self._text = text
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
 
     def __enter__(self) -> Spinner:
         if isatty(self._stream):
-            self._thread = threading.Thread(target=self._spin, name="codey-spinner", daemon=True)
-            self._thread.start()
+            self._start("codey-spinner")
         return self
 
     def __exit__(
@@ -344,15 +341,11 @@ class Spinner:
     ) -> None:
         self.stop()
 
-    def stop(self) -> None:
-        """Stop and erase the spinner; stopping twice does nothing."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
+    def _clear(self, drew: bool) -> None:
+        if drew:
             self._write("\r\x1b[K")
 
-    def _spin(self) -> None:
+    def _run(self) -> None:
         index = 0
         while not self._stop.is_set():
             self._write(f"\r{self.FRAMES[index % len(self.FRAMES)]} {self._text}")
