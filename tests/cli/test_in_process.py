@@ -818,6 +818,12 @@ class TestBuffer:
         assert "Buffering input..." in drawn
         assert drawn.endswith("\r\x1b[K")
 
+    def test_spinner_stops_as_the_status_line_does(self) -> None:
+        """One way to stop a drawing thread and erase its line: the status line's."""
+        from codey.cli._status import StatusLine
+
+        assert _render.Spinner.stop is StatusLine.stop
+
 
 CODE_LINE = "code = " + repr("never wrapped " * 7)
 MARKDOWN = (
