@@ -1,7 +1,7 @@
 """The ``codey`` command line: ``main(argv) -> int`` and the one ``build_parser()``.
 
 Each module holds one command or one concern and imports only those below it
-(see "How the code is laid out" in the README). The library is reached
+(see docs/architecture.rst). The library is reached
 through ``codey`` and its documented internals; it never imports this package.
 """
 

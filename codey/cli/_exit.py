@@ -2,7 +2,7 @@
 
 :data:`STATUSES` is the one table of exit statuses: :func:`exit_code`, the
 ``--events`` error records, ``codey batch``'s status, ``--help``, ``codey(1)``
-and the README's "Exit status" table all read it. What kind a library error
+and the "Exit status" table of docs/cli.rst all read it. What kind a library error
 is comes from ``codey._retry.error_kind`` (which decides what counts as busy,
 not a copy here).
 """
@@ -29,7 +29,7 @@ __all__ = [
     "status_of",
 ]
 
-#: What a newcomer without a key can do at once (see "codey.testing" in the README).
+#: What a newcomer without a key can do at once (see docs/testing.rst).
 TRY_WITHOUT_KEY = "python -m codey.testing serve"
 
 #: The providers ``python -m codey.testing serve`` stands in for.
@@ -42,7 +42,7 @@ class Status(NamedTuple):
     code: int
     #: The ``kind`` of an ``--events`` error record ("" for statuses no error has).
     kind: str
-    #: What it means, as README.rst's table says it (reStructuredText inline markup).
+    #: What it means, as docs/cli.rst's table says it (reStructuredText inline markup).
     text: str
 
 

@@ -59,12 +59,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     It prints the ``export`` lines that point codey at it, then serves every
     model of every provider with :func:`demo_reply` until Ctrl-C or SIGTERM
-    (exit status 0).
+    (exit status 0). ``python -m codey.testing run COMMAND [ARG...]`` runs one
+    command with codey pointed at a fake provider that lives as long as the
+    command, and exits with the command's status.
     """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.delay < 0:
         parser.error("--delay must not be negative")
+    if args.command == "run":
+        if not args.argv:
+            parser.error("run needs a command: python -m codey.testing run COMMAND [ARG...]")
+        return _run(args.argv, args.delay)
     with _sigterm_as_ctrl_c():
         return _serve(args.host, args.port, args.delay)
 
@@ -86,13 +92,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="the port (default: any free one)")
-    serve.add_argument(
-        "--delay",
-        type=float,
-        default=_DEMO_DELAY,
-        help=f"seconds between chunks of the answer (default: {_DEMO_DELAY})",
+    run = commands.add_parser(
+        "run",
+        help="run one command with codey pointed at a fake provider",
+        description="Run COMMAND with every provider's base URL and key pointing at a fake "
+        "provider that answers with your own words, for as long as the command runs; "
+        "exit with its status. A pipeline: python -m codey.testing run sh -c '...'.",
     )
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
+    for command in (serve, run):
+        command.add_argument(
+            "--delay",
+            type=float,
+            default=_DEMO_DELAY,
+            help=f"seconds between chunks of the answer (default: {_DEMO_DELAY})",
+        )
     return parser
+
+
+def _run(argv: Sequence[str], delay: float) -> int:
+    """Run ``argv`` with codey pointed at a fake provider; its exit status
+    (128 + the signal's number when a signal ended it, as a shell says)."""
+    import os
+    import subprocess
+    import sys
+
+    with FakeProvider() as fake:
+        fake.responder = lambda request: demo_reply(request, delay)
+        try:
+            status = subprocess.call(list(argv), env={**os.environ, **fake.env()})
+        except OSError as exc:
+            print(f"codey.testing: error: cannot run {argv[0]}: {exc}", file=sys.stderr)
+            return 127
+        except KeyboardInterrupt:
+            return 130
+    return 128 - status if status < 0 else status
 
 
 @contextmanager

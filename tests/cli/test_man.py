@@ -236,10 +236,10 @@ def test_generator_runs_as_a_script(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8").startswith(".TH CODEY")
 
 
-def _readme_statuses() -> dict[int, str]:
-    """README.rst's "Exit status" table: status → its text, lines joined."""
-    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
-    section = readme.split("\nExit status\n", 1)[1]
+def _documented_statuses() -> dict[int, str]:
+    """docs/cli.rst's "Exit status" table: status → its text, lines joined."""
+    page = (ROOT / "docs" / "cli.rst").read_text(encoding="utf-8")
+    section = page.split("\nExit status\n", 1)[1]
     table = section.split("=====  ", 2)[1]
     rows: dict[int, str] = {}
     for line in table.splitlines()[1:]:
@@ -252,13 +252,13 @@ def _readme_statuses() -> dict[int, str]:
 
 
 def test_exit_statuses_agree() -> None:
-    """One table of exit statuses: README.rst's, --help's and codey(1)'s lists are it,
+    """One table of exit statuses: docs/cli.rst's, --help's and codey(1)'s lists are it,
     and every kind of library error has its row."""
     from codey._retry import KINDS
     from codey.cli._exit import STATUSES
 
     expected = {row.code: row.text for row in STATUSES.values()}
-    assert _readme_statuses() == expected
+    assert _documented_statuses() == expected
     help_text = " ".join((build_parser().epilog or "").split())
     listed = "; ".join(f"{code} {text}" for code, text in expected.items())
     assert listed.replace("``", "") in help_text

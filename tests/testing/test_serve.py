@@ -304,3 +304,52 @@ class TestServe:
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
+
+
+class TestRun:
+    """``python -m codey.testing run COMMAND``: the README's first line, no key needed."""
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        env = environment()
+        for name in ("OPENAI", "XAI", "ANTHROPIC"):
+            env.pop(f"{name}_API_KEY", None)
+            env.pop(f"{name}_BASE_URL", None)
+        return subprocess.run(
+            [sys.executable, "-m", "codey.testing", "run", "--delay", "0", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    @posix_only
+    def test_a_pipeline_streams_an_answer(self) -> None:
+        """The whole pipeline of the Quick start answers, with no key in the environment."""
+        python = shlex.quote(sys.executable)
+        done = self.run(
+            "sh",
+            "-c",
+            f'{python} -m codey prompt "Explain chunked encoding" --model gpt-4.1'
+            f" | {python} -m codey buffer",
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout == "You said: Explain chunked encoding\n"
+
+    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-4", "claude-sonnet-4-5"])
+    def test_every_provider_points_at_it(self, model: str) -> None:
+        done = self.run(sys.executable, "-m", "codey", "prompt", "hi", "--model", model)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "You said: hi\n", "")
+
+    def test_the_commands_status(self) -> None:
+        done = self.run(sys.executable, "-c", "raise SystemExit(7)")
+        assert done.returncode == 7
+
+    def test_no_command_is_a_usage_error(self) -> None:
+        done = self.run()
+        assert done.returncode == 2
+        assert "run needs a command" in done.stderr
+
+    def test_a_missing_command(self) -> None:
+        done = self.run("no-such-command-anywhere")
+        assert done.returncode == 127
+        assert "cannot run no-such-command-anywhere" in done.stderr
