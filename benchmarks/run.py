@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         "--render", metavar="PATH", help="print the report of a run saved with --json; run nothing"
     )
     parser.add_argument(
-        "--rst", action="store_true", help="tables as reStructuredText grid tables (docs/performance.rst's)"
+        "--rst",
+        action="store_true",
+        help="tables as reStructuredText grid tables (docs/performance.rst's)",
     )
     return parser
 

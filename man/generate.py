@@ -198,46 +198,12 @@ when set to 1, an error also prints its traceback.
 are honoured as by Python requests.
 """
 
+#: The list of statuses (@STATUSES@) comes from ``codey.cli._exit.STATUSES``.
 EXIT_STATUS = r"""
 Every failure prints one line on standard error, and the exit status says what
 kind of failure it was, so that a script can retry only what is worth
 retrying.
-.TP
-.B 0
-success.
-.TP
-.B 1
-any other error: no input, an unwritable file, a missing optional package.
-.TP
-.B 2
-a usage error: an unknown option or a bad value.
-.TP
-.B 3
-configuration or authentication: a missing API key, an unknown model, invalid
-front matter, an invalid config file, an option the model cannot take (such as
-\fB\-\-thinking\-budget\fR for an OpenAI model), HTTP 401, 403, 400, 404,
-413 or 422.
-.TP
-.B 4
-the provider is busy or failing, after retries and before any text arrived:
-HTTP 408, 409, 429, 5xx, 529, or an overloaded, API or rate\-limit error event.
-Worth retrying later.
-.TP
-.B 5
-a timeout: no response within the connect timeout, silence longer than
-\fB\-\-chunk\-timeout\fR once the answer had begun, or an answer that took
-longer than \fB\-\-deadline\fR.
-.TP
-.B 6
-the stream broke: it ended before the provider's end marker, an error event
-arrived after text, malformed data, or a network error.
-.TP
-.B 130
-interrupted (Ctrl\-C); the partial answer already printed stays.
-.TP
-.B 141
-standard output was closed (\fBcodey prompt ... | head \-1\fR): the stream is
-closed at once and nothing is printed.
+@STATUSES@
 .PP
 With several models (\fBcodey prompt \-m A \-m B\fR), each model that failed
 gets its own line on standard error, \fBcodey: error: MODEL: ...\fR, and the
@@ -506,6 +472,17 @@ def _formatter(page: Any) -> Any:
     return Formatter(page.prog, page.formatter, format=page.format)
 
 
+def _roff(text: str) -> str:
+    """reStructuredText inline literals (``x``) as bold, dashes as roff's minus."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return re.sub(r"``(.+?)``", r"\\fB\1\\fR", text)
+
+
+def _statuses(statuses: Any) -> str:
+    """The exit status list, one ``.TP`` per row of ``codey.cli._exit.STATUSES``."""
+    return "\n".join(f".TP\n.B {row.code}\n{_roff(row.text)}." for row in statuses.values())
+
+
 def render(date: Optional[str] = None) -> str:
     """The man page for the parser as it is now, dated ``date`` (default: today)."""
     sys.path.insert(0, str(ROOT))
@@ -515,6 +492,7 @@ def render(date: Optional[str] = None) -> str:
 
         from codey import __version__
         from codey.cli import build_parser
+        from codey.cli._exit import STATUSES
     finally:
         sys.path.remove(str(ROOT))
     parser = build_parser()
@@ -527,6 +505,7 @@ def render(date: Optional[str] = None) -> str:
     page.manual = "User Commands"
     page.description = SHORT_DESCRIPTION
     for heading, roff in SECTIONS:
+        roff = roff.replace("@STATUSES@", _statuses(STATUSES))
         page.add_section(heading, ">", roff.strip("\n"))
     text = _SPLIT_SH_RE.sub(".SH ", str(page))
     return _USAGE_RE.sub(lambda match: f".nf\n{match.group(1)}\n.fi", text)

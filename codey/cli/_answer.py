@@ -25,7 +25,7 @@ import codey
 from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
-from codey.cli._exit import describe, exit_code
+from codey.cli._exit import describe, exit_code, failure, status_of
 from codey.cli._report import extras, report_extras
 from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
@@ -41,18 +41,6 @@ __all__ = [
     "stream_one",
     "stream_several",
 ]
-
-#: ``--events`` error kinds, by exit status.
-KINDS = {
-    1: "other",
-    3: "configuration",
-    4: "busy",
-    5: "timeout",
-    6: "broken",
-    129: "interrupted",  # SIGHUP
-    130: "interrupted",
-    143: "interrupted",  # SIGTERM
-}
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -87,14 +75,14 @@ def error_record(
     exc: BaseException, partial_length: int, model: Optional[str] = None
 ) -> dict[str, Any]:
     """The final ``--events`` record of an answer that failed."""
-    code = exit_code(exc)
+    status = status_of(failure(exc))
     record: dict[str, Any] = {} if model is None else {"model": model}
     record.update(
         type="error",
-        kind=KINDS.get(code, "other"),
+        kind=status.kind,
         error=type(exc).__name__,
         message=describe(exc),
-        exit_code=code,
+        exit_code=status.code,
         partial_text_length=partial_length,
     )
     return record

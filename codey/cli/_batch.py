@@ -13,16 +13,14 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any, Optional
 
-from codey.cli._exit import CODES
+from codey.cli._exit import status_of
 from codey.cli._signals import Terminated, terminate_on_signals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
-
     from codey._batch import BatchSummary
     from codey._batch._files import BatchInput, BatchLine
-    from codey.cli._config import Config
+    from codey.cli._context import Run
 
 __all__ = ["Progress", "batch_status", "default_output", "run_batch", "summary_line"]
 
@@ -38,24 +36,20 @@ class _Configured:
     Iterable as often as the input is (``codey.batch()`` reads it ahead once).
     """
 
-    def __init__(self, lines: BatchInput, args: argparse.Namespace, config: Config) -> None:
+    def __init__(self, lines: BatchInput, run: Run) -> None:
         from codey._request import default_model
 
         self.lines = lines
-        self.args = args
-        self.config = config
-        self.model = args.model or default_model(config.model)[0]
+        self.run = run
+        self.model = run.model or default_model(run.config.model)[0]
 
     def __iter__(self) -> Iterator[BatchLine]:
         from codey._batch._files import BatchLine
-        from codey.cli._options import model_options
 
-        config = self.config
+        run = self.run
         for line in self.lines:
             messages = () if isinstance(line.prompt, str) else line.prompt
-            options = model_options(
-                self.args, config, config.resolve(line.model or self.model), messages
-            )
+            options = run.model_options(run.config.resolve(line.model or self.model), messages)
             model = options.pop("model")
             yield BatchLine(line.id, line.prompt, model=model, options={**options, **line.options})
 
@@ -96,7 +90,7 @@ def batch_status(summary: BatchSummary) -> int:
     if not summary.failed:
         return 0
     kinds = list(summary.errors)
-    return CODES.get(kinds[0], 1) if len(kinds) == 1 else 1
+    return status_of(kinds[0]).code if len(kinds) == 1 else 1
 
 
 class Progress:
@@ -164,18 +158,19 @@ class Progress:
             self.bar = None
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def run_batch(run: Run) -> int:
     """``codey batch INPUT``: the records in the output file, a summary on standard error."""
-    output = args.output or default_output(args.input)
-    if args.input == "-":
+    assert run.input is not None  # INPUT is required
+    output = run.output or default_output(run.input)
+    if run.input == "-":
         spooled = _spool(sys.stdin.buffer)
         try:
-            return _run(args, spooled, output, "standard input")
+            return _run(run, spooled, output, "standard input")
         finally:
             os.unlink(spooled)
-    if os.path.abspath(output) == os.path.abspath(args.input):
+    if os.path.abspath(output) == os.path.abspath(run.input):
         raise ValueError(f"{output}: the output file would be the input file; choose another")
-    return _run(args, args.input, output, None)
+    return _run(run, run.input, output, None)
 
 
 def _spool(stream: IO[bytes]) -> str:
@@ -193,26 +188,26 @@ def _spool(stream: IO[bytes]) -> str:
     return copy.name
 
 
-def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]) -> int:
+def _run(run: Run, source: str, output: str, name: Optional[str]) -> int:
     from codey._batch import DEFAULT_RETRIES, batch, state_path
     from codey._batch._files import BatchInput
     from codey._errors import BatchOutputError
 
-    lines = _Configured(BatchInput(source, args.column, name), args, args.config)
+    lines = _Configured(BatchInput(source, run.column, name), run)
     progress = Progress(sys.stderr)
-    retries = DEFAULT_RETRIES if args.retries is None else args.retries
+    retries = DEFAULT_RETRIES if run.retries is None else run.retries
     try:
         with terminate_on_signals():
             summary = batch(
                 lines,
                 output,
-                parallel=args.parallel,
+                parallel=run.parallel,
                 retries=retries,
                 on_progress=progress.update,
-                provider_batch=args.provider_batch,
-                resume=args.resume,
-                poll_interval=args.poll_interval,
-                schema=args.schema,
+                provider_batch=run.provider_batch,
+                resume=run.resume,
+                poll_interval=run.poll_interval,
+                schema=run.schema,
             )
     except (KeyboardInterrupt, Terminated):
         progress.close()
@@ -228,7 +223,7 @@ def _run(args: argparse.Namespace, source: str, output: str, name: Optional[str]
     except Exception as exc:
         progress.close()
         path = state_path(output)
-        if isinstance(exc, BatchOutputError) and exc.path == path and not args.resume:
+        if isinstance(exc, BatchOutputError) and exc.path == path and not run.resume:
             raise BatchOutputError(  # the library's words name resume=True
                 f"a provider batch for {output} is in flight ({path}): run it again with "
                 "--resume to collect it rather than pay twice, or delete that file to give it up",

@@ -7,6 +7,9 @@ from typing import Optional
 
 from codey.cli._argtypes import _non_negative_int, _positive, _positive_int, _schema
 
+#: ``--parallel`` when not given.
+DEFAULT_PARALLEL = 8
+
 BATCH_HELP = "answer every prompt of a JSONL or CSV file, in parallel or as a provider batch"
 
 BATCH_DESCRIPTION = (
@@ -59,9 +62,10 @@ def batch_arguments(batch: argparse.ArgumentParser) -> None:
         "-p",
         "--parallel",
         type=_positive_int,
-        default=8,
+        default=DEFAULT_PARALLEL,
         metavar="N",
-        help="the most requests at once (default: 8); fewer while the provider says to slow down",
+        help=f"the most requests at once (default: {DEFAULT_PARALLEL}); "
+        "fewer while the provider says to slow down",
     )
     batch.add_argument(
         "--retries",

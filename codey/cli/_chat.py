@@ -15,7 +15,6 @@ Ctrl-C twice at an empty prompt, or Ctrl-D, leaves.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import signal
@@ -34,6 +33,7 @@ from codey.cli._status import isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from codey.cli._context import Run
     from codey.cli._status import Terminal
 
 __all__ = ["run_chat"]
@@ -183,45 +183,43 @@ def _ask(interactive: bool, readline: Any = None) -> Optional[str]:
         return text
 
 
-def run_chat(args: argparse.Namespace) -> int:
+def run_chat(run: Run) -> int:
     """Run the conversation; return the exit status.
 
     SIGTERM and SIGHUP (the terminal closed) end it as ``codey save`` ends: a
     partial answer is closed in the file, and the status is 128 + the signal.
     """
     with terminate_on_signals():
-        return _run_chat(args)
+        return _run_chat(run)
 
 
-def _run_chat(args: argparse.Namespace) -> int:
+def _run_chat(run: Run) -> int:
     terminal = open_terminal()
     interactive = isatty(sys.stdin)
     readline = _readline() if interactive else None
     history = _History(readline) if readline is not None else None
     try:
-        return _converse(args, terminal, interactive, readline)
+        return _converse(run, terminal, interactive, readline)
     finally:
         if history is not None:
             history.save()
 
 
-def _converse(
-    args: argparse.Namespace, terminal: Terminal, interactive: bool, readline: Any
-) -> int:
+def _converse(run: Run, terminal: Terminal, interactive: bool, readline: Any) -> int:
     from codey._chatlog import parse_chat
     from codey.cli._tools import on_terminal, tool_options
 
-    log = _Log(args.file)
+    log = _Log(run.file)
     with log.open() as (_, existing):
         # An invalid file (or an attachment from outside its folder) fails here.
-        chat = parse_chat(existing, base_dir=log.base_dir, attach_from=args.attach_from)
-    tool_options(args, on_terminal())  # and tools that cannot run, before any prompt
+        chat = parse_chat(existing, base_dir=log.base_dir, attach_from=run.attach_from)
+    tool_options(run, on_terminal())  # and tools that cannot run, before any prompt
     if interactive:
-        model = choose_model(args.model, chat, args.config)
+        model = choose_model(run.model, chat, run.config)
         loaded = ""
-        if args.file:
+        if run.file:
             count = len(chat.messages)
-            loaded = f"{args.file}, {count} message{'' if count == 1 else 's'}, "
+            loaded = f"{run.file}, {count} message{'' if count == 1 else 's'}, "
         _note(
             terminal,
             f"codey chat: {loaded}{model}. Ctrl-C stops an answer; Ctrl-D leaves.",
@@ -251,7 +249,7 @@ def _converse(
         if not text.strip():
             continue
         try:
-            _turn(args, log, text.strip(), terminal)
+            _turn(run, log, text.strip(), terminal)
         except KeyboardInterrupt:
             _note(terminal, "codey: answer stopped")
         except BrokenPipeError:
@@ -266,7 +264,7 @@ def _converse(
             terminal.out.flush()
 
 
-def _turn(args: argparse.Namespace, log: _Log, text: str, terminal: Terminal) -> None:
+def _turn(run: Run, log: _Log, text: str, terminal: Terminal) -> None:
     """One prompt and its answer, appended to the log as the answer streams."""
     from codey.cli._logfile import stream_turn
 
@@ -274,9 +272,7 @@ def _turn(args: argparse.Namespace, log: _Log, text: str, terminal: Terminal) ->
         cancel = threading.Event()
         previous = _on_interrupt(cancel)
         try:
-            stream_turn(
-                args, args.config, file, existing, text, terminal, cancel, base_dir=log.base_dir
-            )
+            stream_turn(run, file, existing, text, terminal, cancel, base_dir=log.base_dir)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)

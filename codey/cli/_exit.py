@@ -1,20 +1,33 @@
 """Exit statuses and error lines: what kind of failure it was, in one line.
 
-``codey(1)`` documents the statuses; :func:`exit_code` is the one place that
-picks them, from the library's ``codey._retry.error_kind`` (which decides what
-counts as busy, not a copy here).
+:data:`STATUSES` is the one table of exit statuses: :func:`exit_code`, the
+``--events`` error records, ``codey batch``'s status, ``--help``, ``codey(1)``
+and the "Exit status" table of docs/cli.rst all read it. What kind a library error
+is comes from ``codey._retry.error_kind`` (which decides what counts as busy,
+not a copy here).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import NamedTuple
 
 from codey._errors import CodeyError, MissingAPIKeyError, MissingBaseURLError
 from codey.cli._config import ConfigError
 from codey.cli._signals import Terminated
 
-__all__ = ["CODES", "TRY_WITHOUT_KEY", "describe", "exit_code", "fail", "report"]
+__all__ = [
+    "STATUSES",
+    "TRY_WITHOUT_KEY",
+    "Status",
+    "describe",
+    "exit_code",
+    "fail",
+    "failure",
+    "report",
+    "status_of",
+]
 
 #: What a newcomer without a key can do at once (see docs/testing.rst).
 TRY_WITHOUT_KEY = "python -m codey.testing serve"
@@ -22,23 +35,78 @@ TRY_WITHOUT_KEY = "python -m codey.testing serve"
 #: The providers ``python -m codey.testing serve`` stands in for.
 _FAKE_PROVIDERS = ("openai", "xai", "anthropic")
 
-#: The exit status of each kind of failure (``codey._retry.error_kind``).
-CODES = {"configuration": 3, "busy": 4, "timeout": 5, "broken": 6, "other": 1}
+
+class Status(NamedTuple):
+    """One exit status: its number, the ``--events`` record's ``kind``, what it means."""
+
+    code: int
+    #: The ``kind`` of an ``--events`` error record ("" for statuses no error has).
+    kind: str
+    #: What it means, as docs/cli.rst's table says it (reStructuredText inline markup).
+    text: str
+
+
+#: Every exit status, by the failure that gives it: the kinds of ``codey._retry.error_kind``,
+#: the signals by name, and the command line's own ("success", "usage", "broken pipe").
+STATUSES: dict[str, Status] = {
+    "success": Status(0, "", "success"),
+    "other": Status(1, "other", "any other error (no input, an unwritable file, a missing extra)"),
+    "usage": Status(2, "", "usage error"),
+    "configuration": Status(
+        3,
+        "configuration",
+        "configuration or authentication: missing key, unknown model, invalid front matter "
+        "or config file, an option the model cannot take, HTTP 401, 403, 400, 404, 413, 422",
+    ),
+    "busy": Status(
+        4,
+        "busy",
+        "the provider is busy or failing, after retries, before any text: "
+        "408, 409, 429, 5xx, 529, ``overloaded_error``",
+    ),
+    "timeout": Status(
+        5,
+        "timeout",
+        "timeout: connect, silence longer than ``--chunk-timeout``, or ``--deadline``",
+    ),
+    "broken": Status(
+        6,
+        "broken",
+        "the stream broke: ended early, an error event after text, malformed data, "
+        "a network error, or (with ``--schema``) an answer that is not JSON matching the schema",
+    ),
+    "SIGHUP": Status(129, "interrupted", "the terminal closed (SIGHUP), handled as 130"),
+    "SIGINT": Status(
+        130, "interrupted", "interrupted (Ctrl-C): the partial answer already printed stays"
+    ),
+    "broken pipe": Status(141, "other", "standard output closed (``codey prompt ... | head -1``)"),
+    "SIGTERM": Status(143, "interrupted", "terminated (SIGTERM, ``kill``), handled as 130"),
+}
+
+
+def failure(exc: BaseException) -> str:
+    """Which row of :data:`STATUSES` an error is."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "SIGINT"
+    if isinstance(exc, Terminated):
+        return exc.name
+    if isinstance(exc, BrokenPipeError):
+        return "broken pipe"
+    if isinstance(exc, ConfigError):
+        return "configuration"
+    from codey._retry import error_kind
+
+    return error_kind(exc)
+
+
+def status_of(kind: str) -> Status:
+    """The row of :data:`STATUSES` for a failure (``other`` for one it does not list)."""
+    return STATUSES.get(kind, STATUSES["other"])
 
 
 def exit_code(exc: BaseException) -> int:
-    """The exit status for an error: what kind of failure it was (see ``codey(1)``)."""
-    if isinstance(exc, KeyboardInterrupt):
-        return 130
-    if isinstance(exc, Terminated):
-        return 128 + exc.signum
-    if isinstance(exc, BrokenPipeError):
-        return 141
-    if isinstance(exc, ConfigError):
-        return 3
-    from codey._retry import error_kind
-
-    return CODES[error_kind(exc)]
+    """The exit status for an error: what kind of failure it was (see :data:`STATUSES`)."""
+    return status_of(failure(exc)).code
 
 
 def _debugging() -> bool:

@@ -9,9 +9,9 @@ from codey.cli._status import isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from typing import Any, Callable, Optional, TextIO
 
+    from codey.cli._context import Run
     from codey.cli._status import Terminal
 
 __all__ = [
@@ -110,20 +110,20 @@ def _is_piped(stream: object) -> bool:
 
 
 def read_input(
-    argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
+    argument: Optional[str], run: Optional[Run] = None, what: str = "prompt"
 ) -> Optional[str]:
     """Standard input (when piped) and INPUT, joined by a blank line; None when there is neither.
 
     See :func:`read_inputs`.
     """
-    piped, given = read_inputs(argument, args, what)
+    piped, given = read_inputs(argument, run, what)
     if piped is None or given is None:
         return given if piped is None else piped
     return f"{piped}\n\n{given}"
 
 
 def read_inputs(
-    argument: Optional[str], args: Optional[argparse.Namespace] = None, what: str = "prompt"
+    argument: Optional[str], run: Optional[Run] = None, what: str = "prompt"
 ) -> tuple[Optional[str], Optional[str]]:
     """Standard input when it is not a terminal, and INPUT: (piped, argument).
 
@@ -135,8 +135,8 @@ def read_inputs(
     pipe, a socket or a file. Input that is empty or only whitespace, with nothing
     else, is an :class:`InputError` (``no prompt: ... empty``).
     """
-    encoding = getattr(args, "encoding", None) or "utf-8"
-    errors = getattr(args, "errors", None) or "strict"
+    encoding = run.encoding if run is not None else "utf-8"
+    errors = run.errors if run is not None else "strict"
     limit = max_input()
     given: Optional[str] = None
     if argument is not None:

@@ -11,11 +11,11 @@ from codey.cli._io import stdout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Mapping
     from typing import Optional
 
     from codey.cli._config import Config
+    from codey.cli._context import Run
 
 __all__ = ["mask", "report", "run_completion", "run_config", "run_models", "run_providers"]
 
@@ -31,7 +31,7 @@ _SOURCES = {
 _UNMATCHED = "names no model codey knows, so it applies to nothing"
 
 
-def run_models(args: argparse.Namespace) -> int:
+def run_models(run: Run) -> int:
     out = stdout()
     # codey.models() lists them grouped by provider, in codey.providers() order.
     out.write("".join(f"{name}\n" for name in codey.models()))
@@ -39,34 +39,35 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_providers(args: argparse.Namespace) -> int:
+def run_providers(run: Run) -> int:
     out = stdout()
     out.write("".join(f"{name}\n" for name in codey.providers()))
     out.flush()
     return 0
 
 
-def run_config(args: argparse.Namespace) -> int:
+def run_config(run: Run) -> int:
     import sys
 
-    config: Config = args.config
+    config = run.config
     out = stdout()
-    out.write(config.path + "\n" if args.path else report(config))
+    out.write(config.path + "\n" if run.path else report(config))
     out.flush()
-    if not args.path:
+    if not run.path:
         for name in config.unmatched_models():
             sys.stderr.write(f"codey: warning: {config.path}: [models.{_key(name)}] {_UNMATCHED}\n")
     return 0
 
 
-def run_completion(args: argparse.Namespace) -> int:
+def run_completion(run: Run) -> int:
     from codey.cli._completion import completion_script
     from codey.cli._parser import build_parser
 
-    config: Config = args.config
+    config = run.config
     names = [*config.aliases, *codey.models(), *config.names()]
     out = stdout()
-    out.write(completion_script(args.shell, build_parser(), names))
+    assert run.shell is not None  # SHELL is required
+    out.write(completion_script(run.shell, build_parser(), names))
     out.flush()
     return 0
 

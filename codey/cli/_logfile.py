@@ -15,27 +15,25 @@ import sys
 from codey._errors import ChatLogError
 from codey.cli._exit import describe
 from codey.cli._io import InputError, decode, max_input, too_big
-from codey.cli._options import choose_model, has_prompt, request_options, show_for
+from codey.cli._options import choose_model, has_prompt
 from codey.cli._signals import Terminated
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     import threading
     from collections.abc import Sequence
     from typing import IO, Optional
 
     from codey._attachments import Attachment
     from codey._chatlog import Chat, ChatSettings
-    from codey.cli._config import Config
+    from codey.cli._context import Run
     from codey.cli._status import Terminal
 
 __all__ = ["SaveWriter", "check_log_file", "continue_log", "locked", "stream_turn"]
 
 
 def stream_turn(
-    args: argparse.Namespace,
-    config: Config,
+    run: Run,
     log: IO[str],
     existing: str,
     text: str,
@@ -58,13 +56,13 @@ def stream_turn(
     from codey.cli._answer import stream_one
 
     # The log attaches from its folder and --attach-from; the files -a gives are the user's choice.
-    allowed = [*(getattr(args, "attach_from", None) or ()), *_paths(attachments)]
+    allowed = [*run.attach_from, *_paths(attachments)]
     chat, joint, prompt = continue_log(existing, text, attachments, base_dir, allowed)
     if not has_prompt(chat):
         return False
     settings = chat.settings
-    options = request_options(args, config, choose_model(args.model, chat, config), chat)
-    options.update(_tools.tool_options(args, _tools.on_terminal()))
+    options = run.request_options(choose_model(run.model, chat, run.config), chat)
+    options.update(_tools.tool_options(run, _tools.on_terminal()))
     writer = SaveWriter(log, joint + prompt + settings.delimiter("assistant"), settings)
 
     # An answer stopped with Ctrl-C is sent marked as such, so the model knows it was cut.
@@ -75,12 +73,12 @@ def stream_turn(
         stream_one(
             messages,
             options,
-            show_for(args, config, None),
+            run.show(None),
             terminal,
             on_text=writer.write,
             on_done=writer.finish,
             cancel=cancel,
-            ask=_tools.asker(args, options),
+            ask=_tools.asker(run, options),
         )
     except BaseException as exc:
         writer.interrupted(exc)

@@ -1,7 +1,7 @@
 """``main(argv) -> int``: parse, load the config file, run the command, map a failure to its status.
 
 Every failure ends here: one line on standard error (:func:`_exit.report`)
-and the status :func:`_exit.exit_code` picks. The commands' modules load
+and its status from the one table, :data:`_exit.STATUSES`. The commands' modules load
 only when they run, so ``codey --help`` stays instant.
 """
 
@@ -17,9 +17,11 @@ from codey.cli._signals import Terminated
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Sequence
     from typing import Callable, Optional
+
+    from codey.cli._config import Config
+    from codey.cli._context import Run
 
 __all__ = ["COMMANDS", "main"]
 
@@ -39,9 +41,9 @@ COMMANDS = {
 }
 
 
-def _runner(command: str) -> Callable[[argparse.Namespace], int]:
+def _runner(command: str) -> Callable[[Run], int]:
     module, _, name = COMMANDS[command].partition(":")
-    run: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    run: Callable[[Run], int] = getattr(importlib.import_module(module), name)
     return run
 
 
@@ -50,10 +52,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        check: Optional[Callable[[argparse.Namespace], Optional[str]]] = getattr(
-            args, "check", None
-        )
-        problem = check(args) if check is not None else None
+        from codey.cli import _context  # after --help: it loads attrs
+
+        problem = _context.problem(args)
         if problem:
             args.subparser.error(problem)  # usage and message on stderr, exit status 2
     except SystemExit as exc:  # --help, --version and usage errors
@@ -66,26 +67,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "standard output is closed; codey writes there "
                 "(send it to /dev/null to throw it away)",
             )
-        run = _runner(args.command)
-        if getattr(args, "config_needed", False):
+        command = _runner(args.command)
+        config: Optional[Config] = None
+        if _context.needs_config(args):
             from codey.cli._configfile import load
 
-            args.config = load()
-            restore = args.config.apply()  # the config file's providers, registered
-        return run(args)
-    except BrokenPipeError:
-        # The reader went away (| head -1): the stream is closed by now; exit
-        # quietly, with no complaint from the interpreter's final flush.
-        from codey.cli._io import discard_stdout
+            config = load()
+            restore = config.apply()  # the config file's providers, registered
+        return command(_context.from_args(args, config))
+    except (Exception, KeyboardInterrupt, Terminated) as exc:
+        if isinstance(exc, BrokenPipeError):
+            # The reader went away (| head -1): the stream is closed by now; exit
+            # quietly, with no complaint from the interpreter's final flush.
+            from codey.cli._io import discard_stdout
 
-        discard_stdout()
-        return 141
-    except KeyboardInterrupt:
-        return 130
-    except Terminated as exc:
-        return 128 + exc.signum
-    except Exception as exc:
-        report(exc)
+            discard_stdout()
+        elif isinstance(exc, Exception):  # a signal says nothing: its status tells
+            report(exc)
         return exit_code(exc)
     finally:
         if restore is not None:

@@ -16,6 +16,7 @@ from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
 from codey.cli._completion import SHELLS
 from codey.cli._config import PRECEDENCE
+from codey.cli._exit import STATUSES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,21 +68,20 @@ environment:
 precedence: flag > chat-log front matter > environment > config file > built-in default
 """
 
-EXIT_STATUS = """\
-exit status:
-  0 success; 1 other error; 2 usage error; 3 configuration or authentication
-  (missing key, unknown model, invalid front matter or config file, 401, 403,
-  400, 404, 413, 422);
-  4 provider busy or failing, after retries (408, 409, 429, 5xx, 529,
-  overloaded);
-  5 timeout; 6 stream broken midway, or (--schema) an answer that is not JSON
-  matching the schema; 130 interrupted (Ctrl-C); 129 and 143
-  SIGHUP and SIGTERM during save or chat;
-  141 standard output closed (| head). With several models, the status of the
-  first one that failed, in the order given. codey batch: 0 when every prompt
-  succeeded; when some failed, the status of their kind if they all share one
-  (3, 4, 5 or 6), else 1; 130 or 143 when interrupted.
-"""
+
+def _exit_status() -> str:
+    """The ``--help`` summary of :data:`_exit.STATUSES` (without its markup)."""
+    import textwrap
+
+    listed = "; ".join(f"{row.code} {row.text}" for row in STATUSES.values())
+    text = listed.replace("``", "") + (
+        ". With several models, the status of the first one that failed, in the "
+        "order given. codey batch: 0 when every prompt succeeded; when some failed, "
+        "the status of their kind if they all share one (3, 4, 5 or 6), else 1; "
+        "130 or 143 when interrupted."
+    )
+    return "exit status:\n" + textwrap.fill(text, 78, initial_indent="  ", subsequent_indent="  ")
+
 
 CHAT_INPUT_HELP = (
     "the prompt; standard input is read too when it is not a terminal, and comes "
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codey",
         description=DESCRIPTION,
-        epilog="\n".join((EXAMPLES, ENVIRONMENT, EXIT_STATUS)),
+        epilog="\n".join((EXAMPLES, ENVIRONMENT, _exit_status())),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -7,36 +7,35 @@ import attrs
 import codey
 from codey.cli._exit import fail
 from codey.cli._io import InputError, read_input, read_inputs, stdout, terminal
-from codey.cli._options import choose_model, has_prompt, request_options, show_for
+from codey.cli._options import choose_model, has_prompt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Sequence
     from typing import Any, Optional
 
     from codey._chatlog import Chat
-    from codey.cli._config import Config
+    from codey.cli._context import Run
 
 __all__ = ["NO_PROMPT", "ending_on_a_prompt", "run_prompt", "run_save"]
 
 NO_PROMPT = "No prompt supplied (argument or stdin required)."
 
 
-def run_prompt(args: argparse.Namespace) -> int:
+def run_prompt(run: Run) -> int:
     """``codey prompt``: the answer (or several models' answers) on standard output."""
     from codey.cli import _tools
 
-    stdin = _tools.read_stdin_bytes() if "-" in (args.attach or ()) else None
-    piped, given = read_inputs(args.input, args)
+    stdin = _tools.read_stdin_bytes() if "-" in run.attach else None
+    piped, given = read_inputs(run.input, run)
     if piped is None and given is None:
         return fail(NO_PROMPT)
-    config: Config = args.config
-    models: list[str] = args.model or []
+    config = run.config
+    models = run.models
     tools: dict[str, Any] = {}
     try:
-        chat, lead = conversation(piped, given, raw=args.raw, attach_from=args.attach_from)
-        if args.add_delimiters and lead is None:
+        chat, lead = conversation(piped, given, raw=run.raw, attach_from=run.attach_from)
+        if run.add_delimiters and lead is None:
             raise InputError(
                 "the chat log ends with an empty user section, as codey save leaves it: "
                 "write the next prompt after it (with --add-delimiters, the answer would "
@@ -44,19 +43,18 @@ def run_prompt(args: argparse.Namespace) -> int:
             )
         if not has_prompt(chat):
             return fail(NO_PROMPT)
-        chat = _tools.attach_to_prompt(chat, _tools.attachments(args, stdin))
-        tools = _tools.tool_options(args, _tools.on_terminal())
-        show = attrs.evolve(show_for(args, config, chat.settings), lead=lead or "")
+        chat = _tools.attach_to_prompt(chat, _tools.attachments(run, stdin))
+        tools = _tools.tool_options(run, _tools.on_terminal())
+        show = attrs.evolve(run.show(chat.settings), lead=lead or "")
         if len(models) > 1:
             requests = [
-                (model, request_options(args, config, config.resolve(model), chat))
-                for model in models
+                (model, run.request_options(config.resolve(model), chat)) for model in models
             ]
         else:
-            model = choose_model(models[0] if models else None, chat, config)
-            options = {**request_options(args, config, model, chat), **tools}
+            model = choose_model(run.model, chat, config)
+            options = {**run.request_options(model, chat), **tools}
     except Exception as exc:
-        if args.events:  # the consumer still gets its one final record
+        if run.events:  # the consumer still gets its one final record
             from codey.cli._answer import error_record, json_line
 
             out = stdout()
@@ -67,7 +65,7 @@ def run_prompt(args: argparse.Namespace) -> int:
 
     if len(models) > 1:
         return stream_several(chat.messages, requests, show, terminal())
-    stream_one(chat.messages, options, show, terminal(), ask=_tools.asker(args, tools))
+    stream_one(chat.messages, options, show, terminal(), ask=_tools.asker(run, tools))
     return 0
 
 
@@ -133,7 +131,7 @@ def ending_on_a_prompt(chat: Chat, text: str) -> Chat:
     return attrs.evolve(chat, messages=messages)
 
 
-def run_save(args: argparse.Namespace) -> int:
+def run_save(run: Run) -> int:
     """``codey save``: the prompt and its answer appended to a chat log as it streams."""
     import os
 
@@ -141,20 +139,20 @@ def run_save(args: argparse.Namespace) -> int:
     from codey.cli._logfile import locked, stream_turn
     from codey.cli._signals import terminate_on_signals
 
-    stdin = _tools.read_stdin_bytes() if "-" in (args.attach or ()) else None
-    text = read_input(args.input, args)
+    stdin = _tools.read_stdin_bytes() if "-" in run.attach else None
+    text = read_input(run.input, run)
     if text is None:
         return fail(NO_PROMPT)
-    config: Config = args.config
-    found = _tools.attachments(args, stdin)
-    base_dir = os.path.dirname(os.path.abspath(args.file))
+    assert run.file is not None  # codey save has a default file
+    found = _tools.attachments(run, stdin)
+    base_dir = os.path.dirname(os.path.abspath(run.file))
     if found:  # a name the log cannot hold is refused before the file is created
         from codey._chatlog import attachment_lines
 
         attachment_lines(found, True, base_dir)
-    with terminate_on_signals(), locked(args.file) as (log, existing):
+    with terminate_on_signals(), locked(run.file) as (log, existing):
         if not stream_turn(
-            args, config, log, existing, text, terminal(), attachments=found, base_dir=base_dir
+            run, log, existing, text, terminal(), attachments=found, base_dir=base_dir
         ):
             return fail(NO_PROMPT)
     return 0

@@ -12,16 +12,14 @@ import functools
 import os
 import re
 import sys
-import threading
 
 from codey._errors import CodeyError
 from codey.cli._exit import fail
 from codey.cli._io import hint_if_file_name, read_input, stdout
-from codey.cli._status import isatty
+from codey.cli._status import Ticker, isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Mapping
     from types import TracebackType
     from typing import Any, Callable, ClassVar, Optional, TextIO
@@ -30,6 +28,8 @@ if TYPE_CHECKING:
     from mdformat.renderer import RenderContext, RenderTreeNode
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.markdown import Markdown, MarkdownElement
+
+    from codey.cli._context import Run
 
 __all__ = [
     "MissingExtraError",
@@ -313,7 +313,7 @@ def _markdown_class() -> type[Markdown]:
 # -- buffer -------------------------------------------------------------------
 
 
-class Spinner:
+class Spinner(Ticker):
     """A spinner on a terminal while the caller blocks (``codey buffer``).
 
     It draws only when ``stream`` is a terminal, from a daemon thread named
@@ -324,15 +324,13 @@ class Spinner:
     INTERVAL = 0.08
 
     def __init__(self, stream: TextIO, text: str = "Buffering input...") -> None:
+        super().__init__()
         self._stream = stream
         self._text = text
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
 
     def __enter__(self) -> Spinner:
         if isatty(self._stream):
-            self._thread = threading.Thread(target=self._spin, name="codey-spinner", daemon=True)
-            self._thread.start()
+            self._start("codey-spinner")
         return self
 
     def __exit__(
@@ -343,15 +341,11 @@ class Spinner:
     ) -> None:
         self.stop()
 
-    def stop(self) -> None:
-        """Stop and erase the spinner; stopping twice does nothing."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
+    def _clear(self, drew: bool) -> None:
+        if drew:
             self._write("\r\x1b[K")
 
-    def _spin(self) -> None:
+    def _run(self) -> None:
         index = 0
         while not self._stop.is_set():
             self._write(f"\r{self.FRAMES[index % len(self.FRAMES)]} {self._text}")
@@ -369,14 +363,14 @@ class Spinner:
 # -- the commands -------------------------------------------------------------
 
 
-def run_buffer(args: argparse.Namespace) -> int:
+def run_buffer(run: Run) -> int:
     """``codey buffer``: all of standard input, then at once (a spinner meanwhile)."""
-    hint_if_file_name(args.input, "buffer")
-    if args.input is None and not isatty(sys.stdin):
+    hint_if_file_name(run.input, "buffer")
+    if run.input is None and not isatty(sys.stdin):
         with Spinner(sys.stderr):
-            text = read_input(None, args, "input")
+            text = read_input(None, run, "input")
     else:
-        text = read_input(args.input, args, "input")
+        text = read_input(run.input, run, "input")
     if text is None:
         return fail(NO_INPUT.format("buffering"))
     out = stdout()
@@ -385,9 +379,9 @@ def run_buffer(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_format(args: argparse.Namespace) -> int:
-    hint_if_file_name(args.input, "format")
-    text = read_input(args.input, args, "input")
+def run_format(run: Run) -> int:
+    hint_if_file_name(run.input, "format")
+    text = read_input(run.input, run, "input")
     if text is None:
         return fail(NO_INPUT.format("formatting"))
     out = stdout()
@@ -396,9 +390,9 @@ def run_format(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_color(args: argparse.Namespace) -> int:
-    hint_if_file_name(args.input, "color")
-    text = read_input(args.input, args, "input")
+def run_color(run: Run) -> int:
+    hint_if_file_name(run.input, "color")
+    text = read_input(run.input, run, "input")
     if text is None:
         return fail(NO_INPUT.format("colorizing"))
     color_markdown(text, stdout(), no_color=bool(os.environ.get("NO_COLOR")))

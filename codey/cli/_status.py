@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_DELAY",
     "StatusLine",
     "Terminal",
+    "Ticker",
     "env_status_delay",
     "escape_controls",
     "isatty",
@@ -118,7 +119,35 @@ class Terminal:
         return columns if columns > 0 else 80
 
 
-class StatusLine:
+class Ticker:
+    """A line redrawn from a daemon thread: started by :meth:`_start`, ended by :meth:`stop`
+    (the status line and ``codey buffer``'s spinner)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def _start(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _clear(self, drew: bool) -> None:
+        """Erase the line once the thread has ended (``drew``: it ran)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop drawing and erase the line; stopping twice does nothing."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        self._clear(thread is not None)
+
+
+class StatusLine(Ticker):
     """A status line on standard error, drawn when ``render()`` returns text.
 
     ``render`` is called every 0.1 s from the drawing thread; it returns the
@@ -130,11 +159,10 @@ class StatusLine:
     def __init__(
         self, terminal: Terminal, render: Callable[[], Optional[str]], enabled: bool = True
     ) -> None:
+        super().__init__()
         self.terminal = terminal
         self._render = render
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
         self._shown = ""  # what is drawn now ("" for nothing)
         self._below = False  # drawn on the line below a partial line of output
         self._tail = 0  # cells written to the terminal's current line
@@ -142,19 +170,13 @@ class StatusLine:
 
     def __enter__(self) -> StatusLine:
         if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="codey-status", daemon=True)
-            self._thread.start()
+            self._start("codey-status")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def stop(self) -> None:
-        """Stop drawing and erase the line; stopping twice does nothing."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
+    def _clear(self, drew: bool) -> None:
         with self._lock:
             self._erase()
             self._flush_err()

@@ -21,13 +21,13 @@ from codey.cli._io import InputError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Iterator, Sequence
     from typing import Any, Callable, Optional
 
     from codey._attachments import Attachment
     from codey._chatlog import Chat
     from codey._tools import Tool
+    from codey.cli._context import Run
 
 __all__ = [
     "ToolDeclined",
@@ -51,12 +51,12 @@ class ToolDeclined(Exception):
     """The person at the terminal said no; the model is told so."""
 
 
-def attachments(args: argparse.Namespace, stdin: Optional[bytes] = None) -> list[Attachment]:
+def attachments(run: Run, stdin: Optional[bytes] = None) -> list[Attachment]:
     """The ``-a`` values as attachments: a path, an http(s) or data: URL, or ``-`` (stdin)."""
     from codey._attachments import Attachment
 
     found = []
-    for value in getattr(args, "attach", None) or ():
+    for value in run.attach:
         if value == "-":
             if stdin is None:
                 raise InputError("-a -: standard input has no attachment (it is a terminal)")
@@ -98,19 +98,15 @@ def attach_to_prompt(chat: Chat, found: Sequence[Attachment]) -> Chat:
     raise InputError("-a/--attach: the chat log has no user message to attach to")
 
 
-def load_tools(args: argparse.Namespace) -> list[Tool]:
-    """The tools of ``--functions FILE.py`` (its public functions) and ``-T module:function``,
-    loaded once per run (``codey chat`` asks at every turn)."""
-    loaded: Optional[list[Tool]] = getattr(args, "loaded_tools", None)
-    if loaded is not None:
-        return loaded
+def load_tools(functions: Sequence[str], targets: Sequence[str]) -> list[Tool]:
+    """The tools of ``--functions FILE.py`` (its public functions) and ``-T module:function``
+    (``Run.tools`` loads them once per run)."""
     tools: list[Tool] = []
-    for path in getattr(args, "functions", None) or ():
+    for path in functions:
         tools.extend(_tool(f"--functions {path}", function) for function in _functions_in(path))
-    for target in getattr(args, "tool", None) or ():
+    for target in targets:
         tools.append(_tool(f"-T {target}", _named_function(target)))
-    args.loaded_tools = tools
-    return list(tools)
+    return tools
 
 
 def _tool(where: str, function: Callable[..., Any]) -> Tool:
@@ -143,9 +139,9 @@ def on_terminal() -> bool:
     return isatty(sys.stdin) and isatty(sys.stderr)
 
 
-def asker(args: argparse.Namespace, options: dict[str, Any]) -> Optional[Callable[[str], bool]]:
+def asker(run: Run, options: dict[str, Any]) -> Optional[Callable[[str], bool]]:
     """How to ask before each tool call: on the terminal, unless ``--yes`` (or no tools)."""
-    if not options.get("tools") or getattr(args, "yes", False):
+    if not options.get("tools") or run.yes:
         return None
     return ask_on_terminal
 
@@ -187,23 +183,22 @@ def _named_function(target: str) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-def tool_options(args: argparse.Namespace, interactive: bool) -> dict[str, Any]:
+def tool_options(run: Run, interactive: bool) -> dict[str, Any]:
     """``tools``, ``run_tools`` and ``max_tool_rounds`` for codey.stream(), or nothing.
 
     Off a terminal, tools need ``--yes``: a ConfigError (exit status 3) before anything is sent.
     """
-    tools = load_tools(args)
+    tools = run.tools()
     if not tools:
         return {}
-    if not interactive and not getattr(args, "yes", False):
+    if not interactive and not run.yes:
         raise ConfigError(
             "tools run only after a yes: codey asks before each call when standard input "
             "and standard error are a terminal; elsewhere, pass --yes to run them unasked"
         )
     options: dict[str, Any] = {"tools": tools, "run_tools": True}
-    rounds = getattr(args, "max_tool_rounds", None)
-    if rounds is not None:
-        options["max_tool_rounds"] = rounds
+    if run.max_tool_rounds is not None:
+        options["max_tool_rounds"] = run.max_tool_rounds
     return options
 
 

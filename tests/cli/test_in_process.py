@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import codey
 from codey._providers import resolve
 from codey.cli import _logfile, _render, exit_code, main
+from codey.cli._signals import Terminated
 from codey.testing import (
     FAKE_API_KEY,
     Close,
@@ -497,6 +499,8 @@ class TestExitCode:
             (ValueError("v"), 1),
             (KeyboardInterrupt(), 130),
             (BrokenPipeError(), 141),
+            (Terminated(signal.SIGHUP), 129),
+            (Terminated(signal.SIGTERM), 143),
         ],
         ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else None,
     )
@@ -813,6 +817,12 @@ class TestBuffer:
         drawn = terminal.getvalue()
         assert "Buffering input..." in drawn
         assert drawn.endswith("\r\x1b[K")
+
+    def test_spinner_stops_as_the_status_line_does(self) -> None:
+        """One way to stop a drawing thread and erase its line: the status line's."""
+        from codey.cli._status import StatusLine
+
+        assert _render.Spinner.stop is StatusLine.stop
 
 
 CODE_LINE = "code = " + repr("never wrapped " * 7)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,3 +234,39 @@ def test_generator_runs_as_a_script(tmp_path: Path) -> None:
         capture_output=True,
     )
     assert target.read_text(encoding="utf-8").startswith(".TH CODEY")
+
+
+def _documented_statuses() -> dict[int, str]:
+    """docs/cli.rst's "Exit status" table: status → its text, lines joined."""
+    page = (ROOT / "docs" / "cli.rst").read_text(encoding="utf-8")
+    section = page.split("\nExit status\n", 1)[1]
+    table = section.split("=====  ", 2)[1]
+    rows: dict[int, str] = {}
+    for line in table.splitlines()[1:]:
+        status, text = line[:7].strip(), line[7:].strip()
+        if status:
+            rows[int(status)] = text
+        else:
+            rows[next(reversed(rows))] += " " + text
+    return rows
+
+
+def test_exit_statuses_agree() -> None:
+    """One table of exit statuses: docs/cli.rst's, --help's and codey(1)'s lists are it,
+    and every kind of library error has its row."""
+    from codey._retry import KINDS
+    from codey.cli._exit import STATUSES
+
+    expected = {row.code: row.text for row in STATUSES.values()}
+    assert _documented_statuses() == expected
+    help_text = " ".join((build_parser().epilog or "").split())
+    listed = "; ".join(f"{code} {text}" for code, text in expected.items())
+    assert listed.replace("``", "") in help_text
+    page = PAGE.read_text(encoding="utf-8")
+    section = page.split(".SH EXIT STATUS", 1)[1].split(".SH ", 1)[0]
+    shown = re.findall(r"^\.TP\n\.B (\d+)\n(.*)$", section, re.MULTILINE)
+    assert [int(code) for code, _ in shown] == list(expected)
+    for (_, roff), text in zip(shown, expected.values()):
+        plain = re.sub(r"\\f[BRI]", "", roff).replace("\\-", "-").replace("\\e", "\\")
+        assert plain == text.replace("``", "") + "."
+    assert set(KINDS) <= set(STATUSES)

@@ -1,0 +1,165 @@
+"""One run of the command line: what the commands read, built once from the parsed arguments.
+
+:func:`from_args` is the one place that reads the argparse Namespace; the
+commands take a :class:`Run`. The request flags stay a Namespace inside it,
+read only by ``codey.cli._options`` (flags + chat log + config file →
+request options, the home of the flag → keyword mapping).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import attrs
+
+from codey.cli._batch_args import DEFAULT_PARALLEL
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from codey._chatlog import Chat, ChatSettings
+    from codey._tools import Tool
+    from codey._types import Message
+    from codey.cli._answer import Show
+    from codey.cli._config import Config
+
+__all__ = ["Run", "from_args", "needs_config", "problem"]
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    """A repeatable flag (a list, or None when not given) or a single one, as a tuple."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Run:
+    """The command, its options, the config file and the loaded tools."""
+
+    command: str
+    #: The config file, loaded (None for a command that needs none).
+    loaded_config: Optional[Config] = None
+    #: INPUT: the prompt, the batch file or the text to render.
+    input: Optional[str] = None
+    #: ``--encoding`` and ``--errors``: how input bytes are decoded.
+    encoding: str = "utf-8"
+    errors: str = "strict"
+    raw: bool = False
+    #: ``-m``, each time given (``codey prompt`` takes several).
+    models: tuple[str, ...] = ()
+    #: The chat-log file of ``save`` and ``chat``.
+    file: Optional[str] = None
+    attach: tuple[str, ...] = ()
+    attach_from: tuple[str, ...] = ()
+    add_delimiters: bool = False
+    events: bool = False
+    #: ``--functions`` files and ``-T`` targets, and whether they run unasked.
+    functions: tuple[str, ...] = ()
+    tool_targets: tuple[str, ...] = ()
+    yes: bool = False
+    max_tool_rounds: Optional[int] = None
+    #: ``--schema``: already made a Schema by the parser.
+    schema: Any = None
+    #: ``codey batch``'s own options.
+    output: Optional[str] = None
+    column: Optional[str] = None
+    retries: Optional[int] = None
+    parallel: int = DEFAULT_PARALLEL
+    provider_batch: bool = False
+    resume: bool = False
+    poll_interval: Optional[float] = None
+    #: ``codey config --path`` and ``codey completion SHELL``.
+    path: bool = False
+    shell: Optional[str] = None
+    #: The request and output flags, for ``codey.cli._options`` only.
+    flags: argparse.Namespace
+    _tools: list[list[Tool]] = attrs.field(factory=list, init=False, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self.loaded_config is None:
+            raise RuntimeError(f"codey {self.command} loads no config file")
+        return self.loaded_config
+
+    @property
+    def model(self) -> Optional[str]:
+        """``-m`` for the commands that take one model."""
+        return self.models[0] if self.models else None
+
+    def tools(self) -> list[Tool]:
+        """The tools of ``--functions`` and ``-T``, loaded once per run (``codey chat``
+        asks at every turn)."""
+        if not self._tools:
+            from codey.cli._tools import load_tools
+
+            self._tools.append(load_tools(self.functions, self.tool_targets))
+        return list(self._tools[0])
+
+    def request_options(self, model: str, chat: Chat) -> dict[str, Any]:
+        """The keywords for codey.stream(): the model, and only the options given."""
+        from codey.cli._options import request_options
+
+        return request_options(self.flags, self.config, model, chat)
+
+    def model_options(self, model: str, messages: Sequence[Message]) -> dict[str, Any]:
+        """The model and the options given for it (flag, else the config file's)."""
+        from codey.cli._options import model_options
+
+        return model_options(self.flags, self.config, model, messages)
+
+    def show(self, settings: Optional[ChatSettings]) -> Show:
+        """What to print, and how (``--chunk``, ``--events``, ``--usage``...)."""
+        from codey.cli._options import show_for
+
+        return show_for(self.flags, self.config, settings)
+
+
+def problem(args: argparse.Namespace) -> Optional[str]:
+    """What is wrong with the arguments together (the command's own check), if anything."""
+    check = getattr(args, "check", None)
+    return check(args) if check is not None else None
+
+
+def needs_config(args: argparse.Namespace) -> bool:
+    """Whether the command reads the config file."""
+    return bool(getattr(args, "config_needed", False))
+
+
+def from_args(args: argparse.Namespace, config: Optional[Config] = None) -> Run:
+    """The run the parsed arguments describe (the one reader of the Namespace)."""
+
+    def get(name: str, default: Any = None) -> Any:
+        value = getattr(args, name, default)
+        return default if value is None else value
+
+    return Run(
+        command=args.command,
+        loaded_config=config,
+        input=get("input"),
+        encoding=get("encoding", "utf-8"),
+        errors=get("errors", "strict"),
+        raw=get("raw", False),
+        models=_tuple(get("model")),
+        file=get("file"),
+        attach=_tuple(get("attach")),
+        attach_from=_tuple(get("attach_from")),
+        add_delimiters=get("add_delimiters", False),
+        events=get("events", False),
+        functions=_tuple(get("functions")),
+        tool_targets=_tuple(get("tool")),
+        yes=get("yes", False),
+        max_tool_rounds=get("max_tool_rounds"),
+        schema=get("schema"),
+        output=get("output"),
+        column=get("column"),
+        retries=get("retries"),
+        parallel=get("parallel", DEFAULT_PARALLEL),
+        provider_batch=get("provider_batch", False),
+        resume=get("resume", False),
+        poll_interval=get("poll_interval"),
+        path=get("path", False),
+        shell=get("shell"),
+        flags=args,
+    )
