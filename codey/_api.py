@@ -2,129 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-import attrs
-
-from codey import _providers, _secrets
+from codey import _options, _providers
 from codey._attachments import Attachment
 from codey._channel import Channel
-from codey._errors import (
-    CancelledError,
-    DeadlineExceededError,
-    MissingAPIKeyError,
-    MissingBaseURLError,
-    UnsupportedOptionError,
-)
-from codey._providers._base import Provider, RequestSpec
+from codey._errors import CancelledError, DeadlineExceededError, UnsupportedOptionError
+from codey._request import Prompt, messages, request_spec, targets
 from codey._stream import Stream
 from codey._tools import Tool, to_tools
-from codey._types import ROLES, Message, ToolCall
+from codey._types import Message, ToolCall
 
 if TYPE_CHECKING:
     import requests
-
-#: The original tool's default model.
-DEFAULT_MODEL = "grok-3"
-
-Prompt = Union[str, Sequence[Union[Message, Mapping[str, Any]]]]
-
-
-def default_model(
-    configured: Optional[str] = None, environ: Optional[Mapping[str, str]] = None
-) -> tuple[str, str]:
-    """The model when none is named, and where it came from.
-
-    ``$CODEY_MODEL`` ("environment"), else ``configured`` (a config file's
-    model: "config"), else grok-3 ("built-in"). The one home of this order:
-    the command line puts its flag and a chat log's front matter before it.
-    """
-    model = (os.environ if environ is None else environ).get("CODEY_MODEL")
-    if model:
-        return model, "environment"
-    if configured:
-        return configured, "config"
-    return DEFAULT_MODEL, "built-in"
-
-
-def _messages(
-    prompt: Prompt, system: Optional[str], attachments: Sequence[Attachment] = ()
-) -> tuple[Message, ...]:
-    """The conversation as Message values; ``attachments`` join its last user message."""
-    result: list[Message] = []
-    if system:
-        result.append(Message("system", system))
-    if isinstance(prompt, str):
-        result.append(Message("user", prompt))
-    else:
-        for item in prompt:
-            if isinstance(item, Message):
-                result.append(item)
-            elif isinstance(item, Mapping):
-                result.append(_from_mapping(item))
-            else:
-                raise TypeError(f"a message must be a codey.Message or a dict, not {type(item)!r}")
-    users = [index for index, message in enumerate(result) if message.role == "user"]
-    if not any(message.role != "system" for message in result):
-        raise ValueError("the prompt has no user message")
-    if attachments:
-        if isinstance(attachments, Attachment) or not all(
-            isinstance(item, Attachment) for item in attachments
-        ):
-            raise TypeError("attachments must be a list of codey.Attachment values")
-        if not users:
-            raise ValueError("attachments go with a user message; the prompt has none")
-        last = result[users[-1]]
-        result[users[-1]] = attrs.evolve(last, attachments=(*last.attachments, *attachments))
-    return tuple(result)
-
-
-def _from_mapping(item: Mapping[str, Any]) -> Message:
-    try:
-        role, content = item["role"], item["content"]
-    except KeyError as exc:
-        raise ValueError(f"a message needs 'role' and 'content' keys: {item!r}") from exc
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if content is None and item.get("tool_calls"):
-        content = ""  # an assistant message that only called tools
-    if not isinstance(content, str):
-        raise TypeError(f"message content must be a str, not {type(content)!r}")
-    extra = {key: item[key] for key in _EXTRA_KEYS if key in item}
-    if "tool_calls" in extra:
-        extra["tool_calls"] = [
-            call if isinstance(call, ToolCall) else _call_from_mapping(call)
-            for call in extra["tool_calls"]
-        ]
-    return Message(role, content, **extra)
-
-
-_EXTRA_KEYS = ("attachments", "tool_calls", "tool_call_id", "is_error")
-
-
-def _call_from_mapping(call: Mapping[str, Any]) -> ToolCall:
-    # The Chat Completions shape, {"id", "function": {"name", "arguments"}}, or a flat one.
-    function = call.get("function") or call
-    return ToolCall(
-        id=call["id"], name=function["name"], arguments=function.get("arguments") or "{}"
-    )
-
-
-def check_max_tokens(value: Optional[int]) -> None:
-    if value is not None and (not isinstance(value, int) or value <= 0):
-        raise ValueError(f"max_tokens must be a positive int, not {value!r}")
-
-
-def _check_timeout(name: str, value: Optional[float]) -> Optional[float]:
-    if value is None:
-        return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
-    return float(value)
 
 
 def stream(
@@ -167,7 +60,8 @@ def stream(
     :param retries: how many times a failure before any text is retried.
     :param session: a ``requests.Session`` of your own (proxies, CA bundle, adapters).
     :param deadline: one bound, in seconds, over the whole call, retries included.
-    :param reasoning_effort: ``low``, ``medium`` or ``high`` for OpenAI-style models.
+    :param reasoning_effort: ``minimal``, ``low``, ``medium`` or ``high`` for OpenAI-style
+        models (else ValueError).
     :param thinking_budget: tokens of extended thinking for Anthropic models.
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
@@ -195,19 +89,9 @@ def stream(
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
-    if not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a non-negative int, not {retries!r}")
-    check_max_tokens(max_tokens)
-    if isinstance(fallbacks, str):
-        raise TypeError("fallbacks must be a list of model names, not a str")
-    if not isinstance(max_tool_rounds, int) or max_tool_rounds < 1:
-        raise ValueError(f"max_tool_rounds must be a positive int, not {max_tool_rounds!r}")
-    chunk_timeout = _check_timeout("chunk_timeout", chunk_timeout)
-    connect_timeout = _check_timeout("connect_timeout", connect_timeout)
-    deadline = _check_timeout("deadline", deadline)
-    if not isinstance(cache, bool):
-        raise TypeError(f"cache must be True or False, not {cache!r}")
-    messages = _messages(prompt, system, attachments)
+    checked = _options.check({name: value for name, value in locals().items() if name != "prompt"})
+    chunk_timeout, deadline = checked["chunk_timeout"], checked["deadline"]
+    conversation = messages(prompt, system, attachments)
     tool_specs = to_tools(tools)
     if run_tools and not tool_specs:
         raise ValueError("run_tools=True needs tools=")
@@ -221,44 +105,25 @@ def stream(
         answer_schema = to_schema(schema)
     from codey import _transport  # requests and sseclient load with the first stream
 
-    targets = []
-    for index, name in enumerate([model or default_model()[0], *fallbacks]):
-        provider, api_model = _providers.resolve(name)
-        if index == 0:
-            provider = _providers.for_api(provider, api)
-        key = api_key if api_key is not None and index == 0 else None
-        if key is not None:
-            key = _secrets.check_key(key, "api_key=", provider.name)
-        # The endpoint first: with neither, Azure's missing endpoint is the news.
-        url = _base_url(provider, base_url if index == 0 else None)
-        targets.append((provider, api_model, key or _api_key(provider), url))
+    resolved = targets(model, fallbacks, api_key, base_url, api)
 
     def plans_for(conversation: tuple[Message, ...]) -> list[_transport.Plan]:
-        plans = []
-        for provider, api_model, key, url in targets:
-            spec = RequestSpec(
-                model=api_model,
-                messages=conversation,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                reasoning_effort=reasoning_effort,
-                thinking_budget=thinking_budget,
-                tools=tool_specs,
-                schema=answer_schema,
-                cache=cache,
+        return [
+            _transport.Plan(
+                provider=target.provider,
+                model=target.model,
+                request=target.provider.build_request(
+                    request_spec(target.model, conversation, checked, tool_specs, answer_schema),
+                    target.key,
+                    target.url,
+                ),
+                retries=retries,
+                connect_timeout=checked["connect_timeout"],
+                chunk_timeout=chunk_timeout,
+                session=session,
             )
-            plans.append(
-                _transport.Plan(
-                    provider=provider,
-                    model=api_model,
-                    request=provider.build_request(spec, key, url),
-                    retries=retries,
-                    connect_timeout=connect_timeout,
-                    chunk_timeout=chunk_timeout,
-                    session=session,
-                )
-            )
-        return plans
+            for target in resolved
+        ]
 
     def start(conversation: tuple[Message, ...], seconds: Optional[float]) -> Stream:
         plans = plans_for(conversation)
@@ -277,14 +142,14 @@ def stream(
         )
 
     if not run_tools:
-        return start(messages, deadline)
+        return start(conversation, deadline)
     from codey._toolloop import ToolStream
 
     # A provider that cannot take a round of tool results says so now, not after round one.
     call = ToolCall(id="call_check", name=tool_specs[0].name)
     plans_for(
         (
-            *messages,
+            *conversation,
             Message("assistant", "", tool_calls=(call,)),
             Message("tool", "", tool_call_id=call.id),
         )
@@ -301,33 +166,7 @@ def stream(
             )
         return start(conversation, left)
 
-    return ToolStream(next_round, messages, tool_specs, max_tool_rounds)
-
-
-def _api_key(provider: Provider) -> str:
-    key = _secrets.check_key(os.environ.get(provider.key_env, ""), provider.key_env, provider.name)
-    if not key and provider.key_required:
-        raise MissingAPIKeyError(
-            f"no API key for {provider.name}: set the {provider.key_env} environment variable "
-            "(or pass api_key=)",
-            provider=provider.name,
-            env_var=provider.key_env,
-        )
-    return key
-
-
-def _base_url(provider: Provider, url: Optional[str]) -> str:
-    url = url or os.environ.get(provider.base_url_env) or provider.default_base_url
-    if not url:  # a service with no one endpoint: Azure's is the resource's own
-        raise MissingBaseURLError(
-            f"no endpoint for {provider.name}: set the {provider.base_url_env} environment "
-            "variable (or pass base_url=)",
-            provider=provider.name,
-            env_var=provider.base_url_env,
-        )
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"base URL must start with http:// or https://, not {url!r}")
-    return url
+    return ToolStream(next_round, conversation, tool_specs, max_tool_rounds)
 
 
 def complete(prompt: Prompt, **kwargs: Any) -> str:

@@ -131,7 +131,7 @@ class UnknownModelError(CodeyError, ValueError):
 
 
 class UnsupportedOptionError(CodeyError, ValueError):
-    """An option the model's provider cannot honour (``thinking_budget`` for OpenAI...)."""
+    """An option the model's provider cannot honour (a thinking budget for OpenAI...)."""
 
 
 class AttachmentError(UnsupportedOptionError):

@@ -160,6 +160,22 @@ def test_the_ground_floor_looks_down_only(module: str) -> None:
     assert _graph(top_level_only=False)[module] <= GROUND_FLOOR[module]
 
 
+def test_the_front_door_lends_nothing_private() -> None:
+    """Request assembly lives in codey._request: other modules take only the public
+    functions from codey._api (stream, complete...), never its helpers."""
+    import codey
+
+    borrowed = sorted(
+        f"{_module_name(path)} imports codey._api.{alias.name}"
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == "codey._api"
+        for alias in node.names
+        if alias.name not in codey.__all__
+    )
+    assert borrowed == []
+
+
 def test_only_the_transport_speaks_http() -> None:
     offenders = sorted(
         f"{_module_name(path)} imports {name}"

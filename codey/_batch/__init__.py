@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, Union
 
-from codey._batch._files import LINE_OPTIONS, BatchLine, OutputFile, lines_to_run
+from codey._batch._files import BatchLine, OutputFile, lines_to_run
 from codey._batch._limiter import Limiter
 from codey._batch._provider._state import StateFile, state_path
 from codey._batch._records import BatchSummary
 from codey._batch._streamed import streamed_batch
 from codey._errors import BatchOutputError
+from codey._options import BATCH, named
 
 __all__ = ["DEFAULT_RETRIES", "BatchSummary", "batch", "state_path"]
 
 #: Retries before the first text, per line: more than a lone stream's 2, for a long run.
 DEFAULT_RETRIES = 4
 #: The ``stream()`` keywords ``batch()`` passes on (the model and retries are its own).
-BATCH_OPTIONS = LINE_OPTIONS | {"api_key", "base_url", "session"}
+BATCH_OPTIONS = frozenset(named(BATCH))
 
 
 def _check_options(options: Mapping[str, Any]) -> None:

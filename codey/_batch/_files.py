@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Union
 import attrs
 
 from codey._errors import BatchInputError, BatchOutputError
-from codey._settings import REQUEST_SETTINGS
+from codey._options import LINE, named
 from codey._types import Message
 
 __all__ = [
@@ -28,9 +28,8 @@ __all__ = [
     "read_batch_output",
 ]
 
-#: The ``stream()`` keywords a line may set for itself (its ``options``): the
-#: request settings, its retries and its fallbacks.
-LINE_OPTIONS = frozenset({*REQUEST_SETTINGS, "retries", "fallbacks", "schema"})
+#: The ``stream()`` keywords a line may set for itself (its ``options``).
+LINE_OPTIONS = frozenset(named(LINE))
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 
@@ -43,9 +42,9 @@ def _prompt(value: object) -> Union[str, tuple[Message, ...]]:
             raise ValueError("the prompt is empty")
         return value
     if isinstance(value, (list, tuple)):
-        from codey._api import _messages  # the one check of a message list
+        from codey._request import messages  # the one check of a message list
 
-        return _messages(value, None)
+        return messages(value, None)
     raise TypeError(f"a prompt must be a str or a list of messages, not {type(value).__name__}")
 
 

@@ -235,7 +235,8 @@ class _Run:
             self.limiter.release(ticket, tokens)
 
     def _request(self, line: BatchLine, ticket: Ticket) -> Optional[dict[str, Any]]:
-        from codey._api import default_model, stream
+        from codey._api import stream
+        from codey._request import default_model
 
         model = line.model or self.model or default_model()[0]
         limiter = self.limiter

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import Callable, Optional
 
-from codey import _secrets
+from codey import _options, _secrets
 from codey._errors import UnknownModelError, UnsupportedOptionError
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
@@ -54,8 +54,9 @@ WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
     "responses": Responses,
 }
 
-#: The ``api=`` values: each is the wire format it asks for (a key of ``WIRE_FORMATS``).
-APIS = ("chat", "responses")
+#: The ``api=`` values (the options table's): each is the wire format it asks for
+#: (a key of ``WIRE_FORMATS``).
+APIS = _options.APIS
 #: Built-in providers that are one service over its two APIs: ``api=`` moves a
 #: model from one to the other.
 _SAME_SERVICE = (("openai", "openai-responses"), ("xai", "xai-responses"))

@@ -315,6 +315,15 @@ class Provider(Protocol):
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest: ...
 
+    def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
+        """The JSON body of ``spec``'s request; ``stream=False`` asks for a whole reply
+        (a provider batch's requests)."""
+        ...
+
+    def headers(self, api_key: str, stream: bool = True) -> dict[str, str]:
+        """The headers of a request with ``api_key`` (of a whole reply: ``stream=False``)."""
+        ...
+
     def new_parser(self, request: Optional[HTTPRequest] = None) -> Parser: ...
 
     def error_details(self, body: Any) -> tuple[Optional[str], Optional[str]]:

@@ -163,6 +163,26 @@ class Messages(ServiceProvider):
     wire_name = "Messages"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+        body = self.request_body(spec, base_url)
+        return HTTPRequest(
+            url=join_url(base_url, "/v1/messages"),
+            headers=self.headers(api_key),
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            # A tool the model is made to call, whose input is the answer (below).
+            answer_tool=None if spec.schema is None else spec.schema.name,
+        )
+
+    def headers(self, api_key: str, stream: bool = True) -> dict[str, str]:
+        headers = {
+            "anthropic-version": API_VERSION,
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        if api_key:
+            headers["x-api-key"] = api_key
+        return headers
+
+    def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
         if spec.reasoning_effort is not None:
             raise UnsupportedOptionError(
                 "reasoning_effort is for OpenAI-style models; anthropic models take "
@@ -178,8 +198,9 @@ class Messages(ServiceProvider):
             "model": spec.model,
             "max_tokens": _max_tokens(spec),
             "messages": self._messages(spec),
-            "stream": True,
         }
+        if stream:
+            body["stream"] = True
         if spec.tools:
             body.setdefault("tools", []).extend(
                 {
@@ -197,7 +218,6 @@ class Messages(ServiceProvider):
             body["thinking"] = {"type": "enabled", "budget_tokens": spec.thinking_budget}
         if spec.cache:
             _mark_cache(body)
-        answer_tool = None
         if spec.schema is not None:
             # A tool the model must call, whose input is the answer: Messages'
             # way to hold an answer to a JSON Schema.
@@ -210,19 +230,7 @@ class Messages(ServiceProvider):
                 }
             )
             body["tool_choice"] = {"type": "tool", "name": answer_tool}
-        headers = {
-            "anthropic-version": API_VERSION,
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream",
-        }
-        if api_key:
-            headers["x-api-key"] = api_key
-        return HTTPRequest(
-            url=join_url(base_url, "/v1/messages"),
-            headers=headers,
-            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-            answer_tool=answer_tool,
-        )
+        return body
 
     def _messages(self, spec: RequestSpec) -> list[dict[str, Any]]:
         """The conversation in Messages form; tool results go in one user message."""

@@ -31,12 +31,24 @@ class ChatCompletions(ServiceProvider):
     wire_name = "Chat Completions"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+        body = self.request_body(spec, base_url)
+        return HTTPRequest(
+            url=join_url(base_url, self._path(spec.model)),
+            headers=self.headers(api_key),
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
+
+    def headers(self, api_key: str, stream: bool = True) -> dict[str, str]:
+        return request_headers(self.service, api_key, stream)
+
+    def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
         refuse_thinking_budget(self.name, spec)
         body: dict[str, Any] = {
             "model": spec.model,
             "messages": [self._message(message) for message in spec.messages],
-            "stream": True,
         }
+        if stream:
+            body["stream"] = True
         if spec.tools:
             body.setdefault("tools", []).extend(
                 {
@@ -49,7 +61,7 @@ class ChatCompletions(ServiceProvider):
                 }
                 for tool in spec.tools
             )
-        if self.service.include_usage:
+        if stream and self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
         if spec.max_tokens is not None:
             body[max_tokens_field(self.service, base_url)] = spec.max_tokens
@@ -60,11 +72,7 @@ class ChatCompletions(ServiceProvider):
         if spec.schema is not None:
             body["response_format"] = self._response_format(spec.schema)
         # cache=True: these services cache long prompts by themselves; nothing to mark.
-        return HTTPRequest(
-            url=join_url(base_url, self._path(spec.model)),
-            headers=request_headers(self.service, api_key),
-            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        )
+        return body
 
     def _path(self, model: str) -> str:
         service = self.service
@@ -183,10 +191,11 @@ def first_choice(choices: list[Any]) -> Optional[dict[str, Any]]:
     return None
 
 
-def request_headers(service: Service, api_key: str) -> dict[str, str]:
+def request_headers(service: Service, api_key: str, stream: bool = True) -> dict[str, str]:
     """An OpenAI-style request's headers: the key as a bearer token, or in the
     service's own header (Azure's ``api-key``)."""
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    accept = "text/event-stream" if stream else "application/json"
+    headers = {"Content-Type": "application/json", "Accept": accept}
     if api_key:
         if service.api_key_header:
             headers[service.api_key_header] = api_key

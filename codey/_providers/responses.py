@@ -67,6 +67,17 @@ class Responses(ServiceProvider):
     wire_name = "Responses"
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
+        body = self.request_body(spec, base_url)
+        return HTTPRequest(
+            url=join_url(base_url, "/responses"),
+            headers=self.headers(api_key),
+            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
+
+    def headers(self, api_key: str, stream: bool = True) -> dict[str, str]:
+        return request_headers(self.service, api_key, stream)
+
+    def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
         refuse_thinking_budget(self.name, spec)
         if spec.schema is not None:
             raise UnsupportedOptionError(
@@ -80,10 +91,11 @@ class Responses(ServiceProvider):
                 {"type": "message", "role": role, "content": content}
                 for role, content in _conversation(spec)
             ],
-            "stream": True,
-            # codey sends the whole conversation every time: nothing to keep.
-            "store": False,
         }
+        if stream:
+            body["stream"] = True
+        # codey sends the whole conversation every time: nothing to keep.
+        body["store"] = False
         if spec.max_tokens is not None:
             body["max_output_tokens"] = spec.max_tokens
         if spec.temperature is not None:
@@ -91,11 +103,7 @@ class Responses(ServiceProvider):
         if spec.reasoning_effort is not None:
             body["reasoning"] = {"effort": spec.reasoning_effort, "summary": "auto"}
         # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
-        return HTTPRequest(
-            url=join_url(base_url, "/responses"),
-            headers=request_headers(self.service, api_key),
-            body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        )
+        return body
 
     def new_parser(self, request: Optional[HTTPRequest] = None) -> ResponsesParser:
         return ResponsesParser(self.name)

@@ -7,6 +7,25 @@ from __future__ import annotations
 
 import argparse
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from codey._options import Option
+
+
+def of_option(option: Option) -> Callable[[str], Any]:
+    """The type of a request option's flag: its text as the table's check takes it."""
+
+    def parse(text: str) -> Any:
+        try:
+            return option.from_text(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = option.name
+    return parse
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -35,13 +54,6 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {text!r}")
     return value
 
 

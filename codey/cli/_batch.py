@@ -37,7 +37,7 @@ class _Configured:
     """
 
     def __init__(self, lines: BatchInput, run: Run) -> None:
-        from codey._api import default_model
+        from codey._request import default_model
 
         self.lines = lines
         self.run = run

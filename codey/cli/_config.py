@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from codey._errors import CodeyError
-from codey._settings import REQUEST_SETTINGS
+from codey._options import APIS, CONFIG, REASONING_EFFORTS, named
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,11 +54,8 @@ __all__ = [
 
 PRECEDENCE = "flag > chat-log front matter > environment > config file > built-in default"
 
-#: The request settings ``[defaults]`` and ``[models."NAME"]`` may hold, with their checks.
-MODEL_SETTINGS = (*REQUEST_SETTINGS, "api")
-REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-#: The values of ``--api`` and ``api =`` (``codey._providers.APIS``, without importing it).
-APIS = ("chat", "responses")
+#: The request settings ``[defaults]`` and ``[models."NAME"]`` may hold (checks: the table's).
+MODEL_SETTINGS = named(CONFIG)
 
 
 class ConfigError(CodeyError, ValueError):

@@ -12,14 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from codey._errors import UnknownModelError
-from codey.cli._config import (
-    APIS,
-    MODEL_SETTINGS,
-    REASONING_EFFORTS,
-    Config,
-    ConfigError,
-    ProviderConfig,
-)
+from codey.cli._config import MODEL_SETTINGS, Config, ConfigError, ProviderConfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -164,46 +157,20 @@ class _Checker:
         return value
 
     def model_settings(self, values: dict[str, Any], where: tuple[str, ...]) -> dict[str, Any]:
+        from codey import _options
+
         checked: dict[str, Any] = {}
         for key, value in values.items():
-            if key == "system":
-                checked[key] = self.string(value, where, key, empty=True)
-            elif key in ("max_tokens", "thinking_budget"):
-                checked[key] = self.positive_int(value, where, key)
-            elif key == "temperature":
-                number = self.number(value, where, key)
-                if number < 0:
-                    raise self.error(self.line_of(where, key), "temperature must not be negative")
-                checked[key] = number
-            elif key in ("chunk_timeout", "connect_timeout", "deadline"):
-                checked[key] = self.seconds(value, where, key)
-            elif key == "cache":
-                if not isinstance(value, bool):
-                    raise self.error(self.line_of(where, key), "cache must be true or false")
-                checked[key] = value
-            elif key == "reasoning_effort":
-                effort = self.string(value, where, key)
-                if effort not in REASONING_EFFORTS:
-                    raise self.error(
-                        self.line_of(where, key),
-                        f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
-                        f"not {effort!r}",
-                    )
-                checked[key] = effort
-            elif key == "api":
-                api = self.string(value, where, key)
-                if api not in APIS:
-                    raise self.error(
-                        self.line_of(where, key),
-                        f"api must be one of {', '.join(APIS)}, not {api!r}",
-                    )
-                checked[key] = api
-            else:
+            if key not in MODEL_SETTINGS:
                 raise self.error(
                     self.line_of(where, key),
                     f"unknown setting {key!r} in [{_dotted(where)}] "
                     f"(known: {', '.join(MODEL_SETTINGS)})",
                 )
+            try:  # the table's check, the library's and the flag's
+                checked.update(_options.check({key: value}))
+            except (ValueError, TypeError) as exc:
+                raise self.error(self.line_of(where, key), str(exc)) from None
         return checked
 
     def provider(self, name: str, value: object) -> ProviderConfig:
@@ -377,13 +344,6 @@ class _Checker:
                 f"{key} must be a positive number of seconds, not {value!r}",
             )
         return number
-
-    def positive_int(self, value: object, where: tuple[str, ...], key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise self.error(
-                self.line_of(where, key), f"{key} must be a positive integer, not {value!r}"
-            )
-        return value
 
     def line_of(self, table: tuple[str, ...], key: str) -> Optional[int]:
         """The line that sets ``key`` in ``table`` (best effort: tomllib keeps no positions)."""

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["mask", "report", "run_completion", "run_config", "run_models", "run_providers"]
 
-#: How ``codey config`` words where the default model came from (``codey._api.default_model``).
+#: How ``codey config`` words where the default model came from (``codey._request.default_model``).
 _SOURCES = {
     "environment": "from $CODEY_MODEL",
     "config": "from the config file",
@@ -98,7 +98,7 @@ def _key(name: str) -> str:
 def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
     """What ``codey config`` prints: the file, and every setting in force with its source."""
     from codey import _providers
-    from codey._api import default_model
+    from codey._request import default_model
     from codey._secrets import redact
     from codey.cli._status import DEFAULT_DELAY, env_status_delay
 

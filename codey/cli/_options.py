@@ -2,7 +2,7 @@
 
 The precedence of every setting is ``flag > chat-log front matter >
 environment > config file > built-in default`` (``_config.PRECEDENCE``); the
-model's last three steps are the library's :func:`codey._api.default_model`.
+model's last three steps are the library's :func:`codey._request.default_model`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def has_prompt(chat: Chat) -> bool:
 
 def choose_model(flag: Optional[str], chat: Chat, config: Config) -> str:
     """flag > the chat log's front matter > $CODEY_MODEL > config file > grok-3, alias resolved."""
-    from codey._api import default_model
+    from codey._request import default_model
 
     return config.resolve(flag or chat.settings.model or default_model(config.model)[0])
 

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from codey._options import CONFIG, FLAG, OPTIONS, named
 from codey._version import __version__
-from codey.cli._argtypes import (
-    _non_negative,
-    _positive,
-    _positive_int,
-    _schema,
-)
+from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
 from codey.cli._completion import SHELLS
-from codey.cli._config import APIS, PRECEDENCE, REASONING_EFFORTS
+from codey.cli._config import PRECEDENCE
 from codey.cli._exit import STATUSES
 
 TYPE_CHECKING = False
@@ -142,63 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
             "Each one, when not given, comes from the config file's [models.NAME] or "
             "[defaults] table, else the built-in default.",
         )
-        group.add_argument("--system", metavar="TEXT", help="a system message")
-        group.add_argument(
-            "--max-tokens",
-            type=_positive_int,
-            metavar="N",
-            help="the most tokens the answer may use (Anthropic's default: 4096)",
-        )
-        group.add_argument(
-            "--temperature", type=_non_negative, metavar="T", help="the sampling temperature"
-        )
-        group.add_argument(
-            "--chunk-timeout",
-            type=_positive,
-            metavar="SECONDS",
-            help="give up when the server sends nothing for this long once the answer "
-            "has begun (default: 15)",
-        )
-        group.add_argument(
-            "--connect-timeout",
-            type=_positive,
-            metavar="SECONDS",
-            help="give up when the answer has not begun after this long (default: 30)",
-        )
-        group.add_argument(
-            "--deadline",
-            type=_positive,
-            metavar="SECONDS",
-            help="give up when the whole answer, retries included, takes longer than this "
-            "(exit status 5)",
-        )
-        group.add_argument(
-            "--reasoning-effort",
-            choices=REASONING_EFFORTS,
-            metavar="EFFORT",
-            help="how hard an OpenAI-style reasoning model thinks: " + ", ".join(REASONING_EFFORTS),
-        )
-        group.add_argument(
-            "--thinking-budget",
-            type=_positive_int,
-            metavar="TOKENS",
-            help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
-        )
-        group.add_argument(
-            "--cache",
-            action="store_true",
-            default=None,
-            help="mark the prompt for Anthropic's prompt cache (the system prompt and the "
-            "conversation so far), so that a later request with the same start costs less; "
-            "OpenAI-style services cache long prompts by themselves. --usage shows the "
-            "tokens read from and written to the cache",
-        )
-        group.add_argument(
-            "--api",
-            choices=APIS,
-            help="the API for an OpenAI or xAI model: chat (Chat Completions) or responses; "
-            "default: the model's own (responses for models only it serves, such as o3-pro)",
-        )
+        for option in OPTIONS:
+            if FLAG not in option.where:
+                continue
+            if option.type == "bool":
+                group.add_argument(option.flag, action="store_true", default=None, help=option.help)
+            elif option.choices:
+                group.add_argument(
+                    option.flag, choices=option.choices, metavar=option.metavar, help=option.help
+                )
+            else:
+                group.add_argument(
+                    option.flag, type=of_option(option), metavar=option.metavar, help=option.help
+                )
         if not shown:
             return
         shown_group = sub.add_argument_group("shown on standard error")
@@ -440,8 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Print where the config file is and the settings in force, with where each "
         "comes from; API keys are masked. The file, TOML, may set the default model "
         "(model), aliases ([aliases]), request settings for every model ([defaults]) or "
-        'for one ([models."NAME"]: system, max_tokens, temperature, chunk_timeout, '
-        "connect_timeout, deadline, reasoning_effort, thinking_budget, cache, api), the "
+        'for one ([models."NAME"]: ' + ", ".join(named(CONFIG)) + "), the "
         "status line's delay (status_delay), and more providers ([providers.NAME]: kind = "
         '"openai", "anthropic" or "openai-responses", base_url, api_key_env, models or '
         "prefix, and optionally api_key_header for a key sent as it is, such as api-key). "

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 
 import attrs
 
-from codey import _providers
+from codey import _options, _providers, _request
 from codey._batch._files import OutputFile, lines_to_run
 from codey._batch._provider._apis import BatchAPI, BatchState, Outcome, api_for
 from codey._batch._provider._state import StateFile, Submission, state_path
@@ -46,9 +46,12 @@ __all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]
 
 #: Seconds between two polls of a batch: a batch takes minutes to hours.
 DEFAULT_POLL_INTERVAL = 30.0
-#: The ``stream()`` keywords that shape a batched request; the timeouts and retries
-#: apply to the batch API's calls instead.
-_REQUEST_OPTIONS = ("max_tokens", "temperature", "reasoning_effort", "thinking_budget", "cache")
+#: The defaults of ``connect_timeout`` and ``chunk_timeout`` for the batch API's calls
+#: (``stream()``'s 30 s and 15 s are for a stream): each is a plain request, an upload,
+#: a poll or a download of a whole results file, which may be silent for longer than
+#: a stream's chunks before its first byte comes.
+CALL_CONNECT_TIMEOUT = 30.0
+CALL_READ_TIMEOUT = 60.0
 #: Records written to the output at a time (one fsync each).
 _WRITE_GROUP = 1000
 #: What became of the lines an ended batch left out, by the batch's status.
@@ -134,7 +137,7 @@ class _Run:
         failures: list[dict[str, Any]] = []
         try:
             for number, line in lines_to_run(lines, self.output.done, self._skip):
-                name = line.model or self.model or _default_model()
+                name = line.model or self.model or _request.default_model()[0]
                 try:
                     if "schema" in line.options:
                         raise UnsupportedOptionError(
@@ -180,31 +183,23 @@ class _Run:
         self, name: str, prompt: Any, options: Mapping[str, Any]
     ) -> tuple[BatchAPI, str, dict[str, Any]]:
         """The batch API for model ``name``, the model's API name, and the request's
-        body (as ``stream()`` would send it, less the streaming)."""
-        from codey._api import _messages, check_max_tokens
-
+        body (as ``stream()`` would send it, for a whole reply)."""
         provider, api_model = _providers.resolve(name)
         if options.get("fallbacks"):
             raise UnsupportedOptionError("a provider batch cannot fall back to other models")
-        check_max_tokens(options.get("max_tokens"))
-        api, key = self.api(provider)
-        spec = RequestSpec(
-            model=api_model,
-            messages=_messages(prompt, options.get("system")),
-            schema=options.get("schema"),  # made a Schema by batch()
-            **{option: options[option] for option in _REQUEST_OPTIONS if option in options},
+        checked = _options.check(options)
+        api, _ = self.api(provider)
+        spec = _request.request_spec(
+            api_model,
+            _request.messages(prompt, checked.get("system")),
+            checked,
+            schema=checked.get("schema"),  # made a Schema by batch()
         )
-        body = json.loads(provider.build_request(spec, key, api.base_url).body)
-        body.pop("stream", None)
-        body.pop("stream_options", None)
-        return api, api_model, body
+        return api, api_model, provider.request_body(spec, api.base_url, stream=False)
 
     def api(self, provider: Provider, base_url: Optional[str] = None) -> tuple[BatchAPI, str]:
         """The batch API of ``provider`` at ``base_url`` (one each), and its key."""
-        from codey import _secrets
-        from codey._api import _api_key, _base_url
-
-        url = _base_url(provider, base_url or self.options.get("base_url"))
+        url = _request.base_url(provider, base_url or self.options.get("base_url"))
         known = self.apis.get((provider.name, url))
         if known is not None:
             return known
@@ -214,19 +209,14 @@ class _Run:
                 f"{provider.name} has no batch API that codey speaks: provider batches go "
                 "through OpenAI's Batch API and Anthropic's Message Batches"
             )
-        key = self.options.get("api_key")
-        key = _secrets.check_key(key, "api_key=", provider.name) if key else _api_key(provider)
-        # The headers a request of the provider's carries (its key, its version).
-        probe = provider.build_request(
-            RequestSpec(model="probe", messages=(Message("user", "probe"),)), key, url
-        )
+        key = _request.api_key(provider, self.options.get("api_key"))
         api = api_class(
             provider,
             url,
-            {**probe.headers, "Accept": "application/json"},
+            provider.headers(key, stream=False),
             retries=self.options["retries"],
-            connect_timeout=self.options.get("connect_timeout", 30.0),
-            chunk_timeout=self.options.get("chunk_timeout", 60.0),
+            connect_timeout=self.options.get("connect_timeout", CALL_CONNECT_TIMEOUT),
+            chunk_timeout=self.options.get("chunk_timeout", CALL_READ_TIMEOUT),
             session=self.options.get("session"),
         )
         self.apis[provider.name, url] = (api, key)
@@ -350,12 +340,6 @@ def _lost(state: StateFile, submission: Submission) -> BatchOutputError:
         "to submit what is not done",
         path=state.path,
     )
-
-
-def _default_model() -> str:
-    from codey._api import default_model
-
-    return default_model()[0]
 
 
 def _custom_id(line_id: str, number: int, used: set[str]) -> str:
