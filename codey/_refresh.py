@@ -30,12 +30,17 @@ _MAX_PAGES = 20
 
 
 def targets(environ: Optional[Mapping[str, str]] = None) -> list[Provider]:
-    """The providers to ask: those whose key is set, each service once (not
-    ``openai-responses`` beside ``openai``), none whose path names a deployment (Azure)."""
+    """The providers to ask: those whose key is set, and those that need none at
+    a base URL someone set (a config file's local server, ``$OLLAMA_BASE_URL``);
+    each service once (not ``openai-responses`` beside ``openai``), none whose
+    path names a deployment (Azure)."""
     env = os.environ if environ is None else environ
     chosen: list[Provider] = []
     for provider in _providers.snapshot():
-        if not env.get(provider.key_env) or "{model}" in provider.service.chat_path:
+        keyless = not provider.key_required and (
+            bool(env.get(provider.base_url_env)) or provider not in _providers.BUILT_IN
+        )
+        if not (env.get(provider.key_env) or keyless) or "{model}" in provider.service.chat_path:
             continue
         family = _models.same_service(provider.name)
         if any(other.name in family for other in chosen):
