@@ -124,6 +124,7 @@ class ModelInfo:
 
     @property
     def retired(self) -> bool:
+        """Whether the provider retired it (see ``replacement`` and ``redirects``)."""
         return self.status == "retired"
 
     def names(self) -> tuple[str, ...]:

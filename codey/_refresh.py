@@ -108,7 +108,10 @@ def refresh(
     others. Returns, per provider, how many models it listed or the error it
     met (one provider's failure does not stop the others)."""
     path = _models.cache_path() if path is None else path
-    cached = dict(_models.read_cache(path))
+    try:
+        cached = dict(_models.read_cache(path))
+    except ValueError:  # a broken cache is what a refresh replaces
+        cached = {}
     results: list[tuple[str, Union[int, Exception]]] = []
     for provider in providers:
         try:

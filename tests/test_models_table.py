@@ -276,6 +276,13 @@ class TestRefresh:
         with pytest.raises(ValueError, match=re.escape(cache)):
             codey.model_info("grok-4.3")
 
+    def test_a_refresh_replaces_a_broken_cache(self, fake_env: FakeProvider, cache: str) -> None:
+        os.makedirs(os.path.dirname(cache))
+        Path(cache).write_text("{not json", encoding="utf-8")
+        fake_env.models = ["grok-9"]
+        assert _refresh.refresh([_providers.get("xai")]) == [("xai", 1)]
+        assert codey.model_info("grok-9").fetched is not None
+
     def test_the_cache_lives_under_xdg_cache_home(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
         assert _models.cache_path() == os.path.join("/somewhere", "codey", "models.json")
