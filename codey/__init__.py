@@ -39,6 +39,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._api import complete as complete
     from codey._api import complete_json as complete_json
+    from codey._api import model_info as model_info
     from codey._api import models as models
     from codey._api import preload as preload
     from codey._api import providers as providers
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from codey._chatlog import parse_chat as parse_chat
     from codey._many import StreamMany as StreamMany
     from codey._many import stream_many as stream_many
+    from codey._models import ModelInfo as ModelInfo
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
     from codey._tools import Tool as Tool
@@ -90,6 +92,7 @@ __all__ = [
     "Message",
     "MissingAPIKeyError",
     "MissingBaseURLError",
+    "ModelInfo",
     "NetworkError",
     "ProviderBatchError",
     "RateLimitError",
@@ -115,6 +118,7 @@ __all__ = [
     "batch",
     "complete",
     "complete_json",
+    "model_info",
     "models",
     "parse_chat",
     "preload",
@@ -129,6 +133,7 @@ __all__ = [
 _LAZY = {
     "complete": "codey._api",
     "complete_json": "codey._api",
+    "model_info": "codey._api",
     "models": "codey._api",
     "preload": "codey._api",
     "providers": "codey._api",
@@ -146,6 +151,7 @@ _LAZY = {
     "Timings": "codey._stream",
     "StreamMany": "codey._many",
     "stream_many": "codey._many",
+    "ModelInfo": "codey._models",
     "Tool": "codey._tools",
     "Finish": "codey._types",
     "Message": "codey._types",

@@ -19,6 +19,8 @@ from codey._types import Message, ToolCall
 if TYPE_CHECKING:
     import requests
 
+    from codey._models import ModelInfo
+
 
 def stream(
     prompt: Prompt,
@@ -198,9 +200,47 @@ def complete_json(prompt: Prompt, *, schema: Any, **kwargs: Any) -> Any:
         return answer.json()
 
 
-def models() -> list[str]:
-    """Every known model name, grouped by provider (``service:model`` where a prefix is needed)."""
-    return [model for provider in _providers.snapshot() for model in provider.models]
+def models(*, all: bool = False) -> list[str]:
+    """The current models' names, grouped by provider (``service:model`` where a
+    prefix is needed): each provider's list, and what ``codey models --refresh``
+    cached of it. ``all=True`` adds the legacy and retired names of the model
+    table (:func:`codey.model_info` says which is which).
+    """
+    from codey import _models
+
+    rows = _models.table()
+    names: dict[str, None] = {}
+    for provider in _providers.snapshot():
+        names.update(dict.fromkeys(provider.models))
+        built_in = provider in _providers.BUILT_IN
+        for info in rows:
+            if info.provider != provider.name or not (all or info.status == "current"):
+                continue
+            if built_in or info.fetched is not None:  # a config file's provider: its own word
+                names[_models.shown_name(info.name, provider.name, provider.prefixes)] = None
+    return list(names)
+
+
+def model_info(name: str) -> ModelInfo:
+    """What codey knows of the model ``name`` (any of its names, a dated
+    snapshot, or ``provider:name``): its row of the model table.
+
+    A name codey can send (a known name, a known provider's prefix such as
+    ``gpt-``, or ``provider:name``) but not in the table gives a ModelInfo of
+    status ``unknown`` (its provider's defaults apply). A name no provider takes
+    raises UnknownModelError, as :func:`stream` would.
+    """
+    from codey import _models
+
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"model must be a non-empty string, not {name!r}")
+    provider, model = _providers.resolve(name)
+    info = _models.find(model, provider.name)
+    if info is not None:
+        return info
+    return _models.ModelInfo(
+        name=model, provider=provider.name, status="unknown", api=provider.wire
+    )
 
 
 def providers() -> list[str]:

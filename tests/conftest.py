@@ -42,6 +42,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     # Nor write to their chat history.
     monkeypatch.setenv("XDG_STATE_HOME", os.path.join(str(tmp_path), "state"))
+    # Nor read the model lists they cached (codey models --refresh).
+    monkeypatch.setenv("XDG_CACHE_HOME", os.path.join(str(tmp_path), "cache"))
 
 
 def _codey_threads() -> list[threading.Thread]:

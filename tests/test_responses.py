@@ -163,7 +163,8 @@ class TestSelection:
     def test_listed(self):
         assert "openai-responses" in codey.providers()
         assert "xai-responses" in codey.providers()
-        assert {"o3-pro", "o1-pro", "codex-mini-latest"} <= set(codey.models())
+        assert "gpt-5.5-pro" in codey.models()  # current; the older ones are legacy or retired
+        assert {"o3-pro", "o1-pro", "codex-mini-latest"} <= set(codey.models(all=True))
 
 
 class TestEvents:

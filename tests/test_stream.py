@@ -774,8 +774,10 @@ class TestConfiguration:
         )
         names = codey.models()
         assert "gpt-4.1" in names
-        assert "grok-3" in names
-        assert "claude-sonnet-4-0" in names
+        assert "grok-4.3" in names
+        assert "claude-sonnet-5" in names
+        assert "grok-3" not in names  # retired: listed with all=True only
+        assert "grok-3" in codey.models(all=True)
         assert len(names) == len(set(names))
 
     def test_message_is_frozen_and_checked(self):

@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from codey import _options, _secrets
 from codey._errors import UnknownModelError, UnsupportedOptionError
+from codey._models import same_service, with_table_models
 from codey._providers._base import Provider, Service
 from codey._providers.anthropic import ANTHROPIC, Messages
 from codey._providers.compatible import AZURE, COMPATIBLE, XAI
@@ -16,6 +17,7 @@ from codey._providers.responses import OPENAI_RESPONSES, XAI_RESPONSES, Response
 
 __all__ = [
     "APIS",
+    "BUILT_IN",
     "PROVIDERS",
     "WIRE_FORMATS",
     "ChatCompletions",
@@ -31,7 +33,8 @@ __all__ = [
     "snapshot",
 ]
 
-_BUILT_IN: tuple[Provider, ...] = (
+#: The providers codey ships (a config file may add others or replace them).
+BUILT_IN: tuple[Provider, ...] = (
     ANTHROPIC,
     OPENAI,
     XAI,
@@ -40,9 +43,11 @@ _BUILT_IN: tuple[Provider, ...] = (
     XAI_RESPONSES,
     *COMPATIBLE,
 )
+for _provider in BUILT_IN:  # what they list: the model table's current rows, one place
+    _provider.service = with_table_models(_provider.service)
 #: Every provider, in the order ``codey.providers()`` lists them. Read it
 #: through :func:`snapshot`; change it only through :func:`register_all`.
-PROVIDERS: list[Provider] = list(_BUILT_IN)
+PROVIDERS: list[Provider] = list(BUILT_IN)
 _layers: list[list[Provider]] = []  # register_all's, oldest first
 _lock = threading.Lock()
 _secrets.watch_variables(provider.key_env for provider in PROVIDERS)  # its key variables
@@ -57,9 +62,6 @@ WIRE_FORMATS: dict[str, Callable[[Service], Provider]] = {
 #: The ``api=`` values (the options table's): each is the wire format it asks for
 #: (a key of ``WIRE_FORMATS``).
 APIS = _options.APIS
-#: Built-in providers that are one service over its two APIs: ``api=`` moves a
-#: model from one to the other.
-_SAME_SERVICE = (("openai", "openai-responses"), ("xai", "xai-responses"))
 
 
 def build(service: Service) -> Provider:
@@ -117,7 +119,7 @@ def register_all(providers: Sequence[Provider]) -> Callable[[], None]:
 
 def _rebuild() -> None:
     # Called with _lock held.
-    result = list(_BUILT_IN)
+    result = list(BUILT_IN)
     for layer in _layers:
         names = {provider.name for provider in layer}
         result = [p for p in result if p.name not in names] + layer
@@ -166,11 +168,10 @@ def for_api(provider: Provider, api: Optional[str]) -> Provider:
         raise ValueError(f"api must be one of {', '.join(map(repr, APIS))} or None, not {api!r}")
     if provider.wire == api:
         return provider
-    for names in _SAME_SERVICE:
-        if provider.name in names:
-            for other in snapshot():
-                if other.name in names and other.wire == api:
-                    return other
+    family = same_service(provider.name)
+    for other in snapshot():
+        if other.name in family and other.wire == api:
+            return other
     wanted = getattr(WIRE_FORMATS[api], "wire_name", api)
     speaks = getattr(provider, "wire_name", "") or provider.wire
     raise UnsupportedOptionError(

@@ -371,15 +371,6 @@ ANTHROPIC = Messages(
         base_url_env="ANTHROPIC_BASE_URL",
         default_base_url="https://api.anthropic.com",
         prefixes=("claude-",),
-        models=(
-            "claude-opus-4-1",
-            "claude-opus-4-0",
-            "claude-sonnet-4-5",
-            "claude-sonnet-4-0",
-            "claude-3-7-sonnet-latest",
-            "claude-haiku-4-5",
-            "claude-3-5-haiku-latest",
-        ),
         attachments=KNOWN_TYPES,
     )
 )

@@ -14,7 +14,6 @@ XAI = ChatCompletions(
         base_url_env="XAI_BASE_URL",
         default_base_url="https://api.x.ai/v1",
         prefixes=("grok-",),
-        models=("grok-4", "grok-3", "grok-3-mini", "grok-3-fast", "grok-3-mini-fast"),
         attachments=("image/png", "image/jpeg"),  # no PDFs in Chat Completions
     )
 )
@@ -48,7 +47,6 @@ COMPATIBLE = (
             key_env="OLLAMA_API_KEY",
             base_url_env="OLLAMA_BASE_URL",
             default_base_url="http://localhost:11434/v1",
-            models=("ollama:llama3.2", "ollama:qwen3", "ollama:gemma3"),
             key_required=False,
         ),
     ),
@@ -59,7 +57,6 @@ COMPATIBLE = (
             key_env="OPENROUTER_API_KEY",
             base_url_env="OPENROUTER_BASE_URL",
             default_base_url="https://openrouter.ai/api/v1",
-            models=("openrouter:openai/gpt-4.1", "openrouter:anthropic/claude-sonnet-4"),
             attachments=KNOWN_TYPES,
         ),
     ),
@@ -70,7 +67,6 @@ COMPATIBLE = (
             key_env="GROQ_API_KEY",
             base_url_env="GROQ_BASE_URL",
             default_base_url="https://api.groq.com/openai/v1",
-            models=("groq:llama-3.3-70b-versatile", "groq:openai/gpt-oss-120b"),
         ),
     ),
     ChatCompletions(
@@ -81,7 +77,6 @@ COMPATIBLE = (
             base_url_env="DEEPSEEK_BASE_URL",
             default_base_url="https://api.deepseek.com/v1",
             prefixes=("deepseek-",),
-            models=("deepseek-chat", "deepseek-reasoner"),
             structured_output=False,  # JSON mode only (json_object), no schema
             attachments=(),  # text only
         ),
@@ -94,7 +89,6 @@ COMPATIBLE = (
             base_url_env="MISTRAL_BASE_URL",
             default_base_url="https://api.mistral.ai/v1",
             prefixes=("mistral-", "magistral-", "codestral-"),
-            models=("mistral-large-latest", "mistral-small-latest", "codestral-latest"),
             include_usage=False,  # Mistral rejects unknown fields and reports usage anyway
         ),
     ),
@@ -106,7 +100,6 @@ COMPATIBLE = (
             base_url_env="GEMINI_BASE_URL",
             default_base_url="https://generativelanguage.googleapis.com/v1beta/openai",
             prefixes=("gemini-",),
-            models=("gemini-2.5-pro", "gemini-2.5-flash"),
         ),
     ),
 )

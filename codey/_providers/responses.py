@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import attrs
 
+from codey import _models
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._providers._base import (
     HTTPRequest,
@@ -258,20 +259,6 @@ class ResponsesParser:
         )
 
 
-#: OpenAI's models that only the Responses API serves: each a prefix (their dated
-#: snapshots come too), and the name ``codey.models()`` lists (None: not listed).
-_RESPONSES_ONLY = {
-    "o1-pro": "o1-pro",
-    "o3-pro": "o3-pro",
-    "o3-deep-research": "o3-deep-research",
-    "o4-mini-deep-research": "o4-mini-deep-research",
-    "gpt-5-pro": "gpt-5-pro",
-    "gpt-5-codex": "gpt-5-codex",
-    "gpt-5.1-codex": None,
-    "codex-mini": "codex-mini-latest",
-    "computer-use-preview": "computer-use-preview",
-}
-
 #: OpenAI over the Responses API: same key, same base URL. A model name starting
 #: with one of its prefixes comes here rather than to ``openai`` (the longer
 #: prefix wins), and ``openai-responses:MODEL`` (or ``api="responses"``) sends
@@ -281,8 +268,9 @@ OPENAI_RESPONSES = Responses(
         OPENAI.service,
         name="openai-responses",
         wire=Responses.wire,
-        prefixes=tuple(_RESPONSES_ONLY),
-        models=tuple(name for name in _RESPONSES_ONLY.values() if name is not None),
+        # The models only the Responses API serves, by the model table (their
+        # dated snapshots come too, the names being prefixes).
+        prefixes=_models.prefixes_of("openai-responses"),
     )
 )
 

@@ -70,6 +70,11 @@ class Run:
     provider_batch: bool = False
     resume: bool = False
     poll_interval: Optional[float] = None
+    #: ``codey models``: ``--all``, ``--json``, ``--refresh`` and ``--check [FILE]``.
+    show_all: bool = False
+    as_json: bool = False
+    refresh: bool = False
+    check_names: Optional[str] = None
     #: ``codey config --path`` and ``codey completion SHELL``.
     path: bool = False
     shell: Optional[str] = None
@@ -159,6 +164,10 @@ def from_args(args: argparse.Namespace, config: Optional[Config] = None) -> Run:
         provider_batch=get("provider_batch", False),
         resume=get("resume", False),
         poll_interval=get("poll_interval"),
+        show_all=get("all", False),
+        as_json=get("json", False),
+        refresh=get("refresh", False),
+        check_names=getattr(args, "check_names", None),
         path=get("path", False),
         shell=get("shell"),
         flags=args,

@@ -32,11 +32,9 @@ _UNMATCHED = "names no model codey knows, so it applies to nothing"
 
 
 def run_models(run: Run) -> int:
-    out = stdout()
-    # codey.models() lists them grouped by provider, in codey.providers() order.
-    out.write("".join(f"{name}\n" for name in codey.models()))
-    out.flush()
-    return 0
+    from codey.cli._models import run_models as list_models
+
+    return list_models(run)
 
 
 def run_providers(run: Run) -> int:

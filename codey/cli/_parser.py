@@ -380,7 +380,29 @@ def build_parser() -> argparse.ArgumentParser:
     models = command(
         "models",
         "list the known models",
-        "Print every known model, one per line, grouped by provider.",
+        "Print every current model, one per line, grouped by provider (the model table "
+        "shipped with codey, with what --refresh cached of the providers' own lists).",
+    )
+    models.add_argument(
+        "--all", action="store_true", help="include legacy and retired models (marked)"
+    )
+    models.add_argument(
+        "--json", action="store_true", help="print the table's rows, one JSON object a line"
+    )
+    models.add_argument(
+        "--refresh",
+        action="store_true",
+        help="first ask each provider whose key is set for its model list, and cache it in "
+        "$XDG_CACHE_HOME/codey/models.json (default ~/.cache)",
+    )
+    models.add_argument(
+        "--check",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        dest="check_names",
+        help="report each retired or unknown model named in the config file, $CODEY_MODEL "
+        "and FILE's front matter (a chat log), with its replacement; exit status 1 if any",
     )
     models.set_defaults(command="models", config_needed=True)
     providers = command("providers", "list the providers", "Print every provider, one per line.")

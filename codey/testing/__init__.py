@@ -39,7 +39,10 @@ otherwise ``openai``); a path ending in ``/responses`` is the Responses API
 (``openai-responses`` and ``api="responses"`` post to ``{base}/responses``; the
 provider again ``xai`` or ``openai``); a path ending in ``/v1/messages`` is
 Anthropic Messages;
-``GET .../models`` lists :attr:`FakeProvider.models`; anything else is a 404
+``GET .../models`` lists :attr:`FakeProvider.models` in the provider's format
+(OpenAI's and xAI's ``{"object": "list", "data": [...]}``; Anthropic's paged
+``{"data": [...], "has_more", "first_id", "last_id"}``, each entry with
+``max_input_tokens``, ``max_tokens`` and ``capabilities``); anything else is a 404
 with a JSON error body. ``fake.env()`` gives the ``*_BASE_URL`` and
 ``*_API_KEY`` variables (key ``sk-fake-key``) for subprocess tests. No route
 checks API keys.

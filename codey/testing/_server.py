@@ -10,8 +10,9 @@ import os
 import socket
 import struct
 import threading
+import urllib.parse
 from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from codey.testing._batches import _Batches
 from codey.testing._batchwire import FakeBatch
@@ -42,8 +43,10 @@ class FakeProvider:
         #: Served when the queue is empty and there is no responder; ``None`` means
         #: a 500 "no scripted reply".
         self.default: Optional[Reply] = None
-        #: The model names ``GET .../models`` lists.
-        self.models: list[str] = [_DEFAULT_MODEL]
+        #: What ``GET .../models`` lists, in the provider's format: a name, or a dict
+        #: whose keys replace the entry's (``{"id": ..., "max_input_tokens": ...,
+        #: "capabilities": {...}}`` for Anthropic).
+        self.models: list[Union[str, dict[str, Any]]] = [_DEFAULT_MODEL]
         #: How many status polls a provider batch stays in progress for; the poll
         #: after them runs its items. ``0``: they run as the batch is created.
         self.batch_polls: int = 1
@@ -243,7 +246,8 @@ class FakeProvider:
         """The reply to a recorded request of ``kind`` (see ``_route``), and the
         model to render it for."""
         if kind == "models" and request.method == "GET":
-            return _models_reply(self.models, request.provider or "openai"), _DEFAULT_MODEL
+            reply = _models_reply(list(self.models), request.provider or "openai", request.path)
+            return reply, _DEFAULT_MODEL
         if kind == "batches":
             return self._batches.answer(request), _DEFAULT_MODEL
         if kind in _RENDERERS:
@@ -261,31 +265,72 @@ class FakeProvider:
         return error(404, f"no such path: {request.path}"), _DEFAULT_MODEL
 
 
-def _models_reply(models: list[str], provider: str) -> Reply:
-    """``GET .../models``: the list of ``models`` in the provider's format."""
-    names = list(models)
+#: What the fake says of an Anthropic model given by name only: the Models API's
+#: fields (token limits, ``capabilities``) for a model that does everything.
+_ANTHROPIC_CAPABILITIES: dict[str, Any] = {
+    "batch": {"supported": True},
+    "citations": {"supported": True},
+    "code_execution": {"supported": True},
+    "context_management": {"supported": True},
+    "effort": {
+        "supported": True,
+        **{level: {"supported": True} for level in ("low", "medium", "high", "xhigh", "max")},
+    },
+    "image_input": {"supported": True},
+    "pdf_input": {"supported": True},
+    "structured_outputs": {"supported": True},
+    "thinking": {
+        "supported": True,
+        "types": {"adaptive": {"supported": True}, "enabled": {"supported": False}},
+    },
+}
+
+
+def _models_reply(models: list[Union[str, dict[str, Any]]], provider: str, path: str) -> Reply:
+    """``GET .../models``: the list of ``models`` in the provider's format (Anthropic's
+    paged by ``limit``, default 20, and ``after_id``, as the Models API is)."""
     obj: dict[str, Any]
     data: list[dict[str, Any]]
     if provider == "anthropic":
         data = [
             {
                 "type": "model",
-                "id": name,
-                "display_name": name,
+                "id": _DEFAULT_MODEL,
+                "display_name": _DEFAULT_MODEL,
                 "created_at": "2025-01-01T00:00:00Z",
+                "max_input_tokens": 200000,
+                "max_tokens": 64000,
+                "capabilities": _ANTHROPIC_CAPABILITIES,
+                **({"id": entry, "display_name": entry} if isinstance(entry, str) else entry),
             }
-            for name in names
+            for entry in models
         ]
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        after = query.get("after_id", [""])[0]
+        ids = [entry["id"] for entry in data]
+        start = ids.index(after) + 1 if after in ids else 0
+        try:
+            limit = max(1, min(1000, int(query.get("limit", ["20"])[0])))
+        except ValueError:
+            return error(400, "limit: Input should be a valid integer")
+        page = data[start : start + limit]
         obj = {
-            "data": data,
-            "has_more": False,
-            "first_id": names[0] if names else None,
-            "last_id": names[-1] if names else None,
+            "data": page,
+            "has_more": start + limit < len(data),
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
         }
     else:
+        owner = "xai" if provider == "xai" else "openai"
         data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": "fake-provider"}
-            for name in names
+            {
+                "id": _DEFAULT_MODEL,
+                "object": "model",
+                "created": 1735689600,
+                "owned_by": owner,
+                **({"id": entry} if isinstance(entry, str) else entry),
+            }
+            for entry in models
         ]
         obj = {"object": "list", "data": data}
     return Reply(framing="length", content_type="application/json", body=_dumps(obj).encode())

@@ -772,7 +772,7 @@ class TestListings:
         assert (code, err) == (0, "")
         names = out.splitlines()
         assert names == codey.models()
-        assert {"gpt-4.1", "grok-3", "claude-sonnet-4-0"} <= set(names)
+        assert {"gpt-4.1", "grok-4.3", "claude-sonnet-5"} <= set(names)
         order = codey.providers()
 
         def provider_index(model: str) -> int:

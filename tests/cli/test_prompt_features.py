@@ -441,7 +441,7 @@ class TestCompletion:
         for command in COMMANDS:
             assert command in scripts[shell]
         assert "--reasoning-effort" in scripts[shell] or "reasoning-effort" in scripts[shell]
-        assert "claude-sonnet-4-0" in scripts[shell]
+        assert "claude-sonnet-5" in scripts[shell]  # a current model
         assert "fast" in scripts[shell]  # the config file's alias
 
     @pytest.mark.parametrize(
@@ -452,8 +452,8 @@ class TestCompletion:
             ("codey --v", ["--version"]),
             ("codey prompt --mo", ["--model"]),
             ("codey prompt --rea", ["--reasoning-effort", "--reasoning"]),
-            ("codey prompt -m claude-sonnet-4-", ["claude-sonnet-4-5", "claude-sonnet-4-0"]),
-            ("codey prompt --model=gpt-4.1-n", ["gpt-4.1-nano"]),
+            ("codey prompt -m claude-s", ["claude-sonnet-5", "claude-sonnet-4-6"]),
+            ("codey prompt --model=gpt-5.4-n", ["gpt-5.4-nano"]),
             ("codey prompt -m ollama:qw", ["qwen3"]),
             ("codey prompt -m fa", ["fast"]),
             ("codey prompt --reasoning-effort m", ["minimal", "medium"]),

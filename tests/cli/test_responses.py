@@ -139,4 +139,4 @@ def test_completion_offers_the_apis(shell: str) -> None:
     script = result.stdout.decode()
     assert ("-l api " if shell == "fish" else "--api") in script
     assert "chat responses" in script
-    assert "o3-pro" in script  # a model only the Responses API serves
+    assert "gpt-5.5-pro" in script  # a model only the Responses API serves
