@@ -192,6 +192,11 @@ class _Checker:
                     f"(known: {', '.join(_PROVIDER_KEYS)})",
                 )
         builtin = _builtin(name)  # its Service, or None
+
+        def inherited(field: str) -> Any:
+            # What the table does not say: the built-in service's, else Service's default.
+            return getattr(builtin, field) if builtin is not None else _service_default(field)
+
         from codey._providers._base import OLD_KINDS, WIRES, wire_of
 
         if "wire" in value and "kind" in value:
@@ -252,15 +257,15 @@ class _Checker:
             registered = tuple(builtin.models)
         if builtin is not None and "prefix" not in value:
             prefixes = tuple(builtin.prefixes)
-        include_usage = value.get("include_usage", getattr(builtin, "include_usage", True))
+        include_usage = value.get("include_usage", inherited("include_usage"))
         if not isinstance(include_usage, bool):
             raise self.error(
                 self.line_of(where, "include_usage"), "include_usage must be true or false"
             )
-        from codey._attachments import IMAGE_TYPES, KNOWN_TYPES
+        from codey._attachments import KNOWN_TYPES
         from codey._providers._base import Service
 
-        attachments = value.get("attachments", getattr(builtin, "attachments", IMAGE_TYPES))
+        attachments = value.get("attachments", inherited("attachments"))
         if isinstance(attachments, str) or not isinstance(attachments, (list, tuple)):
             raise self.error(
                 self.line_of(where, "attachments"), "attachments must be a list of types"
@@ -285,21 +290,21 @@ class _Checker:
             models=registered,
             key_required=key_required,
             max_tokens_field=self.string(
-                value.get("max_tokens_field", getattr(builtin, "max_tokens_field", "max_tokens")),
+                value.get("max_tokens_field", inherited("max_tokens_field")),
                 where,
                 "max_tokens_field",
             ),
             # A field named here is sent to every host.
             max_tokens_field_host=None
             if "max_tokens_field" in value
-            else getattr(builtin, "max_tokens_field_host", None),
+            else inherited("max_tokens_field_host"),
             include_usage=include_usage,
             # What a table cannot say yet is the built-in service's (Azure's path and version).
-            chat_path=getattr(builtin, "chat_path", "/chat/completions"),
-            api_version_env=getattr(builtin, "api_version_env", None),
-            api_version=getattr(builtin, "api_version", ""),
-            api_key_header=self.header(value, where, getattr(builtin, "api_key_header", None)),
-            structured_output=getattr(builtin, "structured_output", True),
+            chat_path=inherited("chat_path"),
+            api_version_env=inherited("api_version_env"),
+            api_version=inherited("api_version"),
+            api_key_header=self.header(value, where, inherited("api_key_header")),
+            structured_output=inherited("structured_output"),
             attachments=tuple(attachments),
         )
         return ProviderConfig(service, tuple(models))
@@ -405,6 +410,17 @@ def _toml_type(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     return type(value).__name__
+
+
+def _service_default(field: str) -> Any:
+    """A ``Service`` field's own default (one home: the class, not restated here)."""
+    import attrs
+
+    from codey._providers._base import Service
+
+    default: Any = attrs.fields_dict(Service)[field].default
+    factory = getattr(default, "factory", None)  # an attrs.Factory
+    return factory() if callable(factory) else default
 
 
 def _builtin(name: str) -> Optional[Service]:

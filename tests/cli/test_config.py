@@ -503,3 +503,19 @@ class TestErrors:
         write_config(home, "this is not toml\n")
         code, out, _ = run(None, "buffer", "text")
         assert (code, out) == (0, "text\n")
+
+
+def test_a_new_provider_takes_the_service_defaults() -> None:
+    """What a [providers.X] table does not say is Service's own default, not a copy of it."""
+    import attrs
+
+    from codey._providers._base import Service
+    from codey.cli._configfile import _Checker
+
+    table = {"wire": "chat", "base_url": "http://127.0.0.1:9/v1"}
+    service = _Checker("test.toml", "").provider("acme", table).service
+    plain = Service("acme", "chat", "ACME_API_KEY", "ACME_BASE_URL", "http://127.0.0.1:9/v1")
+    for field in attrs.fields(Service):
+        if field.name in {"models", "key_required"}:
+            continue  # the table's own (none listed; no key variable named)
+        assert getattr(service, field.name) == getattr(plain, field.name), field.name
