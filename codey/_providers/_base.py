@@ -53,7 +53,6 @@ def parse_event_data(data: str, provider: str) -> dict[str, Any]:
 WIRES = ("chat", "messages", "responses")
 #: The names a wire format had as ``kind`` (a config file may still say ``kind = "openai"``).
 OLD_KINDS = {"openai": "chat", "anthropic": "messages", "openai-responses": "responses"}
-_KIND_OF_WIRE = {wire: kind for kind, wire in OLD_KINDS.items()}
 
 
 def wire_of(name: str) -> str:
@@ -159,10 +158,6 @@ class ServiceProvider:
     def __repr__(self) -> str:
         return f"<provider {self.name} ({self.wire_name}) {self.default_base_url}>"
 
-    @property
-    def kind(self) -> str:
-        """``wire`` by its old name (``openai``...), for the code not yet moved to ``wire``."""
-        return _KIND_OF_WIRE[self.wire]
 
     @property
     def name(self) -> str:
@@ -286,11 +281,6 @@ class Provider(Protocol):
     wire: str
     service: Service
 
-    @property
-    def kind(self) -> str:
-        """``wire`` by its old name (``openai``, ``anthropic``, ``openai-responses``):
-        the CLI's provider listing still reads it."""
-        ...
 
     @property
     def name(self) -> str: ...

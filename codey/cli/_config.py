@@ -18,7 +18,7 @@ Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
     system = "Answer briefly."
 
     [providers.together]        # another service (or a change to a built-in one)
-    kind = "openai"             # the wire format: "openai", "anthropic" or "openai-responses"
+    wire = "chat"               # the wire format: "chat", "messages" or "responses"
     base_url = "https://api.together.xyz/v1"
     api_key_env = "TOGETHER_API_KEY"
     models = ["meta-llama/Llama-3.3-70B-Instruct-Turbo"]   # and/or prefix = "..."

@@ -141,7 +141,7 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
             f"[providers.{_key(provider.name)}]  # "
             + ("from the config file" if provider.name in configured else "built in"),
         ]
-        lines.append(f"kind = {_toml(provider.kind)}")
+        lines.append(f"wire = {_toml(provider.wire)}")
         if env.get(provider.base_url_env):
             url, source = env[provider.base_url_env], f"from ${provider.base_url_env}"
         else:

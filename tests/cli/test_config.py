@@ -251,7 +251,7 @@ class TestProviders:
         assert request.json["input"] == [{"type": "message", "role": "user", "content": "hi"}]
         assert request.headers["authorization"] == "Bearer ck-1"
         code, out, _ = run(fake, "config")
-        assert '[providers.corp]  # from the config file\nkind = "openai-responses"' in out
+        assert '[providers.corp]  # from the config file\nwire = "responses"' in out
         with open(home / "codey" / "config.toml", "a", encoding="utf-8") as file:
             file.write('api_key_header = "x-corp-key"\n')
         fake.push(answer("again"))
@@ -413,7 +413,7 @@ class TestShow:
         assert 'model = "fast"  # from the config file, an alias of gpt-4.1-mini' in out
         assert "status_delay = 1.0  # from the config file" in out
         assert '[models."gpt-4.1-mini"]\nmax_tokens = 50' in out
-        assert '[providers.acme]  # from the config file\nkind = "openai"' in out
+        assert '[providers.acme]  # from the config file\nwire = "chat"' in out
         assert 'base_url = "https://acme.test/v1"  # from the config file' in out
         assert 'api_key_env = "ACME_KEY"  # set: sk-...cdef' in out
         assert f'base_url = "{fake.base_url("openai")}"  # from $OPENAI_BASE_URL' in out
