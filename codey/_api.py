@@ -188,9 +188,9 @@ def _warn_retired(resolved: Sequence[Target]) -> None:
 
     for target in resolved:
         info = _models.find(target.model, target.provider.name)
-        if info is None or not info.retired or info.redirects is False:
+        note = None if info is None else _models.retirement(info, target.model)
+        if info is None or note is None or info.redirects is False:
             continue
-        note = _models.retirement(info, target.model)
         if info.redirects and info.replacement:
             note += f", which {target.provider.name} answers in its place"
         warnings.warn(note, ModelWarning, stacklevel=3)  # at stream()'s caller
