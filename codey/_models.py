@@ -80,7 +80,7 @@ class ModelInfo:
     #: ``current`` (listed by ``codey models``), ``legacy`` (still served,
     #: listed with ``--all``), ``retired`` or ``unknown`` (not in the table).
     status: str = attrs.field(validator=attrs.validators.in_(STATUSES))
-    #: Other names the provider answers to for it (``grok-4`` for ``grok-4-0709``).
+    #: Other names the provider answers to for it (``grok-4`` for the retired ``grok-4-0709``).
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_no_names)
     #: Its dated snapshots (``claude-haiku-4-5-20251001``).
     snapshots: tuple[str, ...] = attrs.field(default=(), converter=_no_names)

@@ -8,7 +8,9 @@ model the server says answered, in each wire format, from FakeProvider.redirects
 
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +211,44 @@ class TestSameModel:
         from codey._models import same_model
 
         assert same_model(asked, served, provider) is same
+
+
+class TestDocumentationNamesCurrentModels:
+    """README.rst, docs/*.rst and the man page name a retired model only to say it is."""
+
+    ROOT = Path(__file__).resolve().parent.parent
+
+    @staticmethod
+    def retired_names() -> re.Pattern[str]:
+        from codey import _models
+
+        names = {name for row in _models.shipped() if row.retired for name in row.names()}
+        alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+        # Whole names only: grok-3 but not grok-3.5, claude-opus-4-1 but not ...-4-10.
+        return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-]|\.\d)")
+
+    def test_readme_and_docs(self) -> None:
+        """A paragraph (or the example after one) that names a retired model says "retired"."""
+        pattern = self.retired_names()
+        assert pattern.search('codey prompt -m grok-3 "hi"')
+        assert not pattern.search("codey prompt -m grok-4.3 -m claude-sonnet-4-6")
+        directive = re.compile(r"\.\. [\w-]+::.*(\n\s+:[\w-]+:.*)*")
+        found = []
+        for path in [self.ROOT / "README.rst", *sorted((self.ROOT / "docs").glob("*.rst"))]:
+            blocks = [
+                block
+                for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))
+                if not directive.fullmatch(block.strip())
+            ]
+            for index, block in enumerate(blocks):
+                before = blocks[index - 1] if index else ""
+                if pattern.search(block) and "retired" not in block + before:
+                    found.append(f"{path.name}: {block.strip()[:100]}")
+        assert found == []
+
+    def test_man_page(self) -> None:
+        text = (self.ROOT / "man" / "codey.1").read_text(encoding="utf-8").replace("\\-", "-")
+        assert "grok-4.3" in text  # roff's escaped hyphens undone
+        pattern = self.retired_names()
+        lines = text.splitlines()
+        assert [line for line in lines if pattern.search(line) and "retired" not in line] == []
