@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -193,7 +194,20 @@ def _warn_retired(resolved: Sequence[Target]) -> None:
             continue
         if info.redirects and info.replacement:
             note += f", which {target.provider.name} answers in its place"
-        warnings.warn(note, ModelWarning, stacklevel=3)  # at stream()'s caller
+        warnings.warn(note, ModelWarning, stacklevel=_outside_codey())
+
+
+def _outside_codey() -> int:
+    """The ``stacklevel`` of the first caller outside codey (complete(), a batch, the
+    CLI...), so that a warning points at the code that asked for the model."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and _in_codey(frame.f_globals.get("__name__", "")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _in_codey(module: str) -> bool:
+    return module == "codey" or module.startswith("codey.")
 
 
 def complete(prompt: Prompt, **kwargs: Any) -> str:

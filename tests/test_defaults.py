@@ -80,8 +80,9 @@ class TestRetiredModels:
 
     def test_an_alias_warns_in_its_own_name(self, fake: FakeProvider) -> None:
         fake.push(answer("ok"))
-        with pytest.warns(codey.ModelWarning, match=r"^grok-4 was retired on 2026-05-15"):
+        with pytest.warns(codey.ModelWarning, match=r"^grok-4 was retired on 2026-05-15") as caught:
             codey.complete("hi", **kwargs_for(fake, "xai", model="grok-4"))
+        assert caught[0].filename == __file__  # complete()'s caller, not codey
 
     def test_warnings_can_be_made_errors(self, fake: FakeProvider) -> None:
         with warnings.catch_warnings():
