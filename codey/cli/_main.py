@@ -20,7 +20,7 @@ from codey.cli._signals import Terminated
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Optional, Union
 
     from codey.cli._config import Config
     from codey.cli._context import Run
@@ -53,7 +53,7 @@ def _shown(show: Callable[..., None]) -> Callable[..., None]:
     """``warnings.showwarning`` that gives a ModelWarning one ``codey:`` line on
     standard error (once per place that streams, as the default filter does)."""
 
-    def showwarning(message: Warning | str, category: type[Warning], *rest: Any) -> None:
+    def showwarning(message: Union[Warning, str], category: type[Warning], *rest: Any) -> None:
         if issubclass(category, ModelWarning):
             sys.stderr.write(f"codey: {message}\n")
             sys.stderr.flush()

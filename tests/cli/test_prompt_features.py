@@ -495,7 +495,7 @@ class TestCompletion:
     def test_zsh_and_fish_shapes(self, scripts: dict[str, str]) -> None:
         assert scripts["zsh"].startswith("#compdef codey\n")
         assert "'chat:talk with a model, interactively'" in scripts["zsh"]
-        assert "'*'{-m,--model}'[the model, such as gpt-4.1" in scripts["zsh"]
+        assert "'*'{-m,--model}'[the model, such as gpt-5.5" in scripts["zsh"]
         assert (
             'complete -c codey -n "__fish_seen_subcommand_from prompt" -s m -l model -x'
             in (scripts["fish"])
