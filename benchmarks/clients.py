@@ -21,7 +21,7 @@ from benchmarks.server import CHAT, MESSAGES
 
 HOST = "127.0.0.1"
 API_KEY = "sk-bench-not-a-key"
-MODELS = {CHAT: "gpt-4.1", MESSAGES: "claude-sonnet-4-0"}
+MODELS = {CHAT: "gpt-4.1", MESSAGES: "claude-sonnet-4-6"}
 PROMPT = "Write a short story."
 READ_SIZE = 65536
 

@@ -121,7 +121,7 @@ def preamble(fmt: str) -> list[bytes]:
             "id": "msg_bench",
             "type": "message",
             "role": "assistant",
-            "model": "claude-sonnet-4-0",
+            "model": "claude-sonnet-4-6",
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,

@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # python benchmarks/soak.py
 
 from benchmarks.clients import close_idle_pools
 
-MODELS = {"openai": "gpt-4.1", "xai": "grok-3", "anthropic": "claude-sonnet-4-0"}
+MODELS = {"openai": "gpt-4.1", "xai": "grok-4.3", "anthropic": "claude-sonnet-4-6"}
 WORDS = (
     "Hello",
     " world",

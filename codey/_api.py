@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -10,8 +12,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from codey import _options, _providers
 from codey._attachments import Attachment
 from codey._channel import Channel
-from codey._errors import CancelledError, DeadlineExceededError, UnsupportedOptionError
-from codey._request import Prompt, messages, request_spec, targets
+from codey._errors import (
+    CancelledError,
+    DeadlineExceededError,
+    ModelWarning,
+    UnsupportedOptionError,
+)
+from codey._request import Prompt, Target, messages, request_spec, targets
 from codey._stream import Stream
 from codey._tools import Tool, to_tools
 from codey._types import Message, ToolCall
@@ -53,7 +60,10 @@ def stream(
 
     :param prompt: one user message, or a whole conversation (``Message`` objects
         or dicts with ``role`` and ``content``).
-    :param model: a model name or ``provider:model``; default ``CODEY_MODEL``, else grok-3.
+    :param model: a model name or ``provider:model``; default ``CODEY_MODEL``, else
+        xAI's current general model (grok-4.3: the replacement of the original
+        tool's default, grok-3). A retired model the provider still answers
+        issues a :class:`ModelWarning`.
     :param system: a system message, put first.
     :param chunk_timeout: the longest silence from the server once the response began.
     :param connect_timeout: the longest wait for the response to begin.
@@ -108,6 +118,7 @@ def stream(
     from codey import _transport  # requests and sseclient load with the first stream
 
     resolved = targets(model, fallbacks, api_key, base_url, api)
+    _warn_retired(resolved)
 
     def plans_for(conversation: tuple[Message, ...]) -> list[_transport.Plan]:
         return [
@@ -169,6 +180,34 @@ def stream(
         return start(conversation, left)
 
     return ToolStream(next_round, conversation, tool_specs, max_tool_rounds)
+
+
+def _warn_retired(resolved: Sequence[Target]) -> None:
+    """A ModelWarning for each retired model the provider may still answer in its
+    place (one it refuses says so in its error: ``_transport.status_error``)."""
+    from codey import _models
+
+    for target in resolved:
+        info = _models.find(target.model, target.provider.name)
+        note = None if info is None else _models.retirement(info, target.model)
+        if info is None or note is None or info.redirects is False:
+            continue
+        if info.redirects and info.replacement:
+            note += f", which {target.provider.name} answers in its place"
+        warnings.warn(note, ModelWarning, stacklevel=_outside_codey())
+
+
+def _outside_codey() -> int:
+    """The ``stacklevel`` of the first caller outside codey (complete(), a batch, the
+    CLI...), so that a warning points at the code that asked for the model."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and _in_codey(frame.f_globals.get("__name__", "")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _in_codey(module: str) -> bool:
+    return module == "codey" or module.startswith("codey.")
 
 
 def complete(prompt: Prompt, **kwargs: Any) -> str:

@@ -31,6 +31,10 @@
     ├── BatchInputError            also a ValueError: a malformed batch line, or an id twice
     └── BatchOutputError           a batch's output file is not one, or is in use
 
+    UserWarning
+    └── ModelWarning               a retired model asked for, that the provider answers
+                                   with another (issued through ``warnings``)
+
 Every error carries ``.partial_text``: the text the caller had been given
 before it was raised (empty when none). Errors pickle with their attributes,
 so Celery and multiprocessing can carry them.
@@ -59,6 +63,7 @@ __all__ = [
     "InvalidAPIKeyError",
     "MissingAPIKeyError",
     "MissingBaseURLError",
+    "ModelWarning",
     "NetworkError",
     "RateLimitError",
     "RedirectError",
@@ -132,6 +137,15 @@ class UnknownModelError(CodeyError, ValueError):
 
 class UnsupportedOptionError(CodeyError, ValueError):
     """An option the model's provider cannot honour (a thinking budget for OpenAI...)."""
+
+
+class ModelWarning(UserWarning):
+    """A retired model was asked for: the provider still answers its name, with
+    another model (the message names its replacement and the retirement date).
+
+    Issued through :mod:`warnings` by :func:`codey.stream` as the request starts;
+    ``warnings.simplefilter("error", codey.ModelWarning)`` makes it an error.
+    """
 
 
 class AttachmentError(UnsupportedOptionError):

@@ -20,15 +20,19 @@ import attrs
 from codey._attachments import IMAGE_TYPES, PDF
 
 __all__ = [
+    "ORIGINAL_DEFAULT",
     "SAME_SERVICE",
     "STATUSES",
     "ModelInfo",
     "cache_path",
+    "default_name",
     "find",
     "from_provider",
     "listed_names",
     "prefixes_of",
     "read_cache",
+    "retirement",
+    "same_model",
     "same_service",
     "shown_name",
     "table",
@@ -42,6 +46,9 @@ _WIRES = ("chat", "responses", "messages")
 #: Built-in providers that are one service over its two APIs: ``api=`` moves a
 #: model from one to the other, and a row of either is the service's model.
 SAME_SERVICE = (("openai", "openai-responses"), ("xai", "xai-responses"))
+#: The original tool's default model, at its provider. codey's built-in default
+#: is the model the table names in its place (:func:`default_name`).
+ORIGINAL_DEFAULT = ("xai", "grok-3")
 #: ``-2025-04-14`` or ``-20250805``: a dated snapshot of the name before it.
 _DATED = re.compile(r"^(?P<base>.+?)-(?:\d{4}-\d{2}-\d{2}|\d{8})$")
 
@@ -73,7 +80,7 @@ class ModelInfo:
     #: ``current`` (listed by ``codey models``), ``legacy`` (still served,
     #: listed with ``--all``), ``retired`` or ``unknown`` (not in the table).
     status: str = attrs.field(validator=attrs.validators.in_(STATUSES))
-    #: Other names the provider answers to for it (``grok-4`` for ``grok-4-0709``).
+    #: Other names the provider answers to for it (``grok-4`` for the retired ``grok-4-0709``).
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_no_names)
     #: Its dated snapshots (``claude-haiku-4-5-20251001``).
     snapshots: tuple[str, ...] = attrs.field(default=(), converter=_no_names)
@@ -156,6 +163,31 @@ def shipped() -> list[ModelInfo]:
             with open(path, encoding="utf-8") as file:
                 _SHIPPED.extend(_row(raw) for raw in json.load(file)["models"])
         return list(_SHIPPED)
+
+
+def default_name() -> str:
+    """The built-in default model: the original tool's default (``grok-3``), followed
+    through the shipped table's replacements to the model that serves in its place."""
+    provider, name = ORIGINAL_DEFAULT
+    family = same_service(provider)
+    seen = {name}
+    info = _find(shipped(), name, family)
+    while info is not None and info.replacement and info.replacement not in seen:
+        name = info.replacement
+        seen.add(name)
+        info = _find(shipped(), name, family)
+    return name
+
+
+def retirement(info: ModelInfo, name: Optional[str] = None) -> Optional[str]:
+    """What to say of a retired model asked for as ``name`` (default: its own):
+    when it was retired and what replaced it; None if it is not retired."""
+    if not info.retired:
+        return None
+    name = name or info.name
+    when = f" on {info.retired_on}" if info.retired_on else ""
+    instead = f"; its replacement is {info.replacement}" if info.replacement else ""
+    return f"{name} was retired{when}{instead}"
 
 
 def prefixes_of(provider: str) -> tuple[str, ...]:
@@ -332,6 +364,19 @@ def find(name: str, provider: str) -> Optional[ModelInfo]:
     """The row of model ``name`` (any of its names, or a dated snapshot of one) at
     ``provider`` or the same service over its other API; None when there is none."""
     return _find(table(), name, same_service(provider))
+
+
+def same_model(asked: str, served: str, provider: str) -> bool:
+    """Whether ``served`` (the model a reply names) is the model ``asked`` for: the
+    same name, a dated snapshot of it (``gpt-4.1-2025-04-14`` for ``gpt-4.1``), or
+    another name of its row (an alias, a snapshot)."""
+    if served == asked:
+        return True
+    dated = _DATED.match(served)
+    if dated and dated.group("base") == asked:
+        return True
+    info = find(asked, provider)
+    return info is not None and info is find(served, provider)
 
 
 def _find(rows: list[ModelInfo], name: str, family: tuple[str, ...]) -> Optional[ModelInfo]:

@@ -15,14 +15,13 @@ from typing import Any, Optional, Union
 
 import attrs
 
-from codey import _options, _providers, _secrets
+from codey import _models, _options, _providers, _secrets
 from codey._attachments import Attachment
 from codey._errors import MissingAPIKeyError, MissingBaseURLError
 from codey._providers._base import AnswerSchema, Provider, RequestSpec, ToolSpec
 from codey._types import ROLES, Message, ToolCall
 
 __all__ = [
-    "DEFAULT_MODEL",
     "Prompt",
     "Target",
     "api_key",
@@ -33,9 +32,6 @@ __all__ = [
     "targets",
 ]
 
-#: The original tool's default model.
-DEFAULT_MODEL = "grok-3"
-
 Prompt = Union[str, Sequence[Union[Message, Mapping[str, Any]]]]
 
 
@@ -45,15 +41,17 @@ def default_model(
     """The model when none is named, and where it came from.
 
     ``$CODEY_MODEL`` ("environment"), else ``configured`` (a config file's
-    model: "config"), else grok-3 ("built-in"). The one home of this order:
-    the command line puts its flag and a chat log's front matter before it.
+    model: "config"), else the model table's replacement of the original
+    tool's default, grok-3 ("built-in": :func:`codey._models.default_name`).
+    The one home of this order: the command line puts its flag and a chat
+    log's front matter before it.
     """
     model = (os.environ if environ is None else environ).get("CODEY_MODEL")
     if model:
         return model, "environment"
     if configured:
         return configured, "config"
-    return DEFAULT_MODEL, "built-in"
+    return _models.default_name(), "built-in"
 
 
 def messages(

@@ -43,7 +43,15 @@ from codey._errors import (
     chunk_timeout_message,
 )
 from codey._secrets import scrub
-from codey._types import Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
+from codey._types import (
+    Finish,
+    ReasoningDelta,
+    ServedModel,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from codey._schema import Schema
@@ -165,6 +173,7 @@ class Stream:
         self._json_error: Optional[BaseException] = None
         self.usage = None
         self.finish_reason = None
+        self._served: Optional[str] = None
         self._parts: list[str] = []
         self._reasoning: list[str] = []
         #: events() handed on a tool-call or reasoning piece of the attempt going on.
@@ -181,6 +190,16 @@ class Stream:
     def provider(self) -> str:
         """The provider's name (``openai``, ``xai``, ``anthropic``)."""
         return self._targets[self._channel.current][0]
+
+    @property
+    def served_model(self) -> Optional[str]:
+        """The model the server says answered (None until it says).
+
+        It may differ from :attr:`model`: a dated snapshot of it
+        (``gpt-4.1-2025-04-14``), or another model the provider put in its
+        place (a retired ``grok-3`` answered by ``grok-4.3``).
+        """
+        return self._served
 
     @property
     def text(self) -> str:
@@ -270,7 +289,7 @@ class Stream:
                 elif piece.__class__ is Restart:
                     if self._shown:  # the caller has pieces of the failed attempt: no retry
                         raise self._fail(piece.error)
-                elif piece.__class__ is not Finish:
+                elif piece.__class__ is not Finish and piece.__class__ is not ServedModel:
                     if piece.__class__ is ToolCallDelta or piece.__class__ is ReasoningDelta:
                         self._shown = True
                     yield piece
@@ -387,6 +406,8 @@ class Stream:
             self.finish_reason = event.reason
         elif isinstance(event, ToolCallDelta):
             self._tool_deltas.append(event)
+        elif isinstance(event, ServedModel):
+            self._served = event.name
 
     def _restart(self) -> None:
         """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
@@ -394,6 +415,7 @@ class Stream:
         self._tool_deltas.clear()
         self.usage = None
         self.finish_reason = None
+        self._served = None
 
     def _fail(self, exc: BaseException) -> BaseException:
         """``exc``, ready to reach the caller: the stream closed, the keys redacted.

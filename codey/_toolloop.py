@@ -89,6 +89,10 @@ class ToolStream(Stream):
         return self._round.provider
 
     @property
+    def served_model(self) -> Optional[str]:
+        return self._round.served_model
+
+    @property
     def cancelled(self) -> bool:
         return self._done and not self._ended
 

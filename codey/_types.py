@@ -13,6 +13,7 @@ __all__ = [
     "Finish",
     "Message",
     "ReasoningDelta",
+    "ServedModel",
     "TextDelta",
     "ToolCall",
     "ToolCallDelta",
@@ -152,6 +153,18 @@ class Finish:
     """
 
     reason: Optional[str]
+
+
+@attrs.frozen
+class ServedModel:
+    """The model the server says answered (Chat Completions' ``model``, the Responses
+    object's, Anthropic's ``message.model``): sets ``Stream.served_model``.
+
+    The stream's own bookkeeping, as its first piece; ``Stream.events()`` hands it on
+    to no one.
+    """
+
+    name: str
 
 
 #: What a provider adapter makes of one server-sent event.

@@ -116,7 +116,7 @@ text\-only service) is a configuration error before anything is sent.
 .nf
 codey prompt "What is in this picture?" \-a photo.png \-m gpt\-4.1
 curl \-s https://example.com/chart.png | codey prompt "Describe it" \-a \-
-codey save "Summarise the paper" \-a paper.pdf \-m claude\-sonnet\-4\-0
+codey save "Summarise the paper" \-a paper.pdf \-m claude\-sonnet\-4\-6
 .fi
 .RE
 """
@@ -172,7 +172,8 @@ the Anthropic endpoint (default: https://api.anthropic.com).
 .TP
 .B CODEY_MODEL
 the model when neither \fB\-\-model\fR nor the chat log names one
-(default: the config file's \fBmodel\fR, else grok\-3).
+(default: the config file's \fBmodel\fR, else grok\-4.3,
+xAI's current general model: the original's grok\-3 is retired).
 A model is a known name (see \fBcodey models\fR) or \fIPROVIDER\fR:\fIMODEL\fR,
 such as openai:my\-finetune.
 .TP
@@ -236,7 +237,7 @@ Input lines, JSONL:
 .nf
 "a prompt"
 [{"role": "user", "content": "a conversation"}]
-{"id": "q7", "prompt": "...", "model": "claude\-sonnet\-4\-0",
+{"id": "q7", "prompt": "...", "model": "claude\-sonnet\-4\-6",
  "options": {"max_tokens": 200, "temperature": 0}}
 .fi
 .RE
@@ -267,13 +268,13 @@ model = "sonnet"           # the default model
 status_delay = 3           # seconds without text before the status line
 
 [aliases]
-sonnet = "claude\-sonnet\-4\-0"
+sonnet = "claude\-sonnet\-4\-6"
 fast = "groq:llama\-3.3\-70b\-versatile"
 
 [defaults]                 # for every model
 chunk_timeout = 30
 
-[models."claude\-sonnet\-4\-0"]
+[models."claude\-sonnet\-4\-6"]
 max_tokens = 8000
 temperature = 0.2
 system = "Answer briefly."
@@ -397,14 +398,14 @@ file's aliases and models): make it again after changing them.
 
 EXAMPLES = r"""
 .nf
-codey prompt "What is a monad?" \-\-model claude\-sonnet\-4\-0
+codey prompt "What is a monad?" \-\-model claude\-sonnet\-4\-6
 git diff | codey prompt \-\-system "Review this diff" | codey format
 codey prompt "Write a haiku" | codey buffer | codey format | codey color
 codey prompt "Count to 5" \-\-chunk
 codey save "What is the capital of France?" \-\-file chat.md
 codey save "And of the UK?" \-\-file chat.md
 codey prompt < chat.md
-codey prompt \-m gpt\-4.1 \-m claude\-sonnet\-4\-0 "Name a prime"
+codey prompt \-m gpt\-5.5 \-m claude\-sonnet\-4\-6 "Name a prime"
 codey prompt "Why is the sky blue?" \-\-model o3 \-\-reasoning \-\-usage \-\-stats
 codey prompt "Summarise this" \-\-events < notes.md
 codey prompt "What is in this picture?" \-a photo.png \-m gpt\-4.1

@@ -30,7 +30,7 @@ TIMEOUT = 20.0
 #: One model per provider (and wire format), for parametrised tests.
 MODELS = {
     "openai": "gpt-4.1",
-    "xai": "grok-3",
+    "xai": "grok-4.3",
     "anthropic": "claude-sonnet-4-0",
     "openai-responses": "o3-pro",  # OpenAI over the Responses API
 }

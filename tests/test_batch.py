@@ -232,12 +232,12 @@ class TestInput:
             "\n"  # blank: skipped, but counted
             '[{"role": "user", "content": "a message list"}]\n'
             '{"id": 42, "prompt": "an object", "label": "kept out of the request"}\n'
-            '{"messages": [{"role": "user", "content": "messages"}], "model": "grok-3"}\n',
+            '{"messages": [{"role": "user", "content": "messages"}], "model": "grok-4.3"}\n',
             encoding="utf-8",
         )
         lines = list(codey.read_batch_input(source))
         assert [line.id for line in lines] == ["1", "3", "42", "5"]
-        assert lines[3].model == "grok-3"
+        assert lines[3].model == "grok-4.3"
         codey.batch(codey.read_batch_input(source), out, **kwargs_for(fake, "openai"))
         texts = {record["id"]: record.get("text") for record in records(out)}
         assert texts["1"] == "echo: a bare string"

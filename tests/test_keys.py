@@ -130,7 +130,7 @@ class TestRedaction:
         key = "xai-CLI-SECRET-0123456789"
         fake.push(events(Text("x"), ErrorEvent("server_error", f"boom {key}")))
         env = environment(fake, XAI_API_KEY=key, CODEY_DEBUG="1")
-        result = run_cli("prompt", "hi", "-m", "grok-3", "--events", env=env)
+        result = run_cli("prompt", "hi", "-m", "grok-4.3", "--events", env=env)
         assert result.returncode == 6
         assert key.encode() not in result.stdout + result.stderr
         assert b"[REDACTED]" in result.stdout
@@ -142,7 +142,7 @@ class TestKeysInHeaders:
         """A key from a Windows .env ends in CR LF: it is sent without them."""
         monkeypatch.setenv("XAI_API_KEY", FAKE_KEY + "\r\n")
         fake.push(answer("ok"))
-        assert codey.complete("hi", model="grok-3", base_url=fake.base_url("xai")) == "ok"
+        assert codey.complete("hi", model="grok-4.3", base_url=fake.base_url("xai")) == "ok"
         assert fake.requests[0].headers["Authorization"] == f"Bearer {FAKE_KEY}"
 
     def test_anthropic_key_is_stripped(self, fake, monkeypatch):
@@ -177,7 +177,7 @@ class TestKeysInHeaders:
 
     def test_cli_exit_3_names_the_variable_never_the_value(self, fake):
         env = environment(fake, XAI_API_KEY="xai-SEC€RET")
-        result = run_cli("prompt", "hi", "-m", "grok-3", env=env)
+        result = run_cli("prompt", "hi", "-m", "grok-4.3", env=env)
         assert result.returncode == 3
         line = one_error_line(result.stderr)
         assert "XAI_API_KEY" in line
@@ -187,7 +187,7 @@ class TestKeysInHeaders:
     def test_cli_key_with_crlf_works(self, fake):
         fake.push(answer("fine"))
         env = environment(fake, XAI_API_KEY=FAKE_KEY + "\r\n")
-        result = run_cli("prompt", "hi", "-m", "grok-3", env=env)
+        result = run_cli("prompt", "hi", "-m", "grok-4.3", env=env)
         assert (result.returncode, result.stdout) == (0, b"fine\n")
 
 

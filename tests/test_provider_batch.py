@@ -298,7 +298,7 @@ class TestSubmission:
     def test_a_provider_without_a_batch_api_fails_its_lines(
         self, fake: FakeProvider, out: Path
     ) -> None:
-        lines = [{"id": "g", "prompt": "hi", "model": "grok-3"}]
+        lines = [{"id": "g", "prompt": "hi", "model": "grok-4.3"}]
         summary = codey.batch(lines, out, provider_batch=True, **options(fake, "openai"))
         assert (summary.done, summary.failed) == (0, 1)
         [record] = records(out)

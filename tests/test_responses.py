@@ -108,8 +108,8 @@ class TestSelection:
             ("openai-responses:gpt-4.1", None, "openai-responses", "/openai/v1/responses"),
             ("o3-pro", "chat", "openai", "/openai/v1/chat/completions"),
             ("gpt-4.1", "chat", "openai", "/openai/v1/chat/completions"),
-            ("grok-4", "responses", "xai-responses", "/xai/v1/responses"),
-            ("grok-4", "chat", "xai", "/xai/v1/chat/completions"),
+            ("grok-4.3", "responses", "xai-responses", "/xai/v1/responses"),
+            ("grok-4.3", "chat", "xai", "/xai/v1/chat/completions"),
         ],
     )
     def test_model_and_api(self, fake_env, model, api, provider, path):

@@ -744,12 +744,13 @@ class TestConfiguration:
             assert name in str(info.value)
 
     def test_default_model_and_environment(self, fake, monkeypatch):
-        """model=None means CODEY_MODEL, else grok-3; keys and URLs come from the environment."""
+        """model=None means CODEY_MODEL, else grok-4.3 (grok-3's replacement); keys and URLs
+        come from the environment."""
         for name, value in fake.env().items():
             monkeypatch.setenv(name, value)
         fake.push(answer("x"))
         stream = codey.stream("hi")
-        assert (stream.provider, stream.model) == ("xai", "grok-3")
+        assert (stream.provider, stream.model) == ("xai", "grok-4.3")
         assert "".join(stream) == "x"
         assert fake.requests[-1].provider == "xai"
         monkeypatch.setenv("CODEY_MODEL", "claude-sonnet-4-0")

@@ -174,7 +174,7 @@ class TestStreamMany:
             return events(Pause(0.1), Text("a1"), Pause(0.2), Text("a2"), *answer().steps)
 
         fake.responder = respond
-        with codey.stream_many("hi", models=["gpt-4.1", "claude-sonnet-4-0", "grok-3"]) as many:
+        with codey.stream_many("hi", models=["gpt-4.1", "claude-sonnet-4-0", "grok-4.3"]) as many:
             got = list(many)
         chunks = [(m, c) for m, c in got if isinstance(c, str)]
         assert chunks == [
@@ -185,7 +185,7 @@ class TestStreamMany:
         ]
         failures = [(m, c) for m, c in got if isinstance(c, BaseException)]
         assert len(failures) == 1
-        assert failures[0][0] == "grok-3"
+        assert failures[0][0] == "grok-4.3"
         assert isinstance(failures[0][1], codey.MissingAPIKeyError)
         assert many.streams["gpt-4.1"].text == "o1o2"
 
@@ -251,9 +251,9 @@ class TestFallbacks:
             401 if request.provider == "openai" else 429, "no", retry_after=0
         )
         with pytest.raises(codey.RateLimitError) as info:
-            codey.complete("hi", model="gpt-4.1", fallbacks=["grok-3"], retries=0)
+            codey.complete("hi", model="gpt-4.1", fallbacks=["grok-4.3"], retries=0)
         attempts = info.value.attempts
-        assert [model for model, _ in attempts] == ["gpt-4.1", "grok-3"]
+        assert [model for model, _ in attempts] == ["gpt-4.1", "grok-4.3"]
         assert isinstance(attempts[0][1], codey.AuthenticationError)
 
     def test_no_fallback_after_text(self, fake, monkeypatch):

@@ -9,7 +9,7 @@ import attrs
 
 from codey._attachments import IMAGE_TYPES, Attachment
 from codey._errors import StreamError, UnsupportedOptionError
-from codey._types import Event, Message
+from codey._types import Event, Message, ServedModel
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
@@ -58,6 +58,16 @@ OLD_KINDS = {"openai": "chat", "anthropic": "messages", "openai-responses": "res
 def wire_of(name: str) -> str:
     """A wire format's name, given it or its old ``kind`` name."""
     return OLD_KINDS.get(name, name)
+
+
+def served_model(obj: Any, out: list[Any]) -> bool:
+    """Put a ServedModel on ``out`` if ``obj`` (a chunk, a response, a message) names
+    its model; say whether it did."""
+    model = obj.get("model") if isinstance(obj, dict) else None
+    if isinstance(model, str) and model:
+        out.append(ServedModel(model))
+        return True
+    return False
 
 
 def error_details(body: Any, *, bare: bool = True) -> tuple[Optional[str], Optional[str]]:
@@ -339,5 +349,6 @@ __all__ = [
     "ToolSpec",
     "WIRES",
     "error_details",
+    "served_model",
     "wire_of",
 ]

@@ -16,6 +16,7 @@ from codey._providers._base import (
     error_event,
     join_url,
     parse_event_data,
+    served_model,
 )
 from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
 
@@ -132,8 +133,10 @@ class MessagesParser:
                 out.append(block["text"])
                 self.saw_text = True
         elif kind == "message_start":
+            message = obj.get("message") or {}
+            served_model(message, out)
             # Kept for message_delta's count, so that one answer gives one Usage.
-            self._start = _usage((obj.get("message") or {}).get("usage") or {})
+            self._start = _usage(message.get("usage") or {})
         elif kind == "message_delta":
             usage = obj.get("usage") or {}
             merged = _usage(usage, self._start) if usage else self._start
@@ -309,6 +312,7 @@ class Messages(ServiceProvider):
         if not isinstance(content, list) or not reason:
             return None
         out: list[Any] = []
+        served_model(body, out)
         for index, block in enumerate(content):
             if not isinstance(block, dict):
                 continue

@@ -19,6 +19,7 @@ from codey._providers._base import (
     error_event,
     join_url,
     parse_event_data,
+    served_model,
 )
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
 
@@ -155,6 +156,7 @@ class ChatCompletions(ServiceProvider):
         if not isinstance(message, dict) or not reason:
             return None
         out: list[Any] = []
+        served_model(body, out)
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if reasoning and isinstance(reasoning, str):
             out.append(ReasoningDelta(reasoning))
@@ -241,13 +243,14 @@ def usage_of(usage: dict[str, Any]) -> Usage:
 class ChatParser:
     """Parses Chat Completions ``data:`` events."""
 
-    __slots__ = ("complete_at_eof", "done", "provider", "saw_text")
+    __slots__ = ("complete_at_eof", "done", "provider", "saw_text", "served")
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.done = False
         self.complete_at_eof = False
         self.saw_text = False
+        self.served = False  # every chunk names the model: the first one says it
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if data == "[DONE]":
@@ -265,6 +268,8 @@ class ChatParser:
                 data,
                 code=str(code) if code is not None else None,
             )
+        if not self.served:
+            self.served = served_model(obj, out)
         choices = obj.get("choices")
         choice = first_choice(choices) if choices else None
         if choice is not None:

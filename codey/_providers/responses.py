@@ -27,6 +27,7 @@ from codey._providers._base import (
     error_event,
     join_url,
     parse_event_data,
+    served_model,
 )
 from codey._providers.compatible import XAI
 from codey._providers.openai import OPENAI, refuse_thinking_budget, request_headers
@@ -122,6 +123,7 @@ class Responses(ServiceProvider):
         if status not in ("completed", "incomplete") or not isinstance(body.get("output"), list):
             return None  # a failed response is an error body: the transport says so
         out: list[Any] = []
+        served_model(body, out)
         calls = 0
         for item in body["output"]:
             if not isinstance(item, dict):
@@ -215,6 +217,8 @@ class ResponsesParser:
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(_call_start(index, item))
+        elif kind == "response.created":
+            served_model(obj.get("response"), out)
         elif kind == "response.completed":
             self._end(obj, out, COMPLETED)
         elif kind == "response.incomplete":

@@ -205,6 +205,8 @@ def status_error(response: requests.Response, plan: Plan) -> APIStatusError:
         message = (
             page_title(text) or " ".join(text.split())[:300] or (response.reason or "no details")
         )
+    if status in (400, 404) and plan.model in message:
+        message += _retired_note(plan)
     retry_after = parse_retry_after(response.headers)
     if retry_after is not None:
         message += f" (Retry-After: {retry_after:g} s)"
@@ -219,6 +221,16 @@ def status_error(response: requests.Response, plan: Plan) -> APIStatusError:
         retry_after=retry_after,
         error_type=error_type,
     )
+
+
+def _retired_note(plan: Plan) -> str:
+    """`` (X was retired on DATE; its replacement is Y)`` when the refused model is a
+    retired one, else nothing."""
+    from codey import _models
+
+    info = _models.find(plan.model, plan.provider.name)
+    note = None if info is None else _models.retirement(info, plan.model)
+    return "" if note is None else f" ({note})"
 
 
 def page_title(text: str) -> Optional[str]:

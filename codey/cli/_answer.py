@@ -26,7 +26,7 @@ from codey._many import StreamMany
 from codey._stream import Stream
 from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
 from codey.cli._exit import describe, exit_code, failure, status_of
-from codey.cli._report import extras, report_extras
+from codey.cli._report import extras, other_model, report_extras
 from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
 TYPE_CHECKING = False
@@ -198,6 +198,12 @@ class _Answer:
         if self.show.mode == "text":
             self._write("\n")
 
+    def served(self, stream: Optional[Stream]) -> None:
+        """``--events``: a ``model`` record when another model answered than the one asked for."""
+        served = None if stream is None else other_model(stream)
+        if served is not None and stream is not None:
+            self.event({"type": "model", "asked": stream.model, "served": served})
+
     def fail(self, exc: BaseException, partial_length: int, out_tty: bool) -> None:
         if self.show.mode == "events":
             self._write(json_line(error_record(exc, partial_length, model=self.model)))
@@ -301,6 +307,7 @@ def stream_one(
                         raise KeyboardInterrupt
                     if on_done is not None:
                         on_done(answer.reason)
+                    answer.served(stream)
                     answer.end()
             except BrokenPipeError as exc:
                 failed = exc
@@ -310,6 +317,7 @@ def stream_one(
                 if reasoning_open:
                     status.write("\n", err=True)
                 partial = len(stream.text) if stream is not None else 0
+                answer.served(stream)
                 answer.fail(exc, partial, terminal.out_tty)
                 raise
             finally:
@@ -420,6 +428,7 @@ def stream_several(
         text = "".join(state.text)
         if show.mode == "events":
             answer = answers[label]
+            answer.served(stream)
             if state.error is not None:
                 answer.fail(state.error, len(text), out_tty=False)
             else:

@@ -8,12 +8,12 @@ Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
     status_delay = 3            # seconds without text before the status line
 
     [aliases]
-    sonnet = "claude-sonnet-4-0"
+    sonnet = "claude-sonnet-4-6"
 
     [defaults]                  # request settings for every model
     chunk_timeout = 30
 
-    [models."claude-sonnet-4-0"]  # request settings for one model
+    [models."claude-sonnet-4-6"]  # request settings for one model
     max_tokens = 8000
     system = "Answer briefly."
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import errno
 import importlib
 import sys
+import warnings
 
+from codey._errors import ModelWarning
 from codey.cli._exit import exit_code, report
 from codey.cli._parser import build_parser
 from codey.cli._signals import Terminated
@@ -18,7 +20,7 @@ from codey.cli._signals import Terminated
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Callable, Optional
+    from typing import Any, Callable, Optional, Union
 
     from codey.cli._config import Config
     from codey.cli._context import Run
@@ -45,6 +47,20 @@ def _runner(command: str) -> Callable[[Run], int]:
     module, _, name = COMMANDS[command].partition(":")
     run: Callable[[Run], int] = getattr(importlib.import_module(module), name)
     return run
+
+
+def _shown(show: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that gives a ModelWarning one ``codey:`` line on
+    standard error (once per place that streams, as the default filter does)."""
+
+    def showwarning(message: Union[Warning, str], category: type[Warning], *rest: Any) -> None:
+        if issubclass(category, ModelWarning):
+            sys.stderr.write(f"codey: {message}\n")
+            sys.stderr.flush()
+        else:
+            show(message, category, *rest)
+
+    return showwarning
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -74,7 +90,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             config = load()
             restore = config.apply()  # the config file's providers, registered
-        return command(_context.from_args(args, config))
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", ModelWarning)  # a line, never a failure
+            warnings.showwarning = _shown(warnings.showwarning)
+            return command(_context.from_args(args, config))
     except (Exception, KeyboardInterrupt, Terminated) as exc:
         if isinstance(exc, BrokenPipeError):
             # The reader went away (| head -1): the stream is closed by now; exit

@@ -26,7 +26,7 @@ def has_prompt(chat: Chat) -> bool:
 
 
 def choose_model(flag: Optional[str], chat: Chat, config: Config) -> str:
-    """flag > the chat log's front matter > $CODEY_MODEL > config file > grok-3, alias resolved."""
+    """flag > the chat log's front matter > $CODEY_MODEL > config file > default; alias resolved."""
     from codey._request import default_model
 
     return config.resolve(flag or chat.settings.model or default_model(config.model)[0])

@@ -36,11 +36,11 @@ Markdown for the terminal.
 
 EXAMPLES = """\
 examples:
-  codey prompt "What is a monad?" --model claude-sonnet-4-0
+  codey prompt "What is a monad?" --model claude-sonnet-4-6
   git diff | codey prompt --system "Review this diff" | codey format | codey color
   codey prompt "..." | codey buffer | codey format | codey color
   codey save "What about the UK?" --file chat.md && codey prompt < chat.md
-  codey prompt -m gpt-4.1 -m claude-sonnet-4-0 "Name a prime"   # side by side
+  codey prompt -m gpt-5.5 -m claude-sonnet-4-6 "Name a prime"   # side by side
   codey prompt "Why?" --model o3 --reasoning --usage --stats
   codey prompt "What is in this picture?" -a photo.png -m gpt-4.1
   codey prompt "Is it warm in Oslo?" --functions tools.py   # asks before each call
@@ -55,7 +55,7 @@ environment:
   OPENAI_BASE_URL, XAI_BASE_URL, ANTHROPIC_BASE_URL  other API endpoints
   AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY  Azure OpenAI (models azure:DEPLOYMENT)
   AZURE_OPENAI_API_VERSION  its API version (default 2024-10-21)
-  CODEY_MODEL    the default model (else the config file's, else grok-3)
+  CODEY_MODEL    the default model (else the config file's, else grok-4.3)
   CODEY_CONFIG   the config file (default: $XDG_CONFIG_HOME/codey/config.toml,
                  else ~/.config/codey/config.toml; see codey config)
   CODEY_STATUS_DELAY  seconds without text before the status line (default 3)
@@ -108,9 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, description=description)
 
     model_help = (
-        "the model, such as gpt-4.1, grok-3 or claude-sonnet-4-0, PROVIDER:MODEL, or an "
+        "the model, such as gpt-5.5, grok-4.3 or claude-sonnet-4-6, PROVIDER:MODEL, or an "
         "alias from the config file (default: the chat log's front matter, else "
-        "$CODEY_MODEL, else the config file's model, else grok-3)"
+        "$CODEY_MODEL, else the config file's model, else grok-4.3)"
     )
 
     def model_option(

@@ -1,5 +1,6 @@
-"""What standard error says once an answer has ended: that the provider cut it
-at the token limit, and the ``--usage`` and ``--stats`` lines asked for."""
+"""What standard error says once an answer has ended: that another model answered,
+that the provider cut it at the token limit, and the ``--usage`` and ``--stats``
+lines asked for."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ if TYPE_CHECKING:
     from codey.cli._answer import Show
     from codey.cli._status import Terminal
 
-__all__ = ["CUT_REASONS", "cut_note", "extras", "report_extras", "stats_line", "usage_line"]
+__all__ = [
+    "CUT_REASONS",
+    "cut_note",
+    "extras",
+    "other_model",
+    "report_extras",
+    "stats_line",
+    "usage_line",
+]
 
 #: Finish reasons that say the answer was cut at the token limit (Chat Completions,
 #: Messages, Responses).
@@ -24,6 +33,16 @@ def cut_note(reason: Optional[str]) -> Optional[str]:
     if reason not in CUT_REASONS:
         return None
     return f"the answer was cut at the token limit (finish reason: {reason})"
+
+
+def other_model(stream: Stream) -> Optional[str]:
+    """The model that answered, when the server says it is not the one asked for."""
+    from codey._models import same_model
+
+    served = stream.served_model
+    if served is None or same_model(stream.model, served, stream.provider):
+        return None
+    return served
 
 
 def usage_line(label: str, usage: Optional[Usage]) -> str:
@@ -60,15 +79,22 @@ def stats_line(label: str, stream: Stream) -> str:
 
 
 def extras(show: Show, label: str, stream: Stream) -> str:
-    """What stderr says after an answer: that it was cut short, and the
-    ``--usage`` and ``--stats`` lines asked for."""
+    """What stderr says after an answer: that another model answered, that it was
+    cut short, and the ``--usage`` (the served model's) and ``--stats`` lines asked for."""
     lines = ""
+    served = other_model(stream)
+    if served is not None:
+        # A swap looks like success: another model's answer, at another price.
+        lines += (
+            f"codey: {stream.model} was answered by {served} (the server says so: the "
+            f"answer and its price are {served}'s)\n"
+        )
     note = cut_note(stream.finish_reason)
     if note is not None:
         # An answer the provider ended at the limit is whole to it, so this is no error.
         lines += f"codey: {label}: {note}; raise --max-tokens\n"
     if show.usage:
-        lines += usage_line(label, stream.usage)
+        lines += usage_line(served or label, stream.usage)  # who answered, at whose price
     if show.stats:
         lines += stats_line(label, stream)
     return lines

@@ -25,7 +25,7 @@ Example::
         assert fake.requests[1].headers["authorization"] == "Bearer k"
 
         fake.push(events(Text("partial"), Stall()))  # then hang up on nothing
-        with codey.stream("hi", model="claude-sonnet-4-0", api_key="k",
+        with codey.stream("hi", model="claude-sonnet-4-6", api_key="k",
                           base_url=fake.base_url("anthropic")) as stream:
             next(iter(stream))
         assert fake.requests[-1].disconnected.wait(1.0)  # the client hung up

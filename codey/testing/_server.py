@@ -47,6 +47,10 @@ class FakeProvider:
         #: whose keys replace the entry's (``{"id": ..., "max_input_tokens": ...,
         #: "capabilities": {...}}`` for Anthropic).
         self.models: list[Union[str, dict[str, Any]]] = [_DEFAULT_MODEL]
+        #: The model that answers for a name (a provider's redirect of a retired
+        #: model: ``{"grok-3": "grok-4.3"}``): the replies' ``model`` fields name it.
+        #: Any other name is answered as asked.
+        self.redirects: dict[str, str] = {}
         #: How many status polls a provider batch stays in progress for; the poll
         #: after them runs its items. ``0``: they run as the batch is created.
         self.batch_polls: int = 1
@@ -258,6 +262,7 @@ class FakeProvider:
             if reply.expired:
                 return error(500, "an expired() reply is for provider batches"), _DEFAULT_MODEL
             model = request.model or _DEFAULT_MODEL
+            model = self.redirects.get(model, model)
             body = request.json
             if isinstance(body, dict) and body.get("stream") is not True:  # one JSON object
                 reply = _whole_reply(reply, request.provider or "openai", model, kind, body)

@@ -211,7 +211,7 @@ class TestPrompt:
 
 
 class TestModelPrecedence:
-    """--model, else the front matter, else CODEY_MODEL, else grok-3."""
+    """--model, else the front matter, else CODEY_MODEL, else grok-4.3 (grok-3's replacement)."""
 
     LOG = '+++\nmodel = "claude-sonnet-4-0"\n+++\n\nhi'
 
@@ -254,7 +254,7 @@ class TestModelPrecedence:
         fake_env.push(answer("ok"))
         assert run(capsys, "prompt", "hi")[0] == 0
         assert fake_env.requests[-1].path.startswith("/xai/")
-        assert fake_env.requests[-1].json["model"] == "grok-3"
+        assert fake_env.requests[-1].json["model"] == "grok-4.3"
 
 
 class TestNoInput:

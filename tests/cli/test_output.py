@@ -92,8 +92,8 @@ class TestCutAnswer:
     def test_several_models(self, fake: FakeProvider) -> None:
         """Only the cut model gets the line, named."""
         cut = events(Text("short"), Finish("length"), Done())
-        by_model(fake, {"gpt-4.1": cut, "grok-3": answer("whole")})
-        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-3"]
+        by_model(fake, {"gpt-4.1": cut, "grok-4.3": answer("whole")})
+        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-4.3"]
         result = run_cli(*args, env=environment(fake))
         assert result.returncode == 0
         assert result.stderr.decode() == (
@@ -156,13 +156,13 @@ class TestBrokenModelSection:
     def test_marked_on_stdout(self, fake: FakeProvider) -> None:
         """-m A -m B: a model that broke mid-answer has its section say so."""
         broken = events(Pause(0.3), Text("half"), ErrorEvent("overloaded_error", "Overloaded"))
-        by_model(fake, {"gpt-4.1": broken, "grok-3": answer("ok")})
-        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-3"]
+        by_model(fake, {"gpt-4.1": broken, "grok-4.3": answer("ok")})
+        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-4.3"]
         result = run_cli(*args, env=environment(fake))
         assert result.returncode == 6
         message = "openai sent an error event (overloaded_error): Overloaded"
         assert result.stdout.decode() == (
-            "=== grok-3 ===\nok\n"
+            "=== grok-4.3 ===\nok\n"
             f"\n=== gpt-4.1 ===\nhalf\n[codey: the answer broke off here: {message}]\n"
         )
         assert result.stderr.decode() == f"codey: error: gpt-4.1: {message}\n"
@@ -210,7 +210,7 @@ class TestTerminalSafety:
 
     def test_several_models(self, fake: FakeProvider) -> None:
         fake.default = answer(HOSTILE)
-        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-3"]
+        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-4.3"]
         with Pty(args, pty_env(environment(fake))) as term:
             assert term.wait() == 0
         assert b"\x1b]0;" not in term.output

@@ -104,7 +104,7 @@ class TestSeveralModels:
 
     def test_failures(self, fake: FakeProvider, other: FakeProvider) -> None:
         """One stderr line per failed model; the others still answer; the first failure's code."""
-        fake.push(events(Text("half"), Close()))  # grok-3 (xai): 6
+        fake.push(events(Text("half"), Close()))  # grok-4.3 (xai): 6
         other.push(answer("fine"))
         env = two_servers(fake, other)
         env.pop("OPENAI_API_KEY")  # gpt-4.1 then fails before any request: missing key
@@ -112,22 +112,22 @@ class TestSeveralModels:
             "prompt",
             "hi",
             "-m",
-            "grok-3",
+            "grok-4.3",
             "-m",
             "gpt-4.1",
             "-m",
             "claude-sonnet-4-0",
             env=env,
         )
-        assert result.returncode == 6  # grok-3 is first in the order given
+        assert result.returncode == 6  # grok-4.3 is first in the order given
         lines = sorted(result.stderr.decode().splitlines())
         assert len(lines) == 2
         assert lines[0].startswith("codey: error: gpt-4.1: ")
         assert "OPENAI_API_KEY" in lines[0]
-        assert lines[1].startswith("codey: error: grok-3: ")
+        assert lines[1].startswith("codey: error: grok-4.3: ")
         out = result.stdout.decode()
         assert "=== claude-sonnet-4-0 ===\nfine\n" in out
-        assert "=== grok-3 ===\nhalf\n" in out  # what arrived is kept
+        assert "=== grok-4.3 ===\nhalf\n" in out  # what arrived is kept
         assert "gpt-4.1" not in out
 
     def test_events_each_model_has_one_final_record(
@@ -193,9 +193,9 @@ class TestCtrlC:
     def test_several_models(self, fake: FakeProvider) -> None:
         """Ctrl-C: every stream closed, what arrived shown, exit 130, nothing on stderr."""
         fake.default = events(Text("part"), Stall())
-        code, out, err = self.interrupt(fake, 2, "-m", "gpt-4.1", "-m", "grok-3")
+        code, out, err = self.interrupt(fake, 2, "-m", "gpt-4.1", "-m", "grok-4.3")
         assert (code, err) == (130, b"")
-        assert out == b"=== gpt-4.1 ===\npart\n\n=== grok-3 ===\npart\n"
+        assert out == b"=== gpt-4.1 ===\npart\n\n=== grok-4.3 ===\npart\n"
 
     def test_events(self, fake: FakeProvider) -> None:
         fake.default = events(Text("part"), Stall())
@@ -495,7 +495,7 @@ class TestCompletion:
     def test_zsh_and_fish_shapes(self, scripts: dict[str, str]) -> None:
         assert scripts["zsh"].startswith("#compdef codey\n")
         assert "'chat:talk with a model, interactively'" in scripts["zsh"]
-        assert "'*'{-m,--model}'[the model, such as gpt-4.1" in scripts["zsh"]
+        assert "'*'{-m,--model}'[the model, such as gpt-5.5" in scripts["zsh"]
         assert (
             'complete -c codey -n "__fish_seen_subcommand_from prompt" -s m -l model -x'
             in (scripts["fish"])

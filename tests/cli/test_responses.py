@@ -30,7 +30,7 @@ def prompt(fake: FakeProvider, *args: str) -> tuple[int, bytes, bytes]:
     [
         (("-m", "o3-pro"), "/openai/v1/responses"),
         (("-m", "gpt-4.1", "--api", "responses"), "/openai/v1/responses"),
-        (("-m", "grok-4", "--api", "responses"), "/xai/v1/responses"),
+        (("-m", "grok-4.3", "--api", "responses"), "/xai/v1/responses"),
         (("-m", "o3-pro", "--api", "chat"), "/openai/v1/chat/completions"),
     ],
 )

@@ -82,7 +82,13 @@ class TestSchema:
     def test_json_that_does_not_match_is_status_6(self, fake: FakeProvider) -> None:
         fake.push(answer('{"name": "Ada", "age": "old"}'))
         result = run_cli(
-            "prompt", "Who?", "-m", "grok-3", "--schema", "name str, age int", env=environment(fake)
+            "prompt",
+            "Who?",
+            "-m",
+            "grok-4.3",
+            "--schema",
+            "name str, age int",
+            env=environment(fake),
         )
         assert result.returncode == 6
         assert result.stdout == b""
@@ -102,11 +108,11 @@ class TestSchema:
 
     def test_several_models_each_checked(self, fake: FakeProvider) -> None:
         fake.responder = lambda request: answer('{"a": 1}' if request.model == "gpt-4.1" else "?")
-        result = run_cli("prompt", "?", "-m", "gpt-4.1", "-m", "grok-3", "--schema", "a int",
+        result = run_cli("prompt", "?", "-m", "gpt-4.1", "-m", "grok-4.3", "--schema", "a int",
                          env=environment(fake))  # fmt: skip
         assert result.returncode == 6
         assert result.stdout == b'=== gpt-4.1 ===\n{"a": 1}\n'
-        assert "codey: error: grok-3: xai's answer is not valid JSON" in result.stderr.decode()
+        assert "codey: error: grok-4.3: xai's answer is not valid JSON" in result.stderr.decode()
 
     def test_a_bad_concise_schema_is_a_usage_error(self, fake: FakeProvider) -> None:
         result = run_cli("prompt", "?", "--schema", "name string", env=environment(fake))

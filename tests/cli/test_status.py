@@ -71,11 +71,11 @@ class TestStatusLine:
         """-m A -m B on a terminal: a progress line while waiting, then the sections."""
         fake.default = events(Pause(0.5), Text("ok"), Finish(), Done())
         env = pty_env(environment(fake))
-        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-3"]
+        args = ["prompt", "hi", "-m", "gpt-4.1", "-m", "grok-4.3"]
         with Pty(args, env, pipe_stdout=True) as term:
-            term.read_until(b"gpt-4.1 waiting, grok-3 waiting")
+            term.read_until(b"gpt-4.1 waiting, grok-4.3 waiting")
             assert term.wait() == 0
             out = term.stdout()
         assert term.output.endswith(ERASE)
         sections = sorted(section.strip(b"\n") for section in out.split(b"\n\n"))
-        assert sections == [b"=== gpt-4.1 ===\nok", b"=== grok-3 ===\nok"]
+        assert sections == [b"=== gpt-4.1 ===\nok", b"=== grok-4.3 ===\nok"]

@@ -114,7 +114,7 @@ class TestAttach:
         [
             ("gone.png", "gpt-4.1", 1, "gone.png: No such file or directory"),
             ("notes.txt", "gpt-4.1", 3, "cannot tell what notes.txt is"),
-            ("paper.pdf", "grok-3", 3, "xai cannot take application/pdf"),
+            ("paper.pdf", "grok-4.3", 3, "xai cannot take application/pdf"),
         ],
     )
     def test_faults(
@@ -288,7 +288,7 @@ class TestTools:
             "--yes",
             "--events",
             "-m",
-            "xai:grok-3",
+            "xai:grok-4.3",
         )
         assert result.returncode == 0, result.stderr
         records = [json.loads(line) for line in result.stdout.decode().splitlines()]
@@ -333,7 +333,7 @@ class TestTools:
             "-m",
             "gpt-4.1",
             "-m",
-            "grok-3",
+            "grok-4.3",
             env=env,
             cwd=work,
         )

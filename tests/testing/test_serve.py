@@ -51,7 +51,7 @@ class TestMissingKeyHint:
 
     @pytest.mark.parametrize(
         ("model", "variable"),
-        [("grok-3", "XAI_API_KEY"), ("claude-sonnet-4-0", "ANTHROPIC_API_KEY")],
+        [("grok-4.3", "XAI_API_KEY"), ("claude-sonnet-4-0", "ANTHROPIC_API_KEY")],
     )
     def test_every_provider(
         self, capsys: pytest.CaptureFixture[str], model: str, variable: str
@@ -223,7 +223,7 @@ class TestServe:
         assert env["OPENAI_BASE_URL"].endswith("/v1")
         assert 'codey prompt "hello" --model gpt-4.1' in served.lines
 
-    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-3", "claude-sonnet-4-0", "o3-pro"])
+    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-4.3", "claude-sonnet-4-0", "o3-pro"])
     def test_codey_prompt_against_it(self, served: Served, model: str) -> None:
         """codey prompt, a real process with the printed environment, streams the
         echo of the prompt."""
@@ -335,7 +335,7 @@ class TestRun:
         assert (done.returncode, done.stderr) == (0, "")
         assert done.stdout == "You said: Explain chunked encoding\n"
 
-    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-4", "claude-sonnet-4-5"])
+    @pytest.mark.parametrize("model", ["gpt-4.1", "grok-4.3", "claude-sonnet-4-5"])
     def test_every_provider_points_at_it(self, model: str) -> None:
         done = self.run(sys.executable, "-m", "codey", "prompt", "hi", "--model", model)
         assert (done.returncode, done.stdout, done.stderr) == (0, "You said: hi\n", "")
