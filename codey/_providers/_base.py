@@ -168,7 +168,6 @@ class ServiceProvider:
     def __repr__(self) -> str:
         return f"<provider {self.name} ({self.wire_name}) {self.default_base_url}>"
 
-
     @property
     def name(self) -> str:
         return self.service.name
@@ -290,7 +289,6 @@ class Provider(Protocol):
     #: (Responses): the wire format.
     wire: str
     service: Service
-
 
     @property
     def name(self) -> str: ...
