@@ -172,6 +172,28 @@ class TestWhatTheModelDoesNotTake:
             assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
 
     @pytest.mark.parametrize(
+        ("model", "extra", "words"),
+        [
+            ("claude-haiku-4-5", {"thinking_budget": 2048}, "give one"),
+            ("anthropic:claude-next", {"thinking_budget": 2048}, "give one"),
+            (
+                "claude-sonnet-5",
+                {"schema": "answer str"},
+                "drop effort= .or thinking_budget=. or schema=",
+            ),
+            ("claude-sonnet-5", {"tools": [weather], "run_tools": True}, "without effort="),
+        ],
+    )
+    def test_what_cannot_go_with_an_effort(
+        self, fake: FakeProvider, model: str, extra: dict[str, Any], words: str
+    ) -> None:
+        """Thinking asked for twice; Anthropic's forced answer tool and tool rounds,
+        which thinking cannot join (as with a budget)."""
+        with pytest.raises(codey.UnsupportedOptionError, match=words):
+            codey.stream("hi", **options(fake, model, effort="low", **extra))
+        assert fake.requests == []
+
+    @pytest.mark.parametrize(
         "model", ["claude-sonnet-5", "claude-opus-4-7", "o3", "gpt-5.6-sol", "gpt-6-astra"]
     )
     def test_a_temperature_the_model_refuses_is_refused_before_sending(
@@ -219,6 +241,28 @@ class TestBatches:
         )
         efforts = sorted(request.json["output_config"]["effort"] for request in fake.requests)
         assert efforts == ["high", "low"]  # the line's effort wins over batch()'s old name
+
+    def test_a_provider_batch_is_shaped_as_a_stream_is(
+        self, fake: FakeProvider, tmp_path: Path
+    ) -> None:
+        """Message Batches get the adaptive form; a line the model refuses fails alone."""
+        fake.default = answer("ok")
+        output = tmp_path / "out.jsonl"
+        lines = [
+            {"id": "fine", "prompt": "hi", "options": {"effort": "max"}},
+            {"id": "refused", "prompt": "hi", "options": {"thinking_budget": 2048}},
+        ]
+        kwargs = options(fake, "claude-sonnet-5", poll_interval=0.01)
+        summary = codey.batch(lines, str(output), provider_batch=True, **kwargs)
+        assert (summary.done, summary.failed) == (1, 1)
+        [batch] = fake.batches
+        assert batch.custom_ids == ("fine",)
+        body = batch.requests[0].json
+        assert (body["thinking"], body["output_config"]) == (
+            {"type": "adaptive"},
+            {"effort": "max"},
+        )
+        assert "instead of thinking_budget=" in output.read_text(encoding="utf-8")
 
 
 class TestTheFakeRefusesWhatTheAPIRefuses:
