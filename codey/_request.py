@@ -30,6 +30,7 @@ __all__ = [
     "default_model",
     "messages",
     "request_spec",
+    "shaped",
     "targets",
 ]
 
