@@ -221,7 +221,7 @@ def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]
     """
     from codey import _models
     from codey._errors import UnsupportedOptionError
-    from codey._providers.anthropic import EFFORT_BUDGETS, budget_for
+    from codey._providers.anthropic import ADAPTIVE_EFFORTS, EFFORT_BUDGETS, budget_for
 
     sent = dict(sent)
     effort = sent.get("effort")
@@ -234,8 +234,15 @@ def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]
                 f"{model} takes no {name} (the model table says it takes "
                 f"{', '.join(info.sampling) or 'no sampling setting'}): drop {name}="
             )
+    # The efforts it takes: a budget model's are codey's budgets; an adaptive model
+    # whose row lists none takes Anthropic's; None: not known, not checked.
+    taken = info.efforts
+    if info.thinking == "budget":
+        taken = ("none", *EFFORT_BUDGETS)
+    elif taken is None and info.thinking == "adaptive":
+        taken = ADAPTIVE_EFFORTS
     if "thinking_budget" in sent and info.thinking in ("adaptive", "none"):
-        values = f" ({', '.join(info.efforts)})" if info.efforts else ""
+        values = f" ({', '.join(taken)})" if taken else ""
         if info.thinking == "adaptive" or info.reasoning:
             how = "thinks adaptively" if info.thinking == "adaptive" else "takes no thinking budget"
             raise UnsupportedOptionError(
@@ -244,15 +251,13 @@ def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]
         raise UnsupportedOptionError(f"{model} takes no thinking budget: drop thinking_budget=")
     if effort is None:
         return sent
-    budget = info.thinking == "budget"
-    taken = ("none", *EFFORT_BUDGETS) if budget else info.efforts
     if taken is not None and effort not in taken:
         raise UnsupportedOptionError(
             f"{model} takes effort {', '.join(taken)}, not {effort!r}"
             if taken
             else f"{model} takes no effort setting: drop effort={effort!r}"
         )
-    if budget:  # its thinking is asked for as tokens
+    if info.thinking == "budget":  # its thinking is asked for as tokens
         del sent["effort"], sent["reasoning_effort"]
         if "thinking_budget" in sent:
             raise UnsupportedOptionError(

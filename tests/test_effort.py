@@ -126,6 +126,7 @@ class TestWhatTheModelDoesNotTake:
         [
             ("claude-sonnet-5", "none", "low, medium, high, xhigh, max"),
             ("claude-sonnet-5", "minimal", "low, medium, high, xhigh, max"),
+            ("claude-sonnet-4-6", "none", "low, medium, high, xhigh, max"),  # Anthropic's set
             ("claude-haiku-4-5", "minimal", "none, low, medium, high, xhigh, max"),
             ("gpt-5.6-sol", "minimal", "none, low, medium, high, xhigh"),
             ("o3", "xhigh", "low, medium, high"),

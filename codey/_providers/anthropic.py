@@ -29,6 +29,9 @@ MIN_THINKING_BUDGET = 1024
 #: it advises batches), max leaves the default answer its 4096 tokens within
 #: those models' 64000-token output limit. See docs/library.rst.
 EFFORT_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768, "max": 57344}
+#: ``output_config.effort``'s values, for a model that thinks adaptively and whose
+#: row does not list its own (Anthropic's extended-thinking guide, read 2026-12-07).
+ADAPTIVE_EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
 def budget_for(effort: str, max_tokens: Optional[int]) -> int:
