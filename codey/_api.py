@@ -55,6 +55,7 @@ def stream(
     max_tool_rounds: int = 5,
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
     api: Optional[str] = None,
+    effort: Optional[str] = None,
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
@@ -72,9 +73,11 @@ def stream(
     :param retries: how many times a failure before any text is retried.
     :param session: a ``requests.Session`` of your own (proxies, CA bundle, adapters).
     :param deadline: one bound, in seconds, over the whole call, retries included.
-    :param reasoning_effort: ``minimal``, ``low``, ``medium`` or ``high`` for OpenAI-style
-        models (else ValueError).
-    :param thinking_budget: tokens of extended thinking for Anthropic models.
+    :param reasoning_effort: the old name of ``effort``, the same setting (both at once
+        with different values: ValueError).
+    :param thinking_budget: tokens of extended thinking, for the Anthropic models that
+        think on a budget (UnsupportedOptionError for those that think adaptively:
+        they take ``effort``).
     :param fallbacks: models to try in turn when the model fails before any text.
         ``api_key`` and ``base_url`` apply to the first model only.
     :param cancel: a ``threading.Event``; setting it, from any thread, closes the stream.
@@ -98,6 +101,12 @@ def stream(
     :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
         for the model's service; default: the model's own (Responses for models only
         it serves, such as o3-pro). Like ``api_key``, it applies to the first model only.
+    :param effort: how hard a reasoning model thinks: ``none``, ``minimal``, ``low``,
+        ``medium``, ``high``, ``xhigh`` or ``max`` (else ValueError), sent in each
+        provider's form. A value the model does not take (its row of the model table,
+        :func:`model_info`) is an UnsupportedOptionError listing those it does; a model
+        the table does not know gets it unchecked. So is a sampling setting
+        (``temperature``) the model refuses.
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
@@ -126,7 +135,14 @@ def stream(
                 provider=target.provider,
                 model=target.model,
                 request=target.provider.build_request(
-                    request_spec(target.model, conversation, checked, tool_specs, answer_schema),
+                    request_spec(
+                        target.model,
+                        conversation,
+                        checked,
+                        tool_specs,
+                        answer_schema,
+                        provider=target.provider.name,
+                    ),
                     target.key,
                     target.url,
                 ),

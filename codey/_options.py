@@ -21,6 +21,7 @@ __all__ = [
     "APIS",
     "BATCH",
     "CONFIG",
+    "EFFORTS",
     "FLAG",
     "KEYWORD",
     "LINE",
@@ -30,13 +31,17 @@ __all__ = [
     "Option",
     "check",
     "named",
+    "overlay",
 ]
 
 #: Where an option is accepted (see the module's docstring).
 KEYWORD, FLAG, CONFIG, LINE, BATCH, SPEC = "keyword", "flag", "config", "line", "batch", "spec"
 
-#: ``reasoning_effort``'s values, checked by the library and the command line alike.
-REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+#: ``effort``'s values (and ``reasoning_effort``'s, its old name), from none to the most;
+#: each model takes its own subset (its row of the model table says which).
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+#: The old name of :data:`EFFORTS` (names are never removed).
+REASONING_EFFORTS = EFFORTS
 #: ``api``'s values: Chat Completions or the Responses API (``codey._providers.APIS``).
 APIS = ("chat", "responses")
 
@@ -174,8 +179,8 @@ def _row(name: str, type: str, check: Check, default: Any, *where: str, **flag: 
 
 _SHAPE = (FLAG, CONFIG, LINE, BATCH)  # the settings that can be written down as data
 
-#: Every ``stream()`` keyword but the prompt. The first ten, in this order, are a
-#: config file's model settings and the command line's request flags.
+#: Every ``stream()`` keyword but the prompt. The first ten, in this order, and
+#: ``effort`` are a config file's model settings and the command line's request flags.
 OPTIONS: tuple[Option, ...] = (
     _row("system", "Optional[str]", _text, None, *_SHAPE, help="a system message", metavar="TEXT"),
     _row(
@@ -234,8 +239,8 @@ OPTIONS: tuple[Option, ...] = (
         None,
         *_SHAPE,
         SPEC,
-        choices=REASONING_EFFORTS,
-        help="how hard an OpenAI-style reasoning model thinks: " + ", ".join(REASONING_EFFORTS),
+        choices=EFFORTS,
+        help="the old name of --effort, the same setting",
         metavar="EFFORT",
     ),
     _row(
@@ -245,7 +250,8 @@ OPTIONS: tuple[Option, ...] = (
         None,
         *_SHAPE,
         SPEC,
-        help="turn on Anthropic extended thinking with this many tokens (at least 1024)",
+        help="turn on Anthropic extended thinking with this many tokens (at least 1024), "
+        "for the models that take a budget (the others take --effort)",
         metavar="TOKENS",
     ),
     _row(
@@ -284,6 +290,19 @@ OPTIONS: tuple[Option, ...] = (
     _row("run_tools", "bool", _flag, False),
     _row("max_tool_rounds", "int", _positive_int, 5),
     _row("on_response", "Optional[Callable[[int, Mapping[str, str]], None]]", _any, None),
+    _row(
+        "effort",
+        "Optional[str]",
+        _any,
+        None,
+        *_SHAPE,
+        SPEC,
+        choices=EFFORTS,
+        help="how hard a reasoning model thinks: " + ", ".join(EFFORTS) + "; each model "
+        "takes its own values (codey models --json lists them) and codey sends it in "
+        "the provider's form",
+        metavar="EFFORT",
+    ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -292,6 +311,18 @@ _BY_NAME = {option.name: option for option in OPTIONS}
 def named(where: str) -> tuple[str, ...]:
     """The names of the options accepted ``where`` (``FLAG``, ``CONFIG``...), in table order."""
     return tuple(option.name for option in OPTIONS if where in option.where)
+
+
+#: Settings that are one by two names: a new name and its old one.
+_SAME = ("effort", "reasoning_effort")
+
+
+def overlay(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over``'s options over ``base``'s (a batch line's over ``batch()``'s keywords);
+    ``effort`` given by either name in ``over`` replaces it by both in ``base``."""
+    if any(over.get(name) is not None for name in _SAME):
+        base = {name: value for name, value in base.items() if name not in _SAME}
+    return {**base, **over}
 
 
 def check(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -303,4 +334,10 @@ def check(options: Mapping[str, Any]) -> dict[str, Any]:
         if value is None and (option.default is None or option.type.startswith("Optional[")):
             continue
         checked[name] = option.check(name, value)
+    effort, old = checked.get("effort"), checked.get("reasoning_effort")
+    if effort is not None and old is not None and effort != old:
+        raise ValueError(
+            f"effort={effort!r} and reasoning_effort={old!r} differ: they are one setting "
+            "(reasoning_effort is its old name); give one"
+        )
     return checked

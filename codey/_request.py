@@ -29,6 +29,7 @@ __all__ = [
     "default_model",
     "messages",
     "request_spec",
+    "shaped",
     "targets",
 ]
 
@@ -192,8 +193,78 @@ def request_spec(
     options: Mapping[str, Any],
     tools: tuple[ToolSpec, ...] = (),
     schema: Optional[AnswerSchema] = None,
+    provider: Optional[str] = None,
 ) -> RequestSpec:
     """The request for ``model``: the options the providers send, taken from ``options``
-    (checked already, by :func:`codey._options.check`)."""
+    (checked already, by :func:`codey._options.check`), shaped to what the model takes
+    by its row of the model table at ``provider`` (see :func:`shaped`).
+    ``reasoning_effort`` is ``effort``'s old name: both carry the one value."""
     sent = {name: options[name] for name in _SENT if options.get(name) is not None}
+    effort = sent.get("effort", sent.get("reasoning_effort"))
+    if effort is not None:  # one setting by two names: the providers read ``effort``
+        sent["effort"] = sent["reasoning_effort"] = effort
+    if provider is not None:
+        sent = shaped(model, provider, sent)
     return RequestSpec(model=model, messages=conversation, tools=tools, schema=schema, **sent)
+
+
+def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]:
+    """The options ``sent`` to ``model`` at ``provider``, held to its row of the model table.
+
+    A setting the row says the model refuses (an effort it does not take, a sampling
+    setting, a thinking budget for a model that thinks adaptively) is an
+    UnsupportedOptionError naming the model, raised before anything is sent; a
+    model the table does not know gets what was given, unchecked (its provider
+    decides). A model that thinks on a budget gets its effort as a budget.
+    """
+    from codey import _models
+    from codey._errors import UnsupportedOptionError
+    from codey._providers.anthropic import ADAPTIVE_EFFORTS, EFFORT_BUDGETS, budget_for
+
+    sent = dict(sent)
+    effort = sent.get("effort")
+    info = _models.find(model, provider)
+    if info is None:
+        return sent
+    for name in _SAMPLING:
+        if name in sent and info.sampling is not None and name not in info.sampling:
+            raise UnsupportedOptionError(
+                f"{model} takes no {name} (the model table says it takes "
+                f"{', '.join(info.sampling) or 'no sampling setting'}): drop {name}="
+            )
+    # The efforts it takes: a budget model's are codey's budgets; an adaptive model
+    # whose row lists none takes Anthropic's; None: not known, not checked.
+    taken = info.efforts
+    if info.thinking == "budget":
+        taken = ("none", *EFFORT_BUDGETS)
+    elif taken is None and info.thinking == "adaptive":
+        taken = ADAPTIVE_EFFORTS
+    if "thinking_budget" in sent and info.thinking in ("adaptive", "none"):
+        values = f" ({', '.join(taken)})" if taken else ""
+        if info.thinking == "adaptive" or info.reasoning:
+            how = "thinks adaptively" if info.thinking == "adaptive" else "takes no thinking budget"
+            raise UnsupportedOptionError(
+                f"{model} {how}: set effort={values} instead of thinking_budget="
+            )
+        raise UnsupportedOptionError(f"{model} takes no thinking budget: drop thinking_budget=")
+    if effort is None:
+        return sent
+    if taken is not None and effort not in taken:
+        raise UnsupportedOptionError(
+            f"{model} takes effort {', '.join(taken)}, not {effort!r}"
+            if taken
+            else f"{model} takes no effort setting: drop effort={effort!r}"
+        )
+    if info.thinking == "budget":  # its thinking is asked for as tokens
+        del sent["effort"], sent["reasoning_effort"]
+        if "thinking_budget" in sent:
+            raise UnsupportedOptionError(
+                f"effort= and thinking_budget= both set {model}'s thinking budget: give one"
+            )
+        if effort != "none":
+            sent["thinking_budget"] = budget_for(effort, sent.get("max_tokens"))
+    return sent
+
+
+#: The sampling settings codey sends, as a model table row's ``sampling`` names them.
+_SAMPLING = ("temperature",)

@@ -302,8 +302,9 @@ request settings for every model, and for one (by its name or its alias's
 target; the model's own table wins): \fBsystem\fR (used when the chat log has
 no system message), \fBmax_tokens\fR, \fBtemperature\fR,
 \fBchunk_timeout\fR, \fBconnect_timeout\fR, \fBdeadline\fR,
-\fBreasoning_effort\fR, \fBthinking_budget\fR.
-A command\-line option always wins.
+\fBeffort\fR (\fBreasoning_effort\fR, its old name), \fBthinking_budget\fR.
+A command\-line option always wins; a setting the model does not take (a
+\fBtemperature\fR for claude\-sonnet\-5, say) is an error when that model is used.
 .TP
 .B [providers.NAME]
 another service: \fBkind\fR (\fB"openai"\fR for Chat Completions,

@@ -36,12 +36,14 @@ def test_the_request_spec_carries_what_the_table_sends() -> None:
 def test_the_library_checks_the_reasoning_effort(fake: FakeProvider) -> None:
     """The allowed values are the table's: a ValueError naming them, no request sent."""
     with pytest.raises(
-        ValueError, match="reasoning_effort must be one of minimal, low, medium, high"
+        ValueError,
+        match="reasoning_effort must be one of none, minimal, low, medium, high, xhigh, max",
     ):
-        codey.stream("hi", **kwargs_for(fake, "openai", reasoning_effort="max"))
+        codey.stream("hi", **kwargs_for(fake, "openai", reasoning_effort="extreme"))
     assert fake.requests == []
     fake.push(answer("ok"))
-    assert codey.complete("hi", **kwargs_for(fake, "openai", reasoning_effort="minimal")) == "ok"
+    options = kwargs_for(fake, "openai", model="gpt-unlisted", reasoning_effort="minimal")
+    assert codey.complete("hi", **options) == "ok"  # a model the table does not know
     assert fake.requests[-1].json["reasoning_effort"] == "minimal"
 
 
@@ -51,7 +53,7 @@ def test_a_batch_line_with_a_bad_reasoning_effort_fails_alone(
     fake.push(answer("ok"))
     output = tmp_path / "out.jsonl"
     lines = [
-        {"id": "bad", "prompt": "hi", "options": {"reasoning_effort": "max"}},
+        {"id": "bad", "prompt": "hi", "options": {"reasoning_effort": "extreme"}},
         {"id": "good", "prompt": "hi"},
     ]
     summary = codey.batch(lines, str(output), parallel=1, **kwargs_for(fake, "openai"))

@@ -109,7 +109,7 @@ class TestEvents:
 class TestReasoningOptions:
     def test_reasoning_effort_for_openai_style(self, fake):
         fake.push(answer("ok"), answer("ok"))
-        codey.complete("hi", **kwargs_for(fake, "openai", reasoning_effort="high"))
+        codey.complete("hi", **kwargs_for(fake, "openai", model="o3", reasoning_effort="high"))
         assert fake.requests[-1].json["reasoning_effort"] == "high"
         codey.complete("hi", **kwargs_for(fake, "xai", reasoning_effort="low"))
         assert fake.requests[-1].json["reasoning_effort"] == "low"
@@ -124,9 +124,9 @@ class TestReasoningOptions:
     @pytest.mark.parametrize(
         ("provider", "options", "words"),
         [
-            ("anthropic", {"reasoning_effort": "high"}, "thinking_budget"),
-            ("openai", {"thinking_budget": 2048}, "reasoning_effort"),
-            ("xai", {"thinking_budget": 2048}, "reasoning_effort"),
+            ("anthropic", {"reasoning_effort": "minimal"}, "takes effort none, low, medium"),
+            ("openai", {"thinking_budget": 2048}, "drop thinking_budget="),
+            ("xai", {"thinking_budget": 2048}, "effort="),
             ("anthropic", {"thinking_budget": 10}, "at least 1024"),
             ("anthropic", {"thinking_budget": 2048, "max_tokens": 1000}, "larger"),
         ],

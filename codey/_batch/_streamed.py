@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 import attrs
 
+from codey import _options
 from codey._batch._files import BatchLine, OutputFile, lines_to_run
 from codey._batch._limiter import Limiter, Ticket
 from codey._batch._records import NO_JSON, BatchSummary, Tally, failure, success
@@ -244,7 +245,7 @@ class _Run:
         def observe(status: int, headers: Mapping[str, str]) -> None:
             limiter.observe(ticket, status, headers)
 
-        options = {**self.options, **line.options}
+        options = _options.overlay(self.options, line.options)
         try:
             answer = stream(line.prompt, model=model, on_response=observe, **options)
         except (CodeyError, ValueError, TypeError) as exc:  # this line's setup: its record

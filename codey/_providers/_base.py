@@ -254,6 +254,9 @@ class RequestSpec:
     cache: bool = False
     #: The tools the model may call (their name, description and JSON schema).
     tools: tuple[ToolSpec, ...] = ()
+    #: How hard the model thinks (``none`` ... ``max``), in the provider's form on the
+    #: wire; ``reasoning_effort`` is its old name, set to the same by ``request_spec()``.
+    effort: Optional[str] = None
 
 
 @attrs.frozen

@@ -24,6 +24,30 @@ API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 #: The smallest thinking budget the API accepts.
 MIN_THINKING_BUDGET = 1024
+#: The thinking budget each effort asks of a model that thinks on a budget (the
+#: model table's ``thinking: "budget"``): the API's minimum, then four times more
+#: per step; xhigh is the most Anthropic advises on a streamed request (above 32K
+#: it advises batches), max leaves the default answer its 4096 tokens within
+#: those models' 64000-token output limit. See docs/library.rst.
+EFFORT_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768, "max": 57344}
+#: ``output_config.effort``'s values, for a model that thinks adaptively and whose
+#: row does not list its own (Anthropic's extended-thinking guide, read 2026-12-07).
+ADAPTIVE_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def budget_for(effort: str, max_tokens: Optional[int]) -> int:
+    """The thinking budget of ``effort``, at most half of ``max_tokens`` (the answer
+    keeps room after the thinking), never under the API's minimum."""
+    budget = EFFORT_BUDGETS[effort]
+    if max_tokens is None:
+        return budget
+    budget = min(budget, max(MIN_THINKING_BUDGET, max_tokens // 2))
+    if budget >= max_tokens:
+        raise UnsupportedOptionError(
+            f"max_tokens ({max_tokens}) leaves no room for thinking: the smallest "
+            f"budget is {MIN_THINKING_BUDGET} tokens; raise max_tokens or drop effort="
+        )
+    return budget
 
 
 def _max_tokens(spec: RequestSpec) -> int:
@@ -34,8 +58,6 @@ def _max_tokens(spec: RequestSpec) -> int:
         raise UnsupportedOptionError(
             f"thinking_budget must be at least {MIN_THINKING_BUDGET} tokens, not {budget}"
         )
-    if spec.temperature is not None:
-        raise UnsupportedOptionError("anthropic does not accept a temperature with thinking")
     if spec.max_tokens is None:
         return budget + DEFAULT_MAX_TOKENS
     if spec.max_tokens <= budget:
@@ -43,6 +65,11 @@ def _max_tokens(spec: RequestSpec) -> int:
             f"max_tokens ({spec.max_tokens}) must be larger than thinking_budget ({budget})"
         )
     return spec.max_tokens
+
+
+def _thinks(spec: RequestSpec) -> bool:
+    """Whether the request asks for thinking (on a budget, or adaptive with an effort)."""
+    return spec.thinking_budget is not None or spec.effort is not None
 
 
 def _input(arguments: str) -> Any:
@@ -186,16 +213,17 @@ class Messages(ServiceProvider):
         return headers
 
     def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
-        if spec.reasoning_effort is not None:
+        if spec.effort is not None and spec.thinking_budget is not None:
             raise UnsupportedOptionError(
-                "reasoning_effort is for OpenAI-style models; anthropic models take "
-                "thinking_budget= (tokens)"
+                "effort= and thinking_budget= are two ways to ask for thinking: give one"
             )
-        if spec.schema is not None and spec.thinking_budget is not None:
+        if spec.schema is not None and _thinks(spec):
             raise UnsupportedOptionError(
                 "anthropic cannot think while made to answer to a schema (a forced tool): "
-                "drop thinking_budget= or schema="
+                "drop effort= (or thinking_budget=) or schema="
             )
+        if spec.temperature is not None and _thinks(spec):
+            raise UnsupportedOptionError("anthropic does not accept a temperature with thinking")
         system = [message.content for message in spec.messages if message.role == "system"]
         body: dict[str, Any] = {
             "model": spec.model,
@@ -219,6 +247,9 @@ class Messages(ServiceProvider):
             body["temperature"] = spec.temperature
         if spec.thinking_budget is not None:
             body["thinking"] = {"type": "enabled", "budget_tokens": spec.thinking_budget}
+        elif spec.effort is not None:  # adaptive thinking, as hard as asked
+            body["thinking"] = {"type": "adaptive"}
+            body["output_config"] = {"effort": spec.effort}
         if spec.cache:
             _mark_cache(body)
         if spec.schema is not None:
@@ -259,10 +290,11 @@ class Messages(ServiceProvider):
                 continue
             results = None
             if message.tool_calls:
-                if spec.thinking_budget is not None:
+                if _thinks(spec):
                     raise UnsupportedOptionError(
                         "codey cannot send Anthropic's thinking blocks back, which a tool "
-                        "round with thinking needs: run tools without thinking_budget"
+                        "round with thinking needs: run tools without effort= or "
+                        "thinking_budget"
                     )
                 blocks: list[dict[str, Any]] = []
                 if message.content:

@@ -68,8 +68,8 @@ class ChatCompletions(ServiceProvider):
             body[max_tokens_field(self.service, base_url)] = spec.max_tokens
         if spec.temperature is not None:
             body["temperature"] = spec.temperature
-        if spec.reasoning_effort is not None:
-            body["reasoning_effort"] = spec.reasoning_effort
+        if spec.effort is not None:
+            body["reasoning_effort"] = spec.effort
         if spec.schema is not None:
             body["response_format"] = self._response_format(spec.schema)
         # cache=True: these services cache long prompts by themselves; nothing to mark.
@@ -224,8 +224,9 @@ def refuse_thinking_budget(name: str, spec: RequestSpec) -> None:
     """OpenAI-style services take ``reasoning_effort``; ``thinking_budget`` is Anthropic's."""
     if spec.thinking_budget is not None:
         raise UnsupportedOptionError(
-            f"thinking_budget is for Anthropic models; {name} models take "
-            "reasoning_effort= (low, medium, high)"
+            f"thinking_budget is for Anthropic models that think on a budget; {name} "
+            "models take effort= (none, minimal, low, medium, high, xhigh, max: each "
+            "model its own)"
         )
 
 

@@ -102,8 +102,8 @@ class Responses(ServiceProvider):
             body["max_output_tokens"] = spec.max_tokens
         if spec.temperature is not None:
             body["temperature"] = spec.temperature
-        if spec.reasoning_effort is not None:
-            body["reasoning"] = {"effort": spec.reasoning_effort, "summary": "auto"}
+        if spec.effort is not None:
+            body["reasoning"] = {"effort": spec.effort, "summary": "auto"}
         # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
         return body
 

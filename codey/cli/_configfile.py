@@ -169,8 +169,11 @@ class _Checker:
                 )
             try:  # the table's check, the library's and the flag's
                 checked.update(_options.check({key: value}))
+                _options.check(checked)  # effort and its old name, reasoning_effort, agree
             except (ValueError, TypeError) as exc:
                 raise self.error(self.line_of(where, key), str(exc)) from None
+        if "reasoning_effort" in checked:  # one setting: a later table's effort overrides it
+            checked["effort"] = checked.pop("reasoning_effort")
         return checked
 
     def provider(self, name: str, value: object) -> ProviderConfig:

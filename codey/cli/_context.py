@@ -123,6 +123,9 @@ class Run:
 
 def problem(args: argparse.Namespace) -> Optional[str]:
     """What is wrong with the arguments together (the command's own check), if anything."""
+    effort, old = getattr(args, "effort", None), getattr(args, "reasoning_effort", None)
+    if effort and old and effort != old:
+        return "argument --effort: not allowed with a different --reasoning-effort (its old name)"
     check = getattr(args, "check", None)
     return check(args) if check is not None else None
 

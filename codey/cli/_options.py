@@ -60,6 +60,10 @@ def model_options(
     options: dict[str, Any] = {"model": model}
     for name in MODEL_SETTINGS:
         value = getattr(args, name, None)
+        if name == "effort" and value is None:  # --reasoning-effort is its old name
+            value = getattr(args, "reasoning_effort", None)
+        elif name == "reasoning_effort":
+            continue
         if value is None:
             value = settings.get(name)
         if value is not None:

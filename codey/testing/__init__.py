@@ -75,6 +75,22 @@ without any HTTP framing. A :attr:`FakeProvider.responder` is called (with a
 :class:`RecordedRequest`) for each request when the queue is empty, before the
 default.
 
+Refusals. As the real APIs do, the fake answers 400, with the provider's own
+error body and words, to what they refuse for a model (while
+:attr:`FakeProvider.refuse_like_the_api` is true, the default), before taking a
+reply: for Claude Opus 4.7 and later, Sonnet 5 and Fable, budget thinking
+(``thinking.type: "enabled"``: "Use "thinking.type.adaptive" and
+"output_config.effort"..."), a non-default ``temperature``, ``top_p`` or
+``top_k`` ("`temperature` is deprecated for this model.") and an
+``output_config.effort`` outside ``low|medium|high|xhigh|max``; for Claude
+Haiku 4.5, Sonnet 4.5 and Opus 4.5, adaptive thinking; for OpenAI's reasoning
+models (o1, o3, o4-mini, gpt-5 and later), a non-default ``temperature`` or
+``top_p`` and an effort the model does not take; over Chat Completions, function
+tools with ``reasoning_effort`` for gpt-5.4 and gpt-5.5 ("...Please use
+/v1/responses instead."), and function tools for gpt-5.6 (unless
+``reasoning_effort`` is ``none``) and gpt-6 ("To use function tools, use
+/v1/responses"). A provider batch's item gets the same 400 as its result.
+
 Whole replies. A request whose JSON body does not say ``"stream": true`` is
 answered, as the APIs answer it, with one JSON object (``application/json``): a
 ``chat.completion``, a Messages ``message`` or a Responses ``response`` made
@@ -155,7 +171,8 @@ from typing import Any, Optional  # noqa: F401
 # The modules, each importing (at run time) only those before it: _common (what
 # every part shares), _steps, _replies, _sse (what every renderer shares), _chat,
 # _messages and _responses (one wire format each), _render (the registry of wire
-# formats; a reply's body), _requests, _whole (a reply as one whole body, for
+# formats; a reply's body), _requests, _refusals (what the real APIs refuse, per
+# model), _whole (a reply as one whole body, for
 # batches), _batchwire and _batches (provider batches: their wire side; their
 # routes and life), _connection (one client's
 # HTTP/1.1), _server (FakeProvider) and _demo (python -m codey.testing serve).

@@ -18,6 +18,7 @@ from codey.testing._batches import _Batches
 from codey.testing._batchwire import FakeBatch
 from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
 from codey.testing._connection import _Connection, _wait_readable
+from codey.testing._refusals import _refusal
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
 from codey.testing._requests import RecordedRequest
@@ -51,6 +52,11 @@ class FakeProvider:
         #: model: ``{"grok-3": "grok-4.3"}``): the replies' ``model`` fields name it.
         #: Any other name is answered as asked.
         self.redirects: dict[str, str] = {}
+        #: Whether a request the real API refuses for its model (``codey.testing``'s
+        #: own table: budget thinking or a temperature for Claude Sonnet 5, function
+        #: tools with an effort over Chat Completions for gpt-5.4...) gets the real
+        #: API's 400 and error body, before any reply is taken from the queue.
+        self.refuse_like_the_api: bool = True
         #: How many status polls a provider batch stays in progress for; the poll
         #: after them runs its items. ``0``: they run as the batch is created.
         self.batch_polls: int = 1
@@ -237,6 +243,9 @@ class FakeProvider:
             self._changed.notify_all()
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
+        refusal = _refusal(request) if self.refuse_like_the_api else None
+        if refusal is not None:
+            return refusal
         with self._lock:
             if self._queue:
                 return self._queue.popleft()

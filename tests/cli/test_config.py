@@ -462,7 +462,7 @@ class TestErrors:
             ),
             ('[models."gpt-4.1"]\ntemperature = -1\n', 2, "temperature must not be negative"),
             ("[defaults]\nchunk_timeout = 0\n", 2, "chunk_timeout must be a positive number"),
-            ('[defaults]\nreasoning_effort = "max"\n', 2, "reasoning_effort must be one of"),
+            ('[defaults]\nreasoning_effort = "most"\n', 2, "reasoning_effort must be one of"),
             ('[models.o3]\napi = "completions"\n', 2, "api must be one of chat, responses"),
             ("model = 3\n", 1, "model must be a string"),
             ('# a comment\nmdoel = "x"\n', 2, "unknown setting 'mdoel'"),

@@ -315,7 +315,7 @@ class TestReasoningUsageStats:
             "prompt", "hi", "-m", "o3", "--thinking-budget", "2048", env=environment(fake)
         )
         assert result.returncode == 3
-        assert "reasoning_effort" in one_error_line(result.stderr)
+        assert "effort=" in one_error_line(result.stderr)
         assert fake.requests == []
 
     def test_usage_and_stats(self, fake: FakeProvider) -> None:
@@ -456,7 +456,7 @@ class TestCompletion:
             ("codey prompt --model=gpt-5.4-n", ["gpt-5.4-nano"]),
             ("codey prompt -m ollama:qw", ["qwen3"]),
             ("codey prompt -m fa", ["fast"]),
-            ("codey prompt --reasoning-effort m", ["minimal", "medium"]),
+            ("codey prompt --reasoning-effort m", ["minimal", "medium", "max"]),
             ("codey completion ", ["bash", "zsh", "fish"]),
             ("codey batch --pa", ["--parallel"]),
             ("codey chat --", None),

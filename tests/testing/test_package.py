@@ -25,6 +25,7 @@ LAYERS = [
     "_responses",
     "_render",
     "_requests",
+    "_refusals",
     "_whole",
     "_batchwire",
     "_batches",

@@ -145,7 +145,7 @@ class _Run:
                             "give it to the batch (schema=, --schema), not to a line"
                         )
                     api, api_model, body = self.request(
-                        name, line.prompt, {**self.options, **line.options}
+                        name, line.prompt, _options.overlay(self.options, line.options)
                     )
                 except (CodeyError, ValueError, TypeError) as exc:  # this line's setup
                     failures.append(failure(line.id, name, exc))
@@ -194,6 +194,7 @@ class _Run:
             _request.messages(prompt, checked.get("system")),
             checked,
             schema=checked.get("schema"),  # made a Schema by batch()
+            provider=provider.name,
         )
         return api, api_model, provider.request_body(spec, api.base_url, stream=False)
 

@@ -1,0 +1,173 @@
+"""What the real APIs refuse, model by model: the fake's own table, kept apart from
+codey's model table on purpose (the fake mirrors the providers, so that a test of
+codey's shaping meets a server that refuses what theirs would).
+
+Each row names a family of models (a name, or a name followed by ``-`` or ``.``
+and more: its snapshots and variants) at one provider, and what the real API
+answers 400 to for them, in its words. ``_refusal(request)`` is that 400, or
+``None`` when the request is one the real API takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional
+
+import attrs
+
+from codey.testing._replies import Reply, error
+from codey.testing._requests import _route
+
+_CLAUDE_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+@attrs.frozen
+class _Row:
+    provider: str  # "openai" or "anthropic"
+    families: tuple[str, ...]
+    #: Anthropic: ``"adaptive"`` (budget thinking refused) or ``"budget"`` (adaptive refused).
+    thinking: Optional[str] = None
+    #: The sampling settings refused when not their default.
+    sampling: tuple[str, ...] = ()
+    #: The effort values taken (``()``: not checked).
+    efforts: tuple[str, ...] = ()
+    #: OpenAI over Chat Completions: function tools refused ``"with effort"`` (any but
+    #: ``none``), ``"unless none"`` (even with no effort: only ``none`` passes) or
+    #: ``"always"``.
+    chat_tools: Optional[str] = None
+
+
+#: First match wins: the more specific families come first.
+_ROWS = (
+    # Sources: Anthropic's Sonnet 5 migration guide and models overview (read
+    # 2026-12-07); the error bodies as reported in Sylinko/Everywhere#410 and
+    # danielmiessler/Fabric#2109.
+    _Row(
+        "anthropic",
+        ("claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-sonnet-5", "claude-fable"),
+        thinking="adaptive",
+        sampling=("temperature", "top_p", "top_k"),
+        efforts=_CLAUDE_EFFORTS,
+    ),
+    _Row("anthropic", ("claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5"), "budget"),
+    # Sources: pipecat #4043 (gpt-5.4), litellm PR #34569 and livekit/agents PR #7169
+    # (gpt-5.6), Prompture v1.15.1 release notes (gpt-6), as gathered in the
+    # project's report on the providers of 2026-12-07.
+    _Row(
+        "openai",
+        ("gpt-6-astra", "gpt-6.1-sol"),
+        sampling=("temperature", "top_p"),
+        efforts=("low", "medium", "high", "xhigh"),
+        chat_tools="always",
+    ),
+    _Row("openai", ("gpt-6",), sampling=("temperature", "top_p"), chat_tools="always"),
+    _Row(
+        "openai",
+        ("gpt-5.6",),
+        sampling=("temperature", "top_p"),
+        efforts=("none", "low", "medium", "high", "xhigh"),
+        chat_tools="unless none",
+    ),
+    _Row(
+        "openai",
+        ("gpt-5.4", "gpt-5.5"),
+        sampling=("temperature", "top_p"),
+        chat_tools="with effort",
+    ),
+    _Row(
+        "openai",
+        ("o1", "o3", "o4-mini"),
+        sampling=("temperature", "top_p"),
+        efforts=("low", "medium", "high"),
+    ),
+    _Row("openai", ("gpt-5",), sampling=("temperature", "top_p")),
+)
+
+#: The value each sampling setting may keep: the API's default.
+_DEFAULTS: Mapping[str, float] = {"temperature": 1.0, "top_p": 1.0}
+
+
+def _row(provider: str, model: str) -> Optional[_Row]:
+    for row in _ROWS:
+        if row.provider == provider and any(
+            model == family or model.startswith((family + "-", family + "."))
+            for family in row.families
+        ):
+            return row
+    return None
+
+
+def _refusal(request: Any) -> Optional[Reply]:
+    """The real API's 400 for ``request`` (a RecordedRequest), if it would refuse it."""
+    body, model = request.json, request.model
+    provider, kind = _route(request.path)
+    if not isinstance(body, dict) or model is None or provider is None:
+        return None
+    row = _row(provider, model)
+    if row is None:
+        return None
+    message = (
+        _anthropic(row, body)
+        if kind == "messages"
+        else _openai(row, body, model, kind)
+        if kind in ("chat", "responses")
+        else None
+    )
+    return None if message is None else error(400, message)
+
+
+def _anthropic(row: _Row, body: dict[str, Any]) -> Optional[str]:
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if row.thinking == "adaptive" and kind == "enabled":
+        return (
+            '"thinking.type.enabled" is not supported for this model. Use '
+            '"thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'
+        )
+    if row.thinking == "budget" and kind == "adaptive":
+        return (
+            '"thinking.type.adaptive" is not supported for this model. Use '
+            '"thinking.type.enabled" with "budget_tokens".'
+        )
+    for name in row.sampling:
+        if name in body and body[name] != _DEFAULTS.get(name):
+            return f"`{name}` is deprecated for this model."
+    config = body.get("output_config")
+    effort = config.get("effort") if isinstance(config, dict) else None
+    if row.efforts and effort is not None and effort not in row.efforts:
+        return f"output_config.effort: Input should be {_either(row.efforts, 'or')}"
+    return None
+
+
+def _openai(row: _Row, body: dict[str, Any], model: str, kind: str) -> Optional[str]:
+    for name in row.sampling:
+        if name in body and body[name] != _DEFAULTS.get(name):
+            return f"Unsupported parameter: '{name}' is not supported with this model."
+    if kind == "chat":
+        effort, field = body.get("reasoning_effort"), "reasoning_effort"
+    else:
+        reasoning = body.get("reasoning")
+        effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+        field = "reasoning.effort"
+    if row.efforts and effort is not None and effort not in row.efforts:
+        return (
+            f"Unsupported value: '{field}' does not support {effort!r} with this model. "
+            f"Supported values are: {_either(row.efforts, 'and')}."
+        )
+    if kind == "chat" and body.get("tools") and row.chat_tools is not None:
+        if row.chat_tools == "with effort" and effort not in (None, "none"):
+            return (
+                f"Function tools with reasoning_effort are not supported for {model} in "
+                "/v1/chat/completions. Please use /v1/responses instead."
+            )
+        if row.chat_tools == "always" or (row.chat_tools == "unless none" and effort != "none"):
+            return (
+                f"Function tools are not supported for {model} in /v1/chat/completions. "
+                "To use function tools, use /v1/responses"
+            )
+    return None
+
+
+def _either(values: tuple[str, ...], word: str) -> str:
+    quoted = [f"'{value}'" for value in values]
+    return f"{', '.join(quoted[:-1])}, {word} {quoted[-1]}"
