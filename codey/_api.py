@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
 from codey import _options, _providers
 from codey._attachments import Attachment
 from codey._channel import Channel
 from codey._errors import CancelledError, DeadlineExceededError, UnsupportedOptionError
-from codey._request import Prompt, messages, request_spec, targets
+from codey._request import Prompt, first_chunk_timeout_for, messages, request_spec, targets
 from codey._stream import Stream
 from codey._tools import Tool, to_tools
 from codey._types import Message, ToolCall
@@ -48,6 +48,7 @@ def stream(
     max_tool_rounds: int = 5,
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
     api: Optional[str] = None,
+    first_chunk_timeout: Union[float, Literal["auto"], None] = "auto",
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
@@ -88,6 +89,10 @@ def stream(
     :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
         for the model's service; default: the model's own (Responses for models only
         it serves, such as o3-pro). Like ``api_key``, it applies to the first model only.
+    :param first_chunk_timeout: the longest silence from the server once the response
+        began and before the first content (text, reasoning or a tool call): a reasoning
+        model thinks in silence. ``"auto"``: ``chunk_timeout``, or 600 s for a model the
+        table says reasons (:func:`codey.model_info`); None: no limit.
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
@@ -108,6 +113,8 @@ def stream(
     from codey import _transport  # requests and sseclient load with the first stream
 
     resolved = targets(model, fallbacks, api_key, base_url, api)
+    given = checked["first_chunk_timeout"]
+    silences = [first_chunk_timeout_for(target, given, chunk_timeout) for target in resolved]
 
     def plans_for(conversation: tuple[Message, ...]) -> list[_transport.Plan]:
         return [
@@ -122,9 +129,10 @@ def stream(
                 retries=retries,
                 connect_timeout=checked["connect_timeout"],
                 chunk_timeout=chunk_timeout,
+                first_chunk_timeout=silence,
                 session=session,
             )
-            for target in resolved
+            for target, silence in zip(resolved, silences)
         ]
 
     def start(conversation: tuple[Message, ...], seconds: Optional[float]) -> Stream:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 __all__ = [
     "APIS",
+    "AUTO",
     "BATCH",
     "CONFIG",
     "FLAG",
@@ -37,6 +38,8 @@ KEYWORD, FLAG, CONFIG, LINE, BATCH, SPEC = "keyword", "flag", "config", "line", 
 
 #: ``reasoning_effort``'s values, checked by the library and the command line alike.
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+#: ``first_chunk_timeout``'s default: the model table decides (``codey._request``).
+AUTO = "auto"
 #: ``api``'s values: Chat Completions or the Responses API (``codey._providers.APIS``).
 APIS = ("chat", "responses")
 
@@ -90,6 +93,17 @@ def _seconds(name: str, value: Any) -> float:
     ):
         raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
     return float(value)
+
+
+def _seconds_or_auto(name: str, value: Any) -> Any:
+    if value is None or value == AUTO:
+        return value
+    try:
+        return _seconds(name, value)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a positive number of seconds or {AUTO!r}, not {value!r}"
+        ) from None
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -153,7 +167,7 @@ class Option:
         try:
             if self.type.startswith("Optional[int]"):
                 value = int(text)
-            elif self.type.startswith("Optional[float]"):
+            elif self.type.startswith(("Optional[float]", "Union[float")):
                 value = float(text)
         except ValueError:
             pass  # the check words what is wrong with the text
@@ -284,6 +298,17 @@ OPTIONS: tuple[Option, ...] = (
     _row("run_tools", "bool", _flag, False),
     _row("max_tool_rounds", "int", _positive_int, 5),
     _row("on_response", "Optional[Callable[[int, Mapping[str, str]], None]]", _any, None),
+    _row(
+        "first_chunk_timeout",
+        "Union[float, Literal['auto'], None]",
+        _seconds_or_auto,
+        AUTO,
+        *_SHAPE,
+        help="give up when the model sends no content (text, reasoning or a tool call) for "
+        "this long once the response began; chunk_timeout applies after it (default: "
+        "chunk_timeout, or 600 for a model that reasons)",
+        metavar="SECONDS",
+    ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
