@@ -294,8 +294,8 @@ def waiting_message(
 
         if reasons(stream.model, stream.provider):
             return f"codey: {label} is thinking ({waited:.0f} s){retry}"
-    stalled = " (slow or stalled?)" if began else ""
+    stalled = " (slow or stalled?)" if began else ""  # early: a narrow terminal cuts the end
     return (
-        f"codey: no text from {label} for {waited:.0f} s; "
-        f"the server last sent something {timings.idle:.1f} s ago{stalled}{retry}"
+        f"codey: no text from {label} for {waited:.0f} s{stalled}; "
+        f"the server last sent something {timings.idle:.1f} s ago{retry}"
     )
