@@ -7,7 +7,7 @@ import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
 from codey import _options, _providers
 from codey._attachments import Attachment
@@ -18,7 +18,14 @@ from codey._errors import (
     ModelWarning,
     UnsupportedOptionError,
 )
-from codey._request import Prompt, Target, messages, request_spec, targets
+from codey._request import (
+    Prompt,
+    Target,
+    first_chunk_timeout_for,
+    messages,
+    request_spec,
+    targets,
+)
 from codey._stream import Stream
 from codey._tools import Tool, to_tools
 from codey._types import Message, ToolCall
@@ -56,6 +63,7 @@ def stream(
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
     api: Optional[str] = None,
     effort: Optional[str] = None,
+    first_chunk_timeout: Union[float, Literal["auto"], None] = "auto",
 ) -> Stream:
     """Start streaming an answer; returns at once with a :class:`Stream`.
 
@@ -107,6 +115,10 @@ def stream(
         :func:`model_info`) is an UnsupportedOptionError listing those it does; a model
         the table does not know gets it unchecked. So is a sampling setting
         (``temperature``) the model refuses.
+    :param first_chunk_timeout: the longest silence from the server once the response
+        began and before the first content (text, reasoning or a tool call): a reasoning
+        model thinks in silence. ``"auto"``: ``chunk_timeout``, or 600 s for a model the
+        table says reasons (:func:`codey.model_info`); None: no limit.
     :raises MissingAPIKeyError, UnknownModelError, UnsupportedOptionError, ValueError:
         at once; everything that depends on the server is raised while iterating.
     """
@@ -128,6 +140,8 @@ def stream(
 
     resolved = targets(model, fallbacks, api_key, base_url, api)
     _warn_retired(resolved)
+    given = checked["first_chunk_timeout"]
+    silences = [first_chunk_timeout_for(target, given, chunk_timeout) for target in resolved]
 
     def plans_for(conversation: tuple[Message, ...]) -> list[_transport.Plan]:
         return [
@@ -149,9 +163,10 @@ def stream(
                 retries=retries,
                 connect_timeout=checked["connect_timeout"],
                 chunk_timeout=chunk_timeout,
+                first_chunk_timeout=silence,
                 session=session,
             )
-            for target in resolved
+            for target, silence in zip(resolved, silences)
         ]
 
     def start(conversation: tuple[Message, ...], seconds: Optional[float]) -> Stream:

@@ -15,6 +15,8 @@ from time import monotonic
 from types import MappingProxyType
 from typing import Any, Callable, Optional
 
+from codey._errors import chunk_timeout_message
+
 #: The worker finished cleanly.
 END = object()
 #: ``close()`` woke a caller blocked on the queue.
@@ -55,11 +57,13 @@ class Channel:
     __slots__ = (
         "aborted",
         "attempt",
+        "awaiting_content",
         "cancelled",
         "chunk_timeout",
         "closer",
         "current",
         "expires_at",
+        "first_chunk_timeout",
         "last_read",
         "lock",
         "longest_gap",
@@ -85,6 +89,10 @@ class Channel:
         self.cancelled = threading.Event()
         self.closer: Optional[Callable[[], None]] = None
         self.chunk_timeout = chunk_timeout
+        #: The attempt going on has begun and sent no content yet (text, reasoning, a
+        #: tool call): its silence is bounded by ``first_chunk_timeout``, not ``chunk_timeout``.
+        self.awaiting_content = False
+        self.first_chunk_timeout = chunk_timeout
         self.expires_at: Optional[float] = None
         self.phase = CONNECTING
         self.attempt = 0
@@ -136,8 +144,14 @@ class Channel:
             self.retries += 1
             self.retry_wait += delay
 
-    def begin_streaming(self, attempt: int, closer: Optional[Callable[[], None]]) -> bool:
-        """Mark the response as begun; False if the caller already gave up on this attempt."""
+    def begin_streaming(
+        self,
+        attempt: int,
+        closer: Optional[Callable[[], None]],
+        first_chunk_timeout: Optional[float],
+    ) -> bool:
+        """Mark the response as begun, its first content due within ``first_chunk_timeout``;
+        False if the caller already gave up on this attempt."""
         with self.lock:
             if self.aborted == attempt or self.cancelled.is_set():
                 return False
@@ -145,9 +159,16 @@ class Channel:
             if closer is not None:
                 self.closer = closer
             now = self.t_headers = self.last_read = monotonic()
-            timeout = self.chunk_timeout
-            self.expires_at = None if timeout is None else now + timeout
+            self.first_chunk_timeout = first_chunk_timeout
+            self.awaiting_content = True
+            self.expires_at = None if first_chunk_timeout is None else now + first_chunk_timeout
             return True
+
+    def silence_message(self, provider: str) -> str:
+        """What the ChunkTimeoutError says: which of the two timeouts ran out, and how long."""
+        if self.awaiting_content:
+            return chunk_timeout_message(provider, self.first_chunk_timeout, first=True)
+        return chunk_timeout_message(provider, self.chunk_timeout)
 
     def set_closer(self, closer: Callable[[], None]) -> None:
         """Note how to cut the connection in use, so ``cancel()`` can unblock a read on it."""

@@ -233,7 +233,8 @@ class ConnectTimeoutError(CodeyError, TimeoutError):
 
 
 class ChunkTimeoutError(CodeyError, TimeoutError):
-    """The server said nothing for ``chunk_timeout`` seconds."""
+    """The server said nothing for ``chunk_timeout`` seconds (``first_chunk_timeout``
+    before the first content)."""
 
 
 class CancelledError(CodeyError):
@@ -292,8 +293,15 @@ class ProviderBatchError(CodeyError):
     status: Optional[str] = None
 
 
-def chunk_timeout_message(provider: str, seconds: Optional[float]) -> str:
-    """The one wording of a chunk timeout (raised by the worker or by the caller)."""
+def chunk_timeout_message(provider: str, seconds: Optional[float], first: bool = False) -> str:
+    """The one wording of a chunk timeout (raised by the worker or by the caller);
+    ``first``: before the first content, where a model may still be thinking."""
+    if first:
+        return (
+            f"{provider} sent no content for {seconds} s after the response began "
+            "(first_chunk_timeout; a reasoning model may think longer: raise it with "
+            "first_chunk_timeout= or --first-chunk-timeout)"
+        )
     return f"{provider} sent nothing for {seconds} s (chunk_timeout)"
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "listed_names",
     "prefixes_of",
     "read_cache",
+    "reasons",
     "retirement",
     "same_model",
     "same_service",
@@ -364,6 +365,13 @@ def find(name: str, provider: str) -> Optional[ModelInfo]:
     """The row of model ``name`` (any of its names, or a dated snapshot of one) at
     ``provider`` or the same service over its other API; None when there is none."""
     return _find(table(), name, same_service(provider))
+
+
+def reasons(name: str, provider: str) -> bool:
+    """Whether the table says model ``name`` reasons (and may think in silence before
+    it answers); False for a model it does not know."""
+    info = find(name, provider)
+    return info is not None and info.reasoning is True
 
 
 def same_model(asked: str, served: str, provider: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 __all__ = [
     "APIS",
+    "AUTO",
     "BATCH",
     "CONFIG",
     "EFFORTS",
@@ -42,6 +43,8 @@ KEYWORD, FLAG, CONFIG, LINE, BATCH, SPEC = "keyword", "flag", "config", "line", 
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 #: The old name of :data:`EFFORTS` (names are never removed).
 REASONING_EFFORTS = EFFORTS
+#: ``first_chunk_timeout``'s default: the model table decides (``codey._request``).
+AUTO = "auto"
 #: ``api``'s values: Chat Completions or the Responses API (``codey._providers.APIS``).
 APIS = ("chat", "responses")
 
@@ -95,6 +98,17 @@ def _seconds(name: str, value: Any) -> float:
     ):
         raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
     return float(value)
+
+
+def _seconds_or_auto(name: str, value: Any) -> Any:
+    if value is None or value == AUTO:
+        return value
+    try:
+        return _seconds(name, value)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a positive number of seconds or {AUTO!r}, not {value!r}"
+        ) from None
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -158,7 +172,7 @@ class Option:
         try:
             if self.type.startswith("Optional[int]"):
                 value = int(text)
-            elif self.type.startswith("Optional[float]"):
+            elif self.type.startswith(("Optional[float]", "Union[float")):
                 value = float(text)
         except ValueError:
             pass  # the check words what is wrong with the text
@@ -302,6 +316,17 @@ OPTIONS: tuple[Option, ...] = (
         "takes its own values (codey models --json lists them) and codey sends it in "
         "the provider's form",
         metavar="EFFORT",
+    ),
+    _row(
+        "first_chunk_timeout",
+        "Union[float, Literal['auto'], None]",
+        _seconds_or_auto,
+        AUTO,
+        *_SHAPE,
+        help="give up when the model sends no content (text, reasoning or a tool call) for "
+        "this long once the response began; chunk_timeout applies after it (default: "
+        "chunk_timeout, or 600 for a model that reasons)",
+        metavar="SECONDS",
     ),
 )
 

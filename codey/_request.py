@@ -27,11 +27,16 @@ __all__ = [
     "api_key",
     "base_url",
     "default_model",
+    "first_chunk_timeout_for",
     "messages",
     "request_spec",
     "shaped",
     "targets",
 ]
+
+#: ``first_chunk_timeout``'s default for a model that reasons: the silence a model may
+#: think in at its highest effort before its first content (docs/library.rst says why).
+THINKING_TIMEOUT = 600.0
 
 Prompt = Union[str, Sequence[Union[Message, Mapping[str, Any]]]]
 
@@ -268,3 +273,20 @@ def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]
 
 #: The sampling settings codey sends, as a model table row's ``sampling`` names them.
 _SAMPLING = ("temperature",)
+
+
+def first_chunk_timeout_for(
+    target: Target, given: Optional[Union[float, str]], chunk_timeout: Optional[float]
+) -> Optional[float]:
+    """The longest silence before the first content: ``given`` (checked already), else
+    (``"auto"``) ``chunk_timeout``, or :data:`THINKING_TIMEOUT` for a model the table
+    says reasons. None is no limit."""
+    if given != _options.AUTO:
+        return None if given is None else float(given)
+    if chunk_timeout is None:
+        return None
+    from codey import _models  # the table loads with the first stream that needs it
+
+    if _models.reasons(target.model, target.provider.name):
+        return max(chunk_timeout, THINKING_TIMEOUT)
+    return chunk_timeout

@@ -40,7 +40,6 @@ from codey._errors import (
     ChunkTimeoutError,
     CodeyError,
     DeadlineExceededError,
-    chunk_timeout_message,
 )
 from codey._secrets import scrub
 from codey._types import (
@@ -67,9 +66,10 @@ def worker_thread() -> Iterator[None]:
 
     For threads that read each answer whole and wait for nothing else (a
     batch's workers): a thread per stream costs more CPU than the request.
-    The socket's timeouts bound each read (``chunk_timeout`` once the body
-    began, ``connect_timeout`` before), ``close()`` from another thread still
-    cuts the connection, and the answer is queued whole before it is read.
+    The socket's timeouts bound each read (``connect_timeout`` until the response
+    began, ``first_chunk_timeout`` until its first content, ``chunk_timeout``
+    after), ``close()`` from another thread still cuts the connection, and the
+    answer is queued whole before it is read.
     A deadline needs a reader that can give up while the producer waits, so a
     stream with one still gets its own thread.
     """
@@ -140,7 +140,6 @@ class Stream:
         self._batch: list[Any] = []
         self._position = 0
         self._tool_deltas: list[ToolCallDelta] = []
-        self._chunk_timeout = chunk_timeout
         self._deadline_seconds = deadline
         self._deadline = None if deadline is None else monotonic() + deadline
         channel = self._channel = Channel(chunk_timeout, on_response)
@@ -465,9 +464,7 @@ class Stream:
                 continue
             phase = channel.phase
             if phase == STREAMING:
-                raise self._fail(
-                    ChunkTimeoutError(chunk_timeout_message(self.provider, self._chunk_timeout))
-                )
+                raise self._fail(ChunkTimeoutError(channel.silence_message(self.provider)))
             if phase == CONNECTING:
                 channel.abort_attempt()
             # Between attempts: wait for the worker to move on, without spinning.

@@ -18,6 +18,7 @@ from codey._errors import StreamError
 from codey._transport._chunked import Chunks
 from codey._transport._connection import socket_of
 from codey._transport._failures import BODY, foreign_errors
+from codey._types import ReasoningDelta, ToolCallDelta
 
 if TYPE_CHECKING:
     import requests
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 #: Bytes asked of one read: whatever has arrived, up to this much.
 READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
+#: What counts as content (a piece of the answer), as the parsers put it.
+_CONTENT = (str, ReasoningDelta, ToolCallDelta)
 _EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 #: Seconds to wait, after the provider's end marker, for the end of the HTTP body
 #: (so that the connection can serve the next request).
@@ -117,7 +120,8 @@ class Body:
 
     Before each read it hands the events parsed from the previous read to
     the caller, as one list: the caller never waits for a batch to fill.
-    Every read resets the chunk timer, whatever it carried.
+    Every read resets the chunk timer, whatever it carried: to
+    ``first_chunk_timeout`` until the first content, ``chunk_timeout`` after.
     """
 
     __slots__ = (
@@ -129,6 +133,8 @@ class Body:
         "pending",
         "plan",
         "read_at",
+        "silence",
+        "sock",
         "tail",
         "wire",
     )
@@ -149,9 +155,14 @@ class Body:
         # The first bytes, kept until we know whether they start with a BOM.
         self.pending: Optional[bytes] = b""
         self.read_at = 0.0
+        #: The longest silence allowed now (the socket's timeout is the same).
+        self.silence = plan.first_chunk_timeout
+        self.sock = socket_of(response)
 
     def __iter__(self) -> Iterator[bytes]:
-        with foreign_errors(self.plan, BODY, cancelled=self.channel.cancelled):
+        with foreign_errors(
+            self.plan, BODY, cancelled=self.channel.cancelled, channel=self.channel
+        ):
             self.read_at = monotonic()
             while True:
                 data = self._read()
@@ -179,7 +190,7 @@ class Body:
         if now - self.read_at > channel.longest_gap:
             channel.longest_gap = now - self.read_at
         channel.last_read = self.read_at = now
-        timeout = self.plan.chunk_timeout
+        timeout = self.silence
         if timeout is not None:
             channel.expires_at = now + timeout
         return data
@@ -197,10 +208,21 @@ class Body:
         """Hand the events parsed so far to the caller."""
         if self.out:
             channel = self.channel
+            if channel.awaiting_content:
+                self._content_began()
             if channel.t_first_text is None and self.parser.saw_text:
                 channel.t_first_text = channel.last_read
             channel.queue.put(self.out)
             self.out = []
+
+    def _content_began(self) -> None:
+        """Once the first content is here, ``chunk_timeout`` bounds the silences."""
+        if not any(piece.__class__ in _CONTENT for piece in self.out):
+            return  # usage, a stop reason: no sign of an answer yet
+        self.channel.awaiting_content = False
+        timeout = self.silence = self.plan.chunk_timeout
+        if self.sock is not None and timeout != self.plan.first_chunk_timeout:
+            self.sock.settimeout(timeout)
 
     def finish(self, response: requests.Response) -> bool:
         """After the provider's end marker: whether the body ended there, reading the rest

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import threading
     from types import TracebackType
 
+    from codey._channel import Channel
     from codey._transport._plan import Plan
 
 #: Posting the request, until the response headers.
@@ -57,7 +58,7 @@ def _never() -> bool:
 
 
 class _Boundary:
-    __slots__ = ("aborted", "attempts", "cancelled", "plan", "stage")
+    __slots__ = ("aborted", "attempts", "cancelled", "channel", "plan", "stage")
 
     def __init__(
         self,
@@ -66,8 +67,10 @@ class _Boundary:
         attempts: int,
         aborted: Callable[[], bool],
         cancelled: Optional[threading.Event],
+        channel: Optional[Channel],
     ) -> None:
         self.plan = plan
+        self.channel = channel
         self.stage = stage
         self.attempts = attempts
         self.aborted = aborted
@@ -88,7 +91,7 @@ class _Boundary:
             return True  # the stream was closed, which cut the read: the block just ends
         if self.stage == REQUEST:
             raise _request_error(self.plan, exc, self.attempts, self.aborted()) from exc
-        raise _read_error(self.plan, exc) from exc
+        raise _read_error(self.plan, exc, self.channel) from exc
 
 
 def foreign_errors(
@@ -98,15 +101,17 @@ def foreign_errors(
     attempts: int = 1,
     aborted: Callable[[], bool] = _never,
     cancelled: Optional[threading.Event] = None,
+    channel: Optional[Channel] = None,
 ) -> _Boundary:
     """``with foreign_errors(plan, stage):``: foreign exceptions leave the block as codey errors.
 
     ``REQUEST``: what requests raises posting ``plan``'s request, ``attempts``
     so far; once ``aborted()`` (the connect timeout gave up on the attempt),
     any of it is a ConnectTimeoutError. ``BODY``: any exception reading the
-    body; once ``cancelled`` is set, it ends the block quietly instead.
+    body; once ``cancelled`` is set, it ends the block quietly instead. A stream's
+    ``channel`` says which timeout a read that timed out ran out of.
     """
-    return _Boundary(plan, stage, attempts, aborted, cancelled)
+    return _Boundary(plan, stage, attempts, aborted, cancelled, channel)
 
 
 def connect_timeout(plan: Plan, attempts: int) -> ConnectTimeoutError:
@@ -164,11 +169,13 @@ def proxy_for(plan: Plan) -> Optional[str]:
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
-def _read_error(plan: Plan, exc: Exception) -> CodeyError:
+def _read_error(plan: Plan, exc: Exception, channel: Optional[Channel]) -> CodeyError:
     name = plan.provider.name
     if isinstance(exc, zlib.error):
         return StreamError(f"{name} sent a corrupt compressed body: {exc}", provider=name)
     if isinstance(exc, (socket.timeout, TimeoutError)):
+        if channel is not None:
+            return ChunkTimeoutError(channel.silence_message(name))
         return ChunkTimeoutError(chunk_timeout_message(name, plan.chunk_timeout))
     if isinstance(exc, (http.client.IncompleteRead, OSError)):
         return IncompleteStreamError(

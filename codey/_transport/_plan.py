@@ -23,6 +23,10 @@ class Plan:
     connect_timeout: Optional[float]
     chunk_timeout: Optional[float]
     session: Optional[requests.Session]
+    #: The longest silence before the first content (text, reasoning, a tool call).
+    first_chunk_timeout: Optional[float] = attrs.field(
+        default=attrs.Factory(lambda plan: plan.chunk_timeout, takes_self=True)
+    )
 
     def __repr__(self) -> str:
         return f"<Plan {self.provider.name} {self.request.url}>"

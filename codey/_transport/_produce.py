@@ -107,14 +107,14 @@ def _attempt(channel: Channel, plan: Plan, connect_by: Optional[float], number: 
     try:
         channel.note_response(response.status_code, response.headers)
         sock = socket_of(response)
-        if not channel.begin_streaming(attempt, closer(sock)):
+        if not channel.begin_streaming(attempt, closer(sock), plan.first_chunk_timeout):
             if channel.cancelled.is_set():
                 return
             raise connect_timeout(plan, number)
         if response.status_code >= 300:
             raise status_error(response, plan)
-        if sock is not None and plan.chunk_timeout != timeout:
-            sock.settimeout(plan.chunk_timeout)
+        if sock is not None and plan.first_chunk_timeout != timeout:
+            sock.settimeout(plan.first_chunk_timeout)  # until the first content (Body)
         mime = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         if mime and mime != "text/event-stream":
             read_whole_reply(channel, plan, response, mime)  # urllib3 pools its connection

@@ -21,7 +21,7 @@ WHOLE_REPLY_LIMIT = 16 * 1024 * 1024
 
 def read_whole_reply(channel: Channel, plan: Plan, response: requests.Response, mime: str) -> None:
     """Put the events of a whole reply on ``channel.queue``, or raise what it says instead."""
-    with foreign_errors(plan, BODY):
+    with foreign_errors(plan, BODY, channel=channel):
         raw = response.raw.read(WHOLE_REPLY_LIMIT + 1, decode_content=True) or b""
     channel.last_read = monotonic()
     text = raw[:WHOLE_REPLY_LIMIT].decode("utf-8", "replace")

@@ -237,12 +237,13 @@ def stream_one(
     buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream or checked else None
     stream: Optional[Stream] = None
     last_text = monotonic()
+    began = False  # the round going on has sent content (text, reasoning, a tool call)
     label = str(options.get("model") or "the model")
 
     def render() -> Optional[str]:
         if stream is None or show.delay is None:
             return None
-        return waiting_message(stream, label, last_text, show.delay)
+        return waiting_message(stream, label, last_text, show.delay, began=began)
 
     status = StatusLine(terminal, render, enabled=show.delay is not None)
 
@@ -272,6 +273,8 @@ def stream_one(
                 with stream:
                     answer.begin()
                     for event in stream.events():
+                        if not began and isinstance(event, _CONTENT):
+                            began = True
                         if isinstance(event, TextDelta):
                             last_text = monotonic()
                             if reasoning_open:
@@ -287,6 +290,7 @@ def stream_one(
                             continue
                         if isinstance(event, ToolResult):
                             after_tools = True
+                            began = False  # the next round thinks anew
                             last_text = monotonic()
                             if show.mode != "events":
                                 _tool_note(status, terminal, event)
@@ -328,6 +332,10 @@ def stream_one(
         if stream is not None and not isinstance(failed, BrokenPipeError):
             report_extras(show, terminal, stream.model, stream)
     return stream
+
+
+#: The events that are a piece of the answer (the status line stops calling it thinking).
+_CONTENT = (TextDelta, ReasoningDelta, ToolCallDelta)
 
 
 def _shown(reasoning: str, terminal: Terminal) -> str:

@@ -255,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
         '"=== MODEL ===" as soon as that model finishes, with a progress line on '
         "standard error when it is a terminal. When no text has arrived for a few "
         "seconds, a status line on a terminal's standard error tells how long codey "
-        "has waited and when the server last sent anything (slow, or stalled?).",
+        "has waited: a reasoning model that has sent nothing yet is thinking; else it "
+        "says when the server last sent anything (slow, or stalled?).",
     )
     prompt.add_argument("input", nargs="?", metavar="INPUT", help=CHAT_INPUT_HELP)
     model_option(prompt, several=True)

@@ -265,13 +265,21 @@ class StatusLine(Ticker):
 
 
 def waiting_message(
-    stream: Stream, label: str, last_text: float, delay: float, now: Optional[float] = None
+    stream: Stream,
+    label: str,
+    last_text: float,
+    delay: float,
+    now: Optional[float] = None,
+    began: bool = True,
 ) -> Optional[str]:
     """The status for one stream that has sent no text for ``delay`` seconds, else None.
 
-    It says how long codey has waited for text, and how long ago the server
-    last sent anything at all (text, reasoning, a ping, a keep-alive): a
-    small number means slow, a growing one means stalled.
+    Before the response: how long codey has waited. While a model that reasons
+    has sent no content yet (``began`` false: no text, reasoning or tool call),
+    it is thinking, which takes its time. Otherwise how long codey has waited
+    for text, and how long ago the server last sent anything at all (text,
+    reasoning, a ping, a keep-alive): a small number means slow, a growing one
+    means stalled, which only an answer that has begun can be said to be.
     """
     now = monotonic() if now is None else now
     waited = now - last_text
@@ -281,7 +289,13 @@ def waiting_message(
     retry = f", retry {timings.retries}" if timings.retries else ""
     if timings.to_headers is None:
         return f"codey: no response from {label} after {waited:.0f} s{retry}"
+    if not began:
+        from codey._models import reasons
+
+        if reasons(stream.model, stream.provider):
+            return f"codey: {label} is thinking ({waited:.0f} s){retry}"
+    stalled = " (slow or stalled?)" if began else ""  # early: a narrow terminal cuts the end
     return (
-        f"codey: no text from {label} for {waited:.0f} s; "
+        f"codey: no text from {label} for {waited:.0f} s{stalled}; "
         f"the server last sent something {timings.idle:.1f} s ago{retry}"
     )

@@ -64,8 +64,8 @@ Replies. Each chat/messages request takes the next :class:`Reply` pushed with
 "no scripted reply". A reply is a format-neutral script of steps (:class:`Text`,
 :class:`Reasoning`, :class:`ToolCall`, :class:`UsageStep`, :class:`Finish`,
 :class:`Done`, :class:`ErrorEvent`, :class:`Comment`, :class:`Ping`,
-:class:`Raw`, :class:`Pause`, :class:`Stall`, :class:`Close`, :class:`Reset`),
-rendered at serve time in the wire format of the request (and with the request's
+:class:`Raw`, :class:`Pause`, :class:`Think`, :class:`Stall`, :class:`Close`,
+:class:`Reset`), rendered at serve time in the wire format of the request (and with the request's
 ``model``). Build replies with :func:`answer` (the happy path), :func:`error`
 (an error status with the provider's own error body) and :func:`events` (any
 script); change one with ``reply.evolve(gzip=True, split=1, ...)``.
@@ -199,6 +199,7 @@ from codey.testing._steps import (
     Stall,
     Step,
     Text,
+    Think,
     ToolCall,
     UsageStep,
 )
@@ -222,6 +223,7 @@ __all__ = [
     "Stall",
     "Step",
     "Text",
+    "Think",
     "ToolCall",
     "UsageStep",
     "answer",

@@ -9,7 +9,17 @@ from typing import Any, Callable, Optional, Union
 import attrs
 
 from codey.testing._common import _dumps, _phrase
-from codey.testing._steps import Done, Finish, Ping, Reasoning, Step, Text, ToolCall, UsageStep
+from codey.testing._steps import (
+    Done,
+    Finish,
+    Ping,
+    Reasoning,
+    Step,
+    Text,
+    Think,
+    ToolCall,
+    UsageStep,
+)
 
 _FRAMINGS = ("chunked", "close", "length")
 _LINE_ENDINGS = ("\n", "\r\n", "\r")
@@ -19,7 +29,13 @@ Body = Union[bytes, Callable[[str], bytes]]
 
 
 def _steps(value: Iterable[Step]) -> tuple[Step, ...]:
-    return tuple(value)
+    steps: list[Step] = []
+    for step in value:
+        if isinstance(step, Think):
+            steps.extend(step.steps())
+        else:
+            steps.append(step)
+    return tuple(steps)
 
 
 def _headers(value: Optional[Mapping[str, str]]) -> dict[str, str]:
@@ -99,18 +115,23 @@ def answer(
     finish_reason: Optional[str] = None,
     tool_calls: Iterable[ToolCall] = (),
     pings: bool = False,
+    think: float = 0.0,
+    keepalive: Optional[float] = None,
     **reply_kwargs: Any,
 ) -> Reply:
     """The happy path: reasoning, text chunks, tool calls, ``Finish``, usage, ``Done``.
 
     ``usage`` is ``(input_tokens, output_tokens)`` or ``None`` for no usage.
     ``pings=True`` starts the script with a :class:`Ping` (anthropic sends one
-    right after ``message_start``). Other keywords go to :class:`Reply`
-    (``answer("a", gzip=True, split=1)``).
+    right after ``message_start``). ``think=2.0`` starts the answer after two
+    seconds of silence (a :class:`Think` step; ``keepalive`` is its ping interval).
+    Other keywords go to :class:`Reply` (``answer("a", gzip=True, split=1)``).
     """
     steps: list[Step] = []
     if pings:
         steps.append(Ping())
+    if think:
+        steps.append(Think(think, keepalive))
     steps.extend(Reasoning(text) for text in reasoning)
     steps.extend(Text(chunk) for chunk in chunks)
     steps.extend(tool_calls)

@@ -148,6 +148,32 @@ class Pause:
     seconds: float
 
 
+def _keepalive(instance: object, attribute: object, value: Optional[float]) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"keepalive must be None or a positive number of seconds, not {value!r}")
+
+
+@attrs.frozen
+class Think:
+    """A model thinking in silence for ``seconds``: nothing is sent meanwhile, or,
+    with ``keepalive``, a :class:`Ping` every ``keepalive`` seconds (as Anthropic
+    keeps a long thinking alive). A reply's steps hold it as those :class:`Pause`
+    and :class:`Ping` steps."""
+
+    seconds: float
+    keepalive: Optional[float] = attrs.field(default=None, validator=_keepalive)
+
+    def steps(self) -> list[Union[Pause, Ping]]:
+        if self.keepalive is None:
+            return [Pause(self.seconds)]
+        steps: list[Union[Pause, Ping]] = []
+        left = self.seconds
+        while left > self.keepalive:
+            steps += [Pause(self.keepalive), Ping()]
+            left -= self.keepalive
+        return [*steps, Pause(left)]
+
+
 @attrs.frozen
 class Stall:
     """Stop writing and hold the connection open until the client disconnects,
@@ -178,6 +204,7 @@ Step = Union[
     Ping,
     Raw,
     Pause,
+    Think,
     Stall,
     Close,
     Reset,

@@ -169,6 +169,22 @@ class TestSettings:
         assert (code, out) == (5, "part")
         assert "0.3 s" in err
 
+    def test_first_chunk_timeout_from_the_config(self, fake: FakeProvider, home: Path) -> None:
+        """A model's first_chunk_timeout bounds its silence before the first content."""
+        from codey.testing import Stall, answer, events
+
+        write_config(
+            home, '[defaults]\nchunk_timeout = 0.2\n[models."gpt-4.1"]\nfirst_chunk_timeout = 3\n'
+        )
+        fake.push(answer("thought", think=0.6))
+        assert run(fake, "prompt", "hi", "-m", "gpt-4.1")[:2] == (0, "thought\n")
+        write_config(home, "[defaults]\nchunk_timeout = 5\nfirst_chunk_timeout = 0.3\n")
+        fake.push(events(Stall()))
+        code, out, err = run(fake, "prompt", "hi", "-m", "gpt-4.1")
+        assert (code, out) == (5, "")
+        assert "sent no content for 0.3 s" in err
+        assert "--first-chunk-timeout" in err
+
 
 class TestPrecedence:
     """flag > chat-log front matter > environment > config file > built-in default."""
@@ -462,6 +478,11 @@ class TestErrors:
             ),
             ('[models."gpt-4.1"]\ntemperature = -1\n', 2, "temperature must not be negative"),
             ("[defaults]\nchunk_timeout = 0\n", 2, "chunk_timeout must be a positive number"),
+            (
+                '[defaults]\nfirst_chunk_timeout = "soon"\n',
+                2,
+                "first_chunk_timeout must be a positive number of seconds or 'auto'",
+            ),
             ('[defaults]\nreasoning_effort = "most"\n', 2, "reasoning_effort must be one of"),
             ('[models.o3]\napi = "completions"\n', 2, "api must be one of chat, responses"),
             ("model = 3\n", 1, "model must be a string"),

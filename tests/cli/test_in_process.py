@@ -414,6 +414,21 @@ class TestErrors:
         assert_one_error_line(err)
         assert fake_env.requests[-1].disconnected.wait(2.0)
 
+    def test_first_chunk_timeout(
+        self, fake_env: FakeProvider, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A reasoning model thinks past --chunk-timeout (its default from the table);
+        silence past --first-chunk-timeout is 5, and the message names the flag."""
+        fake_env.push(answer("thought", think=0.6))
+        args = ["prompt", "hi", "--model", "claude-sonnet-4-0", "--chunk-timeout", "0.2"]
+        assert run(capsys, *args)[:2] == (0, "thought\n")
+        fake_env.push(events(Stall()))
+        code, out, err = run(capsys, *args, "--first-chunk-timeout", "0.3")
+        assert (code, out) == (5, "")
+        assert_one_error_line(err)
+        assert "sent no content for 0.3 s" in err
+        assert "--first-chunk-timeout" in err
+
     def test_chunk_timeout_json(
         self, fake_env: FakeProvider, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -457,6 +472,7 @@ class TestErrors:
             ["prompt", "hi", "--temperature", "-1"],
             ["prompt", "hi", "--temperature", "nan"],
             ["prompt", "hi", "--chunk-timeout", "0"],
+            ["prompt", "hi", "--first-chunk-timeout", "later"],
             ["models", "extra"],
         ],
     )

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from codey.testing import Done, FakeProvider, Finish, Pause, Ping, Text, events
+from codey.testing import Done, FakeProvider, Finish, Pause, Ping, Reasoning, Text, Think, events
 from tests.cli.terminal import Pty, pty_env
 from tests.helpers import environment, run_cli
 
@@ -20,9 +20,11 @@ class TestStatusLine:
         """Before the first text: seconds waited and seconds since the server's last sign."""
         fake.push(events(Pause(0.3), Ping(), Pause(0.5), Text("Hello"), Finish(), Done()))
         env = pty_env(environment(fake), CODEY_STATUS_DELAY="0.2")
-        with Pty(["prompt", "hi", "-m", "claude-sonnet-4-0"], env, pipe_stdout=True) as term:
-            shown = term.read_until(b"no text from claude-sonnet-4-0 for 0 s")
-            assert b"the server last sent something" in term.read_until(b" s ago")
+        with Pty(["prompt", "hi", "-m", "gpt-4.1"], env, pipe_stdout=True) as term:
+            shown = term.read_until(b"no text from gpt-4.1 for 0 s")
+            line = term.read_until(b"\x1b[K")  # the end of the line drawn
+            assert b"the server last sent something" in line
+            assert b"stalled" not in line  # no answer has begun to stall
             assert term.wait() == 0
             assert term.stdout() == b"Hello\n"
         # The last thing on the terminal erases the line: nothing is left behind.
@@ -49,9 +51,23 @@ class TestStatusLine:
             term.read_until(b"Hello")
             drawn = term.read_until(b"no text from gpt-4.1")
             assert drawn.startswith(b"\r\n\r")  # a new line below "Hello" (the pty adds \r)
+            term.read_until(b"s (slow or stalled?); the server")  # once the answer has begun
             # Erased, up one line and right five columns: the end of "Hello".
             term.read_until(ERASE + b"\x1b[A\x1b[5C world")
             assert term.wait() == 0
+
+    def test_a_reasoning_model_is_thinking(self, fake: FakeProvider) -> None:
+        """Silent before its first content, a model that reasons is thinking, not
+        stalled; once content has begun, a silence is "slow or stalled?"."""
+        script = [Think(0.8, keepalive=0.2), Reasoning("hmm"), Pause(0.8), Text("Hi")]
+        fake.push(events(*script, Finish(), Done()))
+        env = pty_env(environment(fake), CODEY_STATUS_DELAY="0.3")
+        with Pty(["prompt", "hi", "-m", "claude-sonnet-4-0"], env, pipe_stdout=True) as term:
+            term.read_until(b"codey: claude-sonnet-4-0 is thinking (")
+            assert b"stalled" not in term.read_until(b"\x1b[K")
+            term.read_until(b"(slow or stalled?)")
+            assert term.wait() == 0
+            assert term.stdout() == b"Hi\n"
 
     def test_not_before_the_delay(self, fake: FakeProvider) -> None:
         """A pause shorter than the delay draws nothing."""
