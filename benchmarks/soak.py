@@ -217,6 +217,9 @@ def run_case(case: Case, fake: Any) -> Optional[str]:
         api_key="sk-soak",
         base_url=fake.base_url(case.provider),
         chunk_timeout=case.chunk_timeout,
+        # A stall before any text must be seen as soon as one after it: the models
+        # here reason, whose default first_chunk_timeout is minutes.
+        first_chunk_timeout=case.chunk_timeout,
         connect_timeout=5.0,
         retries=2,
     )
