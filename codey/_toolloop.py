@@ -197,7 +197,9 @@ class ToolStream(Stream):
                 rounds=self.rounds,
             )
         self.rounds += 1
-        self.messages.append(Message("assistant", text, tool_calls=calls))
+        self.messages.append(
+            Message("assistant", text, tool_calls=calls, replay=self._round._replay)
+        )
         for call in calls:
             result = run_call(self._tools, call)
             self.tool_results.append(result)
