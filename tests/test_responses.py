@@ -187,7 +187,7 @@ class TestEvents:
             codey.ToolCallDelta(index=0, arguments='{"q":'),
             codey.ToolCallDelta(index=0, arguments='"x"}'),
             codey.Usage(11, 22, cache_read_tokens=0, reasoning_tokens=0),
-            codey.Finish("stop"),
+            codey.Finish("tool_calls"),
         ]
         assert stream.reasoning == "Capital of France?"
 

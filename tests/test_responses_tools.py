@@ -179,6 +179,7 @@ class TestLoop:
         ) as stream:
             got = list(stream.events())
         assert stream.text == "Sunny at noon."
+        assert stream.finish_reason == "stop"
         assert [r.output for r in got if isinstance(r, codey.ToolResult)] == [
             "sunny in Oslo",
             "noon in CET",
@@ -229,6 +230,7 @@ class TestLoop:
         fake.push(tool_round(ToolCall(0, "c1", "weather", '{"city": "Oslo"}')))
         with codey.stream("w?", tools=[weather], **options(fake)) as stream:
             list(stream)
+        assert stream.finish_reason == "tool_calls"  # as Chat Completions says it
         by_hand = [
             codey.Message("user", "w?"),
             codey.Message("assistant", "", tool_calls=stream.tool_calls),  # no replay

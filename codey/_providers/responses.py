@@ -43,8 +43,10 @@ from codey._providers.openai import (
 from codey._types import Finish, Message, ReasoningDelta, Replay, ToolCallDelta, Usage
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
-#: reason, only ``status``, so codey says what Chat Completions would.
+#: reason, only ``status``, so codey says what Chat Completions would (``tool_calls``
+#: after function calls).
 COMPLETED = "stop"
+CALLED = "tool_calls"
 
 _TEXT_EVENTS = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _REASONING_EVENTS = frozenset(
@@ -207,7 +209,8 @@ class Responses(ServiceProvider):
         usage = _usage(body)
         if usage is not None:
             out.append(usage)
-        out.append(Finish(COMPLETED if status == "completed" else _incomplete_reason(body)))
+        completed = CALLED if calls else COMPLETED
+        out.append(Finish(completed if status == "completed" else _incomplete_reason(body)))
         return out
 
 
@@ -292,7 +295,7 @@ class ResponsesParser:
         elif kind == "response.created":
             served_model(obj.get("response"), out)
         elif kind == "response.completed":
-            self._end(obj, out, COMPLETED)
+            self._end(obj, out, CALLED if self._calls else COMPLETED)
         elif kind == "response.incomplete":
             self._end(obj, out, _incomplete_reason(obj.get("response")))
         elif kind == "response.failed":
