@@ -301,6 +301,21 @@ class TestWhatComesBack:
         assert stream.usage == codey.Usage(40, 12, cache_read_tokens=30, reasoning_tokens=8)
         assert not any(type(e).__name__ == "Replay" for e in got)
 
+    def test_reasoning_tokens_over_chat_completions_too(self, fake):
+        fake.push(
+            Reply(
+                steps=[
+                    Text("a"),
+                    *answer(usage=None).steps[-2:-1],
+                    UsageStep(5, 9, reasoning_tokens=6),
+                    *answer().steps[-1:],
+                ]
+            )
+        )
+        with codey.stream("hi", **kwargs_for(fake, "openai")) as stream:
+            assert "".join(stream) == "a"
+        assert stream.usage == codey.Usage(5, 9, reasoning_tokens=6)
+
     def test_a_refusal_is_text(self, fake):
         event = {
             "type": "response.refusal.delta",
@@ -325,3 +340,40 @@ class TestWhatComesBack:
         with codey.stream("hi", schema="city str", **options(fake, "xai")) as stream:
             assert stream.json() == {"city": "Oslo"}
         assert fake.requests[-1].json["text"]["format"]["type"] == "json_schema"
+
+
+class TestWholeReply:
+    def test_a_whole_response_gives_calls_reasoning_and_its_replay(self, fake):
+        """A server that ignored ``stream`` and sent the response whole: the same events."""
+        item = {
+            "id": "rs_1",
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": "Hm."}],
+            "encrypted_content": "gAAAABsealed",
+        }
+        call = {
+            "id": "fc_1",
+            "type": "function_call",
+            "call_id": "c1",
+            "name": "weather",
+            "arguments": '{"city": "Oslo"}',
+            "status": "completed",
+        }
+        body = {
+            "object": "response",
+            "status": "completed",
+            "model": "gpt-5.6-terra",
+            "output": [item, call],
+            "usage": {
+                "input_tokens": 9,
+                "output_tokens": 7,
+                "output_tokens_details": {"reasoning_tokens": 4},
+            },
+        }
+        fake.push(Reply(body=json.dumps(body).encode(), content_type="application/json"))
+        fake.push(answer("Sunny."))
+        with codey.stream("w?", tools=[weather], run_tools=True, **options(fake)) as stream:
+            assert "".join(stream) == "Sunny."
+        assert stream.messages[1].replay == (("responses", item),)
+        assert of_type(fake.requests[1].json["input"], "reasoning") == [item]
+        assert stream.reasoning == "Hm."

@@ -52,7 +52,8 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     def count(value: Optional[int], noun: str) -> str:
         return f"{'?' if value is None else value} {noun}{'' if value == 1 else 's'}"
 
-    reasoning = "" if usage.reasoning_tokens is None else f" ({usage.reasoning_tokens} reasoning)"
+    # Reasoning tokens are among the output tokens: said only when some were spent.
+    reasoning = f" ({usage.reasoning_tokens} reasoning)" if usage.reasoning_tokens else ""
     cached = ""
     if usage.cache_read_tokens is not None:
         cached += f", {usage.cache_read_tokens} read from the cache"
