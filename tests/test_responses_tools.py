@@ -119,6 +119,19 @@ class TestRequest:
         assert len(fake.requests[-1].json["input"]) == 3
 
 
+class TestReplayField:
+    def test_only_an_assistant_message_carries_replay_and_it_stays_out_of_repr(self):
+        item = {"type": "reasoning", "encrypted_content": "gAAAABsecret"}
+        with pytest.raises(ValueError, match="replay goes with an assistant"):
+            codey.Message("user", "q", replay=[("responses", item)])
+        with pytest.raises(TypeError, match="wire, dict"):
+            codey.Message("assistant", "a", replay=[("responses", "not a dict")])
+        message = codey.Message("assistant", "a", replay=[("responses", item)])
+        assert message.replay == (("responses", item),)
+        assert "secret" not in repr(message)
+        assert hash(message) == hash(codey.Message("assistant", "a"))
+
+
 class TestAttachments:
     def test_image_and_pdf_as_bytes_and_urls(self, fake):
         fake.push(answer("ok"))
