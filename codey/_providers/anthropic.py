@@ -231,9 +231,7 @@ class Messages(ServiceProvider):
             headers=self.headers(api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             # A tool the model is made to call, whose input is the answer (below).
-            answer_tool=None
-            if spec.schema is None or "tool_choice" not in body
-            else spec.schema.name,
+            answer_tool=(body.get("tool_choice") or {}).get("name"),
         )
 
     def native_schema(self, model: str) -> bool:
@@ -339,13 +337,13 @@ class Messages(ServiceProvider):
                 results.append(result)
                 continue
             results = None
-            if message.tool_calls or message.replay:
-                # Thinking (with its signature), redacted thinking and server tools'
-                # blocks go back unchanged and first, as the API requires of a tool
-                # round: https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
-                blocks: list[dict[str, Any]] = [
-                    dict(item) for wire, item in message.replay if wire == "messages"
-                ]
+            # Thinking (with its signature), redacted thinking and server tools' blocks
+            # go back unchanged and first, as the API requires of a tool round:
+            # https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
+            blocks: list[dict[str, Any]] = [
+                dict(item) for wire, item in message.replay if wire == "messages"
+            ]
+            if message.tool_calls or blocks:
                 if message.content:
                     blocks.append({"type": "text", "text": message.content})
                 blocks.extend(
