@@ -40,6 +40,7 @@ def _sum(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
         _add(first.output_tokens, second.output_tokens),
         _add(first.cache_read_tokens, second.cache_read_tokens),
         _add(first.cache_write_tokens, second.cache_write_tokens),
+        _add(first.reasoning_tokens, second.reasoning_tokens),
     )
 
 

@@ -125,12 +125,15 @@ class Usage:
     ``cache_read_tokens``: input tokens read from the provider's prompt cache;
     ``cache_write_tokens``: input tokens written to it (Anthropic only).
     Anthropic's ``input_tokens`` leaves both out; OpenAI's includes the cached ones.
+    ``reasoning_tokens``: the output tokens spent reasoning (OpenAI, xAI), which
+    ``output_tokens`` includes.
     """
 
     input_tokens: Optional[int] = None
     output_tokens: Optional[int] = None
     cache_read_tokens: Optional[int] = None
     cache_write_tokens: Optional[int] = None
+    reasoning_tokens: Optional[int] = None
 
 
 @attrs.frozen
