@@ -45,8 +45,8 @@ _NAME = re.compile(r"[^A-Za-z0-9_-]+")
 #: What the concise form's types mean (``?`` after one: it may be null).
 CONCISE_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 _CONCISE_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s+(list\[\s*(\w+)\s*\]|\w+)(\?)?$")
-#: Finish reasons that mean the answer was cut at max_tokens.
-_CUT = ("length", "max_tokens")
+#: Finish reasons that mean the answer was cut at max_tokens (or at a full context window).
+_CUT = ("length", "max_tokens", "model_context_window_exceeded")
 
 
 @attrs.frozen(eq=False)
@@ -162,6 +162,11 @@ def checked_json(
     The error quotes the answer: its reader redacts it (``Stream``, the batch's record).
     """
     excerpt = repr(text[:200]) + ("..." if len(text) > 200 else "")
+    if finish_reason == "refusal":  # whatever came is not the answer, even if it parses
+        raise StructuredOutputError(
+            f"{provider} refused to answer (finish reason: refusal): {excerpt}",
+            provider=provider,
+        )
     cut = " (cut off at max_tokens)" if finish_reason in _CUT else ""
     try:
         value = json.loads(text)

@@ -22,7 +22,10 @@ from codey._stream import Stream, Timings
 from codey._tools import Tool, run_call
 from codey._types import Finish, Message, ToolCall, ToolResult, Usage
 
-__all__ = ["ToolStream"]
+__all__ = ["MAX_PAUSES", "ToolStream"]
+
+#: How many times in a row a paused answer (``pause_turn``) is continued.
+MAX_PAUSES = 5
 
 
 def _add(a: Optional[int], b: Optional[int]) -> Optional[int]:
@@ -74,6 +77,7 @@ class ToolStream(Stream):
         self.tool_results: list[ToolResult] = []
         #: How many rounds of tool calls have run.
         self.rounds = 0
+        self._pauses = 0
         self._round_offset = 0.0
         self._round = start(tuple(self.messages))
 
@@ -184,13 +188,25 @@ class ToolStream(Stream):
             self.finish_reason = None
 
     def _next_round(self) -> bool:
-        """Run the round's tool calls and start the next round; False if it made none."""
+        """Run the round's tool calls and start the next round; False if it made none.
+
+        A round the provider paused (Anthropic's ``pause_turn``: its server tools
+        ran long) is continued: its partial answer goes back as it came and the
+        model goes on from there (at most ``MAX_PAUSES`` times), as
+        https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
+        says to.
+        """
         text = "".join(self._round_parts)
         self._round_parts = []
         calls = self._round.tool_calls
         if not calls:
-            self.messages.append(Message("assistant", text))
-            return False
+            if self.finish_reason != "pause_turn" or self._pauses >= MAX_PAUSES:
+                self.messages.append(Message("assistant", text))
+                return False
+            self._pauses += 1
+            self.messages.append(Message("assistant", text, replay=self._round._replay))
+            self._start_round()
+            return True
         if self.rounds >= self._max_rounds:
             raise TooManyToolRoundsError(
                 f"the model still asked for tools after {self.rounds} rounds of them "
@@ -212,9 +228,13 @@ class ToolStream(Stream):
             )
             if self._done:  # closed from another thread while a tool ran
                 return True
+        self._start_round()
+        return True
+
+    def _start_round(self) -> None:
+        """Send the conversation so far: the next round begins."""
         self._earlier_usage = self.usage
         self._shown = False
         self._earlier.append((self._round_offset, self._round))
         self._round_offset = monotonic() - self._started
         self._round = self._start(tuple(self.messages))
-        return True

@@ -18,7 +18,7 @@ from codey._providers._base import (
     parse_event_data,
     served_model,
 )
-from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+from codey._types import Finish, ReasoningDelta, Replay, ToolCallDelta, Usage
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -102,6 +102,7 @@ class MessagesParser:
     __slots__ = (
         "_answer_block",
         "_calls",
+        "_kept",
         "_start",
         "answer_tool",
         "complete_at_eof",
@@ -120,6 +121,10 @@ class MessagesParser:
         self._answer_block: Optional[int] = None
         #: The indexes of the tool_use blocks: the client's calls.
         self._calls: set[int] = set()
+        #: The blocks the next request must carry back unchanged (thinking with
+        #: its signature, redacted thinking, server tools' calls and results),
+        #: by index, filled by their deltas until their content_block_stop.
+        self._kept: dict[int, dict[str, Any]] = {}
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
@@ -138,8 +143,14 @@ class MessagesParser:
                 thinking = delta.get("thinking")
                 if thinking:
                     out.append(ReasoningDelta(thinking))
+                    self._keep(obj, "thinking", thinking)
+            elif delta_type == "signature_delta":
+                self._keep(obj, "signature", delta.get("signature") or "")
             elif delta_type == "input_json_delta":
                 index = obj.get("index", 0)
+                if index in self._kept:  # a server tool's input
+                    self._keep(obj, "partial_json", delta.get("partial_json") or "")
+                    return
                 if index == self._answer_block:
                     if delta.get("partial_json"):
                         out.append(delta["partial_json"])
@@ -156,9 +167,16 @@ class MessagesParser:
                 index = obj.get("index", 0)
                 self._calls.add(index)
                 out.append(ToolCallDelta(index=index, id=block.get("id"), name=block.get("name")))
-            elif block.get("type") == "text" and block.get("text"):
-                out.append(block["text"])
-                self.saw_text = True
+            elif block.get("type") == "text":
+                if block.get("text"):
+                    out.append(block["text"])
+                    self.saw_text = True
+            elif block.get("type"):
+                self._kept[obj.get("index", 0)] = dict(block)
+        elif kind == "content_block_stop":
+            kept = self._kept.pop(obj.get("index", 0), None)
+            if kept is not None:
+                out.append(Replay("messages", _whole(kept)))
         elif kind == "message_start":
             message = obj.get("message") or {}
             served_model(message, out)
@@ -184,6 +202,20 @@ class MessagesParser:
                 data,
             )
 
+    def _keep(self, obj: dict[str, Any], field: str, piece: str) -> None:
+        """Add ``piece`` to ``field`` of the kept block the delta ``obj`` belongs to."""
+        block = self._kept.get(obj.get("index", 0))
+        if block is not None:
+            block[field] = (block.get(field) or "") + piece
+
+
+def _whole(block: dict[str, Any]) -> dict[str, Any]:
+    """A kept block as it goes back: a server tool's input parsed from its pieces."""
+    if "partial_json" in block:
+        pieces = block.pop("partial_json")
+        block["input"] = _input(pieces) if pieces else block.get("input") or {}
+    return block
+
 
 class Messages(ServiceProvider):
     """A service that speaks the Anthropic Messages API."""
@@ -199,8 +231,17 @@ class Messages(ServiceProvider):
             headers=self.headers(api_key),
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             # A tool the model is made to call, whose input is the answer (below).
-            answer_tool=None if spec.schema is None else spec.schema.name,
+            answer_tool=(body.get("tool_choice") or {}).get("name"),
         )
+
+    def native_schema(self, model: str) -> bool:
+        """Whether ``model`` takes ``output_config.format``: its row in the model
+        table says ``structured_output``; for a model the table does not know (an
+        older one, another service's) only the forced tool is sure."""
+        from codey import _models
+
+        info = _models.find(model, self.name)
+        return info is not None and bool(info.structured_output)
 
     def headers(self, api_key: str, stream: bool = True) -> dict[str, str]:
         headers = {
@@ -217,9 +258,10 @@ class Messages(ServiceProvider):
             raise UnsupportedOptionError(
                 "effort= and thinking_budget= are two ways to ask for thinking: give one"
             )
-        if spec.schema is not None and _thinks(spec):
+        forced = spec.schema is not None and not self.native_schema(spec.model)
+        if forced and _thinks(spec):
             raise UnsupportedOptionError(
-                "anthropic cannot think while made to answer to a schema (a forced tool): "
+                f"{spec.model} cannot think while made to answer to a schema (a forced tool): "
                 "drop effort= (or thinking_budget=) or schema="
             )
         if spec.temperature is not None and _thinks(spec):
@@ -252,9 +294,15 @@ class Messages(ServiceProvider):
             body["output_config"] = {"effort": spec.effort}
         if spec.cache:
             _mark_cache(body)
-        if spec.schema is not None:
-            # A tool the model must call, whose input is the answer: Messages'
-            # way to hold an answer to a JSON Schema.
+        if spec.schema is not None and not forced:
+            # Structured outputs (generally available): the answer is text JSON held to
+            # the schema, and the model may think first. The request shape:
+            # https://platform.claude.com/docs/en/build-with-claude/structured-outputs
+            output_format = {"type": "json_schema", "schema": spec.schema.json_schema}
+            body.setdefault("output_config", {})["format"] = output_format
+        elif spec.schema is not None:
+            # A tool the model must call, whose input is the answer: the way to hold
+            # an answer to a JSON Schema for a model without structured outputs.
             answer_tool = spec.schema.name
             body.setdefault("tools", []).append(
                 {
@@ -289,14 +337,13 @@ class Messages(ServiceProvider):
                 results.append(result)
                 continue
             results = None
-            if message.tool_calls:
-                if _thinks(spec):
-                    raise UnsupportedOptionError(
-                        "codey cannot send Anthropic's thinking blocks back, which a tool "
-                        "round with thinking needs: run tools without effort= or "
-                        "thinking_budget"
-                    )
-                blocks: list[dict[str, Any]] = []
+            # Thinking (with its signature), redacted thinking and server tools' blocks
+            # go back unchanged and first, as the API requires of a tool round:
+            # https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
+            blocks: list[dict[str, Any]] = [
+                dict(item) for wire, item in message.replay if wire == "messages"
+            ]
+            if message.tool_calls or blocks:
                 if message.content:
                     blocks.append({"type": "text", "text": message.content})
                 blocks.extend(
@@ -353,6 +400,8 @@ class Messages(ServiceProvider):
                 out.append(str(block["text"]))
             elif kind == "thinking" and block.get("thinking"):
                 out.append(ReasoningDelta(str(block["thinking"])))
+            if kind not in ("text", "tool_use"):  # back unchanged, as in a stream
+                out.append(Replay("messages", block))
             elif kind == "tool_use":
                 arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
                 if request is not None and block.get("name") == request.answer_tool:

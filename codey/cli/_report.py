@@ -24,14 +24,19 @@ __all__ = [
 ]
 
 #: Finish reasons that say the answer was cut at the token limit (Chat Completions,
-#: Messages, Responses).
-CUT_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
+#: Messages, Responses), or (Messages) where the conversation filled the model's
+#: context window.
+CUT_REASONS = frozenset(
+    {"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"}
+)
 
 
 def cut_note(reason: Optional[str]) -> Optional[str]:
     """What to say of an answer that ended for ``reason``: None unless it was cut short."""
     if reason not in CUT_REASONS:
         return None
+    if reason == "model_context_window_exceeded":
+        return f"the answer was cut: the model's context window is full (finish reason: {reason})"
     return f"the answer was cut at the token limit (finish reason: {reason})"
 
 
@@ -94,7 +99,12 @@ def extras(show: Show, label: str, stream: Stream) -> str:
     note = cut_note(stream.finish_reason)
     if note is not None:
         # An answer the provider ended at the limit is whole to it, so this is no error.
-        lines += f"codey: {label}: {note}; raise --max-tokens\n"
+        full = stream.finish_reason == "model_context_window_exceeded"
+        advice = "shorten the conversation" if full else "raise --max-tokens"
+        lines += f"codey: {label}: {note}; {advice}\n"
+    elif stream.finish_reason == "refusal":
+        # Anthropic's classifiers stopped the answer: what came is no answer.
+        lines += f"codey: {label}: the model refused to answer (finish reason: refusal)\n"
     if show.usage:
         lines += usage_line(served or label, stream.usage)  # who answered, at whose price
     if show.stats:

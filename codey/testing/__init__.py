@@ -81,8 +81,11 @@ error body and words, to what they refuse for a model (while
 reply: for Claude Opus 4.7 and later, Sonnet 5 and Fable, budget thinking
 (``thinking.type: "enabled"``: "Use "thinking.type.adaptive" and
 "output_config.effort"..."), a non-default ``temperature``, ``top_p`` or
-``top_k`` ("`temperature` is deprecated for this model.") and an
-``output_config.effort`` outside ``low|medium|high|xhigh|max``; for Claude
+``top_k`` ("`temperature` is deprecated for this model."), an
+``output_config.effort`` outside ``low|medium|high|xhigh|max``, and a forced
+tool (``tool_choice`` of type ``tool`` or ``any``) unless thinking is
+``disabled`` ("Thinking may not be enabled when tool_choice forces tool
+use."; their thinking is on by default); for Claude
 Haiku 4.5, Sonnet 4.5 and Opus 4.5, adaptive thinking; for OpenAI's reasoning
 models (o1, o3, o4-mini, gpt-5 and later), a non-default ``temperature`` or
 ``top_p`` and an effort the model does not take; over Chat Completions, function
@@ -90,6 +93,15 @@ tools with ``reasoning_effort`` for gpt-5.4 and gpt-5.5 ("...Please use
 /v1/responses instead."), and function tools for gpt-5.6 (unless
 ``reasoning_effort`` is ``none``) and gpt-6 ("To use function tools, use
 /v1/responses"). A provider batch's item gets the same 400 as its result.
+Claude's thinking in a tool loop: each streamed thinking block is signed (a
+``signature_delta`` whose value is the block's text hashed) and a
+:class:`RedactedThinking` step is a ``redacted_thinking`` block; the request
+whose last assistant turn holds a tool call the fake streamed with thinking
+must send those blocks back first and unchanged, or gets the API's 400
+("...Expected `thinking` or `redacted_thinking`, but found `tool_use`...",
+"Invalid `signature` in `thinking` block"), unless its thinking is
+``disabled``. ``Finish("refusal")``, ``Finish("pause_turn")`` and
+``Finish("model_context_window_exceeded")`` are Claude's other stop reasons.
 
 Whole replies. A request whose JSON body does not say ``"stream": true`` is
 answered, as the APIs answer it, with one JSON object (``application/json``): a
@@ -195,6 +207,7 @@ from codey.testing._steps import (
     Ping,
     Raw,
     Reasoning,
+    RedactedThinking,
     Reset,
     Stall,
     Step,
@@ -218,6 +231,7 @@ __all__ = [
     "Raw",
     "Reasoning",
     "RecordedRequest",
+    "RedactedThinking",
     "Reply",
     "Reset",
     "Stall",

@@ -3,12 +3,30 @@ blocks opened, filled and stopped, ``message_delta``, ``message_stop``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
-from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
+from codey.testing._steps import (
+    ErrorEvent,
+    Finish,
+    Reasoning,
+    RedactedThinking,
+    Step,
+    Text,
+    ToolCall,
+    UsageStep,
+)
+
+
+def signature(thinking: str) -> str:
+    """The fake's ``signature`` of a thinking block: its text hashed, so that a block
+    sent back altered is told from the one sent (as the real API's check does)."""
+    digest = hashlib.sha256(thinking.encode("utf-8")).digest()[:18]
+    return base64.b64encode(b"fake-signature:" + digest).decode("ascii")
 
 
 class _AnthropicRenderer(_Renderer):
@@ -17,6 +35,7 @@ class _AnthropicRenderer(_Renderer):
         self.started = False
         self.index = -1
         self.open: Optional[tuple[str, int]] = None  # ("text" | "thinking" | "tool", tool index)
+        self.thinking = ""  # the open thinking block's text, for its signature
 
     def event(self, name: str, obj: Union[dict[str, Any], str]) -> str:
         data = obj if isinstance(obj, str) else _dumps(obj)
@@ -47,8 +66,9 @@ class _AnthropicRenderer(_Renderer):
             return ""
         out = ""
         if self.open[0] == "thinking":
-            delta = {"type": "signature_delta", "signature": "ZmFrZS1zaWduYXR1cmU="}
+            delta = {"type": "signature_delta", "signature": signature(self.thinking)}
             out += self.delta(delta)
+            self.thinking = ""
         self.open = None
         return out + self.event(
             "content_block_stop", {"type": "content_block_stop", "index": self.index}
@@ -75,7 +95,13 @@ class _AnthropicRenderer(_Renderer):
         out = self.start()
         block = {"type": "thinking", "thinking": "", "signature": ""}  # as the API starts one
         out += self.open_block(("thinking", 0), block)
+        self.thinking += step.text
         return out + self.delta({"type": "thinking_delta", "thinking": step.text})
+
+    def redacted_thinking(self, step: RedactedThinking) -> str:
+        block = {"type": "redacted_thinking", "data": step.data}
+        out = self.start() + self.open_block(("redacted", self.index + 1), block)
+        return out + self.close_block()
 
     def tool_call(self, step: ToolCall) -> str:
         self.any_tool = True
@@ -137,3 +163,76 @@ def as_forced_tool(steps: Sequence[Step], body: Any) -> tuple[Step, ...]:
         ToolCall(index, name=name, arguments=step.text) if isinstance(step, Text) else step
         for step in steps
     )
+
+
+# -- Thinking blocks in a tool loop: they must come back unchanged. Source:
+# https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
+
+
+def issued_thinking(steps: Sequence[Step]) -> dict[str, tuple[dict[str, Any], ...]]:
+    """The thinking and redacted_thinking blocks a streamed reply of ``steps``
+    carries (as the renderer makes them), by the id of each of its tool calls:
+    what the request after them must send back first."""
+    blocks: list[dict[str, Any]] = []
+    ids: list[str] = []
+    thinking: Optional[str] = None
+    for step in steps:
+        if isinstance(step, Reasoning):
+            thinking = (thinking or "") + step.text
+            continue
+        if thinking is not None and isinstance(step, (Text, ToolCall, RedactedThinking, Finish)):
+            blocks.append(
+                {"type": "thinking", "thinking": thinking, "signature": signature(thinking)}
+            )
+            thinking = None
+        if isinstance(step, RedactedThinking):
+            blocks.append({"type": "redacted_thinking", "data": step.data})
+        elif isinstance(step, ToolCall):
+            name = step.id or f"toolu_fake_{step.index}"
+            if name not in ids:
+                ids.append(name)
+    return {name: tuple(blocks) for name in ids} if blocks else {}
+
+
+_FIELDS = {"thinking": ("thinking", "signature"), "redacted_thinking": ("data",)}
+
+
+def thinking_dropped(body: Any, issued: Mapping[str, tuple[dict[str, Any], ...]]) -> Optional[str]:
+    """The real API's 400 message when the request's last assistant turn of tool calls
+    came with thinking blocks (``issued``) that it does not send back unchanged and
+    first; ``None`` when it does, or when thinking is off."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return None
+    if (body.get("thinking") or {}).get("type") == "disabled":
+        return None
+    turns = [
+        (number, message)
+        for number, message in enumerate(body["messages"])
+        if isinstance(message, dict)
+        and message.get("role") == "assistant"
+        and isinstance(message.get("content"), list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in message["content"])
+    ]
+    if not turns:
+        return None
+    number, message = turns[-1]
+    content = [block for block in message["content"] if isinstance(block, dict)]
+    calls = [str(block.get("id")) for block in content if block.get("type") == "tool_use"]
+    expected = next((issued[call] for call in calls if call in issued), ())
+    for position, wanted in enumerate(expected):
+        got = content[position] if position < len(content) else {}
+        if got.get("type") not in _FIELDS:
+            return (
+                f"messages.{number}.content.{position}.type: Expected `thinking` or "
+                f"`redacted_thinking`, but found `{got.get('type')}`. When `thinking` is enabled, "
+                "a final `assistant` message must start with a thinking block (preceeding the "
+                "lastmost set of `tool_use` and `tool_result` blocks). We recommend you include "
+                "thinking blocks from previous turns. To avoid this requirement, disable "
+                "`thinking`. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+            )
+        kind = wanted["type"]
+        if got.get("type") != kind or any(got.get(f) != wanted[f] for f in _FIELDS[kind]):
+            field = "signature" if kind == "thinking" else "data"
+            return f"messages.{number}.content.{position}: Invalid `{field}` in `{kind}` block"
+    return None

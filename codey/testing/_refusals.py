@@ -129,6 +129,11 @@ def _anthropic(row: _Row, body: dict[str, Any]) -> Optional[str]:
             '"thinking.type.adaptive" is not supported for this model. Use '
             '"thinking.type.enabled" with "budget_tokens".'
         )
+    choice = body.get("tool_choice")
+    forced = isinstance(choice, dict) and choice.get("type") in ("tool", "any")
+    if row.thinking == "adaptive" and forced and kind != "disabled":
+        # Their thinking is on unless disabled, and a forced tool cannot think.
+        return "Thinking may not be enabled when tool_choice forces tool use."
     for name in row.sampling:
         if name in body and body[name] != _DEFAULTS.get(name):
             return f"`{name}` is deprecated for this model."

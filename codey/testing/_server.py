@@ -18,10 +18,11 @@ from codey.testing._batches import _Batches
 from codey.testing._batchwire import FakeBatch
 from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
 from codey.testing._connection import _Connection, _wait_readable
+from codey.testing._messages import issued_thinking, thinking_dropped
 from codey.testing._refusals import _refusal, _unreplayed
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
-from codey.testing._requests import RecordedRequest
+from codey.testing._requests import RecordedRequest, _route
 from codey.testing._whole import _whole_reply
 
 
@@ -66,6 +67,9 @@ class FakeProvider:
         self._closed = False
         self._released = False
         self._conns: set[socket.socket] = set()
+        #: The thinking blocks streamed with each Messages tool call (by its id): the
+        #: request after it must send them back unchanged (see refuse_like_the_api).
+        self._thinking: dict[str, tuple[dict[str, Any], ...]] = {}
         self._threads: list[threading.Thread] = []
         self._count = 0
         self._batches = _Batches(self)
@@ -250,6 +254,11 @@ class FakeProvider:
             refusal = _refusal(request) or _unreplayed(request, self._sealed)
         if refusal is not None:
             return refusal
+        if self.refuse_like_the_api and _route(request.path)[1] == "messages":
+            with self._lock:
+                dropped = thinking_dropped(request.json, self._thinking)
+            if dropped is not None:
+                return error(400, dropped)
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
@@ -279,6 +288,9 @@ class FakeProvider:
             body = request.json
             if isinstance(body, dict) and body.get("stream") is not True:  # one JSON object
                 reply = _whole_reply(reply, request.provider or "openai", model, kind, body)
+            elif kind == "messages":
+                with self._lock:
+                    self._thinking.update(issued_thinking(reply.steps))
             return reply, model
         return error(404, f"no such path: {request.path}"), _DEFAULT_MODEL
 

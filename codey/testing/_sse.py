@@ -13,6 +13,7 @@ from codey.testing._steps import (
     Finish,
     Ping,
     Reasoning,
+    RedactedThinking,
     Step,
     Text,
     ToolCall,
@@ -45,6 +46,8 @@ class _Renderer:
             return self.reasoning(step)
         if isinstance(step, ToolCall):
             return self.tool_call(step)
+        if isinstance(step, RedactedThinking):
+            return self.redacted_thinking(step)
         if isinstance(step, Finish):
             return self.finish(step)
         if isinstance(step, UsageStep):
@@ -70,6 +73,9 @@ class _Renderer:
 
     def tool_call(self, step: ToolCall) -> str:
         raise NotImplementedError
+
+    def redacted_thinking(self, step: RedactedThinking) -> str:
+        return ""  # Anthropic's alone
 
     def finish(self, step: Finish) -> str:
         raise NotImplementedError

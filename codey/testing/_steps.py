@@ -44,6 +44,15 @@ class Reasoning:
 
 
 @attrs.frozen
+class RedactedThinking:
+    """Anthropic: a ``redacted_thinking`` content block, its ``data`` (encrypted
+    thinking) whole in ``content_block_start``; it must come back unchanged with
+    the next round of a tool loop. The other formats show nothing of it."""
+
+    data: str = "RmFrZSByZWRhY3RlZCB0aGlua2luZw=="
+
+
+@attrs.frozen
 class ToolCall:
     """A tool call, or more pieces of one already started (same ``index``).
 
@@ -206,6 +215,7 @@ class Reset:
 Step = Union[
     Text,
     Reasoning,
+    RedactedThinking,
     ToolCall,
     UsageStep,
     Finish,

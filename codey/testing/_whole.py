@@ -34,6 +34,7 @@ from codey.testing._steps import (
     Pause,
     Raw,
     Reasoning,
+    RedactedThinking,
     Reset,
     Stall,
     Step,
@@ -228,6 +229,8 @@ def _message(steps: Sequence[Step], model: str) -> dict[str, Any]:
                 last["thinking"] += step.text
             else:
                 blocks.append({"type": "thinking", "thinking": step.text, "signature": _SIGNATURE})
+        elif isinstance(step, RedactedThinking):
+            blocks.append({"type": "redacted_thinking", "data": step.data})
         elif isinstance(step, ToolCall):
             if step.index not in tools:
                 block = {

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from codey.testing import FakeProvider, Reply, ToolCall, answer
+from codey.testing._messages import signature
 from tests.testing.wire import parse_sse
 
 anthropic = pytest.importorskip("anthropic")
@@ -102,7 +103,10 @@ def test_anthropic_stream_with_the_sdk(fake: FakeProvider, claude: Any) -> None:
     with claude.messages.stream(**MESSAGES) as stream:
         message = stream.get_final_message()
     thinking, text, tool = message.content
-    assert (thinking.thinking, thinking.signature) == ("Paris, so France.", "ZmFrZS1zaWduYXR1cmU=")
+    assert (thinking.thinking, thinking.signature) == (
+        "Paris, so France.",
+        signature("Paris, so France."),
+    )
     assert text.text == "Let me look."
     assert (tool.id, tool.name, tool.input) == ("toolu_2", "get_weather", {"city": "Paris"})
     assert message.stop_reason == "tool_use"
