@@ -65,7 +65,7 @@ def test_incomplete_is_the_finish_reason(fake: FakeProvider) -> None:
         {"type": "text", "text": "cut"},
         # The Responses API always says how many input tokens came from the cache.
         {"type": "usage", "input_tokens": 1, "output_tokens": 2, "cache_read_tokens": 0},
-        {"type": "finish", "reason": "max_output_tokens"},
+        {"type": "finish", "reason": "max_output_tokens", "api": "responses"},
     ]
 
 

@@ -1,0 +1,93 @@
+"""codey prompt over the API the model table names for a model (OpenAI's reasoning
+models and xAI's grok-4 family over the Responses API), ``--api chat`` and a config
+file's ``api = "chat"`` to keep Chat Completions, a config file's provider over its
+own wire format, and the API that answered in ``--events`` and ``--stats``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codey.testing import FakeProvider, answer
+from tests.helpers import environment, run_cli
+
+
+def prompt(fake: FakeProvider, *args: str) -> tuple[int, bytes, bytes]:
+    result = run_cli("prompt", "hi", *args, env=environment(fake))
+    return result.returncode, result.stdout, result.stderr
+
+
+def write_config(home: Path, text: str) -> None:
+    """The config file at $XDG_CONFIG_HOME (the autouse fixture points it at tmp_path)."""
+    path = home / "codey" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "path", "words"),
+    [
+        (("-m", "gpt-5.6-terra"), "/openai/v1/responses", "over the Responses API"),
+        (("-m", "grok-4.7"), "/xai/v1/responses", "over the Responses API"),
+        (
+            ("-m", "gpt-5.6-terra", "--api", "chat"),
+            "/openai/v1/chat/completions",
+            "over Chat Completions",
+        ),
+        (("-m", "grok-4.7", "--api", "chat"), "/xai/v1/chat/completions", "over Chat Completions"),
+        (("-m", "gpt-4.1"), "/openai/v1/chat/completions", "over Chat Completions"),
+        (("-m", "claude-sonnet-4-6"), "/anthropic/v1/messages", "over the Messages API"),
+    ],
+)
+def test_the_api_and_the_stats_line(
+    fake: FakeProvider, args: tuple[str, ...], path: str, words: str
+) -> None:
+    """The table's API unless --api says; --stats says which answered."""
+    fake.push(answer("Hel", "lo"))
+    code, out, err = prompt(fake, *args, "--stats")
+    assert (code, out) == (0, b"Hello\n")
+    assert fake.requests[-1].path == path
+    (line,) = err.decode().splitlines()
+    assert line.startswith(f"codey: {args[1]}: {words}, ")
+    assert "to headers" in line
+
+
+def test_a_config_model_table_keeps_chat_completions(fake: FakeProvider, tmp_path: Path) -> None:
+    """``api = "chat"`` in a model's table is that model's; another keeps the table's API."""
+    write_config(tmp_path, '[models."gpt-5.5"]\napi = "chat"\n')
+    fake.push(answer("one"), answer("two"))
+    assert prompt(fake, "-m", "gpt-5.5") == (0, b"one\n", b"")
+    assert prompt(fake, "-m", "gpt-5.4-mini") == (0, b"two\n", b"")
+    assert [request.path for request in fake.requests] == [
+        "/openai/v1/chat/completions",
+        "/openai/v1/responses",
+    ]
+
+
+def test_a_config_files_provider_keeps_its_wire_format(fake: FakeProvider, tmp_path: Path) -> None:
+    """A ``[providers.openai]`` table (a proxy, say) is sent to as it is: its models
+    are not moved to the built-in Responses provider, which it does not name."""
+    write_config(tmp_path, f'[providers.openai]\nbase_url = "{fake.base_url("openai")}"\n')
+    fake.push(answer("ok"), answer("ok"))
+    assert prompt(fake, "-m", "gpt-5.5") == (0, b"ok\n", b"")
+    assert prompt(fake, "-m", "grok-4.7") == (0, b"ok\n", b"")  # xAI's is still built in
+    assert [request.path for request in fake.requests] == [
+        "/openai/v1/chat/completions",
+        "/xai/v1/responses",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "api"),
+    [(("-m", "gpt-5.5"), "responses"), (("-m", "gpt-5.5", "--api", "chat"), "chat")],
+)
+def test_events_finish_record_says_the_api(
+    fake: FakeProvider, args: tuple[str, ...], api: str
+) -> None:
+    fake.push(answer("ok", usage=None))
+    code, out, _ = prompt(fake, *args, "--events")
+    assert code == 0
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert records[-1] == {"type": "finish", "reason": "stop", "api": api}
