@@ -91,3 +91,25 @@ def test_events_finish_record_says_the_api(
     assert code == 0
     records = [json.loads(line) for line in out.decode().splitlines()]
     assert records[-1] == {"type": "finish", "reason": "stop", "api": api}
+
+
+@pytest.mark.parametrize(
+    ("args", "path"),
+    [((), "/openai/v1/responses"), (("--api", "chat"), "/openai/v1/chat/completions")],
+)
+def test_a_provider_batch_goes_to_the_models_api(
+    fake: FakeProvider, tmp_path: Path, args: tuple[str, ...], path: str
+) -> None:
+    """gpt-5.5's lines go to the Batch API's /v1/responses; --api chat keeps Chat Completions."""
+    fake.push(answer("one"), answer("two"))
+    source = tmp_path / "p.jsonl"
+    source.write_text('"first"\n"second"\n', encoding="utf-8")
+    result = run_cli(
+        "batch", str(source), "-m", "gpt-5.5", *args, "--provider-batch",
+        "--poll-interval", "0.01", env=environment(fake),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [batch] = fake.batches
+    assert [request.path for request in batch.requests] == [path, path]
+    out = (tmp_path / "p.out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["text"] for line in out) == ["one", "two"]
