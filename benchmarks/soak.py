@@ -220,6 +220,9 @@ def run_case(case: Case, fake: Any) -> Optional[str]:
         # grok-4.3's default became the Responses API.
         api=None if case.provider == "anthropic" else "chat",
         chunk_timeout=case.chunk_timeout,
+        # A stall before any text must be seen as soon as one after it: the models
+        # here reason, whose default first_chunk_timeout is minutes.
+        first_chunk_timeout=case.chunk_timeout,
         connect_timeout=5.0,
         retries=2,
     )

@@ -45,6 +45,7 @@ from codey._secrets import scrub
 from codey._types import (
     Finish,
     ReasoningDelta,
+    Replay,
     ServedModel,
     TextDelta,
     ToolCall,
@@ -176,6 +177,8 @@ class Stream:
         self.usage = None
         self.finish_reason = None
         self._served: Optional[str] = None
+        #: The Replay items of the answer, for its assistant message (``replay``).
+        self._replay: list[tuple[str, dict[str, Any]]] = []
         self._parts: list[str] = []
         self._reasoning: list[str] = []
         #: events() handed on a tool-call or reasoning piece of the attempt going on.
@@ -300,7 +303,11 @@ class Stream:
                 elif piece.__class__ is Restart:
                     if self._shown:  # the caller has pieces of the failed attempt: no retry
                         raise self._fail(piece.error)
-                elif piece.__class__ is not Finish and piece.__class__ is not ServedModel:
+                elif (
+                    piece.__class__ is not Finish
+                    and piece.__class__ is not ServedModel
+                    and piece.__class__ is not Replay
+                ):
                     if piece.__class__ is ToolCallDelta or piece.__class__ is ReasoningDelta:
                         self._shown = True
                     yield piece
@@ -419,11 +426,14 @@ class Stream:
             self._tool_deltas.append(event)
         elif isinstance(event, ServedModel):
             self._served = event.name
+        elif isinstance(event, Replay):
+            self._replay.append((event.wire, event.item))
 
     def _restart(self) -> None:
         """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
         self._reasoning.clear()
         self._tool_deltas.clear()
+        self._replay.clear()
         self.usage = None
         self.finish_reason = None
         self._served = None

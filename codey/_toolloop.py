@@ -37,6 +37,7 @@ def _sum(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
         _add(first.output_tokens, second.output_tokens),
         _add(first.cache_read_tokens, second.cache_read_tokens),
         _add(first.cache_write_tokens, second.cache_write_tokens),
+        _add(first.reasoning_tokens, second.reasoning_tokens),
     )
 
 
@@ -201,7 +202,9 @@ class ToolStream(Stream):
                 rounds=self.rounds,
             )
         self.rounds += 1
-        self.messages.append(Message("assistant", text, tool_calls=calls))
+        self.messages.append(
+            Message("assistant", text, tool_calls=calls, replay=self._round._replay)
+        )
         for call in calls:
             result = run_call(self._tools, call)
             self.tool_results.append(result)

@@ -13,6 +13,7 @@ __all__ = [
     "Finish",
     "Message",
     "ReasoningDelta",
+    "Replay",
     "ServedModel",
     "TextDelta",
     "ToolCall",
@@ -52,6 +53,18 @@ def _calls(value: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
     return tuple(value)
 
 
+def _replay(value: Iterable[tuple[str, dict[str, Any]]]) -> tuple[tuple[str, dict[str, Any]], ...]:
+    return tuple((wire, item) for wire, item in value)
+
+
+def _check_replay(
+    instance: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...]
+) -> None:
+    for wire, item in value:
+        if not isinstance(wire, str) or not isinstance(item, dict):
+            raise TypeError(f"replay holds (wire, dict) pairs, not ({wire!r}, {item!r})")
+
+
 def _tuple_of(kind: type) -> Any:
     def check(instance: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
         for item in value:
@@ -71,6 +84,13 @@ class Message:
     with an assistant message that called tools. A ``tool`` message is one
     tool's result: ``content`` is what the tool returned, ``tool_call_id``
     the call it answers, ``is_error`` whether the tool failed.
+
+    ``replay`` (assistant messages): what the provider sent besides text and
+    calls that must go back with the conversation, as it came, as
+    ``(wire, item)`` pairs: the Responses API's ``reasoning`` items with their
+    encrypted content, Claude's signed thinking blocks. Each wire format sends
+    back its own (``"responses"``, ``"messages"``) and ignores the others'.
+    Opaque: kept out of the repr, chat logs and ``--events``.
     """
 
     role: str = attrs.field(validator=_check_role)
@@ -83,12 +103,17 @@ class Message:
     )
     tool_call_id: Optional[str] = None
     is_error: bool = False
+    replay: tuple[tuple[str, dict[str, Any]], ...] = attrs.field(
+        default=(), converter=_replay, validator=_check_replay, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.attachments and self.role != "user":
             raise ValueError(f"attachments go with a user message, not a {self.role} one")
         if self.tool_calls and self.role != "assistant":
             raise ValueError(f"tool_calls go with an assistant message, not a {self.role} one")
+        if self.replay and self.role != "assistant":
+            raise ValueError(f"replay goes with an assistant message, not a {self.role} one")
         if (self.role == "tool") != (self.tool_call_id is not None):
             raise ValueError("a tool message, and only a tool message, has a tool_call_id")
 
@@ -100,12 +125,15 @@ class Usage:
     ``cache_read_tokens``: input tokens read from the provider's prompt cache;
     ``cache_write_tokens``: input tokens written to it (Anthropic only).
     Anthropic's ``input_tokens`` leaves both out; OpenAI's includes the cached ones.
+    ``reasoning_tokens``: the output tokens spent reasoning (OpenAI, xAI), which
+    ``output_tokens`` includes.
     """
 
     input_tokens: Optional[int] = None
     output_tokens: Optional[int] = None
     cache_read_tokens: Optional[int] = None
     cache_write_tokens: Optional[int] = None
+    reasoning_tokens: Optional[int] = None
 
 
 @attrs.frozen
@@ -165,6 +193,21 @@ class ServedModel:
     """
 
     name: str
+
+
+@attrs.frozen(repr=False)
+class Replay:
+    """An item of the answer that must go back, as it came, with the conversation's
+    next request (see ``Message.replay``): ``wire`` names the wire format that sends
+    it back. The stream's own bookkeeping, like :class:`ServedModel`: it goes on the
+    round's assistant message, never to ``Stream.events()``.
+    """
+
+    wire: str
+    item: dict[str, Any] = attrs.field(hash=False)
+
+    def __repr__(self) -> str:  # the item may be long and encrypted: never shown
+        return f"codey.Replay(wire={self.wire!r}, ...)"
 
 
 #: What a provider adapter makes of one server-sent event.

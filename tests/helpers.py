@@ -34,7 +34,7 @@ MODELS = {
     "anthropic": "claude-sonnet-4-0",
     "openai-responses": "o3-pro",  # OpenAI over the Responses API
 }
-#: The providers whose wire format carries attachments and tool calls (not yet Responses).
+#: The providers whose tests read Chat Completions or Messages bodies (Responses: its own tests).
 RICH = sorted(set(MODELS) - {"openai-responses"})
 #: The fake provider's name and wire format for each of MODELS' providers.
 FAKE_ROUTES = {

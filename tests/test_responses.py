@@ -83,11 +83,6 @@ class TestRequest:
         codey.complete("hi", **kwargs_for(fake, "openai-responses", reasoning_effort="high"))
         assert fake.requests[-1].json["reasoning"] == {"effort": "high", "summary": "auto"}
 
-    def test_schema_is_not_sent_yet(self, fake):
-        with pytest.raises(codey.UnsupportedOptionError, match="schema"):
-            run(fake, schema="name str")
-        assert fake.requests == []
-
     def test_cache_is_accepted_and_marks_nothing(self, fake):
         """OpenAI caches long prompts by itself: cache=True changes nothing sent."""
         fake.push(answer("a"), answer("b"))
@@ -194,8 +189,8 @@ class TestEvents:
             codey.ToolCallDelta(index=0, id="call_1", name="look"),
             codey.ToolCallDelta(index=0, arguments='{"q":'),
             codey.ToolCallDelta(index=0, arguments='"x"}'),
-            codey.Usage(11, 22, cache_read_tokens=0),
-            codey.Finish("stop"),
+            codey.Usage(11, 22, cache_read_tokens=0, reasoning_tokens=0),
+            codey.Finish("tool_calls"),
         ]
         assert stream.reasoning == "Capital of France?"
 
@@ -244,14 +239,14 @@ class TestEvents:
         with run(fake) as stream:
             assert "".join(stream) == "cut sh"
         assert stream.finish_reason == reason
-        assert stream.usage == codey.Usage(3, 4, cache_read_tokens=0)
+        assert stream.usage == codey.Usage(3, 4, cache_read_tokens=0, reasoning_tokens=0)
 
     def test_cached_tokens(self, fake):
         """usage.input_tokens_details.cached_tokens is the cache_read_tokens."""
         fake.push(events(Text("a"), Finish(), UsageStep(100, 5, cache_read_tokens=64), Done()))
         with run(fake) as stream:
             assert "".join(stream) == "a"
-        assert stream.usage == codey.Usage(100, 5, cache_read_tokens=64)
+        assert stream.usage == codey.Usage(100, 5, cache_read_tokens=64, reasoning_tokens=0)
 
     def test_no_usage_reported(self, fake):
         fake.push(answer("ok", usage=None))
@@ -429,19 +424,3 @@ class TestWholeReply:
             list(run(fake))
         assert str(info.value) == "flagged"
         assert info.value.error_type == "invalid_prompt"
-
-
-class TestNotYet:
-    def test_tools_and_attachments_are_refused_before_any_request(self, fake) -> None:
-        """What codey does not send over the Responses API yet is a configuration error."""
-
-        def look(word: str) -> str:
-            """Look a word up."""
-            return word
-
-        png = codey.Attachment.from_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16, "image/png")
-        with pytest.raises(codey.UnsupportedOptionError, match="tools over the Responses"):
-            codey.stream("hi", tools=[look], **kwargs_for(fake, "openai-responses"))
-        with pytest.raises(codey.UnsupportedOptionError, match="attachments"):
-            codey.stream("hi", attachments=[png], **kwargs_for(fake, "openai-responses"))
-        assert fake.requests == []

@@ -15,7 +15,7 @@ import pytest
 
 import codey
 from codey import _providers
-from codey.testing import FakeProvider, answer, error
+from codey.testing import FakeProvider, ToolCall, answer, error
 from tests.conftest import FAKE_KEY
 
 
@@ -86,11 +86,15 @@ class TestTheTablesAPI:
             """Look."""
             return "sunny"
 
-        fake.push(answer("ok"))
-        stream = codey.stream("hi", tools=[look], run_tools=True, **options(fake, "gpt-4.1"))
+        fake.push(
+            answer(tool_calls=[ToolCall(0, "c1", "look", '{"city": "Rome"}')]), answer("sunny")
+        )
+        stream = codey.stream("hi", tools=[look], run_tools=True, **options(fake, "gpt-5.6-terra"))
         with stream:
-            assert "".join(stream) == "ok"
-        assert (stream.provider, stream.api) == ("openai", "chat")
+            assert "".join(stream) == "sunny"
+        assert stream.rounds == 1
+        assert [request.path for request in fake.requests] == ["/openai/v1/responses"] * 2
+        assert (stream.provider, stream.api) == ("openai", "responses")
 
     def test_a_compatible_service_keeps_chat_completions(self, fake: FakeProvider) -> None:
         """A compatible service's gpt-5.5 is not OpenAI's: its own wire format."""

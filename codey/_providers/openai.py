@@ -15,6 +15,7 @@ from codey._providers._base import (
     RequestSpec,
     Service,
     ServiceProvider,
+    ToolSpec,
     error_details,
     error_event,
     join_url,
@@ -52,15 +53,7 @@ class ChatCompletions(ServiceProvider):
             body["stream"] = True
         if spec.tools:
             body.setdefault("tools", []).extend(
-                {
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        "description": tool.description,
-                        "parameters": tool.parameters,
-                    },
-                }
-                for tool in spec.tools
+                {"type": "function", "function": function_tool(tool)} for tool in spec.tools
             )
         if stream and self.service.include_usage:
             body["stream_options"] = {"include_usage": True}
@@ -85,15 +78,7 @@ class ChatCompletions(ServiceProvider):
         )
 
     def _response_format(self, schema: AnswerSchema) -> dict[str, Any]:
-        if not self.service.structured_output:
-            raise UnsupportedOptionError(
-                f"{self.name} cannot hold an answer to a JSON schema (no response_format "
-                "json_schema): drop schema= (--schema), or use another provider"
-            )
-        # strict only when the schema meets strict mode's rules (every object
-        # closed, every property required); else the model is guided, not held.
-        json_schema = {"name": schema.name, "schema": schema.json_schema, "strict": schema.strict}
-        return {"type": "json_schema", "json_schema": json_schema}
+        return {"type": "json_schema", "json_schema": json_schema(self, schema)}
 
     def _message(self, message: Message) -> dict[str, Any]:
         """One message in Chat Completions form: content parts, tool calls, tool results."""
@@ -181,6 +166,25 @@ class ChatCompletions(ServiceProvider):
         return out
 
 
+def function_tool(tool: ToolSpec) -> dict[str, Any]:
+    """A function tool's name, description and parameters, as OpenAI's APIs take them
+    (Chat Completions under ``function``, the Responses API beside ``type``)."""
+    return {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+
+
+def json_schema(provider: ServiceProvider, schema: AnswerSchema) -> dict[str, Any]:
+    """``schema=`` as OpenAI's APIs take it: name, schema, strict (Chat Completions'
+    ``response_format.json_schema``, the Responses API's ``text.format``)."""
+    if not provider.service.structured_output:
+        raise UnsupportedOptionError(
+            f"{provider.name} cannot hold an answer to a JSON schema (no json_schema "
+            "format): drop schema= (--schema), or use another provider"
+        )
+    # strict only when the schema meets strict mode's rules (every object
+    # closed, every property required); else the model is guided, not held.
+    return {"name": schema.name, "schema": schema.json_schema, "strict": schema.strict}
+
+
 def first_choice(choices: list[Any]) -> Optional[dict[str, Any]]:
     """Choice 0, the answer: a proxy may send several choices (``n``), in any order;
     the others are not interleaved with it."""
@@ -234,10 +238,12 @@ def usage_of(usage: dict[str, Any]) -> Usage:
     """A Chat Completions ``usage`` object; cached prompt tokens as OpenAI or DeepSeek say them."""
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    output = usage.get("completion_tokens_details")
     return Usage(
         input_tokens=usage.get("prompt_tokens"),
         output_tokens=usage.get("completion_tokens"),
         cache_read_tokens=usage.get("prompt_cache_hit_tokens") if cached is None else cached,
+        reasoning_tokens=output.get("reasoning_tokens") if isinstance(output, dict) else None,
     )
 
 

@@ -3,7 +3,10 @@
 Named SSE events, each with ``type`` and ``sequence_number`` in its JSON:
 ``response.created``, ``response.output_item.added`` (a message, a reasoning
 item or a function call), ``response.output_text.delta`` (text),
-``response.reasoning_summary_text.delta`` (reasoning), and one terminal event:
+``response.reasoning_summary_text.delta`` (reasoning),
+``response.function_call_arguments.delta`` (a call's arguments),
+``response.output_item.done`` (a reasoning item whole, with its encrypted
+content: replayed with the next round), and one terminal event:
 ``response.completed`` (usage), ``response.incomplete`` (why it stopped
 short) or ``response.failed`` (an error). An ``error`` event may come at any
 point. Only a terminal event ends the answer: any other end of the body is
@@ -18,7 +21,7 @@ from typing import Any, Optional
 import attrs
 
 from codey import _models
-from codey._errors import StreamError, UnsupportedOptionError
+from codey._errors import StreamError
 from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
@@ -30,12 +33,20 @@ from codey._providers._base import (
     served_model,
 )
 from codey._providers.compatible import XAI
-from codey._providers.openai import OPENAI, refuse_thinking_budget, request_headers
-from codey._types import Finish, ReasoningDelta, ToolCallDelta, Usage
+from codey._providers.openai import (
+    OPENAI,
+    function_tool,
+    json_schema,
+    refuse_thinking_budget,
+    request_headers,
+)
+from codey._types import Finish, Message, ReasoningDelta, Replay, ToolCallDelta, Usage
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
-#: reason, only ``status``, so codey says what Chat Completions would.
+#: reason, only ``status``, so codey says what Chat Completions would (``tool_calls``
+#: after function calls).
 COMPLETED = "stop"
+CALLED = "tool_calls"
 
 _TEXT_EVENTS = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _REASONING_EVENTS = frozenset(
@@ -43,22 +54,10 @@ _REASONING_EVENTS = frozenset(
 )
 
 
-def _conversation(spec: RequestSpec) -> list[tuple[str, str]]:
-    """(role, text) of each message, system messages included: the one reader of
-    ``spec.messages`` here. What codey does not send over this API yet is refused."""
-    if spec.tools:
-        raise UnsupportedOptionError(
-            "codey does not send tools over the Responses API yet; use api='chat' (--api chat)"
-        )
-    out = []
-    for message in spec.messages:
-        if message.attachments or message.tool_calls or message.role == "tool":
-            raise UnsupportedOptionError(
-                "codey does not send attachments or tool calls over the Responses API yet; "
-                "use api='chat' (--api chat)"
-            )
-        out.append((message.role, message.content))
-    return out
+#: What a request asks to get back with each reasoning item, so that the next
+#: round can send the item back with nothing stored on the server.
+#: https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 
 class Responses(ServiceProvider):
@@ -81,31 +80,93 @@ class Responses(ServiceProvider):
 
     def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
         refuse_thinking_budget(self.name, spec)
-        if spec.schema is not None:
-            raise UnsupportedOptionError(
-                f"{self.name}: codey does not send schema= over the Responses API yet; "
-                "use api='chat' (--api chat) or another model"
-            )
         body: dict[str, Any] = {
             "model": spec.model,
-            # System messages stay input items, in place: xAI rejects ``instructions``.
-            "input": [
-                {"type": "message", "role": role, "content": content}
-                for role, content in _conversation(spec)
-            ],
+            "input": [item for message in spec.messages for item in self._items(message)],
         }
         if stream:
             body["stream"] = True
+        if spec.tools:
+            # https://platform.openai.com/docs/guides/function-calling: flat function
+            # tools; parallel calls are the default.
+            body["tools"] = [{"type": "function", **function_tool(tool)} for tool in spec.tools]
         # codey sends the whole conversation every time: nothing to keep.
         body["store"] = False
         if spec.max_tokens is not None:
             body["max_output_tokens"] = spec.max_tokens
         if spec.temperature is not None:
             body["temperature"] = spec.temperature
-        if spec.effort is not None:
-            body["reasoning"] = {"effort": spec.effort, "summary": "auto"}
+        if spec.effort is not None or _models.reasons(spec.model, self.name):
+            # The summary streams while the model thinks (the API sends none unasked).
+            reasoning = {"summary": "auto"}
+            body["reasoning"] = (
+                reasoning if spec.effort is None else {"effort": spec.effort, **reasoning}
+            )
+            if spec.effort != "none":
+                # Each reasoning item comes back with its content encrypted, for the next
+                # round to send back (see _items()): nothing is kept on the server.
+                body["include"] = [ENCRYPTED_REASONING]
+        if spec.schema is not None:
+            # https://platform.openai.com/docs/guides/structured-outputs: text.format.
+            body["text"] = {"format": {"type": "json_schema", **json_schema(self, spec.schema)}}
         # cache=True: OpenAI and xAI cache long prompts by themselves; nothing to mark.
         return body
+
+    def _items(self, message: Message) -> list[dict[str, Any]]:
+        """A message as input items: system ones in place (xAI rejects ``instructions``);
+        an assistant's reasoning items (replayed as they came), its text, its function
+        calls; a tool result as a ``function_call_output``."""
+        if message.role == "tool":
+            return [
+                {
+                    "type": "function_call_output",
+                    "call_id": message.tool_call_id,
+                    "output": message.content,
+                }
+            ]
+        # The reasoning items go back before the calls they led to, as the API requires.
+        items = [item for wire, item in message.replay if wire == self.wire]
+        if message.attachments:
+            content: Any = self._parts(message)
+        elif message.content or not message.tool_calls:
+            content = message.content
+        else:
+            content = None
+        if content is not None:
+            items.append({"type": "message", "role": message.role, "content": content})
+        items.extend(
+            {
+                "type": "function_call",
+                "call_id": call.id,
+                "name": call.name,
+                "arguments": call.arguments,
+            }
+            for call in message.tool_calls
+        )
+        return items
+
+    def _parts(self, message: Message) -> list[dict[str, Any]]:
+        """A user message's text and attachments as content parts.
+
+        https://platform.openai.com/docs/guides/images-vision (``input_image``) and
+        https://platform.openai.com/docs/guides/pdf-files (``input_file``: ``file_data``
+        with a ``filename``, or ``file_url``).
+        """
+        parts: list[dict[str, Any]] = []
+        if message.content:
+            parts.append({"type": "input_text", "text": message.content})
+        for attachment in message.attachments:
+            self.check_attachment(attachment)
+            if attachment.is_image:
+                parts.append({"type": "input_image", "image_url": attachment.data_url()})
+            elif attachment.data is None:
+                parts.append({"type": "input_file", "file_url": attachment.url})
+            else:
+                name = attachment.name or "document.pdf"
+                parts.append(
+                    {"type": "input_file", "filename": name, "file_data": attachment.data_url()}
+                )
+        return parts
 
     def new_parser(self, request: Optional[HTTPRequest] = None) -> ResponsesParser:
         return ResponsesParser(self.name)
@@ -141,13 +202,15 @@ class Responses(ServiceProvider):
                     text = part.get("text") if isinstance(part, dict) else None
                     if text and isinstance(text, str):
                         out.append(ReasoningDelta(text))
+                _replay(item, out)
             elif kind == "function_call":
                 out.append(_call_start(calls, item))
                 calls += 1
         usage = _usage(body)
         if usage is not None:
             out.append(usage)
-        out.append(Finish(COMPLETED if status == "completed" else _incomplete_reason(body)))
+        completed = CALLED if calls else COMPLETED
+        out.append(Finish(completed if status == "completed" else _incomplete_reason(body)))
         return out
 
 
@@ -166,6 +229,13 @@ def _call_start(index: int, item: dict[str, Any]) -> ToolCallDelta:
     )
 
 
+def _replay(item: dict[str, Any], out: list[Any]) -> None:
+    """A whole reasoning item, to go back with the next round: only one that carries
+    its encrypted content (with ``store: false`` an id alone refers to nothing)."""
+    if item.get("encrypted_content"):
+        out.append(Replay(Responses.wire, item))
+
+
 def _usage(response: Any) -> Optional[Usage]:
     usage = _dict(response).get("usage")
     if not isinstance(usage, dict):
@@ -174,6 +244,7 @@ def _usage(response: Any) -> Optional[Usage]:
         input_tokens=usage.get("input_tokens"),
         output_tokens=usage.get("output_tokens"),
         cache_read_tokens=_dict(usage.get("input_tokens_details")).get("cached_tokens"),
+        reasoning_tokens=_dict(usage.get("output_tokens_details")).get("reasoning_tokens"),
     )
 
 
@@ -217,10 +288,14 @@ class ResponsesParser:
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(_call_start(index, item))
+        elif kind == "response.output_item.done":
+            item = _dict(obj.get("item"))
+            if item.get("type") == "reasoning":  # whole now, its encrypted content with it
+                _replay(item, out)
         elif kind == "response.created":
             served_model(obj.get("response"), out)
         elif kind == "response.completed":
-            self._end(obj, out, COMPLETED)
+            self._end(obj, out, CALLED if self._calls else COMPLETED)
         elif kind == "response.incomplete":
             self._end(obj, out, _incomplete_reason(obj.get("response")))
         elif kind == "response.failed":

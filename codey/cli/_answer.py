@@ -117,7 +117,8 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "input_tokens": event.input_tokens,
             "output_tokens": event.output_tokens,
         }
-        for name in ("cache_read_tokens", "cache_write_tokens"):  # only when reported
+        # only when reported
+        for name in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
             if getattr(event, name) is not None:
                 record[name] = getattr(event, name)
         return record

@@ -53,6 +53,8 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     def count(value: Optional[int], noun: str) -> str:
         return f"{'?' if value is None else value} {noun}{'' if value == 1 else 's'}"
 
+    # Reasoning tokens are among the output tokens: said only when some were spent.
+    reasoning = f" ({usage.reasoning_tokens} reasoning)" if usage.reasoning_tokens else ""
     cached = ""
     if usage.cache_read_tokens is not None:
         cached += f", {usage.cache_read_tokens} read from the cache"
@@ -60,7 +62,7 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
         cached += f", {usage.cache_write_tokens} written to the cache"
     return (
         f"codey: {label}: {count(usage.input_tokens, 'input token')}, "
-        f"{count(usage.output_tokens, 'output token')}{cached}\n"
+        f"{count(usage.output_tokens, 'output token')}{reasoning}{cached}\n"
     )
 
 

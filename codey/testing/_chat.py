@@ -93,4 +93,6 @@ def chat_usage(step: UsageStep) -> dict[str, Any]:
     }
     if step.cache_read_tokens:
         usage["prompt_tokens_details"] = {"cached_tokens": step.cache_read_tokens}
+    if step.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": step.reasoning_tokens}
     return usage

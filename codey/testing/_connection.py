@@ -240,7 +240,8 @@ class _Connection:
         """Send ``reply``, rendered for ``provider`` and ``model`` (in ``wire_format``,
         for a request whose JSON body is ``body``: see ``_render._plan``); whether to
         keep the connection open."""
-        actions = _encode(_plan(reply, provider, model, wire_format, body), reply.gzip)
+        plan = _plan(reply, provider, model, wire_format, body, self.server._sealed)
+        actions = _encode(plan, reply.gzip)
         keep_alive = keep_alive and reply.framing != "close"
         self.send(_head(reply, actions, keep_alive))
         if not self.write_body(reply, actions):

@@ -171,3 +171,36 @@ def _openai(row: _Row, body: dict[str, Any], model: str, kind: str) -> Optional[
 def _either(values: tuple[str, ...], word: str) -> str:
     quoted = [f"'{value}'" for value in values]
     return f"{', '.join(quoted[:-1])}, {word} {quoted[-1]}"
+
+
+def _unreplayed(request: Any, sealed: Mapping[str, str]) -> Optional[Reply]:
+    """The 400 for a Responses request that sends back a function call of the fake's
+    without, before it, the reasoning item it followed, its encrypted content byte
+    for byte (``sealed``: that content by call_id, as ``_render._plan`` records it).
+
+    The API needs a reasoning model's reasoning items back with its calls
+    (https://platform.openai.com/docs/guides/reasoning#keeping-reasoning-items-in-context);
+    with ``store: false`` only their encrypted content can carry them.
+    """
+    body = request.json
+    if _route(request.path)[1] != "responses" or not isinstance(body, dict):
+        return None
+    items = body.get("input")
+    if not isinstance(items, list):
+        return None
+    replayed: set[str] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "reasoning" and isinstance(item.get("encrypted_content"), str):
+            replayed.add(item["encrypted_content"])
+        elif item.get("type") == "function_call":
+            wanted = sealed.get(str(item.get("call_id")))
+            if wanted is not None and wanted not in replayed:
+                return error(
+                    400,
+                    f"Item with call_id '{item.get('call_id')}' of type 'function_call' was "
+                    "provided without its required 'reasoning' item (its encrypted_content "
+                    "unchanged, before it).",
+                )
+    return None

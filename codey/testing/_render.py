@@ -10,7 +10,7 @@ reply in that format; any other reply (a ``models`` list, an error page) and
 from __future__ import annotations
 
 import zlib
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from codey.testing._chat import _ChatRenderer
 from codey.testing._common import _DEFAULT_MODEL, _PROVIDERS, _unknown_provider
@@ -43,13 +43,21 @@ def _wire_format(provider: str, wire_format: str) -> str:
 
 
 def _plan(
-    reply: Reply, provider: str, model: str, wire_format: str = "", request: Any = None
+    reply: Reply,
+    provider: str,
+    model: str,
+    wire_format: str = "",
+    request: Any = None,
+    sealed: Optional[dict[str, str]] = None,
 ) -> list[_Action]:
     """The reply's body as a list of byte writes and control steps (not compressed).
 
     ``wire_format`` is the format the request was routed to (a key of
     ``_RENDERERS``), or anything else for the provider's own; ``request`` is
-    the request's JSON body (a Messages request that forces a tool gets it called).
+    the request's JSON body (a Messages request that forces a tool gets it called;
+    a Responses request that includes ``reasoning.encrypted_content`` gets it).
+    ``sealed`` gets, by call_id, the encrypted reasoning each function call of a
+    Responses reply followed (see ``_refusals._unreplayed``).
     """
     wire_format = _wire_format(provider, wire_format)
     actions: list[_Action] = []
@@ -60,6 +68,8 @@ def _plan(
         actions.append(prefix)
     steps = as_forced_tool(reply.steps, request) if wire_format == "messages" else reply.steps
     renderer = _RENDERERS[wire_format](model, reply.line_ending, steps)
+    if isinstance(renderer, _ResponsesRenderer) and isinstance(request, dict):
+        renderer.encrypted = "reasoning.encrypted_content" in (request.get("include") or ())
     for step in steps:
         if isinstance(step, (Pause, Stall, Close, Reset)):
             actions.append(step)
@@ -70,6 +80,8 @@ def _plan(
             text = renderer.render(step)
             if text:
                 actions.append(text.encode("utf-8"))
+    if sealed is not None and isinstance(renderer, _ResponsesRenderer):
+        sealed.update(renderer.sealed)
     return actions
 
 

@@ -4,6 +4,7 @@ added, filled and done, then ``response.completed`` or ``response.incomplete``).
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -29,6 +30,12 @@ class _ResponsesRenderer(_Renderer):
         self.item: Optional[dict[str, Any]] = None
         self.tool: Optional[int] = None  # the ToolCall index of an open function call
         self.buffer = ""
+        #: Whether the request asked for ``reasoning.encrypted_content`` (see ``_render._plan``).
+        self.encrypted = False
+        #: The encrypted content of the latest reasoning item, and, by call_id, that of
+        #: the reasoning each function call followed: the next round must send it back.
+        self.last_sealed: Optional[str] = None
+        self.sealed: dict[str, str] = {}
 
     def event(self, name: str, fields: dict[str, Any]) -> str:
         obj = {"type": name, **fields, "sequence_number": self.sequence}
@@ -47,7 +54,7 @@ class _ResponsesRenderer(_Renderer):
                     "cache_write_tokens": first.cache_write_tokens,
                 },
                 "output_tokens": self.output_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": first.reasoning_tokens},
                 "total_tokens": self.input_tokens + self.output_tokens,
             }
         return {
@@ -110,6 +117,8 @@ class _ResponsesRenderer(_Renderer):
             out += self.event("response.reasoning_summary_text.done", {**place, "text": text})
             out += self.event("response.reasoning_summary_part.done", {**place, "part": part})
             done = {**item, "summary": [part]}
+            if self.encrypted:  # opaque to the client: it comes back byte for byte, or a 400
+                self.last_sealed = done["encrypted_content"] = "gAAAAB" + secrets.token_urlsafe(48)
         else:
             done = {**item, "status": "completed", "arguments": text}
             fields = self.where(name=item["name"], arguments=text)
@@ -150,14 +159,17 @@ class _ResponsesRenderer(_Renderer):
         self.any_tool = True
         out = self.start()
         if self.item is None or self.tool != step.index:
+            call_id = step.id or f"call_fake_{step.index}"
             fields = {
                 "type": "function_call",
                 "status": "in_progress",
                 "arguments": "",
-                "call_id": step.id or f"call_fake_{step.index}",
+                "call_id": call_id,
                 "name": step.name,
             }
-            out += self.open_item("fc", fields, tool=step.index)
+            out += self.open_item("fc", fields, tool=step.index)  # closes the reasoning
+            if self.last_sealed is not None:
+                self.sealed[call_id] = self.last_sealed
         for piece in step.arguments:
             self.buffer += piece
             delta = self.where(delta=piece)

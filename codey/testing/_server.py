@@ -18,7 +18,7 @@ from codey.testing._batches import _Batches
 from codey.testing._batchwire import FakeBatch
 from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
 from codey.testing._connection import _Connection, _wait_readable
-from codey.testing._refusals import _refusal
+from codey.testing._refusals import _refusal, _unreplayed
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
 from codey.testing._requests import RecordedRequest
@@ -69,6 +69,8 @@ class FakeProvider:
         self._threads: list[threading.Thread] = []
         self._count = 0
         self._batches = _Batches(self)
+        #: By call_id, the encrypted reasoning a Responses function call followed.
+        self._sealed: dict[str, str] = {}
         listener = socket.socket(family, socket.SOCK_STREAM)
         try:
             if os.name != "nt":
@@ -243,7 +245,9 @@ class FakeProvider:
             self._changed.notify_all()
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
-        refusal = _refusal(request) if self.refuse_like_the_api else None
+        refusal = None
+        if self.refuse_like_the_api:
+            refusal = _refusal(request) or _unreplayed(request, self._sealed)
         if refusal is not None:
             return refusal
         with self._lock:

@@ -32,7 +32,13 @@ class Text:
 @attrs.frozen
 class Reasoning:
     """A piece of reasoning (chat ``delta.reasoning_content``; anthropic ``thinking_delta``;
-    responses ``response.reasoning_summary_text.delta``)."""
+    responses ``response.reasoning_summary_text.delta``).
+
+    Responses: pieces in a row make one ``reasoning`` output item; when the request
+    includes ``reasoning.encrypted_content``, the item carries one when done, and a
+    later request that sends back the function calls that followed it must send the
+    item back with it, byte for byte (else a 400, as the API answers).
+    """
 
     text: str
 
@@ -72,12 +78,17 @@ class UsageStep:
     ``message_start``'s ``cache_read_input_tokens`` and ``cache_creation_input_tokens``;
     responses ``input_tokens_details.cached_tokens`` (``cache_read_tokens``) and
     ``cache_write_tokens`` (always there, as the SDK's type has it).
+
+    ``reasoning_tokens`` (of the output tokens): chat
+    ``completion_tokens_details.reasoning_tokens`` (when non-zero); responses
+    ``output_tokens_details.reasoning_tokens``; anthropic reports none.
     """
 
     input_tokens: int = 10
     output_tokens: int = 5
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 @attrs.frozen

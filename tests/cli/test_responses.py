@@ -43,14 +43,16 @@ def test_api_flag_and_models(fake: FakeProvider, args: tuple[str, ...], path: st
 def test_reasoning_summary_and_usage(fake: FakeProvider) -> None:
     """--reasoning shows the summary on stderr; --usage the counts from response.completed."""
     steps = answer("The answer.", reasoning=["Let me ", "think."], usage=None).steps
-    fake.push(events(*steps[:-1], UsageStep(21, 8, cache_read_tokens=16), steps[-1]))
+    fake.push(
+        events(*steps[:-1], UsageStep(21, 8, cache_read_tokens=16, reasoning_tokens=5), steps[-1])
+    )
     code, out, err = prompt(
         fake, "-m", "o3-pro", "--reasoning-effort", "high", "--reasoning", "--usage"
     )
     assert (code, out) == (0, b"The answer.\n")
     assert err.decode().splitlines() == [
         "Let me think.",
-        "codey: o3-pro: 21 input tokens, 8 output tokens, 16 read from the cache",
+        "codey: o3-pro: 21 input tokens, 8 output tokens (5 reasoning), 16 read from the cache",
     ]
     assert fake.requests[-1].json["reasoning"] == {"effort": "high", "summary": "auto"}
 
@@ -63,8 +65,15 @@ def test_incomplete_is_the_finish_reason(fake: FakeProvider) -> None:
     records = [json.loads(line) for line in out.decode().splitlines()]
     assert records == [
         {"type": "text", "text": "cut"},
-        # The Responses API always says how many input tokens came from the cache.
-        {"type": "usage", "input_tokens": 1, "output_tokens": 2, "cache_read_tokens": 0},
+        # The Responses API always says how many input tokens came from the cache,
+        # and how many output tokens went to reasoning.
+        {
+            "type": "usage",
+            "input_tokens": 1,
+            "output_tokens": 2,
+            "cache_read_tokens": 0,
+            "reasoning_tokens": 0,
+        },
         {"type": "finish", "reason": "max_output_tokens", "api": "responses"},
     ]
 

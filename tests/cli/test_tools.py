@@ -506,3 +506,95 @@ class TestChat:
             .read_text()
             .endswith("weather in Oslo?\n\n# === ASSISTANT ===\n\nSunny.\n\n# === USER ===\n\n")
         )
+
+
+class TestResponsesAPI:
+    """--functions, --schema and -a over the Responses API (--api responses)."""
+
+    @pytest.mark.parametrize(
+        ("model", "path"), [("gpt-5.6-terra", "/openai"), ("grok-4.3", "/xai")]
+    )
+    def test_functions_run_to_the_answer(
+        self, fake: FakeProvider, work: Path, model: str, path: str
+    ) -> None:
+        fake.push(
+            answer(
+                reasoning=["Need the weather."],
+                tool_calls=[ToolCall(0, "c1", "weather", '{"city": "Oslo"}')],
+            ),
+            answer("Sunny in Oslo."),
+        )
+        args = (
+            "prompt",
+            "weather?",
+            "--functions",
+            "tools.py",
+            "--yes",
+            "-m",
+            model,
+            "--api",
+            "responses",
+        )
+        result = run_in(work, fake, *args)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"Sunny in Oslo.\n"
+        assert [request.path for request in fake.requests] == [f"{path}/v1/responses"] * 2
+        second = fake.requests[1].json["input"]
+        assert [item["type"] for item in second][1:] == [
+            "reasoning",
+            "function_call",
+            "function_call_output",
+        ]
+        assert second[-1]["output"] == "sunny in Oslo for 1 days"
+
+    def test_events_do_not_show_the_encrypted_reasoning(
+        self, fake: FakeProvider, work: Path
+    ) -> None:
+        fake.push(
+            answer(
+                reasoning=["Hm."], tool_calls=[ToolCall(0, "c1", "weather", '{"city": "Oslo"}')]
+            ),
+            answer("Sunny."),
+        )
+        args = (
+            "prompt",
+            "w?",
+            "--functions",
+            "tools.py",
+            "--yes",
+            "-m",
+            "gpt-5.6-terra",
+            "--api",
+            "responses",
+            "--events",
+        )
+        result = run_in(work, fake, *args)
+        assert result.returncode == 0, result.stderr
+        assert b"encrypted" not in result.stdout
+        assert b"gAAAAB" not in result.stdout + result.stderr
+        assert "gAAAAB" in json.dumps(fake.requests[1].json)  # it went back all the same
+
+    def test_schema_and_an_image(self, fake: FakeProvider, work: Path) -> None:
+        fake.push(answer('{"city": "Oslo"}'))
+        args = (
+            "prompt",
+            "where?",
+            "--schema",
+            "city str",
+            "-a",
+            "photo.png",
+            "-m",
+            "gpt-5.6-terra",
+            "--api",
+            "responses",
+        )
+        result = run_in(work, fake, *args)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"city": "Oslo"}
+        body = fake.requests[-1].json
+        assert fake.requests[-1].path == "/openai/v1/responses"
+        assert body["text"]["format"]["type"] == "json_schema"
+        assert [part["type"] for part in body["input"][-1]["content"]] == [
+            "input_text",
+            "input_image",
+        ]
