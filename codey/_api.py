@@ -108,7 +108,7 @@ def stream(
         raises ends the stream with that error.
     :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
         for the model's service; default: the API the model table names for the model
-        (Responses for OpenAI's reasoning models and xAI's grok-4 family; a compatible
+        (Responses for OpenAI's reasoning models and xAI's Grok models; a compatible
         service's or a config file's provider keeps its own). Like ``api_key``, it
         applies to the first model only: each fallback goes over its own default.
         :attr:`Stream.api` says which API answered.

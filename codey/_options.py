@@ -292,7 +292,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=APIS,
         help="the API for an OpenAI or xAI model: chat (Chat Completions) or responses; "
         "default: the one the model table names for the model (responses for OpenAI's "
-        "reasoning models and xAI's grok-4 family)",
+        "reasoning models and xAI's Grok models)",
     ),
     _row("model", "Optional[str]", _text, None),
     _row("api_key", "Optional[str]", _text, None, BATCH),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codey.testing import FakeProvider, answer
+from codey.testing import FakeProvider, ToolCall, answer
 from tests.helpers import environment, run_cli
 
 
@@ -113,3 +113,24 @@ def test_a_provider_batch_goes_to_the_models_api(
     assert [request.path for request in batch.requests] == [path, path]
     out = (tmp_path / "p.out.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["text"] for line in out) == ["one", "two"]
+
+
+@pytest.mark.parametrize(("model", "path"), [("gpt-5.6-terra", "/openai/v1/responses"),
+                                             ("grok-4.7", "/xai/v1/responses")])  # fmt: skip
+def test_a_tool_loop_by_default(fake: FakeProvider, tmp_path: Path, model: str, path: str) -> None:
+    """The issue's example: --functions with a current reasoning model runs its loop
+    over the Responses API, where the fake (as the API) takes tools with an effort."""
+    (tmp_path / "tools.py").write_text(
+        'def weather(city: str) -> str:\n    """The weather."""\n    return "sunny in " + city\n'
+    )
+    fake.push(
+        answer(tool_calls=[ToolCall(0, "c1", "weather", '{"city": "Rome"}')]), answer("Warm.")
+    )
+    result = run_cli(
+        "prompt", "?", "--functions", "tools.py", "--yes", "-m", model, "--effort", "high",
+        env=environment(fake), cwd=tmp_path,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, b"Warm.\n"), result.stderr
+    assert [request.path for request in fake.requests] == [path, path]
+    output = fake.requests[-1].json["input"][-1]
+    assert (output["type"], output["output"]) == ("function_call_output", "sunny in Rome")
