@@ -216,6 +216,9 @@ def run_case(case: Case, fake: Any) -> Optional[str]:
         model=MODELS[case.provider],
         api_key="sk-soak",
         base_url=fake.base_url(case.provider),
+        # Each provider's own Chat Completions or Messages stream, as soaked before
+        # grok-4.3's default became the Responses API.
+        api=None if case.provider == "anthropic" else "chat",
         chunk_timeout=case.chunk_timeout,
         # A stall before any text must be seen as soon as one after it: the models
         # here reason, whose default first_chunk_timeout is minutes.

@@ -107,8 +107,11 @@ def stream(
         retried too), with read-only headers: to watch rate-limit headers, say. What it
         raises ends the stream with that error.
     :param api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API)
-        for the model's service; default: the model's own (Responses for models only
-        it serves, such as o3-pro). Like ``api_key``, it applies to the first model only.
+        for the model's service; default: the API the model table names for the model
+        (Responses for OpenAI's reasoning models and xAI's Grok models; a compatible
+        service's or a config file's provider keeps its own). Like ``api_key``, it
+        applies to the first model only: each fallback goes over its own default.
+        :attr:`Stream.api` says which API answered.
     :param effort: how hard a reasoning model thinks: ``none``, ``minimal``, ``low``,
         ``medium``, ``high``, ``xhigh`` or ``max`` (else ValueError), sent in each
         provider's form. A value the model does not take (its row of the model table,
@@ -177,7 +180,7 @@ def stream(
 
         return Stream(
             producer,
-            targets=[(plan.provider.name, plan.model) for plan in plans],
+            targets=[(target.service, target.model, target.api) for target in resolved],
             chunk_timeout=chunk_timeout,
             deadline=seconds,
             cancel=cancel,
@@ -224,7 +227,7 @@ def _warn_retired(resolved: Sequence[Target]) -> None:
         if info is None or note is None or info.redirects is False:
             continue
         if info.redirects and info.replacement:
-            note += f", which {target.provider.name} answers in its place"
+            note += f", which {target.service} answers in its place"
         warnings.warn(note, ModelWarning, stacklevel=_outside_codey())
 
 

@@ -86,7 +86,8 @@ class ModelInfo:
     #: Its dated snapshots (``claude-haiku-4-5-20251001``).
     snapshots: tuple[str, ...] = attrs.field(default=(), converter=_no_names)
     #: The API it is best served over: ``chat`` (Chat Completions),
-    #: ``responses`` or ``messages`` (the wire names of ``codey.testing``).
+    #: ``responses`` or ``messages`` (the wire names of ``codey.testing``);
+    #: ``stream(api=None)`` sends an OpenAI or xAI model there.
     api: Optional[str] = None
     #: Every API that serves it.
     apis: Optional[tuple[str, ...]] = attrs.field(default=None, converter=_names)

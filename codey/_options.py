@@ -287,9 +287,12 @@ OPTIONS: tuple[Option, ...] = (
         None,
         FLAG,
         CONFIG,
+        LINE,
+        BATCH,
         choices=APIS,
         help="the API for an OpenAI or xAI model: chat (Chat Completions) or responses; "
-        "default: the model's own (responses for models only it serves, such as o3-pro)",
+        "default: the one the model table names for the model (responses for OpenAI's "
+        "reasoning models and xAI's Grok models)",
     ),
     _row("model", "Optional[str]", _text, None),
     _row("api_key", "Optional[str]", _text, None, BATCH),

@@ -30,6 +30,8 @@ __all__ = [
     "first_chunk_timeout_for",
     "messages",
     "request_spec",
+    "routed",
+    "service_name",
     "shaped",
     "targets",
 ]
@@ -132,6 +134,16 @@ class Target:
     key: str = attrs.field(repr=False)
     url: str
 
+    @property
+    def service(self) -> str:
+        """The provider's name as the user knows it (:func:`service_name`)."""
+        return service_name(self.provider)
+
+    @property
+    def api(self) -> str:
+        """The API that serves it: ``chat``, ``responses`` or ``messages``."""
+        return self.provider.wire
+
 
 def targets(
     model: Optional[str],
@@ -141,12 +153,12 @@ def targets(
     api: Optional[str] = None,
 ) -> list[Target]:
     """The model (default: :func:`default_model`) and its fallbacks, resolved;
-    ``key``, ``url`` and ``api`` apply to the first model only."""
+    ``key``, ``url`` and ``api`` apply to the first model only (each fallback goes
+    over its own default API: :func:`routed`)."""
     result = []
     for index, name in enumerate([model or default_model()[0], *fallbacks]):
         provider, api_model = _providers.resolve(name)
-        if index == 0:
-            provider = _providers.for_api(provider, api)
+        provider = routed(provider, api_model, api if index == 0 else None)
         given = key if index == 0 else None
         if given:
             given = _secrets.check_key(given, "api_key=", provider.name)
@@ -154,6 +166,32 @@ def targets(
         where = base_url(provider, url if index == 0 else None)
         result.append(Target(provider, api_model, api_key(provider, given), where))
     return result
+
+
+def service_name(provider: Provider) -> str:
+    """``provider``'s name as the user knows it, whichever API it speaks: ``openai``,
+    not ``openai-responses`` (``Stream.provider``, a missing key's error)."""
+    return _models.same_service(provider.name)[0]
+
+
+def routed(provider: Provider, model: str, api: Optional[str] = None) -> Provider:
+    """The provider that sends ``model`` over ``api``; None: the API the model table
+    names for it (its row's ``api``).
+
+    The table moves a model only from a built-in service to the same service over
+    its other API (OpenAI's and xAI's reasoning models to the Responses API, as
+    both providers advise): a compatible service, a config file's provider, and a
+    name given as ``openai-responses:MODEL`` keep the wire format they speak.
+    """
+    if api is not None:
+        return _providers.for_api(provider, api)
+    family = _models.same_service(provider.name)
+    if provider.name != family[0] or provider not in _providers.BUILT_IN:
+        return provider
+    info = _models.find(model, provider.name)
+    if info is None or info.api is None or info.api == provider.wire:
+        return provider
+    return _providers.for_api(provider, info.api)
 
 
 def api_key(provider: Provider, given: Optional[str] = None) -> str:
@@ -164,10 +202,11 @@ def api_key(provider: Provider, given: Optional[str] = None) -> str:
             return given
     key = _secrets.check_key(os.environ.get(provider.key_env, ""), provider.key_env, provider.name)
     if not key and provider.key_required:
+        name = service_name(provider)
         raise MissingAPIKeyError(
-            f"no API key for {provider.name}: set the {provider.key_env} environment variable "
+            f"no API key for {name}: set the {provider.key_env} environment variable "
             "(or pass api_key=)",
-            provider=provider.name,
+            provider=name,
             env_var=provider.key_env,
         )
     return key

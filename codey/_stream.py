@@ -117,6 +117,9 @@ class Stream:
     ``close()`` may be called from any thread. A thread blocked iterating the
     stream then stops with a clean end (no exception): ``cancelled`` is True
     and ``finish_reason`` stays None, so a cut answer can be told from a whole one.
+
+    :attr:`provider`, :attr:`model` and :attr:`api` say who answered, and over
+    which API (``"chat"``, ``"responses"`` or ``"messages"``).
     """
 
     #: Token usage once reported, else None.
@@ -128,7 +131,7 @@ class Stream:
         self,
         producer: Callable[[Channel], None],
         *,
-        targets: Sequence[tuple[str, str]],
+        targets: Sequence[tuple[str, str, str]],
         chunk_timeout: Optional[float] = None,
         deadline: Optional[float] = None,
         cancel: Optional[threading.Event] = None,
@@ -190,8 +193,17 @@ class Stream:
 
     @property
     def provider(self) -> str:
-        """The provider's name (``openai``, ``xai``, ``anthropic``)."""
+        """The provider's name (``openai``, ``xai``, ``anthropic``), whichever API it
+        answered over (the fallback's, when one answered)."""
         return self._targets[self._channel.current][0]
+
+    @property
+    def api(self) -> str:
+        """The API that answered: ``"chat"`` (Chat Completions), ``"responses"`` (the
+        Responses API) or ``"messages"`` (Anthropic's Messages API). With ``api=None``
+        it is the one the model table names for the model (the fallback's, when one
+        answered)."""
+        return self._targets[self._channel.current][2]
 
     @property
     def served_model(self) -> Optional[str]:

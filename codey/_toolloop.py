@@ -94,6 +94,10 @@ class ToolStream(Stream):
         return self._round.provider
 
     @property
+    def api(self) -> str:
+        return self._round.api
+
+    @property
     def served_model(self) -> Optional[str]:
         return self._round.served_model
 

@@ -340,12 +340,13 @@ a cut one:
 {"type":"tool_call","index":0,"id":"...","name":"...","arguments":"..."}
 {"type":"tool_result","id":"...","name":"...","output":"...","error":null}
 {"type":"usage","input_tokens":10,"output_tokens":5}
-{"type":"finish","reason":"stop"}
+{"type":"finish","reason":"stop","api":"responses"}
 .fi
 .RE
 .PP
 The last line is exactly one final record: \fBfinish\fR with the provider's
-stop reason, or
+stop reason and the API that answered (\fBchat\fR, \fBresponses\fR or
+\fBmessages\fR), or
 .PP
 .RS 4
 .nf

@@ -56,8 +56,15 @@ def sse_for(reply: Reply, provider: str) -> bytes:
     return sse_bytes(reply, name, wire_format=wire_format)
 
 
+def wire_kwargs(provider: str) -> dict[str, object]:
+    """``api="chat"`` for OpenAI's and xAI's routes over Chat Completions (FAKE_ROUTES):
+    the model table sends their reasoning models over Responses by default."""
+    return {"api": "chat"} if FAKE_ROUTES[provider] in (("openai", "chat"), ("xai", "chat")) else {}
+
+
 def kwargs_for(fake: object, provider: str, **extra: object) -> dict[str, object]:
-    """stream() keywords that point at the fake provider with the fake key."""
+    """stream() keywords that point at the fake provider with the fake key, over the
+    wire format FAKE_ROUTES names (:func:`wire_kwargs`)."""
     options: dict[str, object] = {
         "model": MODELS[provider],
         "api_key": FAKE_KEY,
@@ -65,6 +72,7 @@ def kwargs_for(fake: object, provider: str, **extra: object) -> dict[str, object
         "chunk_timeout": 2.0,
         "connect_timeout": 2.0,
     }
+    options.update(wire_kwargs(provider))
     options.update(extra)
     return options
 

@@ -29,9 +29,10 @@ class TestDefaultModel:
         fake.push(answer("hi"))
         with codey.stream("hi") as stream:  # warnings are errors here
             assert "".join(stream) == "hi"
-            assert (stream.provider, stream.model) == ("xai", "grok-4.3")
+            assert (stream.provider, stream.model, stream.api) == ("xai", "grok-4.3", "responses")
         request = fake.requests[-1]
-        assert (request.path, request.json["model"]) == ("/xai/v1/chat/completions", "grok-4.3")
+        # xAI's Responses API, as the model table says for grok-4.3
+        assert (request.path, request.json["model"]) == ("/xai/v1/responses", "grok-4.3")
 
     def test_the_default_is_the_tables_replacement_of_grok_3(self) -> None:
         from codey import _models, _request

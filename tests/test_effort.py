@@ -90,9 +90,10 @@ class TestEachProviderGetsItsForm:
         assert len(fake.requests) == 1
 
     def test_chat_completions_gets_reasoning_effort(self, fake: FakeProvider) -> None:
-        assert sent(fake, "o3", effort="low")["reasoning_effort"] == "low"
-        assert sent(fake, "grok-4.3", effort="none")["reasoning_effort"] == "none"
-        assert sent(fake, "gpt-5.6-sol", effort="xhigh")["reasoning_effort"] == "xhigh"
+        assert sent(fake, "o3", effort="low", api="chat")["reasoning_effort"] == "low"
+        assert sent(fake, "grok-4.3", effort="none", api="chat")["reasoning_effort"] == "none"
+        body = sent(fake, "gpt-5.6-sol", effort="xhigh", api="chat")
+        assert body["reasoning_effort"] == "xhigh"
 
     def test_responses_gets_reasoning_effort_in_an_object(self, fake: FakeProvider) -> None:
         body = sent(fake, "gpt-5.6-sol", effort="none", api="responses")
@@ -111,7 +112,8 @@ class TestEachProviderGetsItsForm:
         body = sent(fake, "claude-haiku-4-5", reasoning_effort="medium")
         assert body["thinking"] == {"type": "enabled", "budget_tokens": 4096}
         assert (
-            sent(fake, "o3", reasoning_effort="high", effort="high")["reasoning_effort"] == "high"
+            sent(fake, "o3", reasoning_effort="high", effort="high", api="chat")["reasoning_effort"]
+            == "high"
         )
 
     def test_both_names_with_different_values_are_a_value_error(self, fake: FakeProvider) -> None:

@@ -100,24 +100,27 @@ class TestSelection:
     @pytest.mark.parametrize(
         ("model", "api", "provider", "path"),
         [
-            ("o3-pro", None, "openai-responses", "/openai/v1/responses"),
-            ("o3-pro-2025-06-10", None, "openai-responses", "/openai/v1/responses"),
-            ("gpt-5-pro", None, "openai-responses", "/openai/v1/responses"),
-            ("o3", None, "openai", "/openai/v1/chat/completions"),
-            ("gpt-4.1", "responses", "openai-responses", "/openai/v1/responses"),
-            ("openai-responses:gpt-4.1", None, "openai-responses", "/openai/v1/responses"),
+            ("o3-pro", None, "openai", "/openai/v1/responses"),
+            ("o3-pro-2025-06-10", None, "openai", "/openai/v1/responses"),
+            ("gpt-5-pro", None, "openai", "/openai/v1/responses"),
+            ("o3", None, "openai", "/openai/v1/responses"),  # the table's API for it
+            ("gpt-4.1", None, "openai", "/openai/v1/chat/completions"),
+            ("gpt-4.1", "responses", "openai", "/openai/v1/responses"),
+            ("openai-responses:gpt-4.1", None, "openai", "/openai/v1/responses"),
             ("o3-pro", "chat", "openai", "/openai/v1/chat/completions"),
             ("gpt-4.1", "chat", "openai", "/openai/v1/chat/completions"),
-            ("grok-4.3", "responses", "xai-responses", "/xai/v1/responses"),
+            ("grok-4.3", "responses", "xai", "/xai/v1/responses"),
             ("grok-4.3", "chat", "xai", "/xai/v1/chat/completions"),
         ],
     )
     def test_model_and_api(self, fake_env, model, api, provider, path):
-        """Models only the Responses API serves go there; api= moves any OpenAI or xAI model."""
+        """Models the table sends over Responses go there; api= moves any OpenAI or xAI
+        model; the provider is the service's name whichever API answered."""
         fake_env.push(answer("ok"))
         with codey.stream("hi", model=model, api=api) as stream:
             assert "".join(stream) == "ok"
         assert stream.provider == provider
+        assert stream.api == path.rsplit("/", 1)[-1].replace("completions", "chat")
         assert stream.model == model.split(":")[-1]
         assert fake_env.requests[-1].path == path
         assert fake_env.requests[-1].json["model"] == stream.model

@@ -36,6 +36,7 @@ from codey.testing import (
 )
 from tests.conftest import FAKE_KEY
 from tests.helpers import (
+    FAKE_ROUTES,
     MODELS,
     closed_port_url,
     codey_threads,
@@ -45,6 +46,7 @@ from tests.helpers import (
     silent_server,
     sse_for,
     wait_until,
+    wire_kwargs,
 )
 
 PROVIDERS = sorted(MODELS)
@@ -67,7 +69,7 @@ class TestHappyPath:
         assert (stream.usage.input_tokens, stream.usage.output_tokens) == (12, 7)
         expected = "end_turn" if provider == "anthropic" else "stop"
         assert stream.finish_reason == expected
-        assert stream.provider == provider
+        assert (stream.provider, stream.api) == FAKE_ROUTES[provider]  # "openai", not -responses
         assert stream.model == MODELS[provider]
 
     @pytest.mark.parametrize("provider", ["openai", "xai"])
@@ -282,7 +284,12 @@ class TestChunkedDecoding:
         pieces = [wire[i : i + 1] for i in range(len(wire))] if chunk_size == 7 else [wire]
         with scripted_server(pieces, pause=0.0002) as url:
             stream = codey.stream(
-                "hi", model=MODELS[provider], api_key=FAKE_KEY, base_url=url, chunk_timeout=5
+                "hi",
+                model=MODELS[provider],
+                api_key=FAKE_KEY,
+                base_url=url,
+                chunk_timeout=5,
+                **wire_kwargs(provider),
             )
             assert "".join(stream) == "Grüße 世界"
             assert stream.usage is not None

@@ -151,6 +151,8 @@ class _Answer:
         self.escape = escape
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
+        #: The API that answered (``Stream.api``), for the ``finish`` record.
+        self.api: Optional[str] = None
         # --add-delimiters writes chat-log text: the answer is escaped as codey save does.
         self.escaper: Optional[Escaper] = None
         if show.add_delimiters and show.settings is not None:
@@ -192,7 +194,10 @@ class _Answer:
     def end(self) -> None:
         settings = self.show.settings
         if self.show.mode == "events":
-            self._line({"type": "finish", "reason": self.reason})
+            record = {"type": "finish", "reason": self.reason}
+            if self.api is not None:
+                record["api"] = self.api
+            self._line(record)
             return
         if self.show.add_delimiters and settings is not None:
             self.put((self.escaper.flush() if self.escaper else "") + settings.delimiter("user"))
@@ -313,6 +318,7 @@ def stream_one(
                     if on_done is not None:
                         on_done(answer.reason)
                     answer.served(stream)
+                    answer.api = stream.api
                     answer.end()
             except BrokenPipeError as exc:
                 failed = exc
@@ -442,6 +448,7 @@ def stream_several(
                 answer.fail(state.error, len(text), out_tty=False)
             else:
                 answer.reason = state.reason
+                answer.api = None if stream is None else stream.api
                 answer.end()
         elif show.mode == "text":
             if show.reasoning and state.reasoning:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CUT_REASONS",
+    "api_name",
     "cut_note",
     "extras",
     "other_model",
@@ -70,6 +71,14 @@ def usage_line(label: str, usage: Optional[Usage]) -> str:
     )
 
 
+def api_name(api: str) -> str:
+    """``Stream.api`` in words: ``Chat Completions``, ``the Responses API``..."""
+    from codey import _providers
+
+    wire = getattr(_providers.WIRE_FORMATS.get(api), "wire_name", "") or api
+    return wire if api == "chat" else f"the {wire} API"
+
+
 def stats_line(label: str, stream: Stream) -> str:
     timings = stream.timings
 
@@ -78,7 +87,8 @@ def stats_line(label: str, stream: Stream) -> str:
 
     retries = "1 retry" if timings.retries == 1 else f"{timings.retries} retries"
     return (
-        f"codey: {label}: {seconds(timings.to_headers)} to headers, "
+        f"codey: {label}: over {api_name(stream.api)}, "
+        f"{seconds(timings.to_headers)} to headers, "
         f"{seconds(timings.to_first_text)} to first text, "
         f"longest gap {seconds(timings.longest_gap)}, {seconds(timings.total)} in all, "
         f"{retries} ({seconds(timings.retry_wait)} waiting)\n"

@@ -36,8 +36,9 @@ Routing. ``fake.base_url("openai")`` is ``http://127.0.0.1:PORT/openai/v1``
 client posts to ``{base}/v1/messages``). A path ending in ``/chat/completions``
 is Chat Completions (provider ``xai`` when the first path segment is ``xai``,
 otherwise ``openai``); a path ending in ``/responses`` is the Responses API
-(``openai-responses`` and ``api="responses"`` post to ``{base}/responses``; the
-provider again ``xai`` or ``openai``); a path ending in ``/v1/messages`` is
+(``openai-responses``, ``api="responses"`` and the models the model table
+sends there by default post to ``{base}/responses``; the provider again ``xai``
+or ``openai``); a path ending in ``/v1/messages`` is
 Anthropic Messages;
 ``GET .../models`` lists :attr:`FakeProvider.models` in the provider's format
 (OpenAI's and xAI's ``{"object": "list", "data": [...]}``; Anthropic's paged

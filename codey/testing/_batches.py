@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from codey.testing._batchwire import (
     _CANCELLING,
     _ENDED,
-    _ENDPOINT,
+    _ENDPOINTS,
     FakeBatch,
     _anthropic_items,
     _anthropic_object,
@@ -139,8 +139,9 @@ class _Batches:
         file_id = body.get("input_file_id")
         if not isinstance(file_id, str):
             return _fail(provider, 400, "Missing required parameter: 'input_file_id'.")
-        if body.get("endpoint") != _ENDPOINT:
-            message = f"Invalid 'endpoint': {body.get('endpoint')!r} (the fake: {_ENDPOINT})."
+        endpoint = body.get("endpoint")
+        if endpoint not in _ENDPOINTS:
+            message = f"Invalid 'endpoint': {endpoint!r} (the fake: {', '.join(_ENDPOINTS)})."
             return _fail(provider, 400, message)
         if body.get("completion_window") != "24h":
             return _fail(provider, 400, "Invalid 'completion_window': only '24h' is supported.")
@@ -156,7 +157,7 @@ class _Batches:
         if stored.purpose != "batch":
             message = f"File {file_id} has purpose {stored.purpose!r}, not 'batch'."
             return _fail(provider, 400, message)
-        items, invalid, total = _openai_items(stored.data, request, base)
+        items, invalid, total = _openai_items(stored.data, request, base, endpoint)
         batch = _Batch(
             id=f"batch_{_hex()}",
             provider=provider,
@@ -164,6 +165,7 @@ class _Batches:
             status="validating",
             items=items,
             counts={"total": total, "completed": 0, "failed": 0},
+            endpoint=endpoint,
             input_file_id=file_id,
             metadata=None if metadata is None else dict(metadata),
             invalid=invalid,
@@ -232,7 +234,11 @@ class _Batches:
         try:
             for item in items:  # in input order, each as a streamed request would
                 reply = self.server._next_reply(item.request)
-                outcome = _outcome(reply, batch.provider, item.model, request=item.request.json)
+                # The endpoint's replies: a Responses batch's are Responses objects.
+                wire_format = _ENDPOINTS[batch.endpoint] if batch.provider == "openai" else ""
+                outcome = _outcome(
+                    reply, batch.provider, item.model, wire_format, request=item.request.json
+                )
                 outcomes.append(outcome)
         finally:
             with changed:

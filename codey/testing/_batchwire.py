@@ -21,7 +21,9 @@ from codey.testing._replies import Reply, _error_body
 from codey.testing._requests import RecordedRequest
 from codey.testing._whole import _hex, _Outcome
 
-_ENDPOINT = "/v1/chat/completions"  # the only endpoint a fake OpenAI batch runs
+_ENDPOINT = "/v1/chat/completions"  # a fake OpenAI batch's endpoint, unless said
+#: The endpoints a fake OpenAI batch runs, and the wire format of their replies.
+_ENDPOINTS = {_ENDPOINT: "chat", "/v1/responses": "responses"}
 _WINDOW = 24 * 3600  # completion_window "24h"; Anthropic batches expire after 24 h too
 _CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _ENDED = frozenset({"completed", "failed", "expired", "cancelled", "ended"})
@@ -50,7 +52,8 @@ class FakeBatch:
       file that fails validation).
     - ``requests``: one :class:`RecordedRequest` per item, in input order, as the
       responder sees it: ``POST`` to the path the item stands for
-      (``/openai/v1/chat/completions`` or ``/anthropic/v1/messages``), with the
+      (``/openai/v1/chat/completions``, ``/openai/v1/responses`` or
+      ``/anthropic/v1/messages``), with the
       item's body and the headers of the request that created the batch. They are
       not in :attr:`FakeProvider.requests`.
     - ``metadata``: the OpenAI batch's ``metadata``, else ``None``.
@@ -143,7 +146,7 @@ def _leave_validating(batch: _Batch) -> None:
 
 
 def _openai_items(
-    data: bytes, request: RecordedRequest, base: str
+    data: bytes, request: RecordedRequest, base: str, endpoint: str = _ENDPOINT
 ) -> tuple[list[_Item], list[dict[str, Any]], int]:
     """The items of an input file, the validation errors of its lines (then no
     items), and how many lines it has."""
@@ -155,7 +158,7 @@ def _openai_items(
         if not raw.strip():
             continue
         total += 1
-        checked = _check_line(raw, seen)
+        checked = _check_line(raw, seen, endpoint)
         if not isinstance(checked, tuple) and items:
             # "Each input file can only include requests to a single model" (the Batch guide).
             model, first = checked["body"].get("model"), items[0].request.json.get("model")
@@ -166,7 +169,7 @@ def _openai_items(
             code, message = checked
             invalid.append({"code": code, "message": message, "param": None, "line": number})
         else:
-            path = f"{base}{_ENDPOINT}"
+            path = f"{base}{endpoint}"
             custom_id, body = checked["custom_id"], checked["body"]
             items.append(_item(custom_id, body, path, "openai", request.headers))
     if not total:
@@ -175,7 +178,9 @@ def _openai_items(
     return ([] if invalid else items), invalid, total
 
 
-def _check_line(raw: bytes, seen: set[str]) -> Union[tuple[str, str], dict[str, Any]]:
+def _check_line(
+    raw: bytes, seen: set[str], endpoint: str = _ENDPOINT
+) -> Union[tuple[str, str], dict[str, Any]]:
     """One input line as an object, or the (code, message) of what is wrong with it."""
     try:
         obj = _json.loads(raw)
@@ -194,8 +199,8 @@ def _check_line(raw: bytes, seen: set[str]) -> Union[tuple[str, str], dict[str, 
     seen.add(custom_id)
     if obj.get("method") != "POST":
         return "invalid_method", "The method of a batch request must be POST."
-    if obj.get("url") != _ENDPOINT:
-        return "invalid_url", f"The url of this request does not match the endpoint {_ENDPOINT}."
+    if obj.get("url") != endpoint:
+        return "invalid_url", f"The url of this request does not match the endpoint {endpoint}."
     if not isinstance(obj.get("body"), dict):
         return "invalid_body", "The body of a batch request must be a JSON object."
     return cast("dict[str, Any]", obj)

@@ -103,7 +103,7 @@ class TestSettings:
         body = fake.requests[-1].json
         assert body["max_tokens"] == 7
         assert body["messages"][0] == {"role": "system", "content": "Flag."}
-        run(fake, "prompt", "hi", "-m", "grok-3")
+        run(fake, "prompt", "hi", "-m", "grok-3", "--api", "chat")
         body = fake.requests[-1].json
         assert (body["max_tokens"], body["temperature"]) == (100, 0.5)
         assert body["messages"][0]["role"] == "user"

@@ -31,7 +31,7 @@ class TestDefault:
         fake.push(answer("Hello"))
         result = run_cli("prompt", "hi", env=only_xai(fake))
         assert (result.returncode, result.stdout, result.stderr) == (0, b"Hello\n", b"")
-        assert fake.requests[-1].path == "/xai/v1/chat/completions"
+        assert fake.requests[-1].path == "/xai/v1/responses"  # the table's API for grok-4.3
         assert fake.requests[-1].json["model"] == "grok-4.3"
 
     def test_config_names_it(self, fake: FakeProvider) -> None:

@@ -36,7 +36,7 @@ class TestFlags:
         assert last_body(fake)["output_config"] == {"effort": "xhigh"}
         assert prompt(fake, "-m", "claude-haiku-4-5", "--effort", "medium")[0] == 0
         assert last_body(fake)["thinking"] == {"type": "enabled", "budget_tokens": 4096}
-        assert prompt(fake, "-m", "o3", "--effort", "high")[0] == 0
+        assert prompt(fake, "-m", "o3", "--effort", "high", "--api", "chat")[0] == 0
         assert last_body(fake)["reasoning_effort"] == "high"
         assert prompt(fake, "-m", "o3", "--effort", "high", "--api", "responses")[0] == 0
         assert last_body(fake)["reasoning"]["effort"] == "high"
@@ -91,7 +91,7 @@ class TestFlags:
 class TestConfigFile:
     def test_effort_setting(self, fake: FakeProvider, tmp_path: Path) -> None:
         write_config(tmp_path, '[defaults]\neffort = "low"\n\n[models.o3]\neffort = "high"\n')
-        assert prompt(fake, "-m", "o3")[0] == 0
+        assert prompt(fake, "-m", "o3", "--api", "chat")[0] == 0
         assert last_body(fake)["reasoning_effort"] == "high"
         assert prompt(fake, "-m", "claude-sonnet-5")[0] == 0
         assert last_body(fake)["output_config"] == {"effort": "low"}
@@ -103,9 +103,9 @@ class TestConfigFile:
         write_config(
             tmp_path, '[defaults]\nreasoning_effort = "low"\n\n[models.o3]\neffort = "high"\n'
         )
-        assert prompt(fake, "-m", "o3")[0] == 0
+        assert prompt(fake, "-m", "o3", "--api", "chat")[0] == 0
         assert last_body(fake)["reasoning_effort"] == "high"
-        assert prompt(fake, "-m", "o3", "--reasoning-effort", "medium")[0] == 0
+        assert prompt(fake, "-m", "o3", "--api", "chat", "--reasoning-effort", "medium")[0] == 0
         assert last_body(fake)["reasoning_effort"] == "medium"
 
     def test_both_names_differing_in_one_table_is_a_config_error(

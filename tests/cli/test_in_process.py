@@ -574,7 +574,12 @@ class TestSave:
         seed = SEED.read_text(encoding="utf-8")
         log.write_text(seed, encoding="utf-8")
         fake_env.push(answer("Yes."))
-        assert run(capsys, "save", "one more?", "--file", str(log), "--model", "o3")[0] == 0
+        assert (
+            run(capsys, "save", "one more?", "--file", str(log), "--model", "o3", "--api", "chat")[
+                0
+            ]
+            == 0
+        )
         assert log.read_text(encoding="utf-8") == seed + "one more?" + ASSISTANT + "Yes." + USER
         assert len(fake_env.requests[-1].json["messages"]) == 13
 

@@ -123,7 +123,7 @@ def test_documents_every_command_and_option(page: str) -> None:
         ".SH JSON LINES",
         ".SH STATUS LINE",
         ".SH SHELL COMPLETION",
-        '{"type":"finish","reason":"stop"}',
+        '{"type":"finish","reason":"stop","api":"responses"}',
         "partial_text_length",
         'eval "$(codey completion bash)"',
         "api_key_env",

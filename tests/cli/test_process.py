@@ -73,7 +73,9 @@ class TestOutput:
         """codey prompt < seed-chat.md sends the conversation up to its last prompt."""
         fake.push(answer("ok"))
         with SEED.open("rb") as stdin:
-            result = run_cli("prompt", "--model", "grok-4.3", env=environment(fake), stdin=stdin)
+            result = run_cli(
+                "prompt", "--model", "grok-4.3", "--api", "chat", env=environment(fake), stdin=stdin
+            )
         assert (result.returncode, result.stdout) == (0, b"ok\n")
         messages = fake.requests[-1].json["messages"]
         # The seed ends with an empty user section: the conversation ends on the last prompt.

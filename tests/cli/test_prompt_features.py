@@ -234,7 +234,7 @@ class TestEvents:
             {"type": "tool_call", "index": 0, "id": "call_1", "name": "look", "arguments": '{"q":'},
             {"type": "tool_call", "index": 0, "id": None, "name": None, "arguments": '"x"}'},
             {"type": "usage", "input_tokens": 12, "output_tokens": 3},
-            {"type": "finish", "reason": "tool_calls"},
+            {"type": "finish", "reason": "tool_calls", "api": "chat"},
         ]
 
     @pytest.mark.parametrize(
@@ -300,7 +300,9 @@ class TestReasoningUsageStats:
         fake.push(answer("a"), answer("b"))
         env = environment(fake)
         assert (
-            run_cli("prompt", "hi", "-m", "o3", "--reasoning-effort", "high", env=env).returncode
+            run_cli(
+                "prompt", "hi", "-m", "o3", "--api", "chat", "--reasoning-effort", "high", env=env
+            ).returncode
             == 0
         )
         assert fake.requests[-1].json["reasoning_effort"] == "high"

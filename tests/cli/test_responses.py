@@ -74,7 +74,7 @@ def test_incomplete_is_the_finish_reason(fake: FakeProvider) -> None:
             "cache_read_tokens": 0,
             "reasoning_tokens": 0,
         },
-        {"type": "finish", "reason": "max_output_tokens"},
+        {"type": "finish", "reason": "max_output_tokens", "api": "responses"},
     ]
 
 

@@ -86,6 +86,8 @@ class TestSchema:
             "Who?",
             "-m",
             "grok-4.3",
+            "--api",
+            "chat",
             "--schema",
             "name str, age int",
             env=environment(fake),
@@ -108,8 +110,8 @@ class TestSchema:
 
     def test_several_models_each_checked(self, fake: FakeProvider) -> None:
         fake.responder = lambda request: answer('{"a": 1}' if request.model == "gpt-4.1" else "?")
-        result = run_cli("prompt", "?", "-m", "gpt-4.1", "-m", "grok-4.3", "--schema", "a int",
-                         env=environment(fake))  # fmt: skip
+        result = run_cli("prompt", "?", "-m", "gpt-4.1", "-m", "grok-4.3", "--api", "chat",
+                         "--schema", "a int", env=environment(fake))  # fmt: skip
         assert result.returncode == 6
         assert result.stdout == b'=== gpt-4.1 ===\n{"a": 1}\n'
         assert "codey: error: grok-4.3: xai's answer is not valid JSON" in result.stderr.decode()

@@ -129,6 +129,8 @@ class TestAttach:
             value,
             "-m",
             model,
+            "--api",
+            "chat",
         )
         assert result.returncode == status
         assert words in one_error_line(result.stderr)
@@ -289,6 +291,8 @@ class TestTools:
             "--events",
             "-m",
             "xai:grok-4.3",
+            "--api",
+            "chat",
         )
         assert result.returncode == 0, result.stderr
         records = [json.loads(line) for line in result.stdout.decode().splitlines()]

@@ -304,6 +304,16 @@ class OpenAIBatches(BatchAPI):
         return f"the batch {state.status}" + (f": {said}" if said else " without a result")
 
 
+class OpenAIResponsesBatches(OpenAIBatches):
+    """OpenAI's Batch API running Responses requests: each line a Responses body
+    posted to ``/v1/responses``, each result a Responses object ("The endpoint to
+    be used for all requests in the batch. Currently `/v1/responses`,
+    `/v1/chat/completions`, ... are supported": BatchCreateParams in the SDKs,
+    openai/openai-node PR #1391, platform.openai.com/docs/api-reference/batch/create)."""
+
+    endpoint = "/v1/responses"
+
+
 class AnthropicBatches(BatchAPI):
     """``POST /v1/messages/batches``, ``GET /v1/messages/batches/ID``, then its
     ``results_url``."""
@@ -391,6 +401,7 @@ def _origin(url: str) -> str:
 #: that speaks Chat Completions has no OpenAI Batch API codey knows of.
 BATCH_APIS: dict[tuple[str, str], type[BatchAPI]] = {
     ("openai", "chat"): OpenAIBatches,
+    ("openai-responses", "responses"): OpenAIResponsesBatches,
     ("anthropic", "messages"): AnthropicBatches,
 }
 

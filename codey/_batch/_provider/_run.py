@@ -188,6 +188,8 @@ class _Run:
         if options.get("fallbacks"):
             raise UnsupportedOptionError("a provider batch cannot fall back to other models")
         checked = _options.check(options)
+        # Over the API a stream would take: OpenAI's Batch API runs /v1/responses too.
+        provider = _request.routed(provider, api_model, checked.get("api"))
         api, _ = self.api(provider)
         spec = _request.request_spec(
             api_model,
