@@ -134,3 +134,43 @@ def test_a_tool_loop_by_default(fake: FakeProvider, tmp_path: Path, model: str, 
     assert [request.path for request in fake.requests] == [path, path]
     output = fake.requests[-1].json["input"][-1]
     assert (output["type"], output["output"]) == ("function_call_output", "sunny in Rome")
+
+
+@pytest.mark.parametrize(
+    ("model", "path"),
+    [
+        ("gpt-5.6-terra", "/openai/v1/responses"),
+        ("grok-4.7", "/xai/v1/responses"),
+        ("claude-sonnet-5", "/anthropic/v1/messages"),
+    ],
+)
+def test_a_schema_and_an_image_by_default(
+    fake: FakeProvider, tmp_path: Path, model: str, path: str
+) -> None:
+    """The issue's done-when, for --schema and -a image.png: each current model answers
+    over its own API, with an effort, the image and the schema in that API's shape."""
+    import base64
+
+    (tmp_path / "image.png").write_bytes(
+        base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+        )
+    )
+    fake.push(answer('{"colour": "red"}'))
+    result = run_cli(
+        "prompt", "What colour?", "-a", "image.png", "--schema", "colour str",
+        "-m", model, "--effort", "high", env=environment(fake), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"colour": "red"}
+    [request] = fake.requests
+    assert request.path == path
+    body = request.json
+    if path.endswith("/responses"):
+        assert body["text"]["format"]["type"] == "json_schema"
+        parts = body["input"][-1]["content"]
+        assert {part["type"] for part in parts} == {"input_image", "input_text"}
+    else:
+        assert body["output_config"]["format"]["type"] == "json_schema"
+        blocks = body["messages"][-1]["content"]
+        assert "image" in [block["type"] for block in blocks]
