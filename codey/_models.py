@@ -173,11 +173,12 @@ def default_name() -> str:
     provider, name = ORIGINAL_DEFAULT
     family = same_service(provider)
     seen = {name}
-    info = _find(shipped(), name, family)
+    by_name = _Rows(shipped()).by_name
+    info = _find(by_name, name, family)
     while info is not None and info.replacement and info.replacement not in seen:
         name = info.replacement
         seen.add(name)
-        info = _find(shipped(), name, family)
+        info = _find(by_name, name, family)
     return name
 
 
@@ -342,30 +343,53 @@ def _merge(rows: list[ModelInfo], cached: Mapping[str, Any]) -> list[ModelInfo]:
     return rows
 
 
-_merged: dict[tuple[str, int], list[ModelInfo]] = {}
+class _Rows:
+    """One version of the table: its rows, and the rows by each of their names (a
+    lookup is one dict access, not a scan: several are made for every stream)."""
+
+    __slots__ = ("by_name", "rows")
+
+    def __init__(self, rows: list[ModelInfo]) -> None:
+        self.rows = rows
+        self.by_name: dict[str, list[ModelInfo]] = {}
+        for info in rows:
+            for name in info.names():
+                self.by_name.setdefault(name, []).append(info)
+
+
+_merged: dict[tuple[str, int], _Rows] = {}
+_shipped_rows: list[_Rows] = []
+
+
+def _current(path: Optional[str] = None) -> _Rows:
+    """The table in force: the shipped rows with the cache at ``path`` (default
+    :func:`cache_path`) merged in; merged again only when the cache changes."""
+    path = cache_path() if path is None else path
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        if not _shipped_rows:
+            _shipped_rows.append(_Rows(shipped()))
+        return _shipped_rows[0]
+    key = (path, stamp)
+    current = _merged.get(key)
+    if current is None:
+        current = _Rows(_merge(shipped(), read_cache(path)))
+        _merged.clear()
+        _merged[key] = current
+    return current
 
 
 def table(path: Optional[str] = None) -> list[ModelInfo]:
     """Every row: the shipped table with the cache at ``path`` (default
     :func:`cache_path`) merged in; read again only when the cache changes."""
-    path = cache_path() if path is None else path
-    try:
-        stamp = os.stat(path).st_mtime_ns
-    except OSError:
-        return shipped()
-    key = (path, stamp)
-    rows = _merged.get(key)
-    if rows is None:
-        rows = _merge(shipped(), read_cache(path))
-        _merged.clear()
-        _merged[key] = rows
-    return list(rows)
+    return list(_current(path).rows)
 
 
 def find(name: str, provider: str) -> Optional[ModelInfo]:
     """The row of model ``name`` (any of its names, or a dated snapshot of one) at
     ``provider`` or the same service over its other API; None when there is none."""
-    return _find(table(), name, same_service(provider))
+    return _find(_current().by_name, name, same_service(provider))
 
 
 def reasons(name: str, provider: str) -> bool:
@@ -388,11 +412,13 @@ def same_model(asked: str, served: str, provider: str) -> bool:
     return info is not None and info is find(served, provider)
 
 
-def _find(rows: list[ModelInfo], name: str, family: tuple[str, ...]) -> Optional[ModelInfo]:
-    for info in rows:
-        if info.provider in family and name in info.names():
+def _find(
+    by_name: Mapping[str, list[ModelInfo]], name: str, family: tuple[str, ...]
+) -> Optional[ModelInfo]:
+    for info in by_name.get(name, ()):
+        if info.provider in family:
             return info
     dated = _DATED.match(name)
     if dated:
-        return _find(rows, dated.group("base"), family)
+        return _find(by_name, dated.group("base"), family)
     return None
