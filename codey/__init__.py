@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
+    from codey._types import ServerTool as ServerTool
+    from codey._types import ServerToolCall as ServerToolCall
     from codey._types import TextDelta as TextDelta
     from codey._types import ToolCall as ToolCall
     from codey._types import ToolCallDelta as ToolCallDelta
@@ -101,6 +103,8 @@ __all__ = [
     "ReasoningDelta",
     "RedirectError",
     "ServerError",
+    "ServerTool",
+    "ServerToolCall",
     "Stream",
     "StreamError",
     "StreamMany",
@@ -158,6 +162,8 @@ _LAZY = {
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",
+    "ServerTool": "codey._types",
+    "ServerToolCall": "codey._types",
     "TextDelta": "codey._types",
     "ToolCall": "codey._types",
     "ToolCallDelta": "codey._types",

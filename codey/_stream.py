@@ -44,9 +44,11 @@ from codey._errors import (
 from codey._secrets import scrub
 from codey._types import (
     Finish,
+    Message,
     ReasoningDelta,
     Replay,
     ServedModel,
+    ServerToolCall,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -58,6 +60,40 @@ if TYPE_CHECKING:
 
 _ids = itertools.count(1)
 _here = threading.local()
+
+#: How many times in a row a paused answer (Anthropic's ``pause_turn``) is continued.
+MAX_PAUSES = 5
+#: The stop reason of an answer the provider paused, to be continued.
+PAUSED = "pause_turn"
+
+#: ``resume(conversation)``: a stream of the same request with ``conversation`` instead.
+Resume = Callable[[tuple[Message, ...]], "Stream"]
+
+
+def add_usage(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
+    """The counts of two requests together (a count neither reported stays None)."""
+    if first is None or second is None:
+        return first or second
+    return Usage(
+        *(
+            b if a is None else a if b is None else a + b
+            for a, b in zip(attrs.astuple(first), attrs.astuple(second))
+        )
+    )
+
+
+@attrs.frozen
+class _Carried:
+    """What the parts of a paused answer before the current one gave: a retry of the
+    current part starts from here, not from nothing."""
+
+    text: str
+    reasoning: str
+    tool_deltas: tuple[ToolCallDelta, ...]
+    replay: tuple[tuple[str, dict[str, Any]], ...]
+    usage: Optional[Usage]
+    served: Optional[str]
+    server_calls: tuple[tuple[str, ServerToolCall], ...]
 
 
 @contextlib.contextmanager
@@ -137,9 +173,14 @@ class Stream:
         cancel: Optional[threading.Event] = None,
         schema: Optional[Schema] = None,
         on_response: Optional[ResponseHook] = None,
+        conversation: tuple[Message, ...] = (),
+        resume: Optional[Resume] = None,
     ) -> None:
         self._targets = tuple(targets)
         self._begin_answer(schema)
+        #: What was sent, and how to send it again with more: a paused answer goes on.
+        self._conversation = conversation
+        self._resume = resume
         # The queue item being handed out, and the position in it.
         self._batch: list[Any] = []
         self._position = 0
@@ -185,6 +226,13 @@ class Stream:
         self._shown = False
         self._done = False
         self._ended = False  # the provider's end marker arrived
+        #: The latest event of each server tool call, by its id.
+        self._server_calls: dict[str, ServerToolCall] = {}
+        #: How many times the answer was paused and continued (``pause_turn``).
+        self._pauses = 0
+        self._carried: Optional[_Carried] = None
+        #: The first part's headers and text times, once the answer was paused.
+        self._first_times: Optional[tuple[Optional[float], Optional[float], float]] = None
 
     @property
     def model(self) -> str:
@@ -233,6 +281,13 @@ class Stream:
         return assemble_calls(self._tool_deltas)
 
     @property
+    def server_tool_calls(self) -> tuple[ServerToolCall, ...]:
+        """The provider's own tools' calls (web search, code execution...) so far,
+        each in its latest state. The server ran them: they are never in
+        :attr:`tool_calls`, and ``run_tools=True`` never runs them."""
+        return tuple(self._server_calls.values())
+
+    @property
     def closed(self) -> bool:
         """Whether the stream has ended, for any reason."""
         return self._done
@@ -263,9 +318,13 @@ class Stream:
         gap = channel.longest_gap
         if end is None and last is not None and now - last > gap:
             gap = now - last  # the silence going on right now counts too
+        headers, first_text = channel.t_headers, channel.t_first_text
+        if self._first_times is not None:  # a paused answer: from its first part on
+            headers, text_before, started = self._first_times
+            first_text = text_before or first_text
         return Timings(
-            to_headers=None if channel.t_headers is None else channel.t_headers - started,
-            to_first_text=None if channel.t_first_text is None else channel.t_first_text - started,
+            to_headers=None if headers is None else headers - started,
+            to_first_text=None if first_text is None else first_text - started,
             longest_gap=gap,
             idle=0.0 if end is not None or last is None else now - last,
             total=(now if end is None else end) - started,
@@ -380,6 +439,11 @@ class Stream:
                         self._apply(piece)
                     return piece
             elif item is END:
+                if self.finish_reason == PAUSED and self._resume is not None:
+                    if self._pauses < MAX_PAUSES:
+                        self._go_on()
+                        cancelled = self._channel.cancelled
+                        continue
                 self._ended = True
                 self.close()
                 if self._schema is not None:  # checked at the end, as the answer's last step
@@ -419,7 +483,8 @@ class Stream:
         if isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
         elif isinstance(event, Usage):
-            self.usage = event
+            carried = self._carried
+            self.usage = event if carried is None else add_usage(carried.usage, event)
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
         elif isinstance(event, ToolCallDelta):
@@ -428,15 +493,60 @@ class Stream:
             self._served = event.name
         elif isinstance(event, Replay):
             self._replay.append((event.wire, event.item))
+        elif isinstance(event, ServerToolCall):
+            self._server_calls[event.id or str(len(self._server_calls))] = event
 
     def _restart(self) -> None:
-        """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
-        self._reasoning.clear()
-        self._tool_deltas.clear()
-        self._replay.clear()
-        self.usage = None
+        """A retry starts from nothing: drop what the failed attempt sent (it sent no
+        text); in a paused answer, from what the parts before it sent."""
+        carried = self._carried
+        self._reasoning[:] = [] if carried is None else [carried.reasoning]
+        self._tool_deltas[:] = () if carried is None else carried.tool_deltas
+        self._replay[:] = () if carried is None else carried.replay
+        self._server_calls = {} if carried is None else dict(carried.server_calls)
+        self.usage = None if carried is None else carried.usage
+        self._served = None if carried is None else carried.served
         self.finish_reason = None
-        self._served = None
+
+    def _go_on(self) -> None:
+        """The provider paused the answer (Anthropic's ``pause_turn``: its server tools
+        ran long): send the request again with the answer so far as the assistant's
+        turn, its server tools' blocks included, and the model goes on from there, as
+        https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
+        says to. The next part streams on here: one answer, one text, one deadline
+        (this stream's, which still bounds every read)."""
+        assert self._resume is not None
+        self._pauses += 1
+        paused = Message("assistant", self.text, replay=tuple(self._replay))
+        try:
+            following = self._resume((*self._conversation, paused))
+        except BaseException as exc:
+            raise self._fail(exc) from None
+        before = self._channel
+        if self._first_times is None:
+            self._first_times = (before.t_headers, before.t_first_text, before.started)
+        self._carried = _Carried(
+            self.text,
+            self.reasoning,
+            tuple(self._tool_deltas),
+            tuple(self._replay),
+            self.usage,
+            self._served,
+            tuple(self._server_calls.items()),
+        )
+        # This stream takes over the next part's worker: its channel, and the
+        # finalizer that cancels it when the stream is collected.
+        following._finalizer.detach()
+        self._finalizer.detach()
+        channel = self._channel = following._channel
+        self._finalizer = weakref.finalize(self, channel.cancel)
+        self._producer = following._producer
+        following._producer = None
+        self._batch, self._position = [], 0
+        self._shown = False
+        channel.retries += before.retries
+        channel.retry_wait += before.retry_wait
+        channel.longest_gap = max(channel.longest_gap, before.longest_gap)
 
     def _fail(self, exc: BaseException) -> BaseException:
         """``exc``, ready to reach the caller: the stream closed, the keys redacted.

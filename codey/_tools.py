@@ -23,9 +23,17 @@ import attrs
 
 from codey._errors import ToolCallError
 from codey._secrets import redact, scrub
-from codey._types import ToolCall, ToolCallDelta, ToolResult
+from codey._types import ServerTool, ToolCall, ToolCallDelta, ToolResult
 
-__all__ = ["MAX_TOOL_OUTPUT", "Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
+__all__ = [
+    "MAX_TOOL_OUTPUT",
+    "Tool",
+    "assemble_calls",
+    "run_call",
+    "schema_of",
+    "server_tools",
+    "to_tools",
+]
 
 #: The most characters of one tool result sent to the model (about 25,000 tokens);
 #: beyond it the text is cut, with a note saying so (a 50 MB result would cost a
@@ -71,15 +79,35 @@ class Tool:
         )
 
 
-def to_tools(tools: Iterable[Union[Tool, Callable[..., Any]]]) -> tuple[Tool, ...]:
-    """``tools=`` as Tool values (functions made into tools); names must differ."""
+def to_tools(tools: Iterable[Union[Tool, ServerTool, str, Callable[..., Any]]]) -> tuple[Tool, ...]:
+    """``tools=``'s functions as Tool values (functions made into tools); names must
+    differ. Its server tools are :func:`server_tools`'s."""
     if isinstance(tools, (str, bytes)) or callable(tools):
-        raise TypeError("tools must be a list of functions or codey.Tool values")
-    result = tuple(item if isinstance(item, Tool) else Tool.from_function(item) for item in tools)
+        raise TypeError("tools must be a list of functions, codey.Tool or server tool values")
+    result = tuple(
+        item if isinstance(item, Tool) else Tool.from_function(item)
+        for item in tools
+        if not isinstance(item, (str, ServerTool))
+    )
     names = [tool.name for tool in result]
     for tool_name in names:
         if names.count(tool_name) > 1:
             raise ValueError(f"two tools are named {tool_name!r}")
+    return result
+
+
+def server_tools(tools: Iterable[Any]) -> tuple[ServerTool, ...]:
+    """``tools=``'s server tools: ``ServerTool`` values, and names given alone
+    (``"web_search"``); each tool at most once."""
+    result = tuple(
+        item if isinstance(item, ServerTool) else ServerTool(item)
+        for item in tools
+        if isinstance(item, (str, ServerTool))
+    )
+    names = [tool.name for tool in result]
+    for tool_name in names:
+        if names.count(tool_name) > 1:
+            raise ValueError(f"the server tool {tool_name!r} is given twice")
     return result
 
 

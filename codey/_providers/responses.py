@@ -26,11 +26,13 @@ from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
     ServiceProvider,
+    approximate,
     error_details,
     error_event,
     join_url,
     parse_event_data,
     served_model,
+    server_tool_options,
 )
 from codey._providers.compatible import XAI
 from codey._providers.openai import (
@@ -40,7 +42,16 @@ from codey._providers.openai import (
     refuse_thinking_budget,
     request_headers,
 )
-from codey._types import Finish, Message, ReasoningDelta, Replay, ToolCallDelta, Usage
+from codey._types import (
+    Finish,
+    Message,
+    ReasoningDelta,
+    Replay,
+    ServerTool,
+    ServerToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
 #: reason, only ``status``, so codey says what Chat Completions would (``tool_calls``
@@ -58,6 +69,68 @@ _REASONING_EVENTS = frozenset(
 #: round can send the item back with nothing stored on the server.
 #: https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+
+#: The server tools over the Responses API, by codey's name: the options each takes.
+#: OpenAI: ``web_search`` (``filters.allowed_domains``, ``user_location``),
+#: https://platform.openai.com/docs/guides/tools-web-search, and ``code_interpreter``
+#: in a container made for the request,
+#: https://platform.openai.com/docs/guides/tools-code-interpreter
+OPENAI_SERVER_TOOLS: dict[str, tuple[str, ...]] = {
+    "web_search": ("allowed_domains", "user_location"),
+    "code_execution": (),
+}
+#: xAI: ``web_search`` (``allowed_domains``, ``excluded_domains``) and ``x_search``,
+#: https://docs.x.ai/docs/guides/tools/search-tools, and ``code_interpreter``,
+#: https://docs.x.ai/docs/guides/tools/code-execution-tool
+XAI_SERVER_TOOLS: dict[str, tuple[str, ...]] = {
+    "web_search": ("allowed_domains", "blocked_domains"),
+    "x_search": (),
+    "code_execution": (),
+}
+#: The output items of server tools' calls, as codey names the tool.
+_SERVER_ITEMS = {
+    "web_search_call": "web_search",
+    "code_interpreter_call": "code_execution",
+    "x_search_call": "x_search",
+}
+_SERVER_EVENTS = ("response.web_search_call.", "response.code_interpreter_call.")
+
+
+def _server_tool(tool: ServerTool, xai: bool) -> dict[str, Any]:
+    """``tool`` as a Responses tool, in OpenAI's or xAI's form."""
+    offered = XAI_SERVER_TOOLS if xai else OPENAI_SERVER_TOOLS
+    options = server_tool_options("xai" if xai else "openai", tool, offered)
+    if tool.name == "code_execution":
+        # OpenAI runs it in a container: "auto" makes one for the request.
+        return {"type": "code_interpreter"} if xai else {
+            "type": "code_interpreter",
+            "container": {"type": "auto"},
+        }
+    definition: dict[str, Any] = {"type": tool.name}
+    allowed, blocked = options.get("allowed_domains"), options.get("blocked_domains")
+    if xai:
+        if allowed is not None:
+            definition["allowed_domains"] = list(allowed)
+        if blocked is not None:
+            definition["excluded_domains"] = list(blocked)
+    elif allowed is not None:
+        definition["filters"] = {"allowed_domains": list(allowed)}
+    if "user_location" in options:
+        definition["user_location"] = approximate(options["user_location"])
+    return definition
+
+
+def _server_item(item: dict[str, Any]) -> Optional[ServerToolCall]:
+    """The ServerToolCall of a server tool's output item (None for any other item)."""
+    name = _SERVER_ITEMS.get(str(item.get("type")))
+    if name is None:
+        return None
+    if name == "code_execution":
+        given: dict[str, Any] = {"code": item.get("code") or ""}
+    else:
+        given = _dict(item.get("action"))
+    return ServerToolCall(name, given, str(item.get("status") or "in_progress"), item.get("id"))
 
 
 class Responses(ServiceProvider):
@@ -90,6 +163,11 @@ class Responses(ServiceProvider):
             # https://platform.openai.com/docs/guides/function-calling: flat function
             # tools; parallel calls are the default.
             body["tools"] = [{"type": "function", **function_tool(tool)} for tool in spec.tools]
+        if spec.server_tools:
+            xai = _models.same_service(self.name)[0] == "xai"
+            body.setdefault("tools", []).extend(
+                _server_tool(tool, xai) for tool in spec.server_tools
+            )
         # codey sends the whole conversation every time: nothing to keep.
         body["store"] = False
         if spec.max_tokens is not None:
@@ -206,6 +284,8 @@ class Responses(ServiceProvider):
             elif kind == "function_call":
                 out.append(_call_start(calls, item))
                 calls += 1
+            else:
+                _server_done(item, out)
         usage = _usage(body)
         if usage is not None:
             out.append(usage)
@@ -236,6 +316,15 @@ def _replay(item: dict[str, Any], out: list[Any]) -> None:
         out.append(Replay(Responses.wire, item))
 
 
+def _server_done(item: dict[str, Any], out: list[Any]) -> None:
+    """A server tool's output item done: its last state, and the item itself to go
+    back with a next round (a reasoning item before it needs it there)."""
+    call = _server_item(item)
+    if call is not None:
+        out.append(call)
+        out.append(Replay(Responses.wire, item))
+
+
 def _usage(response: Any) -> Optional[Usage]:
     usage = _dict(response).get("usage")
     if not isinstance(usage, dict):
@@ -257,7 +346,7 @@ def _incomplete_reason(response: Any) -> Optional[str]:
 class ResponsesParser:
     """Parses Responses events (``event:`` names, JSON ``data:`` with the same ``type``)."""
 
-    __slots__ = ("_calls", "complete_at_eof", "done", "name", "saw_text")
+    __slots__ = ("_calls", "_server", "complete_at_eof", "done", "name", "saw_text")
 
     def __init__(self, name: str = "openai-responses") -> None:
         self.name = name
@@ -266,6 +355,8 @@ class ResponsesParser:
         self.saw_text = False
         #: The index of each function call, by its output_index, in order of arrival.
         self._calls: dict[Any, int] = {}
+        #: The server tools' calls so far, by item id, in their latest state.
+        self._server: dict[Any, ServerToolCall] = {}
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         obj = parse_event_data(data, self.name)
@@ -288,10 +379,17 @@ class ResponsesParser:
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(_call_start(index, item))
+            else:
+                self._server_call(_server_item(item), out)
         elif kind == "response.output_item.done":
             item = _dict(obj.get("item"))
             if item.get("type") == "reasoning":  # whole now, its encrypted content with it
                 _replay(item, out)
+            else:
+                call = _server_item(item)
+                if call is not None:  # and the item, to go back with a next round
+                    self._server_call(call, out)
+                    out.append(Replay(Responses.wire, item))
         elif kind == "response.created":
             served_model(obj.get("response"), out)
         elif kind == "response.completed":
@@ -311,6 +409,17 @@ class ResponsesParser:
             )
         elif kind == "error":
             raise self._error(obj, data)
+        elif kind.startswith(_SERVER_EVENTS):  # ...in_progress, searching, completed
+            call = self._server.get(obj.get("item_id"))
+            if call is not None:
+                status = kind.rpartition(".")[2]
+                self._server_call(attrs.evolve(call, status=status), out)
+
+    def _server_call(self, call: Optional[ServerToolCall], out: list[Any]) -> None:
+        """Hand ``call`` on when its state changed."""
+        if call is not None and self._server.get(call.id) != call:
+            self._server[call.id] = call
+            out.append(call)
 
     def _end(self, obj: dict[str, Any], out: list[Any], reason: Optional[str]) -> None:
         usage = _usage(obj.get("response"))
