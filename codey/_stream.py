@@ -439,11 +439,10 @@ class Stream:
                         self._apply(piece)
                     return piece
             elif item is END:
-                if self.finish_reason == PAUSED and self._resume is not None:
-                    if self._pauses < MAX_PAUSES:
-                        self._go_on()
-                        cancelled = self._channel.cancelled
-                        continue
+                if self.finish_reason == PAUSED and self._pauses < MAX_PAUSES and self._resume:
+                    self._go_on()
+                    cancelled = self._channel.cancelled
+                    continue
                 self._ended = True
                 self.close()
                 if self._schema is not None:  # checked at the end, as the answer's last step

@@ -214,7 +214,8 @@ class ServerTool:
 
     def __attrs_post_init__(self) -> None:
         if self.max_uses is not None and (
-            isinstance(self.max_uses, bool) or not isinstance(self.max_uses, int)
+            isinstance(self.max_uses, bool)
+            or not isinstance(self.max_uses, int)
             or self.max_uses < 1
         ):
             raise ValueError(f"max_uses must be a positive int, not {self.max_uses!r}")

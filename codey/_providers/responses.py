@@ -103,10 +103,14 @@ def _server_tool(tool: ServerTool, xai: bool) -> dict[str, Any]:
     options = server_tool_options("xai" if xai else "openai", tool, offered)
     if tool.name == "code_execution":
         # OpenAI runs it in a container: "auto" makes one for the request.
-        return {"type": "code_interpreter"} if xai else {
-            "type": "code_interpreter",
-            "container": {"type": "auto"},
-        }
+        return (
+            {"type": "code_interpreter"}
+            if xai
+            else {
+                "type": "code_interpreter",
+                "container": {"type": "auto"},
+            }
+        )
     definition: dict[str, Any] = {"type": tool.name}
     allowed, blocked = options.get("allowed_domains"), options.get("blocked_domains")
     if xai:
@@ -414,6 +418,10 @@ class ResponsesParser:
             if call is not None:
                 status = kind.rpartition(".")[2]
                 self._server_call(attrs.evolve(call, status=status), out)
+        elif kind == "response.code_interpreter_call_code.done":  # the code, whole
+            call = self._server.get(obj.get("item_id"))
+            if call is not None:
+                self._server_call(attrs.evolve(call, input={"code": obj.get("code") or ""}), out)
 
     def _server_call(self, call: Optional[ServerToolCall], out: list[Any]) -> None:
         """Hand ``call`` on when its state changed."""

@@ -24,10 +24,24 @@ import attrs
 import codey
 from codey._many import StreamMany
 from codey._stream import Stream
-from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
+from codey._types import (
+    Finish,
+    ReasoningDelta,
+    ServerToolCall,
+    TextDelta,
+    ToolCallDelta,
+    ToolResult,
+    Usage,
+)
 from codey.cli._exit import describe, exit_code, failure, status_of
 from codey.cli._report import extras, other_model, report_extras
-from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
+from codey.cli._status import (
+    StatusLine,
+    Terminal,
+    escape_controls,
+    server_tool_message,
+    waiting_message,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -101,6 +115,15 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "id": event.id,
             "name": event.name,
             "arguments": event.arguments,
+        }
+    if isinstance(event, ServerToolCall):
+        return {
+            "type": "server_tool_call",
+            "id": event.id,
+            "name": event.name,
+            "status": event.status,
+            "input": event.input,
+            "error": event.error,
         }
     if isinstance(event, ToolResult):
         error = event.error
@@ -245,10 +268,13 @@ def stream_one(
     last_text = monotonic()
     began = False  # the round going on has sent content (text, reasoning, a tool call)
     label = str(options.get("model") or "the model")
+    running: Optional[ServerToolCall] = None  # a server tool the provider is running
 
     def render() -> Optional[str]:
         if stream is None or show.delay is None:
             return None
+        if running is not None:
+            return server_tool_message(running, label)
         return waiting_message(stream, label, last_text, show.delay, began=began)
 
     status = StatusLine(terminal, render, enabled=show.delay is not None)
@@ -281,6 +307,10 @@ def stream_one(
                     for event in stream.events():
                         if not began and isinstance(event, _CONTENT):
                             began = True
+                        if isinstance(event, ServerToolCall):
+                            done = event.status in ("completed", "failed")
+                            running = None if done else event
+                            last_text = monotonic()  # the server is at work, not silent
                         if isinstance(event, TextDelta):
                             last_text = monotonic()
                             if reasoning_open:

@@ -60,6 +60,8 @@ class Run:
     tool_targets: tuple[str, ...] = ()
     yes: bool = False
     max_tool_rounds: Optional[int] = None
+    #: ``--server-tool``: the provider's own tools, by name.
+    server_tools: tuple[str, ...] = ()
     #: ``--schema``: already made a Schema by the parser.
     schema: Any = None
     #: ``codey batch``'s own options.
@@ -159,6 +161,7 @@ def from_args(args: argparse.Namespace, config: Optional[Config] = None) -> Run:
         tool_targets=_tuple(get("tool")),
         yes=get("yes", False),
         max_tool_rounds=get("max_tool_rounds"),
+        server_tools=_tuple(get("server_tool")),
         schema=get("schema"),
         output=get("output"),
         column=get("column"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from codey._options import CONFIG, FLAG, OPTIONS, named
+from codey._types import SERVER_TOOLS
 from codey._version import __version__
 from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
@@ -216,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
         group.add_argument(
             "--yes", action="store_true", help="run the model's tool calls without asking"
+        )
+        group.add_argument(
+            "--server-tool",
+            action="append",
+            choices=SERVER_TOOLS,
+            metavar="NAME",
+            help="let the model use the provider's own tool NAME, which the provider runs "
+            "(no question asked): web_search, web_fetch, code_execution or x_search (xAI); "
+            "one the provider lacks is an error; repeatable",
         )
         group.add_argument(
             "--max-tool-rounds",

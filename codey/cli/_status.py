@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Callable, Optional, TextIO
 
     from codey._stream import Stream
+    from codey._types import ServerToolCall
 
 __all__ = [
     "DEFAULT_DELAY",
@@ -262,6 +263,13 @@ class StatusLine(Ticker):
             self.terminal.err.flush()
         except (OSError, ValueError):
             self._stop.set()
+
+
+def server_tool_message(call: ServerToolCall, label: str) -> str:
+    """The status while the provider runs one of its tools: which, and on what."""
+    given = call.input.get("query") or call.input.get("url") or call.input.get("command")
+    shown = f": {escape_controls(str(given))}" if given else ""
+    return f"codey: {label} is running {call.name} ({call.status}){shown}"
 
 
 def waiting_message(

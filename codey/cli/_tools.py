@@ -141,7 +141,7 @@ def on_terminal() -> bool:
 
 def asker(run: Run, options: dict[str, Any]) -> Optional[Callable[[str], bool]]:
     """How to ask before each tool call: on the terminal, unless ``--yes`` (or no tools)."""
-    if not options.get("tools") or run.yes:
+    if not options.get("run_tools") or run.yes:
         return None
     return ask_on_terminal
 
@@ -186,17 +186,18 @@ def _named_function(target: str) -> Callable[..., Any]:
 def tool_options(run: Run, interactive: bool) -> dict[str, Any]:
     """``tools``, ``run_tools`` and ``max_tool_rounds`` for codey.stream(), or nothing.
 
-    Off a terminal, tools need ``--yes``: a ConfigError (exit status 3) before anything is sent.
+    Off a terminal, tools need ``--yes``: a ConfigError (exit status 3) before anything is
+    sent. The provider's own tools (``--server-tool``) run on its servers: no question.
     """
     tools = run.tools()
     if not tools:
-        return {}
+        return {"tools": list(run.server_tools)} if run.server_tools else {}
     if not interactive and not run.yes:
         raise ConfigError(
             "tools run only after a yes: codey asks before each call when standard input "
             "and standard error are a terminal; elsewhere, pass --yes to run them unasked"
         )
-    options: dict[str, Any] = {"tools": tools, "run_tools": True}
+    options: dict[str, Any] = {"tools": [*tools, *run.server_tools], "run_tools": True}
     if run.max_tool_rounds is not None:
         options["max_tool_rounds"] = run.max_tool_rounds
     return options
@@ -212,8 +213,9 @@ def describe_call(name: str, arguments: dict[str, Any]) -> str:
     return f"{name}({shown})"
 
 
-def guarded(tools: Sequence[Tool], ask: Callable[[str], bool]) -> list[Tool]:
-    """The tools, each asking ``ask("Run tool NAME(ARGS)? [y/N] ")`` before it runs."""
+def guarded(tools: Sequence[Any], ask: Callable[[str], bool]) -> list[Any]:
+    """The tools, each asking ``ask("Run tool NAME(ARGS)? [y/N] ")`` before it runs
+    (a server tool's name, which the provider runs, stays as it is)."""
     import attrs
 
     def guard(tool: Tool) -> Tool:
@@ -227,7 +229,7 @@ def guarded(tools: Sequence[Tool], ask: Callable[[str], bool]) -> list[Tool]:
 
         return attrs.evolve(tool, function=run)
 
-    return [guard(tool) for tool in tools]
+    return [tool if isinstance(tool, str) else guard(tool) for tool in tools]
 
 
 def ask_on_terminal(question: str) -> bool:
