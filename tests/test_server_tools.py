@@ -242,7 +242,8 @@ class TestCalls:
         searches = [call.status for call in seen if call.name == "web_search"]
         code = [call.status for call in seen if call.name == "code_execution"]
         assert searches[:3] == ["in_progress", "searching", "completed"]
-        assert "interpreting" in code and code[-1] == "completed"
+        assert "interpreting" in code
+        assert code[-1] == "completed"
         first, second = stream.server_tool_calls
         assert first.input == {
             "type": "search",
