@@ -4,7 +4,11 @@ definitions per provider, their calls as ``ServerToolCall`` events, and Anthropi
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +19,7 @@ from codey.testing import (
     FakeProvider,
     Finish,
     Pause,
+    Raw,
     ServerToolUse,
     Text,
     ToolCall,
@@ -128,7 +133,7 @@ class TestDefinitions:
             {"type": "code_execution_20250825", "name": "code_execution"},
         ]
         assert request.json["tools"][0]["name"] == "weather"
-        assert request.headers["anthropic-beta"] == "web-fetch-2025-09-10,code-execution-2025-08-25"
+        assert request.headers["anthropic-beta"] == "web-fetch-2025-09-10"  # code execution is GA
 
     def test_openai_goes_over_responses_with_its_forms(self, fake: FakeProvider) -> None:
         """gpt-4.1 goes over Chat Completions by default; with server tools, Responses."""
@@ -425,3 +430,94 @@ class TestFakeRequests:
         response = requests.post(fake.url + path, json=body, timeout=5)
         assert response.status_code == 400
         assert words in response.text
+
+
+class TestRecordings:
+    """Real responses, recorded by other projects' test suites (fixtures/SOURCES.rst)."""
+
+    def test_a_claude_web_search(self, fake: FakeProvider) -> None:
+        fake.push(events(Raw((RECORDED.parent / "anthropic" / "web_search.sse").read_bytes())))
+        with codey.stream("?", tools=["web_search"], **options(fake, *CLAUDE)) as stream:
+            calls = [event for event in stream.events() if isinstance(event, codey.ServerToolCall)]
+        assert [(call.name, call.status) for call in calls] == [
+            ("web_search", "in_progress"),
+            ("web_search", "completed"),
+        ]
+        assert calls[0].id == "srvtoolu_01SPfvT38PDPAFnkcrMNGUrM"
+        assert calls[0].input == {"query": "San Francisco weather today"}
+        assert stream.tool_calls == ()
+
+    def test_a_claude_code_execution(self, fake: FakeProvider) -> None:
+        fake.push(events(Raw((RECORDED.parent / "anthropic" / "code_execution.sse").read_bytes())))
+        with codey.stream("?", tools=["code_execution"], **options(fake, *CLAUDE)) as stream:
+            "".join(stream)
+        (call,) = stream.server_tool_calls
+        assert (call.name, call.status, call.id) == (
+            "code_execution",
+            "completed",
+            "srvtoolu_01MwXaweAHve88x6s3Fc8x6Q",
+        )
+        assert call.input == {"command": 'echo "65465-6544 * 65464-6+1.02255" | bc -l'}
+
+    def test_an_openai_web_search(self, fake: FakeProvider) -> None:
+        fake.push(events(Raw((RECORDED / "responses_web_search.sse").read_bytes())))
+        with codey.stream("?", tools=["web_search"], **options(fake, "openai", "gpt-5")) as stream:
+            calls = [event for event in stream.events() if isinstance(event, codey.ServerToolCall)]
+        assert [call.status for call in calls] == [
+            "in_progress",
+            "searching",
+            "completed",
+            "completed",  # the item done, its action whole
+        ]
+        assert calls[-1].input["query"] == "weather: San Francisco, CA"
+        assert stream.text.startswith("San Francisco weather today")
+        assert stream.finish_reason == "stop"
+
+    def test_a_paused_claude_search_goes_on_as_the_api_took_it(self, fake: FakeProvider) -> None:
+        """pydantic-ai recorded a turn Claude paused after ten searches and its
+        continuation, which the API took: codey sends back the same thinking and
+        server tool blocks (signatures, inputs, encrypted results), in the same
+        order, the search not run yet last, and the parts' text (as one block)."""
+        paused = gzip.decompress((RECORDED / "anthropic_pause_turn_web_search.sse.gz").read_bytes())
+        rest = (RECORDED / "anthropic_pause_turn_web_search_continued.sse.gz").read_bytes()
+        fake.push(events(Raw(paused)), events(Raw(gzip.decompress(rest))))
+        recorded = json.loads(
+            (RECORDED / "anthropic_pause_turn_web_search.request.json").read_text()
+        )
+        kwargs = options(fake, "anthropic", "claude-sonnet-4-5", thinking_budget=4096)
+        with codey.stream("?", tools=["web_search"], **kwargs) as stream:
+            text = "".join(stream)
+        assert stream.finish_reason == "end_turn"
+        assert text.startswith("I'll run these searches one at a time as requested.")
+        assert text.endswith("All searches have been completed as requested.")
+        assert len(fake.requests) == 2
+        sent = fake.requests[1].json["messages"][-1]
+        assert sent["role"] == recorded["role"] == "assistant"
+        blocks = [block for block in sent["content"] if block["type"] != "text"]
+        assert [_summary(block) for block in blocks] == recorded["blocks"]
+        texts = [block["text"] for block in sent["content"] if block["type"] == "text"]
+        assert texts == ["".join(recorded["texts"])]
+        assert blocks[-1]["type"] == "server_tool_use"  # the search not run yet goes back too
+
+
+RECORDED = Path(__file__).parent / "fixtures" / "recorded"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _summary(block: dict[str, Any]) -> dict[str, Any]:
+    """A block as fixtures/recorded/*.request.json sums it up: what the API checks
+    (ids, inputs, the encrypted parts' digests)."""
+    kind = block["type"]
+    if kind == "thinking":
+        return {
+            "type": kind,
+            "thinking_sha256": _sha(block["thinking"]),
+            "signature_sha256": _sha(block["signature"]),
+        }
+    if kind == "server_tool_use":
+        return {"type": kind, "id": block["id"], "name": block["name"], "input": block["input"]}
+    results = [[result["url"], _sha(result["encrypted_content"])] for result in block["content"]]
+    return {"type": kind, "tool_use_id": block["tool_use_id"], "results": results}

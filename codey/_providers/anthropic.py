@@ -50,16 +50,16 @@ ADAPTIVE_EFFORTS = ("low", "medium", "high", "xhigh", "max")
 #: web_search_20250305 (every current model; the 20260209 version filters with code
 #: execution, on the newest models only):
 #: https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool
-#: web_fetch_20250910, beta ``web-fetch-2025-09-10``:
+#: web_fetch_20250910, still a beta, ``web-fetch-2025-09-10``:
 #: https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-fetch-tool
-#: code_execution_20250825, beta ``code-execution-2025-08-25`` (its calls come as
+#: code_execution_20250825, generally available (no header; its calls come as
 #: ``bash_code_execution`` and ``text_editor_code_execution``):
 #: https://platform.claude.com/docs/en/agents-and-tools/tool-use/code-execution-tool
 _DOMAINS = ("allowed_domains", "blocked_domains", "max_uses")
 SERVER_TOOLS: dict[str, tuple[str, tuple[str, ...], Optional[str]]] = {
     "web_search": ("web_search_20250305", (*_DOMAINS, "user_location"), None),
     "web_fetch": ("web_fetch_20250910", _DOMAINS, "web-fetch-2025-09-10"),
-    "code_execution": ("code_execution_20250825", (), "code-execution-2025-08-25"),
+    "code_execution": ("code_execution_20250825", (), None),
 }
 #: The server's own names of its tools' calls (``server_tool_use.name``), as codey names them.
 _CALL_NAMES = {

@@ -69,6 +69,10 @@ _REASONING_EVENTS = frozenset(
 #: round can send the item back with nothing stored on the server.
 #: https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
+#: What a request with a web search asks to get back with each search: the sources
+#: it found, which the ``web_search_call`` item's ``action`` lists only when asked.
+#: https://platform.openai.com/docs/guides/tools-web-search#sources
+SEARCH_SOURCES = "web_search_call.action.sources"
 
 
 #: The server tools over the Responses API, by codey's name: the options each takes.
@@ -188,6 +192,8 @@ class Responses(ServiceProvider):
                 # Each reasoning item comes back with its content encrypted, for the next
                 # round to send back (see _items()): nothing is kept on the server.
                 body["include"] = [ENCRYPTED_REASONING]
+        if any(tool.name == "web_search" for tool in spec.server_tools):
+            body["include"] = [*body.get("include", ()), SEARCH_SOURCES]
         if spec.schema is not None:
             # https://platform.openai.com/docs/guides/structured-outputs: text.format.
             body["text"] = {"format": {"type": "json_schema", **json_schema(self, spec.schema)}}

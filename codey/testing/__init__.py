@@ -114,7 +114,7 @@ events); Chat Completions has none. A Messages reply that ends with
 message sends its server tool blocks back unchanged, or gets a 400. A tool
 definition the API does not take (an unknown ``type``, a field the tool lacks,
 OpenAI's ``code_interpreter`` without its ``container``, Anthropic's
-``web_fetch`` or ``code_execution`` without their ``anthropic-beta`` header)
+``web_fetch_20250910`` without its ``anthropic-beta`` header)
 gets the API's 400.
 
 Whole replies. A request whose JSON body does not say ``"stream": true`` is

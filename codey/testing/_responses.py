@@ -41,6 +41,8 @@ class _ResponsesRenderer(_Renderer):
         self.buffer = ""
         #: Whether the request asked for ``reasoning.encrypted_content`` (see ``_render._plan``).
         self.encrypted = False
+        #: Whether it asked for ``web_search_call.action.sources`` (else an action has none).
+        self.search_sources = True
         #: The encrypted content of the latest reasoning item, and, by call_id, that of
         #: the reasoning each function call followed: the next round must send it back.
         self.last_sealed: Optional[str] = None
@@ -201,7 +203,8 @@ class _ResponsesRenderer(_Renderer):
             kind, prefix, event = f"{step.name}_call", "ws", f"response.{step.name}_call"
             fields = {}
             action: dict[str, Any] = {"type": "search", "query": str(step.input.get("query", ""))}
-            action["sources"] = [{"type": "url", "url": url} for url in step.sources]
+            if self.search_sources:
+                action["sources"] = [{"type": "url", "url": url} for url in step.sources]
             done = {"action": action}
             middle = ["in_progress", "searching"]
             if not failed:

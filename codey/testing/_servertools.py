@@ -20,6 +20,7 @@ _ANTHROPIC: Mapping[str, tuple[str, ...]] = {
     "bash_20250124": (),
     "code_execution_20250522": (),
     "code_execution_20250825": (),
+    "code_execution_20260120": (),
     "text_editor_20250728": ("max_characters",),
     "web_fetch_20250910": (*_DOMAINS, "citations", "max_content_tokens"),
     "web_fetch_20260209": (*_DOMAINS, "citations", "max_content_tokens"),
@@ -28,7 +29,6 @@ _ANTHROPIC: Mapping[str, tuple[str, ...]] = {
 }
 _BETAS = {
     "code_execution_20250522": "code-execution-2025-05-22",
-    "code_execution_20250825": "code-execution-2025-08-25",
     "web_fetch_20250910": "web-fetch-2025-09-10",
 }
 #: The Responses API's tool types and the fields of the server ones: OpenAI's
