@@ -90,7 +90,9 @@ class Message:
     ``replay`` (assistant messages): what the provider sent besides text and
     calls that must go back with the conversation, as it came, as
     ``(wire, item)`` pairs: the Responses API's ``reasoning`` items with their
-    encrypted content, Claude's signed thinking blocks. Each wire format sends
+    encrypted content and its server tools' items (``web_search_call``...),
+    Claude's signed thinking blocks and its server tools' blocks
+    (``server_tool_use`` and their results). Each wire format sends
     back its own (``"responses"``, ``"messages"``) and ignores the others'.
     Opaque: kept out of the repr, chat logs and ``--events``.
     """

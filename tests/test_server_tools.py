@@ -521,3 +521,32 @@ def _summary(block: dict[str, Any]) -> dict[str, Any]:
         return {"type": kind, "id": block["id"], "name": block["name"], "input": block["input"]}
     results = [[result["url"], _sha(result["encrypted_content"])] for result in block["content"]]
     return {"type": kind, "tool_use_id": block["tool_use_id"], "results": results}
+
+
+def test_a_whole_reply_has_its_server_tool_calls_too(fake: FakeProvider) -> None:
+    """A service that answers a streamed request with one JSON Message (stream ignored)."""
+    from codey.testing import Reply
+
+    use = {
+        "type": "server_tool_use",
+        "id": "srvtoolu_1",
+        "name": "web_fetch",
+        "input": {"url": "u"},
+    }
+    failed = {"type": "web_fetch_tool_error", "error_code": "url_not_accessible"}
+    result = {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_1", "content": failed}
+    message = {
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-5",
+        "content": [use, result, {"type": "text", "text": "It is down."}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
+    body = json.dumps(message).encode()
+    fake.push(Reply(content_type="application/json", framing="length", body=body))
+    with codey.stream("?", tools=["web_fetch"], **options(fake, *CLAUDE)) as stream:
+        assert "".join(stream) == "It is down."
+    assert [(c.name, c.status, c.error) for c in stream.server_tool_calls] == [
+        ("web_fetch", "failed", "url_not_accessible")
+    ]

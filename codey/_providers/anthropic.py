@@ -490,6 +490,7 @@ class Messages(ServiceProvider):
             return None
         out: list[Any] = []
         served_model(body, out)
+        server: dict[str, tuple[str, dict[str, Any]]] = {}
         for index, block in enumerate(content):
             if not isinstance(block, dict):
                 continue
@@ -500,6 +501,9 @@ class Messages(ServiceProvider):
                 out.append(ReasoningDelta(str(block["thinking"])))
             if kind not in ("text", "tool_use"):  # back unchanged, as in a stream
                 out.append(Replay("messages", block))
+                call = _server_call(block, server)
+                if call is not None:
+                    out.append(call)
             elif kind == "tool_use":
                 arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
                 if request is not None and block.get("name") == request.answer_tool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,28 @@ def test_the_status_line_says_which_tool_runs(fake: FakeProvider) -> None:
         term.read_until(b"codey: claude-sonnet-4-6 is running web_search (in_progress): oslo")
         assert term.wait() == 0
         assert term.stdout() == b"Hm. Sunny.\n"
+
+
+def test_a_paused_turn_is_one_answer_in_the_log_and_the_events(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    """pause_turn: the parts' text is one answer, in the chat log and in --events."""
+    paused = events(Text("Let me look. "), ServerToolUse("web_search", {"query": "oslo"}))
+    for _ in range(2):
+        fake.push(
+            events(*paused.steps, Finish("pause_turn"), Done()),
+            events(Text("Sunny."), Finish(), Done()),
+        )
+    log = tmp_path / "chat.md"
+    args = ("-m", "claude-sonnet-4-6", "--server-tool", "web_search")
+    result = run_cli("save", "Weather?", "--file", str(log), *args, env=environment(fake))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"Let me look. Sunny.\n"
+    assert "Let me look. Sunny." in log.read_text("utf-8")
+    result = run_cli("prompt", "Weather?", "--events", *args, env=environment(fake))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    texts = [record["text"] for record in records if record["type"] == "text"]
+    assert texts == ["Let me look. ", "Sunny."]
+    assert [record["type"] for record in records].count("finish") == 1
+    assert records[-1]["reason"] == "end_turn"
+    assert len(fake.requests) == 4
