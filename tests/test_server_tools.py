@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from codey.testing import (
     Pause,
     Raw,
     ServerToolUse,
+    Stall,
     Text,
     ToolCall,
     UsageStep,
@@ -377,6 +379,20 @@ class TestPauses:
         assert len(stream.server_tool_calls) == 1
         assert stream.timings.retries == 1
         assert len(fake.requests) == 3
+
+    def test_closing_during_the_next_part_ends_it(self, fake: FakeProvider) -> None:
+        fake.push(paused(Text("One. "), search()), events(Stall()))
+        stream = codey.stream("?", tools=["web_search"], **options(fake, *CLAUDE))
+        got: list[str] = []
+        reader = threading.Thread(target=lambda: got.extend(stream))
+        reader.start()
+        assert fake.wait_for_requests(2, timeout=2.0)  # the next part, stalled
+        stream.close()  # from another thread, as any stream's
+        reader.join(2.0)
+        assert not reader.is_alive()
+        assert fake.requests[1].disconnected.wait(2.0)
+        assert stream.cancelled
+        assert got == ["One. "]
 
     def test_the_fake_refuses_a_continuation_without_the_paused_blocks(
         self, fake: FakeProvider

@@ -497,6 +497,8 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
         return "argument -m/--model: each model may be given only once"
     if len(models) > 1 and (args.functions or args.tool):
         return "argument --functions/-T/--tool: not allowed with several models"
+    if len(models) > 1 and args.server_tool:
+        return "argument --server-tool: not allowed with several models"
     return _check_save(args)
 
 

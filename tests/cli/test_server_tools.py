@@ -126,3 +126,11 @@ def test_a_paused_turn_is_one_answer_in_the_log_and_the_events(
     assert [record["type"] for record in records].count("finish") == 1
     assert records[-1]["reason"] == "end_turn"
     assert len(fake.requests) == 4
+
+
+def test_not_with_several_models(fake: FakeProvider) -> None:
+    args = ("-m", "claude-sonnet-4-6", "-m", "gpt-4.1", "--server-tool", "web_search")
+    result = run_cli("prompt", "hi", *args, env=environment(fake))
+    assert result.returncode == 2
+    assert b"--server-tool: not allowed with several models" in result.stderr
+    assert fake.requests == []
