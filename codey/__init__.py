@@ -59,11 +59,11 @@ if TYPE_CHECKING:
     from codey._models import ModelInfo as ModelInfo
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
+    from codey._tools import ServerTool as ServerTool
     from codey._tools import Tool as Tool
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
-    from codey._types import ServerTool as ServerTool
     from codey._types import ServerToolCall as ServerToolCall
     from codey._types import TextDelta as TextDelta
     from codey._types import ToolCall as ToolCall
@@ -158,11 +158,11 @@ _LAZY = {
     "StreamMany": "codey._many",
     "stream_many": "codey._many",
     "ModelInfo": "codey._models",
+    "ServerTool": "codey._tools",
     "Tool": "codey._tools",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",
-    "ServerTool": "codey._types",
     "ServerToolCall": "codey._types",
     "TextDelta": "codey._types",
     "ToolCall": "codey._types",

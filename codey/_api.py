@@ -27,8 +27,8 @@ from codey._request import (
     targets,
 )
 from codey._stream import Stream
-from codey._tools import Tool, server_tools, to_tools
-from codey._types import Message, ServerTool, ToolCall
+from codey._tools import ServerTool, Tool, server_tools, to_tools
+from codey._types import Message, ToolCall
 
 if TYPE_CHECKING:
     import requests

@@ -28,6 +28,7 @@ __all__ = [
     "LINE",
     "OPTIONS",
     "REASONING_EFFORTS",
+    "SERVER_TOOLS",
     "SPEC",
     "Option",
     "check",
@@ -47,6 +48,9 @@ REASONING_EFFORTS = EFFORTS
 AUTO = "auto"
 #: ``api``'s values: Chat Completions or the Responses API (``codey._providers.APIS``).
 APIS = ("chat", "responses")
+#: The providers' own tools by codey's names, in ``tools=`` (``codey.ServerTool``) and
+#: ``--server-tool``; each provider offers some (``codey._providers``).
+SERVER_TOOLS = ("web_search", "web_fetch", "code_execution", "x_search")
 
 Check = Callable[[str, Any], Any]
 

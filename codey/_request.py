@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import attrs
 
@@ -19,7 +19,10 @@ from codey import _models, _options, _providers, _secrets
 from codey._attachments import Attachment
 from codey._errors import MissingAPIKeyError, MissingBaseURLError
 from codey._providers._base import AnswerSchema, Provider, RequestSpec, ToolSpec
-from codey._types import ROLES, Message, ServerTool, ToolCall
+from codey._types import ROLES, Message, ToolCall
+
+if TYPE_CHECKING:
+    from codey._tools import ServerTool
 
 __all__ = [
     "Prompt",

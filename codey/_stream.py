@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import queue
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from time import monotonic
@@ -33,6 +32,7 @@ from codey._channel import (
     Channel,
     ResponseHook,
     Restart,
+    _watch,
     _work,
 )
 from codey._errors import (
@@ -41,6 +41,7 @@ from codey._errors import (
     CodeyError,
     DeadlineExceededError,
 )
+from codey._pauses import MAX_PAUSES, PAUSED, Carried, add_usage, go_on, restore
 from codey._secrets import scrub
 from codey._types import (
     Finish,
@@ -61,39 +62,8 @@ if TYPE_CHECKING:
 _ids = itertools.count(1)
 _here = threading.local()
 
-#: How many times in a row a paused answer (Anthropic's ``pause_turn``) is continued.
-MAX_PAUSES = 5
-#: The stop reason of an answer the provider paused, to be continued.
-PAUSED = "pause_turn"
-
 #: ``resume(conversation)``: a stream of the same request with ``conversation`` instead.
 Resume = Callable[[tuple[Message, ...]], "Stream"]
-
-
-def add_usage(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
-    """The counts of two requests together (a count neither reported stays None)."""
-    if first is None or second is None:
-        return first or second
-    return Usage(
-        *(
-            b if a is None else a if b is None else a + b
-            for a, b in zip(attrs.astuple(first), attrs.astuple(second))
-        )
-    )
-
-
-@attrs.frozen
-class _Carried:
-    """What the parts of a paused answer before the current one gave: a retry of the
-    current part starts from here, not from nothing."""
-
-    text: str
-    reasoning: str
-    tool_deltas: tuple[ToolCallDelta, ...]
-    replay: tuple[tuple[str, dict[str, Any]], ...]
-    usage: Optional[Usage]
-    served: Optional[str]
-    server_calls: tuple[tuple[str, ServerToolCall], ...]
 
 
 @contextlib.contextmanager
@@ -230,9 +200,7 @@ class Stream:
         self._server_calls: dict[str, ServerToolCall] = {}
         #: How many times the answer was paused and continued (``pause_turn``).
         self._pauses = 0
-        self._carried: Optional[_Carried] = None
-        #: The first part's headers and text times, once the answer was paused.
-        self._first_times: Optional[tuple[Optional[float], Optional[float], float]] = None
+        self._carried: Optional[Carried] = None
 
     @property
     def model(self) -> str:
@@ -319,9 +287,10 @@ class Stream:
         if end is None and last is not None and now - last > gap:
             gap = now - last  # the silence going on right now counts too
         headers, first_text = channel.t_headers, channel.t_first_text
-        if self._first_times is not None:  # a paused answer: from its first part on
-            headers, text_before, started = self._first_times
-            first_text = text_before or first_text
+        carried = self._carried
+        if carried is not None:  # a paused answer: from its first part on
+            started, headers = carried.started, carried.headers
+            first_text = carried.first_text or first_text
         return Timings(
             to_headers=None if headers is None else headers - started,
             to_first_text=None if first_text is None else first_text - started,
@@ -440,7 +409,7 @@ class Stream:
                     return piece
             elif item is END:
                 if self.finish_reason == PAUSED and self._pauses < MAX_PAUSES and self._resume:
-                    self._go_on()
+                    go_on(self)
                     cancelled = self._channel.cancelled
                     continue
                 self._ended = True
@@ -498,54 +467,16 @@ class Stream:
     def _restart(self) -> None:
         """A retry starts from nothing: drop what the failed attempt sent (it sent no
         text); in a paused answer, from what the parts before it sent."""
-        carried = self._carried
-        self._reasoning[:] = [] if carried is None else [carried.reasoning]
-        self._tool_deltas[:] = () if carried is None else carried.tool_deltas
-        self._replay[:] = () if carried is None else carried.replay
-        self._server_calls = {} if carried is None else dict(carried.server_calls)
-        self.usage = None if carried is None else carried.usage
-        self._served = None if carried is None else carried.served
         self.finish_reason = None
-
-    def _go_on(self) -> None:
-        """The provider paused the answer (Anthropic's ``pause_turn``: its server tools
-        ran long): send the request again with the answer so far as the assistant's
-        turn, its server tools' blocks included, and the model goes on from there, as
-        https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
-        says to. The next part streams on here: one answer, one text, one deadline
-        (this stream's, which still bounds every read)."""
-        assert self._resume is not None
-        self._pauses += 1
-        paused = Message("assistant", self.text, replay=tuple(self._replay))
-        try:
-            following = self._resume((*self._conversation, paused))
-        except BaseException as exc:
-            raise self._fail(exc) from None
-        before = self._channel
-        if self._first_times is None:
-            self._first_times = (before.t_headers, before.t_first_text, before.started)
-        self._carried = _Carried(
-            self.text,
-            self.reasoning,
-            tuple(self._tool_deltas),
-            tuple(self._replay),
-            self.usage,
-            self._served,
-            tuple(self._server_calls.items()),
-        )
-        # This stream takes over the next part's worker: its channel, and the
-        # finalizer that cancels it when the stream is collected.
-        following._finalizer.detach()
-        self._finalizer.detach()
-        channel = self._channel = following._channel
-        self._finalizer = weakref.finalize(self, channel.cancel)
-        self._producer = following._producer
-        following._producer = None
-        self._batch, self._position = [], 0
-        self._shown = False
-        channel.retries += before.retries
-        channel.retry_wait += before.retry_wait
-        channel.longest_gap = max(channel.longest_gap, before.longest_gap)
+        if self._carried is not None:
+            restore(self, self._carried)
+            return
+        self._reasoning.clear()
+        self._tool_deltas.clear()
+        self._replay.clear()
+        self._server_calls = {}
+        self.usage = None
+        self._served = None
 
     def _fail(self, exc: BaseException) -> BaseException:
         """``exc``, ready to reach the caller: the stream closed, the keys redacted.
@@ -606,37 +537,3 @@ def _joined(parts: list[str]) -> str:
     if len(parts) > 1:
         parts[:] = ["".join(parts)]
     return parts[0] if parts else ""
-
-
-# -- cancel=threading.Event(): one watcher thread for all streams that have one --
-
-_watched: dict[Channel, threading.Event] = {}
-_watch_lock = threading.Lock()
-_watcher: Optional[threading.Thread] = None
-#: How often the watcher looks at the cancel events, in seconds.
-WATCH_INTERVAL = 0.005
-
-
-def _watch(cancel: threading.Event, channel: Channel) -> None:
-    global _watcher
-    with _watch_lock:
-        _watched[channel] = cancel
-        if _watcher is None:
-            _watcher = threading.Thread(target=_watch_loop, name="codey-cancel-watch", daemon=True)
-            _watcher.start()
-
-
-def _watch_loop() -> None:
-    global _watcher
-    while True:
-        with _watch_lock:
-            for channel, cancel in list(_watched.items()):
-                if cancel.is_set():
-                    channel.cancel()
-                if channel.cancelled.is_set():
-                    del _watched[channel]
-            if not _watched:
-                _watcher = None
-                return
-        # A threading.Event cannot be waited on together with others: poll them.
-        time.sleep(WATCH_INTERVAL)

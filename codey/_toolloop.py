@@ -18,7 +18,8 @@ from typing import Any, Callable, Optional
 
 from codey._channel import _STOP, END, Restart
 from codey._errors import CodeyError, TooManyToolRoundsError
-from codey._stream import MAX_PAUSES, Stream, Timings, add_usage
+from codey._pauses import MAX_PAUSES, add_usage
+from codey._stream import Stream, Timings
 from codey._tools import Tool, run_call
 from codey._types import Finish, Message, ServerToolCall, ToolCall, ToolResult, Usage
 

@@ -15,7 +15,6 @@ __all__ = [
     "ReasoningDelta",
     "Replay",
     "ServedModel",
-    "ServerTool",
     "ServerToolCall",
     "TextDelta",
     "ToolCall",
@@ -175,68 +174,6 @@ class ToolResult:
     call: ToolCall
     output: str
     error: Optional[BaseException] = attrs.field(default=None, eq=False)
-
-
-#: The server tools codey names (``tools=["web_search"]``), the same for every provider.
-SERVER_TOOLS = ("web_search", "web_fetch", "code_execution", "x_search")
-
-
-def _server_tool_name(instance: object, attribute: object, value: str) -> None:
-    if value not in SERVER_TOOLS:
-        raise ValueError(f"a server tool is one of {', '.join(SERVER_TOOLS)}, not {value!r}")
-
-
-def _domains(value: Optional[Iterable[str]]) -> Optional[tuple[str, ...]]:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise TypeError("a list of domains must be a list of strings, not one string")
-    return tuple(value)
-
-
-@attrs.frozen
-class ServerTool:
-    """A tool the provider runs on its own servers (``tools=[ServerTool("web_search")]``,
-    or the name alone: ``tools=["web_search"]``), with the options the providers
-    share. An option a provider lacks is an ``UnsupportedOptionError`` naming it,
-    raised before anything is sent; so is a tool the provider does not offer.
-    """
-
-    #: ``web_search``, ``web_fetch``, ``code_execution`` or ``x_search`` (xAI's).
-    name: str = attrs.field(validator=_server_tool_name)
-    #: Only these domains are searched or fetched (``example.com`` covers its subdomains).
-    allowed_domains: Optional[tuple[str, ...]] = attrs.field(default=None, converter=_domains)
-    #: These domains never are.
-    blocked_domains: Optional[tuple[str, ...]] = attrs.field(default=None, converter=_domains)
-    #: At most this many uses of the tool in one request.
-    max_uses: Optional[int] = None
-    #: Where the user roughly is, for local results: any of ``city``, ``region``,
-    #: ``country`` (two letters) and ``timezone`` (IANA).
-    user_location: Optional[dict[str, str]] = attrs.field(default=None, hash=False)
-
-    def __attrs_post_init__(self) -> None:
-        if self.max_uses is not None and (
-            isinstance(self.max_uses, bool)
-            or not isinstance(self.max_uses, int)
-            or self.max_uses < 1
-        ):
-            raise ValueError(f"max_uses must be a positive int, not {self.max_uses!r}")
-        if self.user_location is not None:
-            unknown = set(self.user_location) - set(LOCATION_FIELDS)
-            if unknown:
-                raise ValueError(
-                    f"user_location takes {', '.join(LOCATION_FIELDS)}, not "
-                    f"{', '.join(sorted(unknown))}"
-                )
-
-    def options(self) -> dict[str, Any]:
-        """The options given (not None), by name."""
-        names = ("allowed_domains", "blocked_domains", "max_uses", "user_location")
-        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
-
-
-#: The fields of ``ServerTool.user_location``.
-LOCATION_FIELDS = ("city", "region", "country", "timezone")
 
 
 @attrs.frozen

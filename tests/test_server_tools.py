@@ -344,7 +344,7 @@ class TestPauses:
         assert len(stream.server_tool_calls) == 2
 
     def test_pauses_are_bounded(self, fake: FakeProvider) -> None:
-        from codey._stream import MAX_PAUSES
+        from codey._pauses import MAX_PAUSES
 
         for _ in range(MAX_PAUSES + 2):
             fake.push(answer("more ", finish_reason="pause_turn"))

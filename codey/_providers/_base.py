@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import attrs
 
 from codey._attachments import IMAGE_TYPES, Attachment
 from codey._errors import StreamError, UnsupportedOptionError
-from codey._types import Event, Message, ServedModel, ServerTool
+from codey._types import Event, Message, ServedModel
+
+if TYPE_CHECKING:
+    from codey._tools import ServerTool
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.

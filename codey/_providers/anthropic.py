@@ -12,20 +12,17 @@ from codey._providers._base import (
     RequestSpec,
     Service,
     ServiceProvider,
-    approximate,
     error_details,
     error_event,
     join_url,
     parse_event_data,
     served_model,
-    server_tool_options,
 )
+from codey._providers._server_tools import MESSAGES_TOOLS, messages_call, messages_tool
 from codey._types import (
     Finish,
     ReasoningDelta,
     Replay,
-    ServerTool,
-    ServerToolCall,
     ToolCallDelta,
     Usage,
 )
@@ -43,73 +40,6 @@ EFFORT_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768, "m
 #: ``output_config.effort``'s values, for a model that thinks adaptively and whose
 #: row does not list its own (Anthropic's extended-thinking guide, read 2026-12-07).
 ADAPTIVE_EFFORTS = ("low", "medium", "high", "xhigh", "max")
-
-
-#: The server tools, by codey's name: the tool's ``type`` (its version), the options
-#: it takes, and the ``anthropic-beta`` header the version asks for (or None).
-#: web_search_20250305 (every current model; the 20260209 version filters with code
-#: execution, on the newest models only):
-#: https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool
-#: web_fetch_20250910, still a beta, ``web-fetch-2025-09-10``:
-#: https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-fetch-tool
-#: code_execution_20250825, generally available (no header; its calls come as
-#: ``bash_code_execution`` and ``text_editor_code_execution``):
-#: https://platform.claude.com/docs/en/agents-and-tools/tool-use/code-execution-tool
-_DOMAINS = ("allowed_domains", "blocked_domains", "max_uses")
-SERVER_TOOLS: dict[str, tuple[str, tuple[str, ...], Optional[str]]] = {
-    "web_search": ("web_search_20250305", (*_DOMAINS, "user_location"), None),
-    "web_fetch": ("web_fetch_20250910", _DOMAINS, "web-fetch-2025-09-10"),
-    "code_execution": ("code_execution_20250825", (), None),
-}
-#: The server's own names of its tools' calls (``server_tool_use.name``), as codey names them.
-_CALL_NAMES = {
-    "bash_code_execution": "code_execution",
-    "text_editor_code_execution": "code_execution",
-}
-
-
-def server_tool(tool: ServerTool) -> dict[str, Any]:
-    """``tool`` as a Messages server tool definition."""
-    options = server_tool_options(
-        "anthropic", tool, {name: row[1] for name, row in SERVER_TOOLS.items()}
-    )
-    definition: dict[str, Any] = {"type": SERVER_TOOLS[tool.name][0], "name": tool.name}
-    for name, value in options.items():
-        definition[name] = approximate(value) if name == "user_location" else value
-    for name in ("allowed_domains", "blocked_domains"):
-        if name in definition:
-            definition[name] = list(definition[name])
-    return definition
-
-
-def _server_call(
-    block: dict[str, Any], calls: dict[str, tuple[str, dict[str, Any]]]
-) -> Optional[ServerToolCall]:
-    """The ServerToolCall a server tool's block says: its ``server_tool_use`` whole (in
-    progress), or its result (completed, or failed with the error's code)."""
-    kind = block.get("type")
-    if kind == "server_tool_use":
-        name = str(block.get("name") or "")
-        name = _CALL_NAMES.get(name, name)
-        given = block.get("input")
-        given = given if isinstance(given, dict) else {}
-        if block.get("id"):
-            calls[str(block["id"])] = (name, given)
-        return ServerToolCall(name, given, "in_progress", block.get("id"))
-    if not isinstance(kind, str) or not kind.endswith("_tool_result"):
-        return None
-    call_id = block.get("tool_use_id")
-    name, given = calls.get(str(call_id), (kind[: -len("_tool_result")], {}))
-    content = block.get("content")
-    failed = isinstance(content, dict) and str(content.get("type", "")).endswith("error")
-    code = content.get("error_code") if failed and isinstance(content, dict) else None
-    return ServerToolCall(
-        _CALL_NAMES.get(name, name),
-        given,
-        "failed" if failed else "completed",
-        call_id,
-        str(code) if code else None,
-    )
 
 
 def budget_for(effort: str, max_tokens: Optional[int]) -> int:
@@ -254,7 +184,7 @@ class MessagesParser:
             elif block.get("type"):
                 self._kept[obj.get("index", 0)] = dict(block)
                 if block["type"] != "server_tool_use":  # a result comes whole
-                    call = _server_call(block, self._server)
+                    call = messages_call(block, self._server)
                     if call is not None:
                         out.append(call)
         elif kind == "content_block_stop":
@@ -263,7 +193,7 @@ class MessagesParser:
                 whole = _whole(kept)
                 out.append(Replay("messages", whole))
                 if whole.get("type") == "server_tool_use":  # its input whole now
-                    call = _server_call(whole, self._server)
+                    call = messages_call(whole, self._server)
                     if call is not None:
                         out.append(call)
         elif kind == "message_start":
@@ -316,7 +246,7 @@ class Messages(ServiceProvider):
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
         body = self.request_body(spec, base_url)
         headers = self.headers(api_key)
-        betas = [SERVER_TOOLS[tool.name][2] for tool in spec.server_tools]
+        betas = [MESSAGES_TOOLS[tool.name][2] for tool in spec.server_tools]
         if any(betas):
             headers["anthropic-beta"] = ",".join(beta for beta in betas if beta)
         return HTTPRequest(
@@ -377,7 +307,7 @@ class Messages(ServiceProvider):
                 for tool in spec.tools
             )
         if spec.server_tools:
-            body.setdefault("tools", []).extend(server_tool(tool) for tool in spec.server_tools)
+            body.setdefault("tools", []).extend(messages_tool(tool) for tool in spec.server_tools)
         if system:
             body["system"] = "\n\n".join(system)
         if spec.temperature is not None:
@@ -501,7 +431,7 @@ class Messages(ServiceProvider):
                 out.append(ReasoningDelta(str(block["thinking"])))
             if kind not in ("text", "tool_use"):  # back unchanged, as in a stream
                 out.append(Replay("messages", block))
-                call = _server_call(block, server)
+                call = messages_call(block, server)
                 if call is not None:
                     out.append(call)
             elif kind == "tool_use":

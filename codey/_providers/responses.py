@@ -26,14 +26,13 @@ from codey._providers._base import (
     HTTPRequest,
     RequestSpec,
     ServiceProvider,
-    approximate,
     error_details,
     error_event,
     join_url,
     parse_event_data,
     served_model,
-    server_tool_options,
 )
+from codey._providers._server_tools import SERVER_EVENTS, responses_call, responses_tool
 from codey._providers.compatible import XAI
 from codey._providers.openai import (
     OPENAI,
@@ -47,7 +46,6 @@ from codey._types import (
     Message,
     ReasoningDelta,
     Replay,
-    ServerTool,
     ServerToolCall,
     ToolCallDelta,
     Usage,
@@ -73,72 +71,6 @@ ENCRYPTED_REASONING = "reasoning.encrypted_content"
 #: it found, which the ``web_search_call`` item's ``action`` lists only when asked.
 #: https://platform.openai.com/docs/guides/tools-web-search#sources
 SEARCH_SOURCES = "web_search_call.action.sources"
-
-
-#: The server tools over the Responses API, by codey's name: the options each takes.
-#: OpenAI: ``web_search`` (``filters.allowed_domains``, ``user_location``),
-#: https://platform.openai.com/docs/guides/tools-web-search, and ``code_interpreter``
-#: in a container made for the request,
-#: https://platform.openai.com/docs/guides/tools-code-interpreter
-OPENAI_SERVER_TOOLS: dict[str, tuple[str, ...]] = {
-    "web_search": ("allowed_domains", "user_location"),
-    "code_execution": (),
-}
-#: xAI: ``web_search`` (``allowed_domains``, ``excluded_domains``) and ``x_search``,
-#: https://docs.x.ai/docs/guides/tools/search-tools, and ``code_interpreter``,
-#: https://docs.x.ai/docs/guides/tools/code-execution-tool
-XAI_SERVER_TOOLS: dict[str, tuple[str, ...]] = {
-    "web_search": ("allowed_domains", "blocked_domains"),
-    "x_search": (),
-    "code_execution": (),
-}
-#: The output items of server tools' calls, as codey names the tool.
-_SERVER_ITEMS = {
-    "web_search_call": "web_search",
-    "code_interpreter_call": "code_execution",
-    "x_search_call": "x_search",
-}
-_SERVER_EVENTS = ("response.web_search_call.", "response.code_interpreter_call.")
-
-
-def _server_tool(tool: ServerTool, xai: bool) -> dict[str, Any]:
-    """``tool`` as a Responses tool, in OpenAI's or xAI's form."""
-    offered = XAI_SERVER_TOOLS if xai else OPENAI_SERVER_TOOLS
-    options = server_tool_options("xai" if xai else "openai", tool, offered)
-    if tool.name == "code_execution":
-        # OpenAI runs it in a container: "auto" makes one for the request.
-        return (
-            {"type": "code_interpreter"}
-            if xai
-            else {
-                "type": "code_interpreter",
-                "container": {"type": "auto"},
-            }
-        )
-    definition: dict[str, Any] = {"type": tool.name}
-    allowed, blocked = options.get("allowed_domains"), options.get("blocked_domains")
-    if xai:
-        if allowed is not None:
-            definition["allowed_domains"] = list(allowed)
-        if blocked is not None:
-            definition["excluded_domains"] = list(blocked)
-    elif allowed is not None:
-        definition["filters"] = {"allowed_domains": list(allowed)}
-    if "user_location" in options:
-        definition["user_location"] = approximate(options["user_location"])
-    return definition
-
-
-def _server_item(item: dict[str, Any]) -> Optional[ServerToolCall]:
-    """The ServerToolCall of a server tool's output item (None for any other item)."""
-    name = _SERVER_ITEMS.get(str(item.get("type")))
-    if name is None:
-        return None
-    if name == "code_execution":
-        given: dict[str, Any] = {"code": item.get("code") or ""}
-    else:
-        given = _dict(item.get("action"))
-    return ServerToolCall(name, given, str(item.get("status") or "in_progress"), item.get("id"))
 
 
 class Responses(ServiceProvider):
@@ -174,7 +106,7 @@ class Responses(ServiceProvider):
         if spec.server_tools:
             xai = _models.same_service(self.name)[0] == "xai"
             body.setdefault("tools", []).extend(
-                _server_tool(tool, xai) for tool in spec.server_tools
+                responses_tool(tool, xai) for tool in spec.server_tools
             )
         # codey sends the whole conversation every time: nothing to keep.
         body["store"] = False
@@ -329,7 +261,7 @@ def _replay(item: dict[str, Any], out: list[Any]) -> None:
 def _server_done(item: dict[str, Any], out: list[Any]) -> None:
     """A server tool's output item done: its last state, and the item itself to go
     back with a next round (a reasoning item before it needs it there)."""
-    call = _server_item(item)
+    call = responses_call(item)
     if call is not None:
         out.append(call)
         out.append(Replay(Responses.wire, item))
@@ -390,13 +322,13 @@ class ResponsesParser:
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(_call_start(index, item))
             else:
-                self._server_call(_server_item(item), out)
+                self._server_call(responses_call(item), out)
         elif kind == "response.output_item.done":
             item = _dict(obj.get("item"))
             if item.get("type") == "reasoning":  # whole now, its encrypted content with it
                 _replay(item, out)
             else:
-                call = _server_item(item)
+                call = responses_call(item)
                 if call is not None:  # and the item, to go back with a next round
                     self._server_call(call, out)
                     out.append(Replay(Responses.wire, item))
@@ -419,7 +351,7 @@ class ResponsesParser:
             )
         elif kind == "error":
             raise self._error(obj, data)
-        elif kind.startswith(_SERVER_EVENTS):  # ...in_progress, searching, completed
+        elif kind.startswith(SERVER_EVENTS):  # ...in_progress, searching, completed
             call = self._server.get(obj.get("item_id"))
             if call is not None:
                 status = kind.rpartition(".")[2]

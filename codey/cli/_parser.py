@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from codey._options import CONFIG, FLAG, OPTIONS, named
-from codey._types import SERVER_TOOLS
+from codey._options import CONFIG, FLAG, OPTIONS, SERVER_TOOLS, named
 from codey._version import __version__
 from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
