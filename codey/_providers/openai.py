@@ -22,6 +22,7 @@ from codey._providers._base import (
     parse_event_data,
     served_model,
 )
+from codey._providers._citations import openai_citations
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
 
 
@@ -149,6 +150,9 @@ class ChatCompletions(ServiceProvider):
             text = message.get(field)
             if text and isinstance(text, str):
                 out.append(text)
+        # Search models' url_citation annotations, offsets into the content:
+        # https://platform.openai.com/docs/guides/tools-web-search?api-mode=chat
+        out.extend(openai_citations(message.get("annotations"), 0))
         for index, call in enumerate(message.get("tool_calls") or ()):
             function = call.get("function") or {}
             out.append(
@@ -305,6 +309,8 @@ class ChatParser:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and isinstance(reasoning, str):
             out.append(ReasoningDelta(reasoning))
+        if "annotations" in delta:  # offsets into the whole message's content
+            out.extend(openai_citations(delta["annotations"], 0))
         for call in delta.get("tool_calls") or ():
             function = call.get("function") or {}
             out.append(
