@@ -370,6 +370,8 @@ class Stream:
             if piece.__class__ is str:
                 self._parts.append(piece)
             else:
+                if piece.__class__ is Citation:
+                    piece = self._place(piece)
                 self._apply(piece)
             return piece
         cancelled = self._channel.cancelled
@@ -389,6 +391,8 @@ class Stream:
                     if piece.__class__ is str:
                         self._parts.append(piece)
                     else:
+                        if piece.__class__ is Citation:
+                            piece = self._place(piece)
                         self._apply(piece)
                     return piece
             elif item is END:
@@ -442,6 +446,11 @@ class Stream:
             self._replay.append((event.wire, event.item))
         elif isinstance(event, Citation):
             self._citations.append(event)
+
+    def _place(self, citation: Citation) -> Citation:
+        """A provider's citation, counted back from the end of the text before it
+        (see ``codey._providers._citations``), placed in :attr:`text`."""
+        return citation.moved(len(self.text))
 
     def _restart(self) -> None:
         """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""

@@ -1,8 +1,11 @@
 """Citations: the providers' citation and annotation objects as :class:`~codey.Citation`.
 
 Each parser counts the text it has put out, so that it can place a citation's
-span in the answer: offsets here are into the text of one request's answer
-(a ``run_tools=True`` stream moves them by the rounds before it).
+span in the answer. A citation leaves the parser counted back from the end of the
+text put out before it (``start`` and ``end`` at most 0 when it cites text that
+has arrived); the stream that reads it places it in its own ``text`` (see
+``Stream._pull``), whatever came before the request: the rounds of a tool loop,
+the parts of a paused answer.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ def _int(value: Any) -> Optional[int]:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def anthropic_citation(raw: Any, start: int, end: int) -> Optional[Citation]:
-    """One of a text block's ``citations``, for the block's span of the answer.
+def anthropic_citation(raw: Any, start: int, end: int, here: int) -> Optional[Citation]:
+    """One of a text block's ``citations``, for the block's span ``start:end`` of the
+    answer, whose text so far is ``here`` long.
 
     Anthropic cites whole text blocks: the span is the block's text.
     """
@@ -45,8 +49,8 @@ def anthropic_citation(raw: Any, start: int, end: int) -> Optional[Citation]:
     kind = raw.get("type")
     index = raw.get("document_index", raw.get("search_result_index"))
     return Citation(
-        start=start,
-        end=end,
+        start=start - here,
+        end=end - here,
         url=_str(raw.get("url")) or _str(raw.get("source")),
         title=_str(raw.get("title")) or _str(raw.get("document_title")),
         cited_text=_str(raw.get("cited_text")),
@@ -59,16 +63,18 @@ def anthropic_citation(raw: Any, start: int, end: int) -> Optional[Citation]:
 
 
 def anthropic_citations(block: dict[str, Any], start: int, end: int) -> list[Citation]:
-    """The citations of a whole text block that spans ``start:end`` of the answer."""
+    """The citations of a whole text block that spans ``start:end``, the end of the
+    answer so far."""
     found = block.get("citations")
     if not isinstance(found, list):
         return []
-    citations = (anthropic_citation(raw, start, end) for raw in found)
+    citations = (anthropic_citation(raw, start, end, end) for raw in found)
     return [citation for citation in citations if citation is not None]
 
 
-def openai_citation(annotation: Any, base: int) -> Optional[Citation]:
-    """An OpenAI annotation of a piece of text that begins at ``base`` in the answer.
+def openai_citation(annotation: Any, base: int, here: int) -> Optional[Citation]:
+    """An OpenAI annotation of a piece of text that begins at ``base`` in the answer,
+    whose text so far is ``here`` long.
 
     The Responses API's ``output_text`` annotations (``url_citation``,
     ``file_citation``, ``container_file_citation``; offsets into that part's text:
@@ -93,8 +99,8 @@ def openai_citation(annotation: Any, base: int) -> Optional[Citation]:
         start = base + (first or 0)
         end = base + (last if last is not None else first or 0)
     return Citation(
-        start=start,
-        end=max(start, end),
+        start=start - here,
+        end=max(start, end) - here,
         url=_str(fields.get("url")),
         title=_str(fields.get("title")) or _str(fields.get("filename")),
         # OpenAI quotes nothing; OpenRouter sends the passage as ``content``.
@@ -105,9 +111,10 @@ def openai_citation(annotation: Any, base: int) -> Optional[Citation]:
     )
 
 
-def openai_citations(annotations: Any, base: int) -> list[Citation]:
-    """A whole text's ``annotations`` (the text begins at ``base`` in the answer)."""
+def openai_citations(annotations: Any, base: int, here: int) -> list[Citation]:
+    """A whole text's ``annotations`` (the text begins at ``base`` in the answer,
+    whose text so far is ``here`` long)."""
     if not isinstance(annotations, list):
         return []
-    citations = (openai_citation(annotation, base) for annotation in annotations)
+    citations = (openai_citation(annotation, base, here) for annotation in annotations)
     return [citation for citation in citations if citation is not None]

@@ -200,7 +200,7 @@ class MessagesParser:
             text = self._texts.pop(obj.get("index", 0), None)
             if text is not None:  # the block's citations cite all of its text
                 for raw in text[1]:
-                    citation = anthropic_citation(raw, text[0], self._length)
+                    citation = anthropic_citation(raw, text[0], self._length, self._length)
                     if citation is not None:
                         out.append(citation)
         elif kind == "message_start":

@@ -199,8 +199,9 @@ class Responses(ServiceProvider):
                     text = part.get("text") or part.get("refusal")  # a refusal is text
                     if text and isinstance(text, str):
                         out.append(text)
-                        out.extend(openai_citations(part.get("annotations"), length))
                         length += len(text)
+                        annotations = part.get("annotations")
+                        out.extend(openai_citations(annotations, length - len(text), length))
             elif kind == "reasoning":
                 for part in item.get("summary") or ():
                     text = part.get("text") if isinstance(part, dict) else None
@@ -304,7 +305,8 @@ class ResponsesParser:
             # https://platform.openai.com/docs/api-reference/responses-streaming/response/output_text/annotation/added
             # start_index and end_index count in the output_text part's own text.
             part = (obj.get("output_index"), obj.get("content_index"))
-            citation = openai_citation(obj.get("annotation"), self._parts.get(part, self._length))
+            base = self._parts.get(part, self._length)
+            citation = openai_citation(obj.get("annotation"), base, self._length)
             if citation is not None:
                 out.append(citation)
         elif kind == "response.output_item.done":
