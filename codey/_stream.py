@@ -316,11 +316,7 @@ class Stream:
                     and piece.__class__ is not ServedModel
                     and piece.__class__ is not Replay
                 ):
-                    if (
-                        piece.__class__ is ToolCallDelta
-                        or piece.__class__ is ReasoningDelta
-                        or piece.__class__ is Citation
-                    ):
+                    if piece.__class__ in (ToolCallDelta, ReasoningDelta, Citation):
                         self._shown = True
                     yield piece
         finally:
@@ -370,8 +366,8 @@ class Stream:
             if piece.__class__ is str:
                 self._parts.append(piece)
             else:
-                if piece.__class__ is Citation:
-                    piece = self._place(piece)
+                if piece.__class__ is Citation:  # counted back from the text before it
+                    piece = piece.moved(len(self.text))  # (see codey._providers._citations)
                 self._apply(piece)
             return piece
         cancelled = self._channel.cancelled
@@ -392,7 +388,7 @@ class Stream:
                         self._parts.append(piece)
                     else:
                         if piece.__class__ is Citation:
-                            piece = self._place(piece)
+                            piece = piece.moved(len(self.text))
                         self._apply(piece)
                     return piece
             elif item is END:
@@ -446,11 +442,6 @@ class Stream:
             self._replay.append((event.wire, event.item))
         elif isinstance(event, Citation):
             self._citations.append(event)
-
-    def _place(self, citation: Citation) -> Citation:
-        """A provider's citation, counted back from the end of the text before it
-        (see ``codey._providers._citations``), placed in :attr:`text`."""
-        return citation.moved(len(self.text))
 
     def _restart(self) -> None:
         """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
