@@ -230,3 +230,43 @@ def test_citation_value():
     assert "raw" not in repr(one)
     with pytest.raises(AttributeError):
         one.start = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "body"),
+    [
+        ("anthropic", "/v1/messages", {"max_tokens": 50}),
+        ("openai-responses", "/responses", {}),
+        ("openai", "/chat/completions", {}),
+    ],
+)
+def test_fake_whole_replies_carry_citations(fake, provider, path, body):
+    """Asked for no stream, the fake answers one JSON object with its citations in
+    the provider's form, and a whole reply read back gives the stream's citations."""
+    import requests
+
+    reply = answer("Yes: ", Text("Paris.", citations=[PARIS]), " Bye.")
+    fake.push(reply)
+    options = kwargs_for(fake, provider)
+    request = {"model": options["model"], "messages": [{"role": "user", "content": "hi"}]}
+    if provider == "openai-responses":
+        request = {"model": options["model"], "input": "hi"}
+    url = str(options["base_url"]) + path
+    with requests.post(url, json={**request, **body}, timeout=5) as response:
+        whole = response.json()
+    if provider == "anthropic":
+        [block] = [block for block in whole["content"] if block.get("citations")]
+        assert block["text"] == "Paris."
+        assert block["citations"][0]["type"] == "web_search_result_location"
+    elif provider == "openai-responses":
+        [part] = whole["output"][0]["content"]
+        [annotation] = part["annotations"]
+        assert part["text"][annotation["start_index"] : annotation["end_index"]] == "Paris."
+    else:
+        [annotation] = whole["choices"][0]["message"]["annotations"]
+        content = whole["choices"][0]["message"]["content"]
+        fields = annotation["url_citation"]
+        assert content[fields["start_index"] : fields["end_index"]] == "Paris."
+    data = json.dumps(whole).encode()
+    stream, _ = read(fake, provider, Reply(content_type="application/json", body=data))
+    assert cited(stream) == [("web", "Paris.", PARIS.url)]
