@@ -218,6 +218,17 @@ class Citation:
         """This citation with its span ``offset`` characters further on."""
         return attrs.evolve(self, start=self.start + offset, end=self.end + offset)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The citation as JSON (``--events`` records, batch records): its span,
+        ``url``, ``title``, ``cited_text`` and ``kind``, and ``document_index``,
+        ``page`` and ``file_id`` where they apply; not ``raw``."""
+        fields = {"start": self.start, "end": self.end, "url": self.url, "title": self.title}
+        fields.update(cited_text=self.cited_text, kind=self.kind)
+        for name in ("document_index", "page", "file_id"):
+            if getattr(self, name) is not None:
+                fields[name] = getattr(self, name)
+        return fields
+
 
 @attrs.frozen
 class Finish:

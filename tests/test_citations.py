@@ -203,23 +203,33 @@ def test_run_tools_spans_count_the_rounds_before(fake, provider):
     assert [event for event in got if isinstance(event, codey.Citation)] == stream.citations
 
 
+@pytest.mark.parametrize("provider_batch", [True, False], ids=["provider", "streamed"])
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
-def test_provider_batch_reads_cited_replies(fake, tmp_path, provider):
-    """A provider batch's whole replies with citations still give their text."""
-    fake.push(answer("Yes: ", Text("Paris.", citations=[PARIS])))
+def test_batch_records_carry_citations(fake, tmp_path, provider, provider_batch):
+    """A batch record of a cited answer (a provider batch's whole reply, or a
+    streamed line) has its text and its citations, spans into that text."""
+    fake.push(answer("Yes: ", Text("Paris.", citations=[PARIS])), answer("No sources."))
     out = tmp_path / "out.jsonl"
     summary = codey.batch(
-        ["capital?"],
+        ["capital?", "other?"],
         out,
-        provider_batch=True,
+        provider_batch=provider_batch,
         model=MODELS[provider],
         api_key="k",
         base_url=fake.base_url(provider),
         poll_interval=0.01,
+        parallel=1,
     )
-    assert summary.done == 1
-    [record] = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
-    assert record["text"] == "Yes: Paris."
+    assert summary.done == 2
+    records = {r["id"]: r for r in map(json.loads, out.read_text("utf-8").splitlines())}
+    cited_record = next(r for r in records.values() if r["text"] == "Yes: Paris.")
+    [citation] = cited_record["citations"]
+    assert cited_record["text"][citation["start"] : citation["end"]] == "Paris."
+    assert (citation["url"], citation["title"], citation["kind"]) == (PARIS.url, "Paris", "web")
+    quoted = PARIS.cited_text if provider == "anthropic" else None  # OpenAI quotes nothing
+    assert citation["cited_text"] == quoted
+    other = next(r for r in records.values() if r["text"] == "No sources.")
+    assert "citations" not in other  # the record's shape is unchanged without them
 
 
 def test_citation_value():

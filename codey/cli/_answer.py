@@ -123,13 +123,7 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "error": None if error is None else _tool_error(error),
         }
     if isinstance(event, Citation):
-        record = {"type": "citation", "start": event.start, "end": event.end}
-        record.update(url=event.url, title=event.title, cited_text=event.cited_text)
-        record["kind"] = event.kind
-        for name in ("document_index", "page", "file_id"):  # only where they apply
-            if getattr(event, name) is not None:
-                record[name] = getattr(event, name)
-        return record
+        return {"type": "citation", **event.to_dict()}
     if isinstance(event, Usage):
         record = {
             "type": "usage",
