@@ -63,6 +63,7 @@ Replies. Each chat/messages request takes the next :class:`Reply` pushed with
 :meth:`FakeProvider.push` (first in, first out); when none is queued it gets
 :attr:`FakeProvider.default`, and when that is ``None`` a 500 JSON error
 "no scripted reply". A reply is a format-neutral script of steps (:class:`Text`,
+with the :class:`Source` values it cites,
 :class:`Reasoning`, :class:`ToolCall`, :class:`UsageStep`, :class:`Finish`,
 :class:`Done`, :class:`ErrorEvent`, :class:`Comment`, :class:`Ping`,
 :class:`Raw`, :class:`Pause`, :class:`Think`, :class:`Stall`, :class:`Close`,
@@ -210,6 +211,7 @@ from codey.testing._steps import (
     Reasoning,
     RedactedThinking,
     Reset,
+    Source,
     Stall,
     Step,
     Text,
@@ -235,6 +237,7 @@ __all__ = [
     "RedactedThinking",
     "Reply",
     "Reset",
+    "Source",
     "Stall",
     "Step",
     "Text",
