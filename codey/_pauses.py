@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 
-from codey._types import Message, ServerToolCall, ToolCallDelta, Usage
+from codey._types import Citation, Message, ServerToolCall, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
     from codey._stream import Stream
@@ -45,6 +45,7 @@ class Carried:
     starts from here, not from nothing; the timings start from the first part."""
 
     reasoning: str
+    citations: tuple[Citation, ...]
     tool_deltas: tuple[ToolCallDelta, ...]
     replay: tuple[tuple[str, dict[str, Any]], ...]
     usage: Optional[Usage]
@@ -70,6 +71,7 @@ def go_on(stream: Stream) -> None:
     before, first = stream._channel, stream._carried
     stream._carried = Carried(
         stream.reasoning,
+        tuple(stream._citations),
         tuple(stream._tool_deltas),
         tuple(stream._replay),
         stream.usage,
@@ -94,6 +96,7 @@ def go_on(stream: Stream) -> None:
 def restore(stream: Stream, carried: Carried) -> None:
     """A retry of a paused answer's part: the stream as the parts before it left it."""
     stream._reasoning[:] = [carried.reasoning]
+    stream._citations[:] = carried.citations
     stream._tool_deltas[:] = carried.tool_deltas
     stream._replay[:] = carried.replay
     stream._server_calls = dict(carried.server_calls)

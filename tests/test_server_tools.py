@@ -476,7 +476,7 @@ class TestRecordings:
         assert call.input == {"command": 'echo "65465-6544 * 65464-6+1.02255" | bc -l'}
 
     def test_an_openai_web_search(self, fake: FakeProvider) -> None:
-        fake.push(events(Raw((RECORDED / "responses_web_search.sse").read_bytes())))
+        fake.push(events(Raw((RECORDED / "responses_web_search_call.sse").read_bytes())))
         with codey.stream("?", tools=["web_search"], **options(fake, "openai", "gpt-5")) as stream:
             calls = [event for event in stream.events() if isinstance(event, codey.ServerToolCall)]
         assert [call.status for call in calls] == [
