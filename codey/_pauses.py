@@ -14,7 +14,7 @@ path: once per part, at its end.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import attrs
 
@@ -23,12 +23,14 @@ from codey._types import Citation, Message, ServerToolCall, ToolCallDelta, Usage
 if TYPE_CHECKING:
     from codey._stream import Stream
 
-__all__ = ["MAX_PAUSES", "PAUSED", "Carried", "add_usage", "go_on", "restore"]
+__all__ = ["MAX_PAUSES", "PAUSED", "Carried", "Resume", "add_usage", "go_on", "restore"]
 
 #: How many times in a row a paused answer is continued.
 MAX_PAUSES = 5
 #: The stop reason of an answer the provider paused.
 PAUSED = "pause_turn"
+#: ``resume(conversation)``: a stream of the same request with ``conversation`` instead.
+Resume = Callable[[tuple[Message, ...]], "Stream"]
 
 
 def add_usage(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:

@@ -41,12 +41,11 @@ from codey._errors import (
     CodeyError,
     DeadlineExceededError,
 )
-from codey._pauses import MAX_PAUSES, PAUSED, Carried, add_usage, go_on, restore
+from codey._pauses import MAX_PAUSES, PAUSED, Carried, Resume, add_usage, go_on, restore
 from codey._secrets import scrub
 from codey._types import (
     Citation,
     Finish,
-    Message,
     ReasoningDelta,
     Replay,
     ServedModel,
@@ -59,12 +58,10 @@ from codey._types import (
 
 if TYPE_CHECKING:
     from codey._schema import Schema
+    from codey._types import Message
 
 _ids = itertools.count(1)
 _here = threading.local()
-
-#: ``resume(conversation)``: a stream of the same request with ``conversation`` instead.
-Resume = Callable[[tuple[Message, ...]], "Stream"]
 
 
 @contextlib.contextmanager
@@ -258,9 +255,8 @@ class Stream:
 
     @property
     def server_tool_calls(self) -> tuple[ServerToolCall, ...]:
-        """The provider's own tools' calls (web search, code execution...) so far,
-        each in its latest state. The server ran them: they are never in
-        :attr:`tool_calls`, and ``run_tools=True`` never runs them."""
+        """The provider's own tools' calls so far (web search...), each in its latest
+        state: never in :attr:`tool_calls`, never run by ``run_tools=True``."""
         return tuple(self._server_calls.values())
 
     @property

@@ -566,3 +566,19 @@ def test_a_whole_reply_has_its_server_tool_calls_too(fake: FakeProvider) -> None
     assert [(c.name, c.status, c.error) for c in stream.server_tool_calls] == [
         ("web_fetch", "failed", "url_not_accessible")
     ]
+
+
+def test_a_citation_after_a_pause_spans_the_whole_answer(fake: FakeProvider) -> None:
+    """The next part's citations count in the one answer's text (cite's Citation)."""
+    from codey.testing import Source
+
+    source = Source(url="https://yr.no/", title="Yr", cited_text="sun")
+    fake.push(
+        paused(Text("Let me look. "), search(sources=("https://yr.no/",))),
+        events(Text("Sunny.", citations=[source]), Finish(), Done()),
+    )
+    with codey.stream("Weather?", tools=["web_search"], **options(fake, *CLAUDE)) as stream:
+        assert "".join(stream) == "Let me look. Sunny."
+    (citation,) = stream.citations
+    assert stream.text[citation.start : citation.end] == "Sunny."
+    assert citation.url == "https://yr.no/"

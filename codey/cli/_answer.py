@@ -36,13 +36,7 @@ from codey._types import (
 )
 from codey.cli._exit import describe, exit_code, failure, status_of
 from codey.cli._report import extras, other_model, report_extras
-from codey.cli._status import (
-    StatusLine,
-    Terminal,
-    escape_controls,
-    server_tool_message,
-    waiting_message,
-)
+from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,15 +114,8 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "name": event.name,
             "arguments": event.arguments,
         }
-    if isinstance(event, ServerToolCall):
-        return {
-            "type": "server_tool_call",
-            "id": event.id,
-            "name": event.name,
-            "status": event.status,
-            "input": event.input,
-            "error": event.error,
-        }
+    if isinstance(event, ServerToolCall):  # name, input, status, id, error
+        return {"type": "server_tool_call", **attrs.asdict(event)}
     if isinstance(event, ToolResult):
         error = event.error
         return {
@@ -287,9 +274,7 @@ def stream_one(
     def render() -> Optional[str]:
         if stream is None or show.delay is None:
             return None
-        if running is not None:
-            return server_tool_message(running, label)
-        return waiting_message(stream, label, last_text, show.delay, began=began)
+        return waiting_message(stream, label, last_text, show.delay, began=began, running=running)
 
     status = StatusLine(terminal, render, enabled=show.delay is not None)
 

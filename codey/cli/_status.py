@@ -265,13 +265,6 @@ class StatusLine(Ticker):
             self._stop.set()
 
 
-def server_tool_message(call: ServerToolCall, label: str) -> str:
-    """The status while the provider runs one of its tools: which, and on what."""
-    given = call.input.get("query") or call.input.get("url") or call.input.get("command")
-    shown = f": {escape_controls(str(given))}" if given else ""
-    return f"codey: {label} is running {call.name} ({call.status}){shown}"
-
-
 def waiting_message(
     stream: Stream,
     label: str,
@@ -279,6 +272,7 @@ def waiting_message(
     delay: float,
     now: Optional[float] = None,
     began: bool = True,
+    running: Optional[ServerToolCall] = None,
 ) -> Optional[str]:
     """The status for one stream that has sent no text for ``delay`` seconds, else None.
 
@@ -287,8 +281,14 @@ def waiting_message(
     it is thinking, which takes its time. Otherwise how long codey has waited
     for text, and how long ago the server last sent anything at all (text,
     reasoning, a ping, a keep-alive): a small number means slow, a growing one
-    means stalled, which only an answer that has begun can be said to be.
+    means stalled, which only an answer that has begun can be said to be. While
+    the provider runs one of its own tools (``running``): which, and on what.
     """
+    if running is not None:
+        given = running.input.get("query") or running.input.get("url")
+        given = given or running.input.get("command")
+        shown = f": {escape_controls(str(given))}" if given else ""
+        return f"codey: {label} is running {running.name} ({running.status}){shown}"
     now = monotonic() if now is None else now
     waited = now - last_text
     if waited < delay:

@@ -133,8 +133,6 @@ class _AnthropicRenderer(_Renderer):
         out += self.delta({"type": "input_json_delta", "partial_json": _dumps(step.input)})
         out += self.close_block()
         result = server_tool_result(step, block["id"])
-        if step.name == "web_search" and step.error is None:
-            self.sources.extend(step.sources)
         return out + self.open_block(("result", self.index + 1), result) + self.close_block()
 
     def finish(self, step: Finish) -> str:

@@ -221,8 +221,6 @@ class _ResponsesRenderer(_Renderer):
                 action["sources"] = [{"type": "url", "url": url} for url in step.sources]
             done = {"action": action}
             middle = ["in_progress", "searching"]
-            if not failed:
-                self.sources.extend(step.sources)
         item_id = step.id or f"{prefix}_fake_{self.index}"
         item = {"id": item_id, "type": kind, "status": "in_progress", **fields}
         place = {"output_index": self.index, "item_id": item_id}

@@ -38,9 +38,7 @@ class _Renderer:
         self.input_tokens = usage.input_tokens if usage is not None else 0
         self.output_tokens = usage.output_tokens if usage is not None else 0
         self.first_usage = usage
-        #: The sources of the web searches so far, for a later text to cite.
-        self.sources: list[str] = []
-        self.server_calls = 0
+        self.server_calls = 0  # the server tools' calls so far, for their ids
 
     def render(self, step: Step) -> str:
         """The SSE text of ``step`` (``""`` when it shows nothing in this format)."""

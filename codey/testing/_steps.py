@@ -134,7 +134,7 @@ class ServerToolUse:
     ``response.code_interpreter_call_code.delta`` and ``.done``, ``.interpreting``,
     ``.completed``; its ``outputs`` the logs of ``output``); ``status: failed``
     with ``error``. Chat Completions has no server tools: nothing.
-    The sources of a web search are kept by the renderer, for a later text to cite.
+    A later :class:`Text` cites the search's sources with its ``citations``.
     """
 
     name: str = "web_search"
