@@ -134,3 +134,21 @@ def test_not_with_several_models(fake: FakeProvider) -> None:
     assert result.returncode == 2
     assert b"--server-tool: not allowed with several models" in result.stderr
     assert fake.requests == []
+
+
+def test_a_web_search_with_cite_prints_the_sources(fake: FakeProvider) -> None:
+    """Issue 25's done-when: --server-tool web_search with --cite prints the fake's citations."""
+    from codey.testing import Source
+
+    fake.push(
+        events(
+            ServerToolUse("web_search", {"query": "oslo"}, sources=("https://yr.no/",)),
+            Text("Sunny.", citations=[Source(url="https://yr.no/", title="Yr")]),
+            Finish(),
+            Done(),
+        )
+    )
+    args = ("-m", "claude-sonnet-4-6", "--server-tool", "web_search", "--cite")
+    result = run_cli("prompt", "Weather?", *args, env=environment(fake))
+    assert (result.returncode, result.stdout) == (0, b"Sunny.\n")
+    assert result.stderr == "[1] Yr \u2014 https://yr.no/\n".encode()
