@@ -211,19 +211,11 @@ def server_tool_result(step: ServerToolUse, call_id: str) -> dict[str, Any]:
             },
             "retrieved_at": "2026-12-07T12:00:00Z",
         }
-    elif "code" in step.input:
-        kind, error = "code_execution_tool_result", "code_execution_tool_result_error"
+    else:  # a code input: code_execution_20250522's form; a command: bash, as 20250825 runs
+        tool = "code_execution" if "code" in step.input else "bash_code_execution"
+        kind, error = f"{tool}_tool_result", f"{tool}_tool_result_error"
         content = {
-            "type": "code_execution_result",
-            "stdout": step.output,
-            "stderr": "",
-            "return_code": 0,
-            "content": [],
-        }
-    else:
-        kind, error = "bash_code_execution_tool_result", "bash_code_execution_tool_result_error"
-        content = {
-            "type": "bash_code_execution_result",
+            "type": f"{tool}_result",
             "stdout": step.output,
             "stderr": "",
             "return_code": 0,
