@@ -198,8 +198,9 @@ class MCP:
         with self._lock:
             if self._connection is None:
                 connection = _Connection(self)
-                # Never closed: its server still stops when this is collected, or at exit.
-                self._finalizer = weakref.finalize(self, connection.stop)
+                # Never closed: its server still stops when this is collected (no
+                # variable and no tool of it left), or at exit.
+                self._finalizer = weakref.finalize(self, connection.close)
                 self._connection = connection
         return self
 
@@ -217,9 +218,13 @@ class MCP:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        """The server's tools as :class:`codey.Tool` values (opens the server if needed)."""
+        """The server's tools as :class:`codey.Tool` values (opens the server if needed).
+
+        Each one's ``function`` calls the server; it keeps this ``MCP`` alive.
+        """
         connection = self.open()._connection
-        return () if connection is None else connection.tools  # None: closed meanwhile
+        listed = () if connection is None else connection.tools  # None: closed meanwhile
+        return tuple(attrs.evolve(tool, function=_ToolFunction(self, tool.name)) for tool in listed)
 
 
 def _default_name(command: Optional[Sequence[str]], url: Optional[str]) -> str:
@@ -258,7 +263,6 @@ class _Connection:
         self._stderr_fd: Optional[int] = None
         self._closed = False
         self._thread = _start_thread(self._run, f"codey-mcp-{spec.name}")
-        tool_spec = weakref.ref(spec)
         if not self._ready.wait(self.timeout + _GRACE) or self._error is not None:
             error = self._error
             self.close()
@@ -269,18 +273,12 @@ class _Connection:
             raise MCPError(
                 redact(f"the MCP server {self.name!r} {detail}{self._tail()}"), server=self.name
             ) from None
-        listed: tuple[Tool, ...] = self.tools
-        self.tools = tuple(
-            attrs.evolve(tool, function=_ToolFunction(tool_spec, tool.name)) for tool in listed
-        )
 
     # -- the loop's thread --------------------------------------------------------
 
     def _run(self) -> None:
-        import asyncio
 
         try:
-            asyncio.set_event_loop(self._loop)
             self._loop.run_until_complete(self._main())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         except BaseException as exc:  # kept for the caller, not lost in this thread
@@ -354,7 +352,8 @@ class _Connection:
         return streamable_http_client(self._url, http_client=client)
 
     async def _list(self, session: Any) -> tuple[Tool, ...]:
-        """Initialize, and list the tools (every page); their functions come later."""
+        """Initialize, and list the tools (every page): without functions (``MCP.tools``
+        adds them, so that the connection holds no reference to its MCP)."""
         from mcp.types import PaginatedRequestParams
 
         from codey._tools import Tool
@@ -467,11 +466,16 @@ class _Connection:
             pass
 
     def close(self) -> None:
-        """Stop, and wait for the server and the thread to end."""
+        """Stop, and wait for the server and the thread to end (only stop, if called
+        in the loop's thread: a garbage collection there, of an MCP left open)."""
+        import asyncio
+
         if self._closed:
             return
-        self._closed = True
         self.stop()
+        if asyncio._get_running_loop() is self._loop:
+            return
+        self._closed = True
         self._done.wait()
         if self._thread is not None:
             self._thread.join()
@@ -614,7 +618,7 @@ async def _gevent_stdio(
 class _ToolFunction:
     """A server's tool as a Python function: what ``Tool.function`` calls."""
 
-    def __init__(self, spec: weakref.ref[MCP], tool: str) -> None:
+    def __init__(self, spec: MCP, tool: str) -> None:
         self._spec = spec
         self._tool = tool
 
@@ -622,11 +626,10 @@ class _ToolFunction:
         return f"<MCP tool {self._tool!r}>"
 
     def __call__(self, **arguments: Any) -> Union[str, list[Union[str, Attachment]]]:
-        spec = self._spec()
-        connection = None if spec is None else spec._connection
-        if spec is None or connection is None:
-            server = "" if spec is None else f" {spec.name!r}"
-            raise ToolCallError(f"tool {self._tool!r} of the MCP server{server} is closed")
+        spec = self._spec
+        connection = spec._connection
+        if connection is None:
+            raise ToolCallError(f"tool {self._tool!r} of the MCP server {spec.name!r} is closed")
         result = connection.call(self._tool, arguments, spec.timeout)
         return _content(spec.name, self._tool, result)
 

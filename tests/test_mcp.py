@@ -5,7 +5,7 @@ inside a running event loop and in a gevent-patched process."""
 from __future__ import annotations
 
 import asyncio
-import base64
+import gc
 import json
 import os
 import subprocess
@@ -268,6 +268,22 @@ def test_a_hundred_sessions_leave_nothing_behind() -> None:
     assert len(os.listdir("/proc/self/fd")) <= fds + 2
 
 
+def test_an_mcp_lives_as_long_as_its_tools() -> None:
+    """``tools=[codey.MCP(...)]`` with no variable: the tools keep the server open;
+    once they are gone too, it is stopped (no thread, no child process left)."""
+    children = _children()
+    tools = codey.MCP(TINY, timeout=OPEN, name="inline").tools
+    gc.collect()
+    function = tools[0].function
+    assert function is not None
+    assert function() == "pong"
+    assert len(_children() - children) == 1
+    del tools, function
+    gc.collect()
+    assert wait_until(lambda: _children() <= children, timeout=10.0)
+    assert wait_until(lambda: not any(t.name == "codey-mcp-inline" for t in threading.enumerate()))
+
+
 # -- where it runs -----------------------------------------------------------------------
 
 
@@ -376,16 +392,6 @@ def test_import_codey_does_not_import_the_sdk() -> None:
 
 
 # -- the tool loop: what the server returned, in each provider's form --------------------
-
-
-PNG_URL = (
-    "data:image/png;base64,"
-    + base64.b64encode(
-        base64.b64decode(
-            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-        )
-    ).decode()
-)
 
 
 def _png_b64(server: codey.MCP) -> str:
@@ -530,27 +536,3 @@ def test_a_hung_tool_goes_back_as_an_error(fake: FakeProvider) -> None:
         "error: ToolCallError: tool 'hang' of the MCP server 'slow' did not answer within 0.5"
     )
     assert "hang: started" in sent["content"]
-
-
-def test_a_python_tool_may_return_an_image(fake: FakeProvider) -> None:
-    image = codey.Attachment.from_url(PNG_URL)
-
-    def snapshot() -> list[object]:
-        """A picture of the screen."""
-        return ["the screen:", image]
-
-    seen: list[dict[str, Any]] = []
-
-    def responder(request: RecordedRequest) -> Reply:
-        seen.append(request.json)
-        if len(seen) == 1:
-            return answer(tool_calls=[ToolCall(0, "c1", "snapshot", ["{}"])])
-        return answer("I see it.")
-
-    fake.responder = responder
-    stream = codey.stream("Look", tools=[snapshot], run_tools=True, **kwargs_for(fake, "anthropic"))
-    assert "".join(stream) == "I see it."
-    assert stream.tool_results[0].output == "the screen:"
-    assert stream.tool_results[0].attachments == (image,)
-    block = seen[1]["messages"][-1]["content"][0]
-    assert block["content"][1]["source"]["data"] == image.base64()
