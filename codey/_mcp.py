@@ -261,6 +261,8 @@ class _Connection:
         self._calls: set[asyncio.Task[Any]] = set()
         self._stderr = bytearray()
         self._stderr_fd: Optional[int] = None
+        #: The status of the remote server's last HTTP error response.
+        self._http_status: Optional[int] = None
         self._closed = False
         self._thread = _start_thread(self._run, f"codey-mcp-{spec.name}")
         if not self._ready.wait(self.timeout + _GRACE) or self._error is not None:
@@ -349,6 +351,12 @@ class _Connection:
 
         assert self._url is not None
         client = await stack.enter_async_context(create_mcp_http_client(headers=self._headers))
+
+        async def note(response: Any) -> None:  # the SDK's errors leave the status out
+            if response.status_code >= 400:
+                self._http_status = response.status_code
+
+        client.event_hooks["response"].append(note)
         return streamable_http_client(self._url, http_client=client)
 
     async def _list(self, session: Any) -> tuple[Tool, ...]:
@@ -450,8 +458,11 @@ class _Connection:
         raise ToolCallError(redact(f"{what} {detail}{self._tail()}"))
 
     def _tail(self) -> str:
+        """What explains a failure: the end of the server's stderr, or its HTTP status."""
         text = bytes(self._stderr).decode("utf-8", "replace").strip()
-        return f"; the end of its stderr:\n{text}" if text else ""
+        if text:
+            return f"; the end of its stderr:\n{text}"
+        return f" (HTTP status {self._http_status})" if self._http_status else ""
 
     def stop(self) -> None:
         """Ask the loop to end the session (it cancels the calls in flight); no wait."""
