@@ -70,7 +70,16 @@ def call(mcp: codey.MCP, tool: str, /, **arguments: object) -> object:
 
 def test_tools_come_from_the_server(server: codey.MCP) -> None:
     tools = by_name(server)
-    assert set(tools) == {"echo", "picture", "measure", "broken", "hang", "crash", "environment"}
+    assert set(tools) == {
+        "echo",
+        "picture",
+        "measure",
+        "assorted",
+        "broken",
+        "hang",
+        "crash",
+        "environment",
+    }
     echo = tools["echo"]
     assert echo.description == "Says the text back."
     assert echo.parameters["properties"]["text"]["type"] == "string"
@@ -92,6 +101,24 @@ def test_an_image_is_an_attachment(server: codey.MCP) -> None:
 
 def test_structured_content_only_is_its_json(server: codey.MCP) -> None:
     assert json.loads(call(server, "measure")) == {"width": 3, "unit": "cm"}  # type: ignore[arg-type]
+
+
+def test_other_content_is_text_saying_what_it_is(server: codey.MCP) -> None:
+    assert call(server, "assorted") == "\n".join(
+        [
+            "the notes",
+            "[resource big.csv at file:///big.csv]",
+            "[audio (audio/wav) that codey cannot send to a model]",
+            "[an image (image/x-unknown) that codey cannot send to a model]",
+        ]
+    )
+
+
+def test_arguments_the_server_refuses(server: codey.MCP) -> None:
+    with pytest.raises(
+        codey.ToolCallError, match=r"^tool 'echo' of the MCP server 'test' failed: "
+    ):
+        call(server, "echo", words="hi")
 
 
 def test_is_error_is_a_tool_call_error(server: codey.MCP) -> None:

@@ -17,7 +17,15 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import (
+    AudioContent,
+    CallToolResult,
+    EmbeddedResource,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+)
 
 #: A 1x1 PNG.
 PNG = base64.b64decode(
@@ -49,6 +57,23 @@ def picture() -> CallToolResult:
 def measure() -> CallToolResult:
     """Structured content only."""
     return CallToolResult(content=[], structured_content={"width": 3, "unit": "cm"})
+
+
+@server.tool()
+def assorted() -> CallToolResult:
+    """An embedded text resource, a resource link, audio and an image of no known type."""
+    return CallToolResult(
+        content=[
+            EmbeddedResource(
+                type="resource",
+                resource=TextResourceContents(uri="file:///notes.txt", text="the notes"),
+            ),
+            ResourceLink(type="resource_link", uri="file:///big.csv", name="big.csv"),
+            AudioContent(type="audio", data="AAAA", mime_type="audio/wav"),
+            ImageContent(type="image", data="AAAA", mime_type="image/x-unknown"),
+        ],
+        structured_content={"ignored": "there is text"},
+    )
 
 
 @server.tool()
