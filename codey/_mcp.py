@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import sys
 import threading
 import weakref
@@ -161,7 +162,10 @@ class MCP:
         """
         connection = self.open()._connection
         listed = () if connection is None else connection.tools  # None: closed meanwhile
-        return tuple(attrs.evolve(tool, function=_ToolFunction(self, tool.name)) for tool in listed)
+        names = {} if connection is None else connection.names
+        return tuple(
+            attrs.evolve(tool, function=_ToolFunction(self, names[tool.name])) for tool in listed
+        )
 
 
 def _default_name(command: Optional[Sequence[str]], url: Optional[str]) -> str:
@@ -189,6 +193,8 @@ class _Connection:
         self._env = spec._env
         self._headers = spec._headers
         self.tools: tuple[Tool, ...] = ()
+        #: The server's own name of each tool, by the tool's name (see _list).
+        self.names: dict[str, str] = {}
         self._loop = new_loop()
         self._ready = Signal()
         self._done = Signal()
@@ -216,7 +222,6 @@ class _Connection:
     # -- the loop's thread --------------------------------------------------------
 
     def _run(self) -> None:
-
         try:
             self._loop.run_until_complete(self._main())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
@@ -313,14 +318,14 @@ class _Connection:
             cursor = page.next_cursor
             if not cursor:
                 break
-        return tuple(
-            Tool(
-                name=tool.name,
-                description=tool.description or tool.title or "",
-                parameters=dict(tool.input_schema),
-            )
-            for tool in listed
-        )
+        tools = []
+        for tool in listed:
+            # MCP names may hold dots and run to 128 characters; the providers' may not.
+            name = re.sub(r"[^a-zA-Z0-9_-]", "_", tool.name)[:64]
+            self.names[name] = tool.name
+            description = tool.description or tool.title or ""
+            tools.append(Tool(name=name, description=description, parameters=tool.input_schema))
+        return tuple(tools)
 
     def _read_stderr(self) -> None:
         """What the server wrote to stderr so far: the last STDERR_TAIL bytes are kept.

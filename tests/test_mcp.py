@@ -79,11 +79,17 @@ def test_tools_come_from_the_server(server: codey.MCP) -> None:
         "hang",
         "crash",
         "environment",
+        "notes_read",
     }
     echo = tools["echo"]
     assert echo.description == "Says the text back."
     assert echo.parameters["properties"]["text"]["type"] == "string"
     assert echo.parameters["required"] == ["text"]
+
+
+def test_a_name_the_providers_do_not_take(server: codey.MCP) -> None:
+    """``notes.read`` is offered as ``notes_read``, and called by its own name."""
+    assert call(server, "notes_read") == "the notes"
 
 
 def test_text(server: codey.MCP) -> None:
@@ -125,6 +131,20 @@ def test_is_error_is_a_tool_call_error(server: codey.MCP) -> None:
     with pytest.raises(codey.ToolCallError) as caught:
         call(server, "broken")
     assert str(caught.value) == "tool 'broken' of the MCP server 'test' failed: the disk is full"
+
+
+def test_calls_from_several_threads_at_once(server: codey.MCP) -> None:
+    answers: dict[int, object] = {}
+
+    def caller(number: int) -> None:
+        answers[number] = call(server, "echo", text=str(number))
+
+    threads = [threading.Thread(target=caller, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=OPEN)
+    assert answers == {number: f"echo: {number}" for number in range(8)}
 
 
 def test_mixed_with_functions(server: codey.MCP) -> None:

@@ -103,6 +103,12 @@ def crash() -> str:
     os._exit(3)
 
 
+@server.tool(name="notes.read")
+def read_notes() -> str:
+    """A name with a dot, as MCP allows and the providers do not."""
+    return "the notes"
+
+
 @server.tool()
 def environment(name: str) -> str:
     """The value of an environment variable of the server (for the env= test)."""
