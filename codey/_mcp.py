@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from codey._attachments import Attachment
     from codey._tools import Tool
 
-__all__ = ["MCP", "STDERR_TAIL"]
+__all__ = ["MCP", "OPEN_TIMEOUT", "STDERR_TAIL"]
 
 #: The most bytes of a local server's standard error quoted in an error.
 STDERR_TAIL = 4096
+#: The least time opening may take, whatever the (calls') timeout.
+OPEN_TIMEOUT = 60.0
 #: How long past ``timeout`` the caller waits for the loop to report a cancelled call.
 _GRACE = 5.0
 _INSTALL = "pip install 'codey[mcp]'"
@@ -63,7 +65,8 @@ class MCP:
     ``MCP(["prog", "arg"], env=..., cwd=...)`` starts ``prog`` as a subprocess;
     ``MCP(url="https://...", headers=...)`` connects to a remote server. Header
     and ``env`` values are treated as secrets: never shown in a message or repr.
-    ``timeout`` is the most seconds one tool call (and opening) may take.
+    ``timeout`` is the most seconds one tool call may take (opening may take
+    that, or a minute if that is more: a server may be downloaded first).
     ``name`` is what messages call the server (by default the program's base
     name, or the URL's host).
 
@@ -183,10 +186,10 @@ class _Connection:
     """
 
     def __init__(self, spec: MCP) -> None:
-        import asyncio
 
         self.name = spec.name
-        self.timeout = spec.timeout
+        # Starting a server may mean downloading it first (npx, uvx): more than a call.
+        self.open_timeout = max(spec.timeout, OPEN_TIMEOUT)
         self._command = spec.command
         self._url = spec.url
         self._cwd = spec.cwd
@@ -208,13 +211,9 @@ class _Connection:
         self._http_status: Optional[int] = None
         self._closed = False
         self._thread = start_thread(self._run, f"codey-mcp-{spec.name}")
-        if not self._ready.wait(self.timeout + _GRACE) or self._error is not None:
-            error = self._error
+        if not self._ready.wait(self.open_timeout + _GRACE) or self._error is not None:
+            detail = _describe(self._error, self.open_timeout)
             self.close()
-            if error is None or isinstance(error, (TimeoutError, asyncio.TimeoutError)):
-                detail = f"did not answer within {self.timeout:g} seconds"
-            else:
-                detail = f"failed: {_describe(error)}"
             raise MCPError(
                 redact(f"the MCP server {self.name!r} {detail}{self._tail()}"), server=self.name
             ) from None
@@ -253,7 +252,7 @@ class _Connection:
                 if self._stderr_fd is not None:
                     self._loop.add_reader(self._stderr_fd, self._read_stderr)
                 self._session = await stack.enter_async_context(ClientSession(read, write))
-                self.tools = await asyncio.wait_for(self._list(self._session), self.timeout)
+                self.tools = await asyncio.wait_for(self._list(self._session), self.open_timeout)
                 self._ready.set()
                 await self._stop.wait()
                 for task in list(self._calls):
@@ -388,15 +387,9 @@ class _Connection:
             raise ToolCallError(f"{what} cannot be called: the server is closed") from None
         if not done.wait(timeout + _GRACE):
             raise ToolCallError(f"{what} did not answer within {timeout:g} seconds")
-        error = box.get("error")
-        if error is None:
+        if "error" not in box:
             return box["result"]
-        if isinstance(error, (TimeoutError, asyncio.TimeoutError)):  # one class since 3.11
-            detail = f"did not answer within {timeout:g} seconds"
-        elif isinstance(error, asyncio.CancelledError):
-            detail = "was cancelled: the server was closed during the call"
-        else:
-            detail = f"failed: {_describe(error)}"
+        detail = _describe(box["error"], timeout)
         raise ToolCallError(redact(f"{what} {detail}{self._tail()}"))
 
     def _tail(self) -> str:
@@ -497,10 +490,17 @@ def _content(server: str, tool: str, result: Any) -> Union[str, list[Union[str, 
     return parts
 
 
-def _describe(error: BaseException) -> str:
-    """An error from the SDK or a task group, as one line: the first real cause."""
+def _describe(error: Optional[BaseException], seconds: float) -> str:
+    """What went wrong, to end a sentence about the server or the call (None: no
+    answer in time); of a task group's error, its first real cause."""
+    import asyncio
+
     while getattr(error, "exceptions", None):  # an ExceptionGroup: its first
-        error = error.exceptions[0]  # type: ignore[attr-defined]
+        error = error.exceptions[0]  # type: ignore[union-attr]
+    if error is None or isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        return f"did not answer within {seconds:g} seconds"  # one class since 3.11
+    if isinstance(error, asyncio.CancelledError):
+        return "was cancelled: the server was closed during the call"
     if type(error).__module__.startswith("mcp"):  # its messages say what it is
-        return str(error) or type(error).__name__
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return f"failed: {error or type(error).__name__}"
+    return f"failed: {type(error).__name__}" + (f": {error}" if str(error) else "")

@@ -197,8 +197,8 @@ def test_bad_values() -> None:
 
 
 def test_a_hung_call_times_out_with_the_stderr_tail() -> None:
-    with codey.MCP(SERVER, timeout=OPEN, name="slow") as mcp:
-        mcp.timeout = 0.5
+    """timeout bounds a call; opening may take longer (a minute, at least)."""
+    with codey.MCP(SERVER, timeout=0.5, name="slow") as mcp:
         started = time.monotonic()
         with pytest.raises(codey.ToolCallError) as caught:
             call(mcp, "hang")
@@ -219,6 +219,22 @@ def test_a_crash_is_a_tool_call_error_with_the_stderr_tail() -> None:
         assert message.endswith("crash: the server fell over")
         with pytest.raises(codey.ToolCallError):  # and so is every later call
             call(mcp, "echo", text="anyone?")
+
+
+def test_a_server_that_never_answers_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("codey._mcp.OPEN_TIMEOUT", 1.0)
+    command = [
+        sys.executable,
+        "-c",
+        "import sys, time; print('loading', file=sys.stderr); time.sleep(60)",
+    ]
+    started = time.monotonic()
+    with pytest.raises(codey.MCPError) as caught:
+        codey.MCP(command, timeout=0.5, name="mute").open()
+    assert time.monotonic() - started < 20.0  # 1 s, stopping it, and a generous bound
+    assert str(caught.value) == (
+        "the MCP server 'mute' did not answer within 1 seconds; the end of its stderr:\nloading"
+    )
 
 
 def test_a_server_that_exits_at_once_cannot_open() -> None:
