@@ -402,7 +402,8 @@ def test_under_gevent(transport: str, http_url: str) -> None:
     if transport == "stdio":
         arguments = repr(SERVER)
     else:
-        arguments = f"url={http_url!r}, headers={{'Authorization': 'Bearer {TOKEN}'}}"
+        url = http_url.replace("127.0.0.1", "localhost")  # a name to look up, too
+        arguments = f"url={url!r}, headers={{'Authorization': 'Bearer {TOKEN}'}}"
     script = GEVENT_SCRIPT.replace("ARGUMENTS", arguments)
     out = subprocess.run(
         [sys.executable, "-c", script],
@@ -426,8 +427,10 @@ def test_under_gevent(transport: str, http_url: str) -> None:
 
 def test_over_http(http_url: str) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    with codey.MCP(url=http_url, headers=headers, timeout=OPEN) as mcp:
-        assert mcp.name == "127.0.0.1"
+    threads = set(threading.enumerate())
+    url = http_url.replace("127.0.0.1", "localhost")  # looked up in a thread of asyncio's
+    with codey.MCP(url=url, headers=headers, timeout=OPEN) as mcp:
+        assert mcp.name == "localhost"
         assert call(mcp, "echo", text="over HTTP") == "echo: over HTTP"
         _, image = call(mcp, "picture")  # type: ignore[misc]
         assert isinstance(image, codey.Attachment)
@@ -435,6 +438,7 @@ def test_over_http(http_url: str) -> None:
         with pytest.raises(codey.ToolCallError, match=r"did not answer within 0\.5 seconds"):
             call(mcp, "hang")
         assert TOKEN not in repr(mcp)
+    assert set(threading.enumerate()) <= threads  # that one too is gone
 
 
 def test_http_header_values_never_show(http_url: str) -> None:
