@@ -221,6 +221,16 @@ def test_a_crash_is_a_tool_call_error_with_the_stderr_tail() -> None:
             call(mcp, "echo", text="anyone?")
 
 
+def test_a_protocol_error_is_a_tool_call_error() -> None:
+    with codey.MCP(TINY, timeout=OPEN, name="tiny") as mcp:
+        with pytest.raises(codey.ToolCallError) as caught:
+            call(mcp, "fail")
+        assert str(caught.value) == (
+            "tool 'fail' of the MCP server 'tiny' failed: the tool table is corrupt"
+        )
+        assert call(mcp, "ping") == "pong"  # the session goes on
+
+
 def test_a_server_that_never_answers_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("codey._mcp.OPEN_TIMEOUT", 1.0)
     command = [
