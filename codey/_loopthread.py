@@ -176,14 +176,28 @@ async def gevent_stdio(
                 status.append(code)
         return bool(status)
 
+    async def exited(seconds: float) -> bool:
+        with anyio.move_on_after(seconds):
+            while not poll():
+                await anyio.sleep(0.01)
+        return poll()
+
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_MAX_LINE)
-    read_pipe, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(stdout_read, "rb", buffering=0)
-    )
-    write_pipe, _ = await loop.connect_write_pipe(
-        asyncio.Protocol, os.fdopen(stdin_write, "wb", buffering=0)
-    )
+    stdout = os.fdopen(stdout_read, "rb", buffering=0)
+    stdin = os.fdopen(stdin_write, "wb", buffering=0)
+    try:
+        read_pipe, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), stdout
+        )
+        write_pipe, _ = await loop.connect_write_pipe(asyncio.Protocol, stdin)
+    except BaseException:  # no server left behind
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        stdout.close()
+        stdin.close()
+        await exited(_EXIT_WAIT)
+        raise
     incoming, read_stream = anyio.create_memory_object_stream[Any](0)
     write_stream, outgoing = anyio.create_memory_object_stream[Any](0)
 
@@ -210,12 +224,6 @@ async def gevent_stdio(
                 data = item.message.model_dump_json(by_alias=True, exclude_unset=True)
                 if not write_pipe.is_closing():
                     write_pipe.write(data.encode() + b"\n")
-
-    async def exited(seconds: float) -> bool:
-        with anyio.move_on_after(seconds):
-            while not poll():
-                await anyio.sleep(0.01)
-        return poll()
 
     async with anyio.create_task_group() as group:
         group.start_soon(read)

@@ -400,7 +400,14 @@ with codey.MCP(ARGUMENTS, timeout=30, name="g") as mcp:
     except codey.ToolCallError as exc:
         print(str(exc).splitlines()[0])
     print("the hub ran meanwhile:", len(ticks) > before)
+    if CRASH:
+        try:
+            tools["crash"].function()
+        except codey.ToolCallError as exc:
+            print(str(exc).splitlines()[-1])
 background.kill()
+from tests.test_mcp import _children
+print("child processes left:", len(_children()))
 """
 
 
@@ -414,7 +421,8 @@ def test_under_gevent(transport: str, http_url: str) -> None:
     else:
         url = http_url.replace("127.0.0.1", "localhost")  # a name to look up, too
         arguments = f"url={url!r}, headers={{'Authorization': 'Bearer {TOKEN}'}}"
-    script = GEVENT_SCRIPT.replace("ARGUMENTS", arguments)
+    crash = transport == "stdio"  # the HTTP server serves the other tests too
+    script = GEVENT_SCRIPT.replace("ARGUMENTS", arguments).replace("CRASH", str(crash))
     out = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -429,6 +437,8 @@ def test_under_gevent(transport: str, http_url: str) -> None:
         "tool 'hang' of the MCP server 'g' did not answer within 0.5 seconds"
         + ("; the end of its stderr:" if transport == "stdio" else ""),
         "the hub ran meanwhile: True",
+        *(["crash: the server fell over"] if crash else []),
+        "child processes left: 0",
     ]
 
 
