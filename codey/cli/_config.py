@@ -23,6 +23,10 @@ Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
     api_key_env = "TOGETHER_API_KEY"
     models = ["meta-llama/Llama-3.3-70B-Instruct-Turbo"]   # and/or prefix = "..."
 
+    [mcp_servers.git]           # an MCP server for --mcp git (an mcpServers entry's keys)
+    command = "uvx"
+    args = ["mcp-server-git"]
+
 Precedence, highest first: a command-line flag, the chat log's front matter,
 the environment (``CODEY_MODEL``, ``*_API_KEY``, ``*_BASE_URL``), this file,
 the built-in default. Anything wrong in the file is a :class:`ConfigError`
@@ -41,6 +45,7 @@ from codey._options import APIS, CONFIG, REASONING_EFFORTS, named
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._providers._base import Provider, Service
+    from codey.cli._mcp import ServerSpec
 
 __all__ = [
     "APIS",
@@ -112,6 +117,8 @@ class Config:
             name: dict(values) for name, values in data.get("models", {}).items()
         }
         self.providers = providers
+        #: The ``[mcp_servers.NAME]`` tables, checked (``--mcp NAME`` names one).
+        self.mcp_servers: dict[str, ServerSpec] = dict(data.get("mcp_servers", {}))
 
     def resolve(self, name: str) -> str:
         """The model an alias (or a bare model name of a configured provider) stands for."""

@@ -17,10 +17,19 @@ from codey.cli._config import MODEL_SETTINGS, Config, ConfigError, ProviderConfi
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._providers._base import Service
+    from codey.cli._mcp import ServerSpec
 
-__all__ = ["config_path", "load"]
+__all__ = ["config_path", "load", "read_text"]
 
-_TOP_KEYS = ("model", "status_delay", "aliases", "defaults", "models", "providers")
+_TOP_KEYS = (
+    "model",
+    "status_delay",
+    "aliases",
+    "defaults",
+    "models",
+    "providers",
+    "mcp_servers",
+)
 _PROVIDER_KEYS = (
     "wire",
     "kind",  # wire's old name, with its old values ("openai"...): still read
@@ -61,7 +70,7 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
     if path == os.devnull:  # CODEY_CONFIG=/dev/null: no config file at all
         return Config(path, source, exists=False)
     try:
-        text = _read(path)
+        text = read_text(path)
     except FileNotFoundError:
         if source == "$CODEY_CONFIG":
             raise ConfigError(
@@ -76,7 +85,7 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
     return _Checker(path, text).check(source)
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
     """The file's text: a regular file, at most the input limit (as a chat log)."""
     import stat
 
@@ -146,6 +155,14 @@ class _Checker:
         providers = tuple(
             self.provider(name, value) for name, value in self.table(data, "providers").items()
         )
+        servers = self.table(data, "mcp_servers")
+        data["mcp_servers"] = {
+            name: spec
+            for name, spec in (
+                (name, self.mcp_server(name, value)) for name, value in servers.items()
+            )
+            if spec is not None
+        }
         return Config(self.path, source, exists=True, data=data, providers=providers)
 
     # -- the parts
@@ -311,6 +328,28 @@ class _Checker:
             attachments=tuple(attachments),
         )
         return ProviderConfig(service, tuple(models))
+
+    def mcp_server(self, name: str, value: object) -> Optional[ServerSpec]:
+        """A ``[mcp_servers.NAME]`` table: the keys of an ``mcpServers`` entry (``_mcp``)."""
+        from codey.cli._mcp import KEYS, EntryError, server
+
+        where = ("mcp_servers", name)
+        if not isinstance(value, dict):
+            raise self.error(
+                self.line_of(("mcp_servers",), name), f"mcp_servers.{name} must be a table"
+            )
+        for key in value:
+            if key not in KEYS:
+                raise self.error(
+                    self.line_of(where, key),
+                    f"unknown setting {key!r} in [mcp_servers.{_dotted((name,))}] "
+                    f"(known: {', '.join(KEYS)})",
+                )
+        try:
+            return server(name, value, self.path)
+        except EntryError as exc:
+            line = self.line_of(where, exc.key) if exc.key else self.line_of(("mcp_servers",), name)
+            raise self.error(line, f"[mcp_servers.{_dotted((name,))}]: {exc}") from None
 
     # -- values
 

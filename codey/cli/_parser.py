@@ -12,7 +12,7 @@ import argparse
 
 from codey._options import CONFIG, FLAG, OPTIONS, named
 from codey._version import __version__
-from codey.cli._argtypes import _positive_int, _schema, of_option
+from codey.cli._argtypes import _positive, _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
 from codey.cli._completion import SHELLS
 from codey.cli._config import PRECEDENCE
@@ -44,6 +44,7 @@ examples:
   codey prompt "Why?" --model o3 --reasoning --usage --stats
   codey prompt "What is in this picture?" -a photo.png -m gpt-4.1
   codey prompt "Is it warm in Oslo?" --functions tools.py   # asks before each call
+  codey prompt "What changed today?" --mcp servers.json --allow-tool git_log
   codey chat --file chat.md
   codey batch prompts.jsonl --parallel 16 -m gpt-4.1     # writes prompts.out.jsonl
   eval "$(codey completion bash)"
@@ -192,13 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
             "from the log's own folder, the current one for standard input); repeatable",
         )
 
-    def tool_options(sub: argparse.ArgumentParser) -> None:
-        group = sub.add_argument_group(
-            "tools",
-            "Functions the model may call: codey runs each call and sends the result back "
-            "until the model answers. On a terminal codey asks before each call; elsewhere "
-            "it refuses to run tools without --yes (exit status 3).",
+    def mcp_options(group: argparse._ArgumentGroup) -> None:
+        group.add_argument(
+            "--mcp",
+            action="append",
+            metavar="FILE.json|NAME",
+            help="the tools of the MCP servers in this file, in the mcpServers format of "
+            'Claude Code\'s --mcp-config ({"mcpServers": {"NAME": {"command": ..., "args": '
+            '[...], "env": {...}} or {"url": ..., "headers": {...}}}}), or of the config '
+            "file's [mcp_servers.NAME] server; each server starts once and stops when codey "
+            "ends; repeatable",
         )
+        group.add_argument(
+            "--mcp-timeout",
+            type=_positive,
+            metavar="SECONDS",
+            help="the most seconds one MCP tool call may take (default: 60)",
+        )
+
+    def function_options(group: argparse._ArgumentGroup) -> None:
         group.add_argument(
             "--functions",
             action="append",
@@ -214,8 +227,27 @@ def build_parser() -> argparse.ArgumentParser:
             help="this function is a tool, imported from MODULE (the current directory "
             "included); repeatable",
         )
+
+    def tool_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "tools",
+            "Functions and MCP servers' tools the model may call: codey runs each call and "
+            "sends the result back until the model answers. On a terminal codey asks before "
+            "each call (except for --allow-tool's); elsewhere it refuses to run tools "
+            "without --yes (exit status 3).",
+        )
+        function_options(group)
+        mcp_options(group)
         group.add_argument(
             "--yes", action="store_true", help="run the model's tool calls without asking"
+        )
+        group.add_argument(
+            "--allow-tool",
+            action="append",
+            metavar="NAME",
+            help="run this tool's calls without asking (a function's or an MCP server's "
+            "tool, by the name codey tools shows); off a terminal, every tool offered must "
+            "be allowed, else --yes is needed; repeatable",
         )
         group.add_argument(
             "--max-tool-rounds",
@@ -378,6 +410,25 @@ def build_parser() -> argparse.ArgumentParser:
     request_options(batch, shown=False)
     batch.set_defaults(command="batch", check=check_batch, subparser=batch, config_needed=True)
 
+    tools = command(
+        "tools",
+        "list the tools of functions and MCP servers",
+        "Start the MCP servers and load the functions given (with no --mcp, every server "
+        "of the config file's [mcp_servers] tables), and print each tool the model would "
+        "be offered: its name, where it comes from, its description and its parameters, "
+        "one a line. Nothing is sent to a model and no tool runs.",
+    )
+    tools_group = tools.add_argument_group("tools")
+    function_options(tools_group)
+    mcp_options(tools_group)
+    tools.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object a line for each tool: name, source, description and "
+        "parameters (its JSON schema)",
+    )
+    tools.set_defaults(command="tools", config_needed=True)
+
     models = command(
         "models",
         "list the known models",
@@ -485,8 +536,8 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
         return "argument --add-delimiters: not allowed with several models"
     if len(set(models)) != len(models):
         return "argument -m/--model: each model may be given only once"
-    if len(models) > 1 and (args.functions or args.tool):
-        return "argument --functions/-T/--tool: not allowed with several models"
+    if len(models) > 1 and (args.functions or args.tool or args.mcp):
+        return "argument --functions/-T/--tool/--mcp: not allowed with several models"
     return _check_save(args)
 
 
