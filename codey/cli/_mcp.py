@@ -69,15 +69,6 @@ class ServerSpec:
     url: Optional[str] = None
     headers: Optional[dict[str, str]] = attrs.field(default=None, repr=False)
 
-    def hide(self, text: str) -> str:
-        """``text`` without the env and header values (a server's output may echo one)."""
-        from codey._secrets import redact
-
-        secrets = [*(self.env or {}).values(), *(self.headers or {}).values()]
-        return redact(
-            text, sorted((value for value in secrets if len(value) >= 4), key=len, reverse=True)
-        )
-
 
 def server(
     name: str, entry: object, source: str, environ: Optional[Mapping[str, str]] = None

@@ -161,18 +161,11 @@ def load_tools(
 
 
 def _serve(spec: ServerSpec, resources: ExitStack, timeout: Optional[float]) -> list[Tool]:
-    """Start the server (it stops when ``resources`` closes) and list its tools."""
-    from codey.cli._exit import describe
+    """Start the server (it stops when ``resources`` closes) and list its tools; one that
+    does not start is the library's MCPError (exit status 1), naming it."""
     from codey.cli._mcp import open_server
 
-    server = open_server(spec, timeout)
-    try:
-        resources.enter_context(server)
-        return list(server.tools)
-    except Exception as exc:
-        raise ConfigError(
-            f"MCP server {spec.name} ({spec.source}) did not start: {spec.hide(describe(exc))}"
-        ) from exc
+    return list(resources.enter_context(open_server(spec, timeout)).tools)
 
 
 def _tool(where: str, function: Callable[..., Any]) -> Tool:
