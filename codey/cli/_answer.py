@@ -103,12 +103,14 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "arguments": event.arguments,
         }
     if isinstance(event, ToolResult):
+        from codey._secrets import redact
+
         error = event.error
         return {
             "type": "tool_result",
             "id": event.call.id,
             "name": event.call.name,
-            "output": event.output,
+            "output": redact(event.output),  # a key, or an MCP server's env or header value
             "error": None if error is None else _tool_error(error),
         }
     if isinstance(event, Usage):

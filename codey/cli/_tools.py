@@ -144,6 +144,11 @@ def load_tools(
         )
     for target in targets:
         offered.append(Offered(_tool(f"-T {target}", _named_function(target)), target))
+    if servers:  # SIGTERM and SIGHUP unwind too, so the servers stop before codey does
+        from codey.cli._signals import terminate_on_signals
+
+        assert resources is not None
+        resources.enter_context(terminate_on_signals())
     for spec in servers:
         assert resources is not None
         offered.extend(

@@ -3,8 +3,15 @@ through ``python -m codey``."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +19,7 @@ import pytest
 
 from codey.testing import FakeProvider, ToolCall, answer
 from tests.cli.terminal import Pty, pty_env
-from tests.helpers import environment, one_error_line, run_cli
+from tests.helpers import ROOT, environment, one_error_line, run_cli, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and terminals")
 
@@ -373,3 +380,304 @@ class TestToolsCommand:
         result = run_in(work, fake, "tools", "--mcp", "gone.json")
         assert result.returncode == 3
         assert "gone.json: no such file" in one_error_line(result.stderr)
+
+
+# -- a real MCP server ------------------------------------------------------------
+
+#: The tests' MCP server (the official SDK's), started over stdio.
+SERVER = ROOT / "tests" / "mcp_servers" / "server.py"
+#: Its tools, in the order it lists them.
+SERVER_TOOLS = ["echo", "picture", "measure", "broken", "hang", "crash", "environment"]
+
+needs_mcp = pytest.mark.skipif(
+    sys.version_info < (3, 10) or importlib.util.find_spec("mcp") is None,
+    reason="the mcp SDK (Python 3.10+, codey[mcp])",
+)
+
+
+def servers_file(work: Path, marker: str, **env: str) -> str:
+    """A servers.json naming the test server; ``marker`` (an argument it ignores) finds
+    its process."""
+    entry: dict[str, Any] = {"command": sys.executable, "args": [str(SERVER), marker]}
+    if env:
+        entry["env"] = env
+    return write_json(work, {"mcpServers": {"test": entry}})
+
+
+def processes(marker: str) -> list[int]:
+    """The processes whose command line has ``marker``: the server, while it runs."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                if marker.encode() in file.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A word on the server's command line; no process may still have it after the test."""
+    word = f"codey-test-{uuid.uuid4().hex}"
+    yield word
+    left = processes(word)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "an MCP server outlived codey"
+
+
+@needs_mcp
+class TestServers:
+    @pytest.mark.parametrize("model", ["gpt-5.6-terra", "claude-sonnet-4-6"])
+    def test_done_when(self, fake: FakeProvider, work: Path, marker: str, model: str) -> None:
+        """Issue 25: ``codey prompt "What changed in this repo today?" --mcp servers.json
+        -m MODEL --yes`` runs the server's tool and answers."""
+        servers = servers_file(work, marker)
+        fake.push(tool_round("echo", '{"text": "git log --since=midnight"}'), answer("Two fixes."))
+        result = run_in(
+            work,
+            fake,
+            "prompt",
+            "What changed in this repo today?",
+            "--mcp",
+            servers,
+            "-m",
+            model,
+            "--yes",
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"Two fixes.\n"
+        assert result.stderr == b""
+        assert processes(marker) == []  # stopped before codey exited
+        first, second = fake.requests
+        if model.startswith("gpt"):
+            assert first.path == "/openai/v1/responses"
+            assert [tool["name"] for tool in first.json["tools"]] == SERVER_TOOLS
+            assert first.json["tools"][0]["parameters"]["required"] == ["text"]
+            assert second.json["input"][-1]["output"] == "echo: git log --since=midnight"
+        else:
+            assert first.path == "/anthropic/v1/messages"
+            assert [tool["name"] for tool in first.json["tools"]] == SERVER_TOOLS
+            block = second.json["messages"][-1]["content"][0]
+            assert block["type"] == "tool_result"
+            assert block["content"] == "echo: git log --since=midnight"
+
+    def test_off_a_terminal_without_yes_nothing_starts_to_be_sent(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        servers = servers_file(work, marker)
+        result = run_in(work, fake, "prompt", "?", "--mcp", servers, "-m", "gpt-4.1")
+        assert result.returncode == 3
+        line = one_error_line(result.stderr)
+        assert f"--allow-tool NAME for each of {', '.join(SERVER_TOOLS)}\n" in line
+        assert fake.requests == []
+
+    def test_allowed_tools_run_off_a_terminal(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        servers = servers_file(work, marker)
+        fake.push(tool_round("weather", '{"city": "Oslo"}'), tool_round("echo", '{"text": "x"}'))
+        fake.push(answer("Done."))
+        allowed = [
+            flag for name in [*SERVER_TOOLS, "weather", "shout"] for flag in ("--allow-tool", name)
+        ]
+        args = ["prompt", "?", "--mcp", servers, "--functions", "tools.py", "-m", "gpt-4.1"]
+        result = run_in(work, fake, *args, *allowed)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"Done.\n"
+        assert fake.requests[1].json["messages"][-1]["content"] == "sunny in Oslo for 1 days"
+        assert fake.requests[2].json["messages"][-1]["content"] == "echo: x"
+        # Some allowed, not all: refused, naming the rest.
+        partly = run_in(work, fake, *args, "--allow-tool", "echo", "--allow-tool", "weather")
+        assert partly.returncode == 3
+        rest = ", ".join(name for name in ["shout", *SERVER_TOOLS] if name != "echo")
+        assert f"for each of {rest}" in one_error_line(partly.stderr)
+        assert len(fake.requests) == 3
+
+    def test_a_typo_in_allow_tool(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        servers = servers_file(work, marker)
+        result = run_in(
+            work, fake, "prompt", "?", "--mcp", servers, "--allow-tool", "ehco", "-m", "gpt-4.1"
+        )
+        assert result.returncode == 2
+        assert "no tool offered is named 'ehco' (the tools: echo, " in one_error_line(result.stderr)
+        assert fake.requests == []
+
+    def test_on_a_terminal_it_asks_and_an_allowed_tool_does_not(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        servers_file(work, marker)
+        fake.push(
+            answer(
+                tool_calls=[
+                    ToolCall(0, "c1", "echo", '{"text": "a"}'),
+                    ToolCall(1, "c2", "environment", '{"name": "HOME"}'),
+                ]
+            ),
+            answer("Asked once."),
+        )
+        env = pty_env(environment(fake, CODEY_CONFIG="/dev/null"))
+        args = ["prompt", "?", "--mcp", str(work / "servers.json"), "-m", "gpt-4.1"]
+        with Pty([*args, "--allow-tool", "echo"], env, pipe_stdout=True) as term:
+            term.read_until(b"Run tool environment(name='HOME')? [y/N] ")
+            term.write(b"n\r")
+            assert term.wait() == 0
+            assert term.stdout() == b"Asked once.\n"
+            assert b"Run tool echo" not in term.output
+        results = [m["content"] for m in fake.requests[-1].json["messages"][-2:]]
+        assert results == ["echo: a", "error: ToolDeclined: the user did not allow this call"]
+
+    def test_ctrl_c_in_a_call_stops_the_server(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        servers_file(work, marker)
+        fake.push(tool_round("hang", "{}"))
+        env = pty_env(environment(fake, CODEY_CONFIG="/dev/null"))
+        args = ["prompt", "?", "--mcp", str(work / "servers.json"), "--yes", "-m", "gpt-4.1"]
+        with Pty(args, env, pipe_stdout=True) as term:
+            assert wait_until(lambda: len(fake.requests) == 1, timeout=10)
+            time.sleep(0.5)  # the call is with the server now
+            term.write(b"\x03")
+            assert term.wait() == 130
+        assert processes(marker) == []
+
+    def test_sigterm_in_a_call_stops_the_server(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        servers = servers_file(work, marker)
+        fake.push(tool_round("hang", "{}"))
+        args = ["prompt", "?", "--mcp", servers, "--yes", "-m", "gpt-4.1"]
+        env = environment(fake, CODEY_CONFIG="/dev/null")
+        with subprocess.Popen(
+            [sys.executable, "-m", "codey", *args], env=env, cwd=work, stderr=subprocess.PIPE
+        ) as proc:
+            assert wait_until(lambda: len(fake.requests) == 1, timeout=10)
+            time.sleep(0.5)  # the call is with the server now
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 143
+        assert processes(marker) == []
+
+    def test_mcp_timeout_bounds_a_call(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        servers = servers_file(work, marker)
+        fake.push(tool_round("hang", "{}"), answer("It hung."))
+        args = ["prompt", "?", "--mcp", servers, "--yes", "--mcp-timeout", "1", "-m", "gpt-4.1"]
+        result = run_in(work, fake, *args)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"It hung.\n"
+        assert b"codey: tool hang() failed: ToolCallError:" in result.stderr
+        assert b"did not answer within 1 seconds" in result.stderr
+        assert (
+            "did not answer within 1 seconds" in fake.requests[-1].json["messages"][-1]["content"]
+        )
+
+    def test_secrets_are_not_shown(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        """An env value (from ${VAR}) reaches the server, and no --events record shows it."""
+        servers = servers_file(work, marker, CODEY_TEST_TOKEN="${MY_TOKEN}")
+        fake.push(tool_round("environment", '{"name": "CODEY_TEST_TOKEN"}'), answer("Got it."))
+        env = environment(fake, CODEY_CONFIG="/dev/null", MY_TOKEN=ENV_SECRET)
+        result = run_in(
+            work,
+            fake,
+            "prompt",
+            "?",
+            "--mcp",
+            servers,
+            "--yes",
+            "--events",
+            "-m",
+            "gpt-4.1",
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        assert fake.requests[-1].json["messages"][-1]["content"] == ENV_SECRET  # it got there
+        assert ENV_SECRET.encode() not in result.stdout + result.stderr
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        [shown] = [record for record in records if record["type"] == "tool_result"]
+        assert shown["output"] == "[REDACTED]"
+
+    def test_a_server_that_does_not_start(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        """Exit status 1, the end of its stderr quoted, its env value hidden."""
+        crash = "import os, sys; sys.stderr.write('token ' + os.environ['TOK']); sys.exit(4)"
+        write_json(
+            work,
+            {
+                "mcpServers": {
+                    "bad": {
+                        "command": sys.executable,
+                        "args": ["-c", crash, marker],
+                        "env": {"TOK": ENV_SECRET},
+                    }
+                }
+            },
+        )
+        result = run_in(
+            work, fake, "prompt", "?", "--mcp", "servers.json", "--yes", "-m", "gpt-4.1"
+        )
+        assert result.returncode == 1
+        line = one_error_line(result.stderr)
+        assert "'bad'" in line
+        assert "token [REDACTED]" in line
+        assert fake.requests == []
+
+    def test_config_file_servers(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        (work / "config.toml").write_text(
+            f"[mcp_servers.test]\ncommand = {json.dumps(sys.executable)}\n"
+            f"args = [{json.dumps(str(SERVER))}, {json.dumps(marker)}]\n"
+        )
+        env = environment(fake, CODEY_CONFIG=str(work / "config.toml"))
+        listed = run_in(work, fake, "tools", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.decode().startswith(
+            f"echo  (server test, {work / 'config.toml'})\n    Says the text back.\n"
+            "    text: string, required\n\n"
+        )
+        fake.push(tool_round("echo", '{"text": "hi"}'), answer("Said."))
+        result = run_in(
+            work, fake, "prompt", "?", "--mcp", "test", "--yes", "-m", "gpt-4.1", env=env
+        )
+        assert result.returncode == 0, result.stderr
+        assert fake.requests[-1].json["messages"][-1]["content"] == "echo: hi"
+        plain = run_in(work, fake, "prompt", "?", "-m", "gpt-4.1", env=env)  # none unless named
+        assert plain.returncode == 0, plain.stderr
+        assert "tools" not in fake.requests[-1].json
+
+    def test_codey_tools(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        servers = servers_file(work, marker)
+        text = run_in(work, fake, "tools", "--mcp", servers, "--functions", "tools.py")
+        assert text.returncode == 0, text.stderr
+        shown = text.stdout.decode()
+        assert shown.startswith("weather  (tools.py)\n")
+        assert (
+            "environment  (server test, servers.json)\n"
+            "    The value of an environment variable of the server (for the env= test).\n"
+            "    name: string, required\n"
+        ) in shown
+        as_json = run_in(work, fake, "tools", "--mcp", servers, "--json")
+        assert as_json.returncode == 0, as_json.stderr
+        rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+        assert [row["name"] for row in rows] == SERVER_TOOLS
+        assert {(row["server"], row["file"]) for row in rows} == {("test", servers)}
+        assert rows[0]["parameters"]["properties"]["text"]["type"] == "string"
+        assert fake.requests == []
+
+    def test_chat_starts_the_server_once(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        servers = servers_file(work, marker)
+        (work / "in.txt").write_text("first?\nsecond?\n")
+        fake.push(tool_round("echo", '{"text": "1"}'), answer("One."))
+        fake.push(tool_round("echo", '{"text": "2"}'), answer("Two."))
+        with open(work / "in.txt", "rb") as stdin:
+            result = run_in(
+                work, fake, "chat", "--mcp", servers, "--yes", "-m", "gpt-4.1", stdin=stdin
+            )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == b"One.\nTwo.\n"
+        assert [request.json["messages"][-1]["content"] for request in fake.requests[1::2]] == [
+            "echo: 1",
+            "echo: 2",
+        ]
