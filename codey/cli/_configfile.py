@@ -346,7 +346,8 @@ class _Checker:
                     f"(known: {', '.join(KEYS)})",
                 )
         try:
-            return server(name, value, self.path)
+            label = f"{self.path}: [mcp_servers.{_dotted((name,))}]"
+            return server(name, value, self.path, label)
         except EntryError as exc:
             line = self.line_of(where, exc.key) if exc.key else self.line_of(("mcp_servers",), name)
             raise self.error(line, f"[mcp_servers.{_dotted((name,))}]: {exc}") from None

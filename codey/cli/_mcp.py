@@ -57,11 +57,18 @@ class EntryError(ValueError):
 
 @attrs.frozen(kw_only=True)
 class ServerSpec:
-    """One MCP server as a file describes it (env and header values never shown)."""
+    """One MCP server as a file describes it (env and header values never shown).
+
+    The values are as written, ``${VAR}`` and all, until :meth:`expanded`: so
+    ``codey config`` shows no expanded token, and a config file's server whose
+    variable is unset fails only when it is used.
+    """
 
     name: str
     #: Where it was described: ``servers.json`` or the config file's path.
     source: str
+    #: How an error names the entry: ``--mcp servers.json: mcpServers.git``.
+    label: str
     #: The program and its arguments (a local server), or empty.
     command: tuple[str, ...] = ()
     env: Optional[dict[str, str]] = attrs.field(default=None, repr=False)
@@ -69,14 +76,40 @@ class ServerSpec:
     url: Optional[str] = None
     headers: Optional[dict[str, str]] = attrs.field(default=None, repr=False)
 
+    def expanded(self, environ: Optional[Mapping[str, str]] = None) -> ServerSpec:
+        """The server with ``${VAR}`` and ``${VAR:-default}`` replaced from the environment.
 
-def server(
-    name: str, entry: object, source: str, environ: Optional[Mapping[str, str]] = None
-) -> Optional[ServerSpec]:
+        Raises:
+            ConfigError: a variable is not set and has no default, or the url is not http(s).
+        """
+        env = os.environ if environ is None else environ
+
+        def some(values: Optional[dict[str, str]], key: str) -> Optional[dict[str, str]]:
+            if values is None:
+                return None
+            return {name: _expand(value, f"{key}.{name}", env) for name, value in values.items()}
+
+        try:
+            url = None if self.url is None else _expand(self.url, "url", env)
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise EntryError("url must start with http:// or https://")
+            return attrs.evolve(
+                self,
+                command=tuple(_expand(part, "command/args", env) for part in self.command),
+                env=some(self.env, "env"),
+                cwd=None if self.cwd is None else _expand(self.cwd, "cwd", env),
+                url=url,
+                headers=some(self.headers, "headers"),
+            )
+        except EntryError as exc:
+            raise ConfigError(f"{self.label}: {exc}") from None
+
+
+def server(name: str, entry: object, source: str, label: str) -> Optional[ServerSpec]:
     """The server an entry describes (None when it says ``"disabled": true``).
 
     Raises:
-        EntryError: a wrong key or value, or a ``${VAR}`` not set and with no default.
+        EntryError: a wrong key or value.
     """
     if not isinstance(entry, dict):
         raise EntryError(f"must be an object with command or url, not {_kind(entry)}")
@@ -85,7 +118,6 @@ def server(
         raise EntryError("disabled must be true or false", "disabled")
     if disabled:
         return None
-    env = os.environ if environ is None else environ
     kind = entry.get("type")
     if kind is None:
         kind = "stdio" if "command" in entry or "url" not in entry else "http"
@@ -99,7 +131,6 @@ def server(
         for key in ("url", "headers"):
             if key in entry:
                 raise EntryError(f"a local (stdio) server takes command, not {key}", key)
-        command = _text(entry.get("command"), "command", env)
         args = entry.get("args", [])
         if not isinstance(args, list):
             raise EntryError(f"args must be a list of strings, not {_kind(args)}", "args")
@@ -107,22 +138,30 @@ def server(
         return ServerSpec(
             name=name,
             source=source,
-            command=(command, *(_text(arg, "args", env, empty=True) for arg in args)),
-            env=_strings(entry.get("env"), "env", env),
-            cwd=None if cwd is None else _text(cwd, "cwd", env),
+            label=label,
+            command=(
+                _text(entry.get("command"), "command"),
+                *(_text(arg, "args", empty=True) for arg in args),
+            ),
+            env=_strings(entry.get("env"), "env"),
+            cwd=None if cwd is None else _text(cwd, "cwd"),
         )
     for key in ("command", "args", "env", "cwd"):
         if key in entry:
             raise EntryError(f"a remote (http) server takes url, not {key}", key)
-    url = _text(entry.get("url"), "url", env)
-    if not url.startswith(("http://", "https://")):
+    url = _text(entry.get("url"), "url")
+    if not url.startswith(("http://", "https://", "${")):
         raise EntryError("url must start with http:// or https://", "url")
     return ServerSpec(
-        name=name, source=source, url=url, headers=_strings(entry.get("headers"), "headers", env)
+        name=name,
+        source=source,
+        label=label,
+        url=url,
+        headers=_strings(entry.get("headers"), "headers"),
     )
 
 
-def read_servers(path: str, environ: Optional[Mapping[str, str]] = None) -> list[ServerSpec]:
+def read_servers(path: str) -> list[ServerSpec]:
     """The servers of an ``mcpServers`` file; anything wrong is a ConfigError naming the
     file (and the entry)."""
     import json
@@ -152,7 +191,7 @@ def read_servers(path: str, environ: Optional[Mapping[str, str]] = None) -> list
     found = []
     for name, entry in table.items():
         try:
-            spec = server(name, entry, path, environ)
+            spec = server(name, entry, path, f"--mcp {path}: mcpServers.{name}")
         except EntryError as exc:
             raise ConfigError(f"--mcp {path}: mcpServers.{name}: {exc}", path=path) from None
         if spec is not None:
@@ -163,7 +202,8 @@ def read_servers(path: str, environ: Optional[Mapping[str, str]] = None) -> list
 def servers_named(
     values: tuple[str, ...], configured: Mapping[str, ServerSpec]
 ) -> list[ServerSpec]:
-    """The servers of ``--mcp`` values: a FILE.json, or the NAME of a config-file server."""
+    """The servers of ``--mcp`` values, a FILE.json or the NAME of a config-file server,
+    their ``${VAR}`` expanded."""
     found: list[ServerSpec] = []
     for value in values:
         if value in configured and not value.lower().endswith(".json"):
@@ -180,7 +220,7 @@ def servers_named(
     for spec in found:
         if names.count(spec.name) > 1:
             raise ConfigError(f"--mcp: two servers are named {spec.name!r}")
-    return found
+    return [spec.expanded() for spec in found]
 
 
 def open_server(spec: ServerSpec, timeout: Optional[float]) -> Any:
@@ -198,17 +238,16 @@ def open_server(spec: ServerSpec, timeout: Optional[float]) -> Any:
 # -- values ------------------------------------------------------------------
 
 
-def _text(value: object, key: str, environ: Mapping[str, str], empty: bool = False) -> str:
+def _text(value: object, key: str, empty: bool = False) -> str:
     if not isinstance(value, str):
         what = "missing" if value is None else f"{_kind(value)}, not a string"
         raise EntryError(f"{key} is {what}", key)
-    value = _expand(value, key, environ)
     if not value and not empty:
         raise EntryError(f"{key} must not be empty", key)
     return value
 
 
-def _strings(value: object, key: str, environ: Mapping[str, str]) -> Optional[dict[str, str]]:
+def _strings(value: object, key: str) -> Optional[dict[str, str]]:
     """``env`` or ``headers``: names to strings (the values, secrets, never in a message)."""
     if value is None:
         return None
@@ -218,7 +257,7 @@ def _strings(value: object, key: str, environ: Mapping[str, str]) -> Optional[di
     for name, item in value.items():
         if not isinstance(item, str):
             raise EntryError(f"{key}.{name} must be a string, not {_kind(item)}", key)
-        checked[name] = _expand(item, f"{key}.{name}", environ)
+        checked[name] = item
     return checked
 
 

@@ -339,6 +339,28 @@ class TestConfigFile:
         assert result.returncode == 3
         assert words in one_error_line(result.stderr)
 
+    def test_variables_are_expanded_only_when_used(self, fake: FakeProvider, work: Path) -> None:
+        """codey config shows ${VAR} as written; an unset one fails only the run that uses it."""
+        extra = self.config(
+            work,
+            '[mcp_servers.git]\ncommand = "uvx"\nargs = ["--token", "${GIT_TOKEN}"]\n'
+            '[mcp_servers.off]\ncommand = "x"\nenv = {T = "${CODEY_TEST_UNSET}"}\n',
+        )
+        env = environment(fake, GIT_TOKEN=ENV_SECRET, **extra)
+        shown = run_cli("config", env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert 'args = ["--token", "${GIT_TOKEN}"]' in shown.stdout.decode()
+        assert ENV_SECRET.encode() not in shown.stdout
+        fake.push(answer("Fine."))
+        plain = run_cli("prompt", "?", "-m", "gpt-4.1", env=env, cwd=work)
+        assert plain.returncode == 0, plain.stderr
+        used = run_cli("prompt", "?", "--mcp", "off", "--yes", "-m", "gpt-4.1", env=env, cwd=work)
+        assert used.returncode == 3
+        assert one_error_line(used.stderr).endswith(
+            "config.toml: [mcp_servers.off]: env.T names ${CODEY_TEST_UNSET}, which is not set\n"
+        )
+        assert len(fake.requests) == 1
+
     def test_an_unknown_name(self, fake: FakeProvider, work: Path) -> None:
         extra = self.config(work, '[mcp_servers.git]\ncommand = "uvx"\n')
         env = environment(fake, **extra)
@@ -646,6 +668,17 @@ class TestServers:
         plain = run_in(work, fake, "prompt", "?", "-m", "gpt-4.1", env=env)  # none unless named
         assert plain.returncode == 0, plain.stderr
         assert "tools" not in fake.requests[-1].json
+
+    def test_two_tools_of_one_name(self, fake: FakeProvider, work: Path, marker: str) -> None:
+        """A configuration error naming both, and both servers stopped."""
+        entry = {"command": sys.executable, "args": [str(SERVER), marker]}
+        write_json(work, {"mcpServers": {"a": entry, "b": entry}})
+        result = run_in(work, fake, "tools", "--mcp", "servers.json")
+        assert result.returncode == 3
+        assert one_error_line(result.stderr) == (
+            "codey: error: two tools are named 'echo': one from server a, servers.json, "
+            "one from server b, servers.json\n"
+        )
 
     def test_codey_tools(self, fake: FakeProvider, work: Path, marker: str) -> None:
         servers = servers_file(work, marker)
