@@ -28,6 +28,8 @@
     │                              arguments that are not a JSON object (sent back, kept)
     ├── TooManyToolRoundsError     run_tools=True: the model still asked for tools after
     │                              max_tool_rounds rounds of them
+    ├── MCPError                   an MCP server that could not be started, initialized or
+    │                              listed (codey.MCP.open()); .server
     ├── BatchInputError            also a ValueError: a malformed batch line, or an id twice
     └── BatchOutputError           a batch's output file is not one, or is in use
 
@@ -61,6 +63,7 @@ __all__ = [
     "DeadlineExceededError",
     "IncompleteStreamError",
     "InvalidAPIKeyError",
+    "MCPError",
     "MissingAPIKeyError",
     "MissingBaseURLError",
     "ModelWarning",
@@ -258,6 +261,17 @@ class TooManyToolRoundsError(CodeyError):
     """With ``run_tools=True``, the model still asked for tools after ``max_tool_rounds``."""
 
     rounds: int = 0
+
+
+class MCPError(CodeyError):
+    """An MCP server that could not be started, initialized or listed (``codey.MCP``),
+    or ``codey.MCP`` without what it needs (the ``mcp`` SDK, Python 3.10).
+
+    The message names the server and quotes the end of its standard error.
+    """
+
+    #: The server's name (``MCP.name``), if one was involved.
+    server: Optional[str] = None
 
 
 class BatchInputError(CodeyError, ValueError):

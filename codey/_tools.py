@@ -17,13 +17,16 @@ import json
 import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
 from codey._errors import ToolCallError
 from codey._secrets import redact, scrub
 from codey._types import ToolCall, ToolCallDelta, ToolResult
+
+if TYPE_CHECKING:
+    from codey._mcp import MCP
 
 __all__ = ["MAX_TOOL_OUTPUT", "Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
 
@@ -71,16 +74,28 @@ class Tool:
         )
 
 
-def to_tools(tools: Iterable[Union[Tool, Callable[..., Any]]]) -> tuple[Tool, ...]:
-    """``tools=`` as Tool values (functions made into tools); names must differ."""
+def to_tools(tools: Iterable[Union[Tool, Callable[..., Any], MCP]]) -> tuple[Tool, ...]:
+    """``tools=`` as Tool values: functions made into tools, each MCP server's tools
+    (the server is opened if it is not yet); names must differ."""
+    from codey._mcp import MCP
+
+    if isinstance(tools, MCP):
+        tools = [tools]
     if isinstance(tools, (str, bytes)) or callable(tools):
-        raise TypeError("tools must be a list of functions or codey.Tool values")
-    result = tuple(item if isinstance(item, Tool) else Tool.from_function(item) for item in tools)
+        raise TypeError("tools must be a list of functions, codey.Tool or codey.MCP values")
+    result: list[Tool] = []
+    for item in tools:
+        if isinstance(item, Tool):
+            result.append(item)
+        elif isinstance(item, MCP):
+            result.extend(item.tools)
+        else:
+            result.append(Tool.from_function(item))
     names = [tool.name for tool in result]
     for tool_name in names:
         if names.count(tool_name) > 1:
             raise ValueError(f"two tools are named {tool_name!r}")
-    return result
+    return tuple(result)
 
 
 # -- schemas ------------------------------------------------------------------

@@ -1,0 +1,372 @@
+"""codey.MCP: a real MCP server (tests/mcp_servers/server.py, written with the official
+SDK) over stdio and over streamable HTTP on 127.0.0.1, called from plain code, from
+inside a running event loop and in a gevent-patched process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import codey
+from tests.helpers import ROOT, wait_until
+
+pytest.importorskip("mcp", reason="codey.MCP needs the mcp SDK (Python 3.10+)")
+
+SERVERS = Path(__file__).parent / "mcp_servers"
+SERVER = [sys.executable, str(SERVERS / "server.py")]
+TINY = [sys.executable, str(SERVERS / "tiny.py")]
+TOKEN = "mcp-token-SECRET-0123456789"
+#: Opening starts a Python process that imports the SDK: generous, for a busy machine.
+OPEN = 30.0
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[codey.MCP]:
+    """One stdio server for the tests that only call its well-behaved tools."""
+    with codey.MCP(SERVER, timeout=OPEN, name="test") as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def http_url() -> Iterator[str]:
+    """The same server over streamable HTTP on 127.0.0.1 (it wants the bearer TOKEN)."""
+    env = {**os.environ, "MCP_TEST_TOKEN": TOKEN}
+    proc = subprocess.Popen([*SERVER, "http"], stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())  # printed once it listens
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def by_name(mcp: codey.MCP) -> dict[str, codey.Tool]:
+    return {tool.name: tool for tool in mcp.tools}
+
+
+def call(mcp: codey.MCP, tool: str, /, **arguments: object) -> object:
+    function = by_name(mcp)[tool].function
+    assert function is not None
+    return function(**arguments)
+
+
+# -- the tools and what they return --------------------------------------------------
+
+
+def test_tools_come_from_the_server(server: codey.MCP) -> None:
+    tools = by_name(server)
+    assert set(tools) == {"echo", "picture", "measure", "broken", "hang", "crash", "environment"}
+    echo = tools["echo"]
+    assert echo.description == "Says the text back."
+    assert echo.parameters["properties"]["text"]["type"] == "string"
+    assert echo.parameters["required"] == ["text"]
+
+
+def test_text(server: codey.MCP) -> None:
+    assert call(server, "echo", text="hello") == "echo: hello"
+
+
+def test_an_image_is_an_attachment(server: codey.MCP) -> None:
+    caption, image = call(server, "picture")  # type: ignore[misc]
+    assert caption == "a red dot"
+    assert isinstance(image, codey.Attachment)
+    assert image.mime == "image/png"
+    assert image.data is not None
+    assert image.data.startswith(b"\x89PNG")
+
+
+def test_structured_content_only_is_its_json(server: codey.MCP) -> None:
+    assert json.loads(call(server, "measure")) == {"width": 3, "unit": "cm"}  # type: ignore[arg-type]
+
+
+def test_is_error_is_a_tool_call_error(server: codey.MCP) -> None:
+    with pytest.raises(codey.ToolCallError) as caught:
+        call(server, "broken")
+    assert str(caught.value) == "tool 'broken' of the MCP server 'test' failed: the disk is full"
+
+
+def test_mixed_with_functions(server: codey.MCP) -> None:
+    from codey._tools import to_tools
+
+    def shout(text: str) -> str:
+        """Upper case."""
+        return text.upper()
+
+    tools = to_tools([server, shout])
+    assert [tool.name for tool in tools][-1] == "shout"
+    assert {tool.name for tool in tools} >= {"echo", "picture", "shout"}
+
+
+def test_names_and_repr() -> None:
+    local = codey.MCP(["/usr/local/bin/some-server", "--flag"], env={"SOME_TOKEN": TOKEN})
+    assert local.name == "some-server"
+    assert repr(local) == "<codey.MCP 'some-server' /usr/local/bin/some-server --flag closed>"
+    remote = codey.MCP(url="https://mcp.example.com/v1", headers={"X-Key": TOKEN}, name="ex")
+    assert remote.name == "ex"
+    assert codey.MCP(url="https://mcp.example.com/v1").name == "mcp.example.com"
+    assert TOKEN not in repr(remote)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((), {}),
+        ((["prog"],), {"url": "http://127.0.0.1/mcp"}),
+        (("prog --flag",), {}),
+        ((["prog"],), {"headers": {"A": "b"}}),
+        ((), {"url": "http://127.0.0.1/mcp", "env": {"A": "b"}}),
+    ],
+)
+def test_a_command_or_a_url(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    with pytest.raises(TypeError):
+        codey.MCP(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_values() -> None:
+    with pytest.raises(ValueError, match="http"):
+        codey.MCP(url="ftp://example.com")
+    with pytest.raises(ValueError, match="program"):
+        codey.MCP([])
+    with pytest.raises(ValueError, match="timeout"):
+        codey.MCP(["prog"], timeout=0)
+
+
+# -- failures -------------------------------------------------------------------------
+
+
+def test_a_hung_call_times_out_with_the_stderr_tail() -> None:
+    with codey.MCP(SERVER, timeout=OPEN, name="slow") as mcp:
+        mcp.timeout = 0.5
+        started = time.monotonic()
+        with pytest.raises(codey.ToolCallError) as caught:
+            call(mcp, "hang")
+        assert time.monotonic() - started < 5.0  # 0.5 s, and a generous bound
+        message = str(caught.value)
+        assert message.startswith("tool 'hang' of the MCP server 'slow' did not answer within 0.5")
+        assert "hang: started" in message
+        mcp.timeout = OPEN
+        assert call(mcp, "echo", text="still there") == "echo: still there"
+
+
+def test_a_crash_is_a_tool_call_error_with_the_stderr_tail() -> None:
+    with codey.MCP(SERVER, timeout=OPEN, name="fragile") as mcp:
+        with pytest.raises(codey.ToolCallError) as caught:
+            call(mcp, "crash")
+        message = str(caught.value)
+        assert message.startswith("tool 'crash' of the MCP server 'fragile' failed: ")
+        assert message.endswith("crash: the server fell over")
+        with pytest.raises(codey.ToolCallError):  # and so is every later call
+            call(mcp, "echo", text="anyone?")
+
+
+def test_a_server_that_exits_at_once_cannot_open() -> None:
+    command = [sys.executable, "-c", "import sys; sys.exit('no config file at ~/.srv')"]
+    mcp = codey.MCP(command, timeout=OPEN, name="broken-server")
+    with pytest.raises(codey.MCPError) as caught:
+        mcp.open()
+    message = str(caught.value)
+    assert message.startswith("the MCP server 'broken-server' failed: ")
+    assert message.endswith("no config file at ~/.srv")
+    assert caught.value.server == "broken-server"
+    assert repr(mcp).endswith(" closed>")
+
+
+def test_a_program_that_is_not_there_cannot_open() -> None:
+    mcp = codey.MCP(["/nonexistent/mcp-server"], timeout=OPEN)
+    with pytest.raises(codey.MCPError, match=r"the MCP server 'mcp-server' failed: .*nonexistent"):
+        mcp.open()
+
+
+def test_env_values_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    """env= reaches the server; its values are kept out of messages and reprs."""
+    monkeypatch.setenv("CODEY_MCP_TEST", "the caller's")
+    with codey.MCP(SERVER, env={"SOME_TOKEN": TOKEN}, timeout=OPEN) as mcp:
+        assert call(mcp, "environment", name="SOME_TOKEN") == TOKEN
+        # Nor does the server get the caller's own environment: the SDK's safe few only.
+        assert call(mcp, "environment", name="CODEY_MCP_TEST") == "(unset)"
+        assert TOKEN not in repr(mcp)
+    tell = f"import sys; sys.exit('the token is {TOKEN}... no, ' + {TOKEN!r})"
+    with pytest.raises(codey.MCPError) as caught:
+        codey.MCP([sys.executable, "-c", tell], env={"SOME_TOKEN": TOKEN}).open()
+    assert TOKEN not in str(caught.value)
+    assert "[REDACTED]" in str(caught.value)
+
+
+# -- closing ----------------------------------------------------------------------------
+
+
+def test_close_cancels_a_call_in_flight(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    mcp = codey.MCP(SERVER, timeout=OPEN, name="busy").open()
+    echo = by_name(mcp)["echo"].function
+    assert echo is not None
+    outcome: list[BaseException] = []
+
+    def caller() -> None:
+        try:
+            call(mcp, "hang", marker=str(marker))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert wait_until(marker.exists, timeout=OPEN)  # the server is in the call
+    pid = int(marker.read_text())
+    mcp.close()
+    thread.join(timeout=10.0)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], codey.ToolCallError)
+    assert "was cancelled: the server was closed during the call" in str(outcome[0])
+    assert not Path(f"/proc/{pid}").exists()  # stopped and reaped
+    mcp.close()  # again: nothing happens
+    with pytest.raises(codey.ToolCallError, match="tool 'echo' of the MCP server 'busy' is closed"):
+        echo(text="hello?")
+
+
+def _children() -> set[int]:
+    """This process's child processes (Linux)."""
+    me = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me:
+                found.add(int(entry))
+    return found
+
+
+def test_a_hundred_sessions_leave_nothing_behind() -> None:
+    """No thread, child process or file descriptor is left after 100 sessions."""
+    with codey.MCP(TINY, timeout=OPEN) as warm:  # imports done, first fds taken
+        call(warm, "ping")
+    threads = set(threading.enumerate())
+    children = _children()
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(100):
+        with codey.MCP(TINY, timeout=OPEN) as mcp:
+            assert call(mcp, "ping") == "pong"
+    assert wait_until(lambda: set(threading.enumerate()) <= threads, timeout=10.0)
+    assert wait_until(lambda: _children() <= children, timeout=10.0)
+    assert len(os.listdir("/proc/self/fd")) <= fds + 2
+
+
+# -- where it runs -----------------------------------------------------------------------
+
+
+def test_from_inside_a_running_event_loop(server: codey.MCP) -> None:
+    """A plain function that uses MCP, called from a coroutine: no clash of loops."""
+
+    async def main() -> object:
+        return call(server, "echo", text="from async")
+
+    assert asyncio.run(main()) == "echo: from async"
+
+
+def test_open_inside_a_running_event_loop() -> None:
+    async def main() -> object:
+        with codey.MCP(TINY, timeout=OPEN) as mcp:
+            return call(mcp, "ping")
+
+    assert asyncio.run(main()) == "pong"
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey
+monkey.patch_all()
+import sys, gevent, codey
+
+ticks = []
+def ticker():
+    while True:
+        ticks.append(1)
+        gevent.sleep(0.01)
+
+background = gevent.spawn(ticker)
+with codey.MCP(ARGUMENTS, timeout=30, name="g") as mcp:
+    tools = {tool.name: tool for tool in mcp.tools}
+    print(tools["echo"].function(text="under gevent"))
+    print(tools["picture"].function())
+    before = len(ticks)
+    mcp.timeout = 0.5
+    try:
+        tools["hang"].function()
+    except codey.ToolCallError as exc:
+        print(str(exc).splitlines()[0])
+    print("the hub ran meanwhile:", len(ticks) > before)
+background.kill()
+"""
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_under_gevent(transport: str, http_url: str) -> None:
+    """In a process that gevent patched first: the MCP thread is a real one, and the
+    caller's waits let other greenlets run."""
+    pytest.importorskip("gevent")
+    if transport == "stdio":
+        arguments = repr(SERVER)
+    else:
+        arguments = f"url={http_url!r}, headers={{'Authorization': 'Bearer {TOKEN}'}}"
+    script = GEVENT_SCRIPT.replace("ARGUMENTS", arguments)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "echo: under gevent",
+        "['a red dot', <codey.Attachment image/png 70 bytes>]",
+        "tool 'hang' of the MCP server 'g' did not answer within 0.5 seconds"
+        + ("; the end of its stderr:" if transport == "stdio" else ""),
+        "the hub ran meanwhile: True",
+    ]
+
+
+# -- over streamable HTTP -------------------------------------------------------------------
+
+
+def test_over_http(http_url: str) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with codey.MCP(url=http_url, headers=headers, timeout=OPEN) as mcp:
+        assert mcp.name == "127.0.0.1"
+        assert call(mcp, "echo", text="over HTTP") == "echo: over HTTP"
+        _, image = call(mcp, "picture")  # type: ignore[misc]
+        assert isinstance(image, codey.Attachment)
+        mcp.timeout = 0.5
+        with pytest.raises(codey.ToolCallError, match=r"did not answer within 0\.5 seconds"):
+            call(mcp, "hang")
+        assert TOKEN not in repr(mcp)
+
+
+def test_http_header_values_never_show(http_url: str) -> None:
+    wrong = "Bearer wrong-SECRET-9876543210"
+    with pytest.raises(codey.MCPError) as caught:
+        codey.MCP(url=http_url, headers={"Authorization": wrong}, timeout=OPEN).open()
+    assert str(caught.value).startswith("the MCP server '127.0.0.1' failed: ")
+    assert "wrong-SECRET" not in str(caught.value)
+
+
+def test_import_codey_does_not_import_the_sdk() -> None:
+    code = (
+        "import sys, codey; codey.MCP; "
+        "print([m for m in ('mcp', 'asyncio', 'anyio') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
