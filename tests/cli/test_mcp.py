@@ -665,6 +665,7 @@ class TestServers:
         )
         assert result.returncode == 0, result.stderr
         assert fake.requests[-1].json["messages"][-1]["content"] == "echo: hi"
+        fake.push(answer("Plain."))
         plain = run_in(work, fake, "prompt", "?", "-m", "gpt-4.1", env=env)  # none unless named
         assert plain.returncode == 0, plain.stderr
         assert "tools" not in fake.requests[-1].json
