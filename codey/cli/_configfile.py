@@ -155,14 +155,12 @@ class _Checker:
         providers = tuple(
             self.provider(name, value) for name, value in self.table(data, "providers").items()
         )
-        servers = self.table(data, "mcp_servers")
-        data["mcp_servers"] = {
-            name: spec
-            for name, spec in (
-                (name, self.mcp_server(name, value)) for name, value in servers.items()
-            )
-            if spec is not None
-        }
+        servers = {}
+        for name, value in self.table(data, "mcp_servers").items():
+            spec = self.mcp_server(name, value)
+            if spec is not None:  # not disabled
+                servers[name] = spec
+        data["mcp_servers"] = servers
         return Config(self.path, source, exists=True, data=data, providers=providers)
 
     # -- the parts

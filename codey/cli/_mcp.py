@@ -30,6 +30,10 @@ import attrs
 
 from codey.cli._config import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from codey._mcp import MCP
+
 __all__ = [
     "KEYS",
     "EntryError",
@@ -190,10 +194,11 @@ def read_servers(path: str) -> list[ServerSpec]:
         )
     found = []
     for name, entry in table.items():
+        label = f"--mcp {path}: mcpServers.{name}"
         try:
-            spec = server(name, entry, path, f"--mcp {path}: mcpServers.{name}")
+            spec = server(name, entry, path, label)
         except EntryError as exc:
-            raise ConfigError(f"--mcp {path}: mcpServers.{name}: {exc}", path=path) from None
+            raise ConfigError(f"{label}: {exc}", path=path) from None
         if spec is not None:
             found.append(spec)
     return found
@@ -223,7 +228,7 @@ def servers_named(
     return [spec.expanded() for spec in found]
 
 
-def open_server(spec: ServerSpec, timeout: Optional[float]) -> Any:
+def open_server(spec: ServerSpec, timeout: Optional[float]) -> MCP:
     """The ``codey.MCP`` for a server, not yet open."""
     import codey
 
