@@ -586,14 +586,14 @@ class TestServers:
     def test_mcp_timeout_bounds_a_call(self, fake: FakeProvider, work: Path, marker: str) -> None:
         servers = servers_file(work, marker)
         fake.push(tool_round("hang", "{}"), answer("It hung."))
-        args = ["prompt", "?", "--mcp", servers, "--yes", "--mcp-timeout", "1", "-m", "gpt-4.1"]
+        args = ["prompt", "?", "--mcp", servers, "--yes", "--mcp-timeout", "2", "-m", "gpt-4.1"]
         result = run_in(work, fake, *args)
         assert result.returncode == 0, result.stderr
         assert result.stdout == b"It hung.\n"
         assert b"codey: tool hang() failed: ToolCallError:" in result.stderr
-        assert b"did not answer within 1 seconds" in result.stderr
+        assert b"did not answer within 2 seconds" in result.stderr
         assert (
-            "did not answer within 1 seconds" in fake.requests[-1].json["messages"][-1]["content"]
+            "did not answer within 2 seconds" in fake.requests[-1].json["messages"][-1]["content"]
         )
 
     def test_secrets_are_not_shown(self, fake: FakeProvider, work: Path, marker: str) -> None:
