@@ -25,7 +25,8 @@
     ├── CancelledError             complete() of a stream closed or cancelled before its end
     ├── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
     ├── ToolCallError              also a ValueError: the model called an unknown tool or sent
-    │                              arguments that are not a JSON object (sent back, kept)
+    │                              arguments that are not a JSON object, or an MCP server's
+    │                              tool failed, hung or crashed (sent back, kept)
     ├── TooManyToolRoundsError     run_tools=True: the model still asked for tools after
     │                              max_tool_rounds rounds of them
     ├── MCPError                   an MCP server that could not be started, initialized or
@@ -249,9 +250,12 @@ class DeadlineExceededError(CodeyError, TimeoutError):
 
 
 class ToolCallError(CodeyError, ValueError):
-    """A tool call that could not be run: an unknown tool, or arguments that are not
-    a JSON object. The tool loop sends it back to the model as an error result and
-    keeps it in ``Stream.tool_errors``; it is never raised."""
+    """A tool call that could not be run: an unknown tool, arguments that are not a
+    JSON object, or a ``codey.MCP`` tool that failed (``isError``), did not answer
+    within its ``timeout``, or whose server crashed (the message quotes the end of
+    the server's stderr). The tool loop sends it back to the model as an error
+    result and keeps it in ``Stream.tool_errors``; only calling an MCP tool's
+    ``function`` yourself raises it."""
 
     #: The :class:`codey.ToolCall` the model made.
     call: Any = None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
+from codey._attachments import Attachment
 from codey._errors import ToolCallError
 from codey._secrets import redact, scrub
 from codey._types import ToolCall, ToolCallDelta, ToolResult
@@ -226,15 +227,23 @@ def assemble_calls(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCall, ...]:
     )
 
 
-def _output(value: Any) -> str:
+def _output(value: Any) -> tuple[str, tuple[Attachment, ...]]:
+    """What a tool returned: its text, and its attachments (an Attachment, or a list
+    of texts and Attachments; the texts are joined by newlines)."""
+    if isinstance(value, Attachment):
+        return "", (value,)
+    if isinstance(value, list) and any(isinstance(item, Attachment) for item in value):
+        texts = [_output(item)[0] for item in value if not isinstance(item, Attachment)]
+        found = tuple(item for item in value if isinstance(item, Attachment))
+        return "\n".join(texts), found
     if isinstance(value, str):
-        return value
+        return value, ()
     if value is None:
-        return ""
+        return "", ()
     try:
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False), ()
     except (TypeError, ValueError):
-        return str(value)
+        return str(value), ()
 
 
 def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
@@ -261,9 +270,12 @@ def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
             error = ToolCallError(f"the arguments of {call.name} are {reason}", call=call)
         else:
             try:
-                return ToolResult(call=call, output=_cut(_output(tool.function(**arguments))))
+                text, attachments = _output(tool.function(**arguments))
+                return ToolResult(call=call, output=_cut(text), attachments=attachments)
             except Exception as exc:  # sent back to the model, and kept on the stream
                 error = exc
+    if isinstance(error, ToolCallError) and error.call is None:  # raised by the tool itself
+        error.call = call
     # A tool's own message can quote a key (a URL with ?key=...): not to the model, nor shown.
     scrub(error)
     return ToolResult(

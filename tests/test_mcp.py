@@ -5,6 +5,7 @@ inside a running event loop and in a gevent-patched process."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import subprocess
@@ -13,11 +14,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import codey
-from tests.helpers import ROOT, wait_until
+from codey.testing import FakeProvider, RecordedRequest, Reply, ToolCall, answer
+from tests.helpers import MODELS, ROOT, kwargs_for, wait_until
 
 pytest.importorskip("mcp", reason="codey.MCP needs the mcp SDK (Python 3.10+)")
 
@@ -370,3 +373,184 @@ def test_import_codey_does_not_import_the_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the tool loop: what the server returned, in each provider's form --------------------
+
+
+PNG_URL = (
+    "data:image/png;base64,"
+    + base64.b64encode(
+        base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+        )
+    ).decode()
+)
+
+
+def _png_b64(server: codey.MCP) -> str:
+    """The picture tool's image, base64 (as the server sent it)."""
+    _, image = call(server, "picture")  # type: ignore[misc]
+    return image.base64()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+def test_an_image_goes_back_in_each_providers_form(
+    server: codey.MCP, fake: FakeProvider, provider: str
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def responder(request: RecordedRequest) -> Reply:
+        seen.append(request.json)
+        if len(seen) == 1:
+            return answer(tool_calls=[ToolCall(0, "c1", "picture", ["{}"])])
+        return answer("A red dot.")
+
+    fake.responder = responder
+    text = codey.complete("Draw", tools=[server], run_tools=True, **kwargs_for(fake, provider))
+    assert text == "A red dot."
+    data = _png_b64(server)
+    second = seen[1]
+    if provider == "anthropic":
+        assert second["messages"][-1] == {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "c1",
+                    "content": [
+                        {"type": "text", "text": "a red dot"},
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": data},
+                        },
+                    ],
+                }
+            ],
+        }
+    elif provider == "openai-responses":
+        assert second["input"][-1] == {
+            "type": "function_call_output",
+            "call_id": "c1",
+            "output": [
+                {"type": "input_text", "text": "a red dot"},
+                {"type": "input_image", "image_url": f"data:image/png;base64,{data}"},
+            ],
+        }
+    else:  # Chat Completions: the text in the tool message, the image in a user message
+        assert second["messages"][-2:] == [
+            {"role": "tool", "tool_call_id": "c1", "content": "a red dot"},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "[codey: what the tool call c1 returned besides text]",
+                    },
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}},
+                ],
+            },
+        ]
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+def test_text_structured_and_errors_go_back(
+    server: codey.MCP, fake: FakeProvider, provider: str
+) -> None:
+    """Three calls in one round, to the server and to a Python function: text,
+    structured content, and a failure (isError), each answered in order."""
+
+    def shout(text: str) -> str:
+        """Upper case."""
+        return text.upper()
+
+    seen: list[dict[str, Any]] = []
+
+    def responder(request: RecordedRequest) -> Reply:
+        seen.append(request.json)
+        if len(seen) > 1:
+            return answer("Done.")
+        return answer(
+            tool_calls=[
+                ToolCall(0, "c1", "echo", ['{"text": "hi"}']),
+                ToolCall(1, "c2", "measure", ["{}"]),
+                ToolCall(2, "c3", "broken", ["{}"]),
+                ToolCall(3, "c4", "shout", ['{"text": "hi"}']),
+            ]
+        )
+
+    fake.responder = responder
+    with codey.stream(
+        "Go", tools=[server, shout], run_tools=True, **kwargs_for(fake, provider)
+    ) as stream:
+        assert "".join(stream) == "Done."
+    outputs = [result.output for result in stream.tool_results]
+    broken = "error: ToolCallError: tool 'broken' of the MCP server 'test' failed: the disk is full"
+    assert outputs == ["echo: hi", '{"width": 3, "unit": "cm"}', broken, "HI"]
+    assert [type(error) for error in stream.tool_errors] == [codey.ToolCallError]
+    assert stream.tool_errors[0].call.id == "c3"  # type: ignore[attr-defined]
+    if provider == "anthropic":
+        results = seen[1]["messages"][-1]["content"]
+        assert [(r["tool_use_id"], r["content"], r.get("is_error")) for r in results] == [
+            ("c1", outputs[0], None),
+            ("c2", outputs[1], None),
+            ("c3", outputs[2], True),
+            ("c4", outputs[3], None),
+        ]
+    elif provider == "openai-responses":
+        results = [item for item in seen[1]["input"] if item["type"] == "function_call_output"]
+        assert [(r["call_id"], r["output"]) for r in results] == list(
+            zip(["c1", "c2", "c3", "c4"], outputs)
+        )
+    else:
+        results = seen[1]["messages"][-4:]
+        assert [(r["role"], r["tool_call_id"], r["content"]) for r in results] == [
+            ("tool", f"c{number}", output) for number, output in enumerate(outputs, 1)
+        ]
+
+
+def test_a_hung_tool_goes_back_as_an_error(fake: FakeProvider) -> None:
+    """A call that times out is an error result for the model, and the loop goes on."""
+    seen: list[dict[str, Any]] = []
+
+    def responder(request: RecordedRequest) -> Reply:
+        seen.append(request.json)
+        if len(seen) == 1:
+            return answer(tool_calls=[ToolCall(0, "c1", "hang", ["{}"])])
+        return answer("It hung.")
+
+    fake.responder = responder
+    with codey.MCP(SERVER, timeout=OPEN, name="slow") as mcp:
+        mcp.timeout = 0.5
+        stream = codey.stream("Go", tools=[mcp], run_tools=True, **kwargs_for(fake, "openai"))
+        assert "".join(stream) == "It hung."
+    sent = seen[1]["messages"][-1]
+    assert sent["role"] == "tool"
+    assert sent["content"].startswith(
+        "error: ToolCallError: tool 'hang' of the MCP server 'slow' did not answer within 0.5"
+    )
+    assert "hang: started" in sent["content"]
+
+
+def test_a_python_tool_may_return_an_image(fake: FakeProvider) -> None:
+    image = codey.Attachment.from_url(PNG_URL)
+
+    def snapshot() -> list[object]:
+        """A picture of the screen."""
+        return ["the screen:", image]
+
+    seen: list[dict[str, Any]] = []
+
+    def responder(request: RecordedRequest) -> Reply:
+        seen.append(request.json)
+        if len(seen) == 1:
+            return answer(tool_calls=[ToolCall(0, "c1", "snapshot", ["{}"])])
+        return answer("I see it.")
+
+    fake.responder = responder
+    stream = codey.stream("Look", tools=[snapshot], run_tools=True, **kwargs_for(fake, "anthropic"))
+    assert "".join(stream) == "I see it."
+    assert stream.tool_results[0].output == "the screen:"
+    assert stream.tool_results[0].attachments == (image,)
+    block = seen[1]["messages"][-1]["content"][0]
+    assert block["content"][1]["source"]["data"] == image.base64()

@@ -19,7 +19,7 @@ from codey.testing._batchwire import FakeBatch
 from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
 from codey.testing._connection import _Connection, _wait_readable
 from codey.testing._messages import issued_thinking, thinking_dropped
-from codey.testing._refusals import _refusal, _unreplayed
+from codey.testing._refusals import _misshapen, _refusal, _unreplayed
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
 from codey.testing._requests import RecordedRequest, _route
@@ -251,7 +251,7 @@ class FakeProvider:
     def _next_reply(self, request: RecordedRequest) -> Reply:
         refusal = None
         if self.refuse_like_the_api:
-            refusal = _refusal(request) or _unreplayed(request, self._sealed)
+            refusal = _refusal(request) or _unreplayed(request, self._sealed) or _misshapen(request)
         if refusal is not None:
             return refusal
         if self.refuse_like_the_api and _route(request.path)[1] == "messages":
