@@ -715,3 +715,13 @@ class TestServers:
             "echo: 1",
             "echo: 2",
         ]
+
+
+def test_completion_knows_the_new_flags_and_command(fake: FakeProvider) -> None:
+    result = run_cli("completion", "bash", env=environment(fake, CODEY_CONFIG="/dev/null"))
+    assert result.returncode == 0
+    script = result.stdout.decode()
+    assert "candidates='prompt save chat batch tools models" in script
+    assert "--mcp) files=1 ;;" in script  # a file's name
+    for flag in (" --mcp ", " --mcp-timeout ", " --allow-tool "):
+        assert flag in script
