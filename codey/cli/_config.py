@@ -36,6 +36,7 @@ command line reads this file; the library never does.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
@@ -55,6 +56,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ProviderConfig",
+    "read_text",
 ]
 
 PRECEDENCE = "flag > chat-log front matter > environment > config file > built-in default"
@@ -177,6 +179,27 @@ class Config:
         from codey import _providers
 
         return _providers.register_all([provider.build() for provider in self.providers])
+
+
+def read_text(path: str) -> str:
+    """The file's text: a regular file, at most the input limit (as a chat log):
+    the config file, or an ``--mcp`` file."""
+    import stat
+
+    from codey.cli._io import max_input
+
+    with open(path, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # /dev/zero would never end
+            raise ConfigError(
+                f"{path}: not a regular file; a configuration file must be one", path=path
+            )
+        limit = max_input()
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        from codey.cli._io import too_big
+
+        raise ConfigError(str(too_big(path, limit)), path=path)
+    return data.decode("utf-8-sig")
 
 
 def _nothing() -> None:

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from codey._errors import UnknownModelError
-from codey.cli._config import MODEL_SETTINGS, Config, ConfigError, ProviderConfig
+from codey.cli._config import MODEL_SETTINGS, Config, ConfigError, ProviderConfig, read_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._providers._base import Service
     from codey.cli._mcp import ServerSpec
 
-__all__ = ["config_path", "load", "read_text"]
+__all__ = ["config_path", "load"]
 
 _TOP_KEYS = (
     "model",
@@ -83,26 +83,6 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
             f"{path}: cannot read the configuration file: {reason}", path=path
         ) from exc
     return _Checker(path, text).check(source)
-
-
-def read_text(path: str) -> str:
-    """The file's text: a regular file, at most the input limit (as a chat log)."""
-    import stat
-
-    from codey.cli._io import max_input
-
-    with open(path, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # /dev/zero would never end
-            raise ConfigError(
-                f"{path}: not a regular file; a configuration file must be one", path=path
-            )
-        limit = max_input()
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        from codey.cli._io import too_big
-
-        raise ConfigError(str(too_big(path, limit)), path=path)
-    return data.decode("utf-8-sig")
 
 
 class _Checker:

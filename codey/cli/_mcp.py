@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 import attrs
 
-from codey.cli._config import ConfigError
+from codey.cli._config import ConfigError, read_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -169,8 +169,6 @@ def read_servers(path: str) -> list[ServerSpec]:
     """The servers of an ``mcpServers`` file; anything wrong is a ConfigError naming the
     file (and the entry)."""
     import json
-
-    from codey.cli._configfile import read_text
 
     try:
         text = read_text(path)

@@ -198,11 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--mcp",
             action="append",
             metavar="FILE.json|NAME",
-            help="the tools of the MCP servers in this file, in the mcpServers format of "
-            'Claude Code\'s --mcp-config ({"mcpServers": {"NAME": {"command": ..., "args": '
-            '[...], "env": {...}} or {"url": ..., "headers": {...}}}}), or of the config '
-            "file's [mcp_servers.NAME] server; each server starts once and stops when codey "
-            "ends; repeatable",
+            help="the tools of the MCP servers in this file (the mcpServers JSON of Claude "
+            "Code's --mcp-config), or of the config file's [mcp_servers.NAME]; each starts "
+            "once and stops when codey ends; repeatable",
         )
         group.add_argument(
             "--mcp-timeout",
@@ -245,9 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--allow-tool",
             action="append",
             metavar="NAME",
-            help="run this tool's calls without asking (a function's or an MCP server's "
-            "tool, by the name codey tools shows); off a terminal, every tool offered must "
-            "be allowed, else --yes is needed; repeatable",
+            help="run this tool's calls (a function's or an MCP server's) without asking; "
+            "off a terminal every tool offered must be allowed, else --yes; repeatable",
         )
         group.add_argument(
             "--max-tool-rounds",
@@ -413,10 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools = command(
         "tools",
         "list the tools of functions and MCP servers",
-        "Start the MCP servers and load the functions given (with no --mcp, every server "
-        "of the config file's [mcp_servers] tables), and print each tool the model would "
-        "be offered: its name, where it comes from, its description and its parameters, "
-        "one a line. Nothing is sent to a model and no tool runs.",
+        "Print each tool the functions and MCP servers given (with no --mcp, the config "
+        "file's servers) offer: its name, where from, its description and parameters. "
+        "Nothing is sent to a model and no tool runs.",
     )
     tools_group = tools.add_argument_group("tools")
     function_options(tools_group)
@@ -424,8 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object a line for each tool: name, source, description and "
-        "parameters (its JSON schema)",
+        help="one JSON object a line: name, server, file, description, parameters (a schema)",
     )
     tools.set_defaults(command="tools", config_needed=True)
 
