@@ -231,8 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
             "tools",
             "Functions and MCP servers' tools the model may call: codey runs each call and "
             "sends the result back until the model answers. On a terminal codey asks before "
-            "each call (except for --allow-tool's); elsewhere it refuses to run tools "
-            "without --yes (exit status 3).",
+            "each call (except for --allow-tool's); elsewhere it refuses unless --yes is "
+            "given or every tool is allowed (exit status 3).",
         )
         function_options(group)
         mcp_options(group)
