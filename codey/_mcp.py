@@ -3,10 +3,8 @@
 The official ``mcp`` SDK is asyncio (anyio) at heart. Each :class:`MCP` runs
 it on an event loop of its own, in a thread of its own (``codey-mcp-NAME``):
 never the caller's loop, so a call works from plain code, from a function
-called inside a running event loop, and in a gevent-patched process (there the
-thread is a real OS thread and the caller waits on a gevent event, which a
-foreign thread may set: the hub keeps serving other greenlets meanwhile).
-The caller hands each call over with ``call_soon_threadsafe`` and waits at
+called inside a running event loop, and in a gevent-patched process (see
+``codey._loopthread``). The caller hands each call over with ``call_soon_threadsafe`` and waits at
 most ``timeout`` seconds for its answer; a call that takes longer is cancelled
 on the loop. A local server's standard error goes into a pipe the loop reads,
 of which the last few KB are kept to explain a crash or a hang.
@@ -16,18 +14,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import os
+import re
 import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import attrs
 
 from codey._errors import MCPError, ToolCallError
+from codey._loopthread import Signal, gevent_patched, gevent_stdio, new_loop, start_thread
 from codey._secrets import redact, remember
 
 if TYPE_CHECKING:
@@ -36,74 +35,15 @@ if TYPE_CHECKING:
     from codey._attachments import Attachment
     from codey._tools import Tool
 
-__all__ = ["MCP", "STDERR_TAIL"]
+__all__ = ["MCP", "OPEN_TIMEOUT", "STDERR_TAIL"]
 
 #: The most bytes of a local server's standard error quoted in an error.
 STDERR_TAIL = 4096
+#: The least time opening may take, whatever the (calls') timeout.
+OPEN_TIMEOUT = 60.0
 #: How long past ``timeout`` the caller waits for the loop to report a cancelled call.
 _GRACE = 5.0
 _INSTALL = "pip install 'codey[mcp]'"
-
-
-def _gevent_patched() -> bool:
-    """Whether gevent has patched ``threading`` (its primitives are greenlets' then)."""
-    if "gevent" not in sys.modules:
-        return False
-    from gevent import monkey
-
-    return bool(monkey.is_module_patched("threading"))
-
-
-class _Signal:
-    """A one-shot event set from the loop's thread and waited on by the caller.
-
-    Under gevent, a gevent event (it may be set from another OS thread, and its
-    wait lets the hub run); else a plain ``threading.Event``.
-    """
-
-    def __init__(self) -> None:
-        self._event: Any
-        if _gevent_patched():
-            import gevent.event
-
-            self._event = gevent.event.Event()
-        else:
-            self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return bool(self._event.is_set())
-
-    def wait(self, timeout: Optional[float] = None) -> bool:
-        return bool(self._event.wait(timeout))
-
-
-def _start_thread(target: Callable[[], None], name: str) -> Optional[threading.Thread]:
-    """Run ``target`` in a new OS thread: the Thread, or None under gevent (a real
-    thread from gevent's saved original, which ``threading`` does not list)."""
-    if _gevent_patched():
-        from gevent import monkey
-
-        start_new_thread = monkey.get_original("_thread", "start_new_thread")
-        start_new_thread(target, ())
-        return None
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """An event loop for the MCP thread: under gevent, over the original selector
-    (gevent's would wait on a hub, and this thread runs none)."""
-    import asyncio
-
-    if _gevent_patched():
-        from gevent import monkey
-
-        return asyncio.SelectorEventLoop(monkey.get_original("selectors", "DefaultSelector")())
-    return asyncio.new_event_loop()
 
 
 def _require_sdk() -> None:
@@ -125,7 +65,8 @@ class MCP:
     ``MCP(["prog", "arg"], env=..., cwd=...)`` starts ``prog`` as a subprocess;
     ``MCP(url="https://...", headers=...)`` connects to a remote server. Header
     and ``env`` values are treated as secrets: never shown in a message or repr.
-    ``timeout`` is the most seconds one tool call (and opening) may take.
+    ``timeout`` is the most seconds one tool call may take (opening may take
+    that, or a minute if that is more: a server may be downloaded first).
     ``name`` is what messages call the server (by default the program's base
     name, or the URL's host).
 
@@ -198,8 +139,9 @@ class MCP:
         with self._lock:
             if self._connection is None:
                 connection = _Connection(self)
-                # Never closed: its server still stops when this is collected, or at exit.
-                self._finalizer = weakref.finalize(self, connection.stop)
+                # Never closed: its server still stops when this is collected (no
+                # variable and no tool of it left), or at exit.
+                self._finalizer = weakref.finalize(self, connection.close)
                 self._connection = connection
         return self
 
@@ -217,9 +159,16 @@ class MCP:
 
     @property
     def tools(self) -> tuple[Tool, ...]:
-        """The server's tools as :class:`codey.Tool` values (opens the server if needed)."""
+        """The server's tools as :class:`codey.Tool` values (opens the server if needed).
+
+        Each one's ``function`` calls the server; it keeps this ``MCP`` alive.
+        """
         connection = self.open()._connection
-        return () if connection is None else connection.tools  # None: closed meanwhile
+        listed = () if connection is None else connection.tools  # None: closed meanwhile
+        names = {} if connection is None else connection.names
+        return tuple(
+            attrs.evolve(tool, function=_ToolFunction(self, names[tool.name])) for tool in listed
+        )
 
 
 def _default_name(command: Optional[Sequence[str]], url: Optional[str]) -> str:
@@ -237,50 +186,42 @@ class _Connection:
     """
 
     def __init__(self, spec: MCP) -> None:
-        import asyncio
 
         self.name = spec.name
-        self.timeout = spec.timeout
+        # Starting a server may mean downloading it first (npx, uvx): more than a call.
+        self.open_timeout = max(spec.timeout, OPEN_TIMEOUT)
         self._command = spec.command
         self._url = spec.url
         self._cwd = spec.cwd
         self._env = spec._env
         self._headers = spec._headers
         self.tools: tuple[Tool, ...] = ()
-        self._loop = _new_loop()
-        self._ready = _Signal()
-        self._done = _Signal()
+        #: The server's own name of each tool, by the tool's name (see _list).
+        self.names: dict[str, str] = {}
+        self._loop = new_loop()
+        self._ready = Signal()
+        self._done = Signal()
         self._error: Optional[BaseException] = None
         self._stop: Optional[asyncio.Event] = None
         self._session: Any = None
         self._calls: set[asyncio.Task[Any]] = set()
         self._stderr = bytearray()
         self._stderr_fd: Optional[int] = None
+        #: The status of the remote server's last HTTP error response.
+        self._http_status: Optional[int] = None
         self._closed = False
-        self._thread = _start_thread(self._run, f"codey-mcp-{spec.name}")
-        tool_spec = weakref.ref(spec)
-        if not self._ready.wait(self.timeout + _GRACE) or self._error is not None:
-            error = self._error
+        self._thread = start_thread(self._run, f"codey-mcp-{spec.name}")
+        if not self._ready.wait(self.open_timeout + _GRACE) or self._error is not None:
+            detail = _describe(self._error, self.open_timeout)
             self.close()
-            if error is None or isinstance(error, (TimeoutError, asyncio.TimeoutError)):
-                detail = f"did not answer within {self.timeout:g} seconds"
-            else:
-                detail = f"failed: {_describe(error)}"
             raise MCPError(
                 redact(f"the MCP server {self.name!r} {detail}{self._tail()}"), server=self.name
             ) from None
-        listed: tuple[Tool, ...] = self.tools
-        self.tools = tuple(
-            attrs.evolve(tool, function=_ToolFunction(tool_spec, tool.name)) for tool in listed
-        )
 
     # -- the loop's thread --------------------------------------------------------
 
     def _run(self) -> None:
-        import asyncio
-
         try:
-            asyncio.set_event_loop(self._loop)
             self._loop.run_until_complete(self._main())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         except BaseException as exc:  # kept for the caller, not lost in this thread
@@ -311,7 +252,7 @@ class _Connection:
                 if self._stderr_fd is not None:
                     self._loop.add_reader(self._stderr_fd, self._read_stderr)
                 self._session = await stack.enter_async_context(ClientSession(read, write))
-                self.tools = await asyncio.wait_for(self._list(self._session), self.timeout)
+                self.tools = await asyncio.wait_for(self._list(self._session), self.open_timeout)
                 self._ready.set()
                 await self._stop.wait()
                 for task in list(self._calls):
@@ -334,8 +275,8 @@ class _Connection:
         self._stderr_fd = read_fd
         # The child gets a copy of the write end; ours closes when the transport ends.
         errlog = stack.enter_context(os.fdopen(write_fd, "w"))
-        if _gevent_patched():
-            return _gevent_stdio(self._command, self._env, self._cwd, write_fd)
+        if gevent_patched():
+            return gevent_stdio(self._command, self._env, self._cwd, write_fd)
         # The SDK's few safe variables (PATH, HOME...) and env=: not the caller's keys.
         params = StdioServerParameters(
             command=self._command[0],
@@ -351,10 +292,17 @@ class _Connection:
 
         assert self._url is not None
         client = await stack.enter_async_context(create_mcp_http_client(headers=self._headers))
+
+        async def note(response: Any) -> None:  # the SDK's errors leave the status out
+            if response.status_code >= 400:
+                self._http_status = response.status_code
+
+        client.event_hooks["response"].append(note)
         return streamable_http_client(self._url, http_client=client)
 
     async def _list(self, session: Any) -> tuple[Tool, ...]:
-        """Initialize, and list the tools (every page); their functions come later."""
+        """Initialize, and list the tools (every page): without functions (``MCP.tools``
+        adds them, so that the connection holds no reference to its MCP)."""
         from mcp.types import PaginatedRequestParams
 
         from codey._tools import Tool
@@ -369,14 +317,14 @@ class _Connection:
             cursor = page.next_cursor
             if not cursor:
                 break
-        return tuple(
-            Tool(
-                name=tool.name,
-                description=tool.description or tool.title or "",
-                parameters=dict(tool.input_schema),
-            )
-            for tool in listed
-        )
+        tools = []
+        for tool in listed:
+            # MCP names may hold dots and run to 128 characters; the providers' may not.
+            name = re.sub(r"[^a-zA-Z0-9_-]", "_", tool.name)[:64]
+            self.names[name] = tool.name
+            description = tool.description or tool.title or ""
+            tools.append(Tool(name=name, description=description, parameters=tool.input_schema))
+        return tuple(tools)
 
     def _read_stderr(self) -> None:
         """What the server wrote to stderr so far: the last STDERR_TAIL bytes are kept.
@@ -416,7 +364,7 @@ class _Connection:
         """The server's ``CallToolResult``; a ToolCallError if none came in ``timeout``."""
         import asyncio
 
-        done = _Signal()
+        done = Signal()
         box: dict[str, Any] = {}
 
         def finished(task: asyncio.Task[Any]) -> None:
@@ -439,20 +387,17 @@ class _Connection:
             raise ToolCallError(f"{what} cannot be called: the server is closed") from None
         if not done.wait(timeout + _GRACE):
             raise ToolCallError(f"{what} did not answer within {timeout:g} seconds")
-        error = box.get("error")
-        if error is None:
+        if "error" not in box:
             return box["result"]
-        if isinstance(error, (TimeoutError, asyncio.TimeoutError)):  # one class since 3.11
-            detail = f"did not answer within {timeout:g} seconds"
-        elif isinstance(error, asyncio.CancelledError):
-            detail = "was cancelled: the server was closed during the call"
-        else:
-            detail = f"failed: {_describe(error)}"
+        detail = _describe(box["error"], timeout)
         raise ToolCallError(redact(f"{what} {detail}{self._tail()}"))
 
     def _tail(self) -> str:
+        """What explains a failure: the end of the server's stderr, or its HTTP status."""
         text = bytes(self._stderr).decode("utf-8", "replace").strip()
-        return f"; the end of its stderr:\n{text}" if text else ""
+        if text:
+            return f"; the end of its stderr:\n{text}"
+        return f" (HTTP status {self._http_status})" if self._http_status else ""
 
     def stop(self) -> None:
         """Ask the loop to end the session (it cancels the calls in flight); no wait."""
@@ -467,154 +412,25 @@ class _Connection:
             pass
 
     def close(self) -> None:
-        """Stop, and wait for the server and the thread to end."""
+        """Stop, and wait for the server and the thread to end (only stop, if called
+        in the loop's thread: a garbage collection there, of an MCP left open)."""
+        import asyncio
+
         if self._closed:
             return
-        self._closed = True
         self.stop()
+        if asyncio._get_running_loop() is self._loop:
+            return
+        self._closed = True
         self._done.wait()
         if self._thread is not None:
             self._thread.join()
 
 
-#: How long a server has to exit once its stdin is closed, then once sent SIGTERM
-#: (the SDK's stdio_client waits as long).
-_EXIT_WAIT = 2.0
-#: The longest line (one JSON-RPC message) read from a server: an image is base64.
-_MAX_LINE = 64 * 1024 * 1024
-
-
-@contextlib.asynccontextmanager
-async def _gevent_stdio(
-    command: Sequence[str], env: Mapping[str, str], cwd: Optional[str], stderr_fd: int
-) -> AsyncIterator[tuple[Any, Any]]:
-    """The SDK's ``stdio_client``, for a gevent-patched process.
-
-    The SDK spawns through asyncio's subprocess support, which under gevent is
-    gevent's ``Popen``: it needs the main thread's hub, and this loop runs in a
-    thread of its own (and gevent disables the original ``Popen``). Here the
-    server is spawned with ``os.posix_spawn`` and its pipes read and written
-    with the loop's own pipe transports. The same newline-delimited JSON-RPC,
-    the same environment (the SDK's safe variables and ``env``), the same
-    shutdown: stdin closed, then SIGTERM to its process group, then SIGKILL.
-    """
-    import asyncio
-    import shutil
-    import signal
-
-    import anyio
-    from gevent import monkey
-    from mcp import types
-    from mcp.client.stdio import get_default_environment
-    from mcp.shared.message import SessionMessage
-
-    full_env = {**get_default_environment(), **env}
-    program = shutil.which(command[0], path=full_env.get("PATH")) or command[0]
-    argv = [program, *command[1:]]
-    if cwd is not None:  # posix_spawn cannot change directory: a shell does, then execs
-        argv = ["/bin/sh", "-c", 'cd -- "$0" && exec "$@"', cwd, *argv]
-    # gevent's own posix_spawn and waitpid watch children from the main thread's hub.
-    posix_spawn = monkey.get_original("os", "posix_spawn")
-    waitpid = monkey.get_original("os", "waitpid")
-    stdin_read, stdin_write = os.pipe()
-    stdout_read, stdout_write = os.pipe()
-    try:
-        pid = posix_spawn(
-            argv[0],
-            argv,
-            full_env,
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, stdin_read, 0),
-                (os.POSIX_SPAWN_DUP2, stdout_write, 1),
-                (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
-            ],
-            setsid=True,
-        )
-    except BaseException:
-        os.close(stdin_write)
-        os.close(stdout_read)
-        raise
-    finally:
-        os.close(stdin_read)
-        os.close(stdout_write)
-    status: list[int] = []
-
-    def poll() -> bool:
-        """Whether the server has exited (reaped here, or by gevent's child watcher)."""
-        if not status:
-            try:
-                done, code = waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, code = pid, 0
-            if done:
-                status.append(code)
-        return bool(status)
-
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=_MAX_LINE)
-    read_pipe, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(stdout_read, "rb", buffering=0)
-    )
-    write_pipe, _ = await loop.connect_write_pipe(
-        asyncio.Protocol, os.fdopen(stdin_write, "wb", buffering=0)
-    )
-    incoming, read_stream = anyio.create_memory_object_stream[Any](0)
-    write_stream, outgoing = anyio.create_memory_object_stream[Any](0)
-
-    async def read() -> None:
-        async with incoming:
-            while True:
-                try:
-                    line = await reader.readline()
-                except (ValueError, OSError) as exc:  # a line over the limit, a broken pipe
-                    await incoming.send(exc)
-                    return
-                if not line:
-                    return
-                try:
-                    message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-                except ValueError as exc:
-                    await incoming.send(exc)
-                    continue
-                await incoming.send(SessionMessage(message))
-
-    async def write() -> None:
-        async with outgoing:
-            async for item in outgoing:
-                data = item.message.model_dump_json(by_alias=True, exclude_unset=True)
-                if not write_pipe.is_closing():
-                    write_pipe.write(data.encode() + b"\n")
-
-    async def exited(seconds: float) -> bool:
-        with anyio.move_on_after(seconds):
-            while not poll():
-                await anyio.sleep(0.01)
-        return poll()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(read)
-        group.start_soon(write)
-        try:
-            yield read_stream, write_stream
-        finally:
-            with anyio.CancelScope(shield=True):
-                write_pipe.close()
-                for next_signal in (signal.SIGTERM, signal.SIGKILL):
-                    if await exited(_EXIT_WAIT):
-                        break
-                    with contextlib.suppress(OSError):
-                        os.killpg(pid, next_signal)
-                await exited(_EXIT_WAIT)
-                read_pipe.close()
-                for stream in (read_stream, write_stream):
-                    await stream.aclose()
-            group.cancel_scope.cancel()
-
-
 class _ToolFunction:
     """A server's tool as a Python function: what ``Tool.function`` calls."""
 
-    def __init__(self, spec: weakref.ref[MCP], tool: str) -> None:
+    def __init__(self, spec: MCP, tool: str) -> None:
         self._spec = spec
         self._tool = tool
 
@@ -622,11 +438,10 @@ class _ToolFunction:
         return f"<MCP tool {self._tool!r}>"
 
     def __call__(self, **arguments: Any) -> Union[str, list[Union[str, Attachment]]]:
-        spec = self._spec()
-        connection = None if spec is None else spec._connection
-        if spec is None or connection is None:
-            server = "" if spec is None else f" {spec.name!r}"
-            raise ToolCallError(f"tool {self._tool!r} of the MCP server{server} is closed")
+        spec = self._spec
+        connection = spec._connection
+        if connection is None:
+            raise ToolCallError(f"tool {self._tool!r} of the MCP server {spec.name!r} is closed")
         result = connection.call(self._tool, arguments, spec.timeout)
         return _content(spec.name, self._tool, result)
 
@@ -675,10 +490,17 @@ def _content(server: str, tool: str, result: Any) -> Union[str, list[Union[str, 
     return parts
 
 
-def _describe(error: BaseException) -> str:
-    """An error from the SDK or a task group, as one line: the first real cause."""
+def _describe(error: Optional[BaseException], seconds: float) -> str:
+    """What went wrong, to end a sentence about the server or the call (None: no
+    answer in time); of a task group's error, its first real cause."""
+    import asyncio
+
     while getattr(error, "exceptions", None):  # an ExceptionGroup: its first
-        error = error.exceptions[0]  # type: ignore[attr-defined]
+        error = error.exceptions[0]  # type: ignore[union-attr]
+    if error is None or isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        return f"did not answer within {seconds:g} seconds"  # one class since 3.11
+    if isinstance(error, asyncio.CancelledError):
+        return "was cancelled: the server was closed during the call"
     if type(error).__module__.startswith("mcp"):  # its messages say what it is
-        return str(error) or type(error).__name__
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return f"failed: {error or type(error).__name__}"
+    return f"failed: {type(error).__name__}" + (f": {error}" if str(error) else "")

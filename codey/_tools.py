@@ -17,7 +17,7 @@ import json
 import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
 import attrs
 
@@ -78,25 +78,29 @@ class Tool:
 def to_tools(tools: Iterable[Union[Tool, Callable[..., Any], MCP]]) -> tuple[Tool, ...]:
     """``tools=`` as Tool values: functions made into tools, each MCP server's tools
     (the server is opened if it is not yet); names must differ."""
-    from codey._mcp import MCP
-
-    if isinstance(tools, MCP):
-        tools = [tools]
+    if _is_server(tools):
+        tools = [tools]  # type: ignore[list-item]
     if isinstance(tools, (str, bytes)) or callable(tools):
         raise TypeError("tools must be a list of functions, codey.Tool or codey.MCP values")
     result: list[Tool] = []
     for item in tools:
         if isinstance(item, Tool):
             result.append(item)
-        elif isinstance(item, MCP):
-            result.extend(item.tools)
+        elif _is_server(item):
+            result.extend(cast("MCP", item).tools)
         else:
-            result.append(Tool.from_function(item))
+            result.append(Tool.from_function(cast("Callable[..., Any]", item)))
     names = [tool.name for tool in result]
     for tool_name in names:
         if names.count(tool_name) > 1:
             raise ValueError(f"two tools are named {tool_name!r}")
     return tuple(result)
+
+
+def _is_server(value: object) -> bool:
+    """Whether ``value`` is a codey.MCP: told by its ``tools`` (codey._mcp imports this
+    module, so this one does not import it)."""
+    return not callable(value) and isinstance(getattr(type(value), "tools", None), property)
 
 
 # -- schemas ------------------------------------------------------------------

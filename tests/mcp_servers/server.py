@@ -17,7 +17,15 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import (
+    AudioContent,
+    CallToolResult,
+    EmbeddedResource,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+)
 
 #: A 1x1 PNG.
 PNG = base64.b64decode(
@@ -52,6 +60,23 @@ def measure() -> CallToolResult:
 
 
 @server.tool()
+def assorted() -> CallToolResult:
+    """An embedded text resource, a resource link, audio and an image of no known type."""
+    return CallToolResult(
+        content=[
+            EmbeddedResource(
+                type="resource",
+                resource=TextResourceContents(uri="file:///notes.txt", text="the notes"),
+            ),
+            ResourceLink(type="resource_link", uri="file:///big.csv", name="big.csv"),
+            AudioContent(type="audio", data="AAAA", mime_type="audio/wav"),
+            ImageContent(type="image", data="AAAA", mime_type="image/x-unknown"),
+        ],
+        structured_content={"ignored": "there is text"},
+    )
+
+
+@server.tool()
 def broken() -> CallToolResult:
     """A tool that reports a failure (isError)."""
     return CallToolResult(
@@ -76,6 +101,12 @@ def crash() -> str:
     """Writes to stderr, then the process dies."""
     print("crash: the server fell over", file=sys.stderr, flush=True)
     os._exit(3)
+
+
+@server.tool(name="notes.read")
+def read_notes() -> str:
+    """A name with a dot, as MCP allows and the providers do not."""
+    return "the notes"
 
 
 @server.tool()
