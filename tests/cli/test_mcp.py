@@ -408,13 +408,20 @@ class TestToolsCommand:
 
 #: The tests' MCP server (the official SDK's), started over stdio.
 SERVER = ROOT / "tests" / "mcp_servers" / "server.py"
-#: Its tools, in the order it lists them.
-SERVER_TOOLS = ["echo", "picture", "measure", "broken", "hang", "crash", "environment"]
 
 needs_mcp = pytest.mark.skipif(
     sys.version_info < (3, 10) or importlib.util.find_spec("mcp") is None,
     reason="the mcp SDK (Python 3.10+, codey[mcp])",
 )
+
+
+@pytest.fixture(scope="module")
+def server_tools() -> list[str]:
+    """The test server's tools as the library offers them, in its order."""
+    import codey
+
+    with codey.MCP([sys.executable, str(SERVER)]) as server:
+        return [tool.name for tool in server.tools]
 
 
 def servers_file(work: Path, marker: str, **env: str) -> str:
@@ -455,7 +462,9 @@ def marker() -> Iterator[str]:
 @needs_mcp
 class TestServers:
     @pytest.mark.parametrize("model", ["gpt-5.6-terra", "claude-sonnet-4-6"])
-    def test_done_when(self, fake: FakeProvider, work: Path, marker: str, model: str) -> None:
+    def test_done_when(
+        self, fake: FakeProvider, work: Path, marker: str, model: str, server_tools: list[str]
+    ) -> None:
         """Issue 25: ``codey prompt "What changed in this repo today?" --mcp servers.json
         -m MODEL --yes`` runs the server's tool and answers."""
         servers = servers_file(work, marker)
@@ -478,34 +487,34 @@ class TestServers:
         first, second = fake.requests
         if model.startswith("gpt"):
             assert first.path == "/openai/v1/responses"
-            assert [tool["name"] for tool in first.json["tools"]] == SERVER_TOOLS
+            assert [tool["name"] for tool in first.json["tools"]] == server_tools
             assert first.json["tools"][0]["parameters"]["required"] == ["text"]
             assert second.json["input"][-1]["output"] == "echo: git log --since=midnight"
         else:
             assert first.path == "/anthropic/v1/messages"
-            assert [tool["name"] for tool in first.json["tools"]] == SERVER_TOOLS
+            assert [tool["name"] for tool in first.json["tools"]] == server_tools
             block = second.json["messages"][-1]["content"][0]
             assert block["type"] == "tool_result"
             assert block["content"] == "echo: git log --since=midnight"
 
     def test_off_a_terminal_without_yes_nothing_starts_to_be_sent(
-        self, fake: FakeProvider, work: Path, marker: str
+        self, fake: FakeProvider, work: Path, marker: str, server_tools: list[str]
     ) -> None:
         servers = servers_file(work, marker)
         result = run_in(work, fake, "prompt", "?", "--mcp", servers, "-m", "gpt-4.1")
         assert result.returncode == 3
         line = one_error_line(result.stderr)
-        assert f"--allow-tool NAME for each of {', '.join(SERVER_TOOLS)}\n" in line
+        assert f"--allow-tool NAME for each of {', '.join(server_tools)}\n" in line
         assert fake.requests == []
 
     def test_allowed_tools_run_off_a_terminal(
-        self, fake: FakeProvider, work: Path, marker: str
+        self, fake: FakeProvider, work: Path, marker: str, server_tools: list[str]
     ) -> None:
         servers = servers_file(work, marker)
         fake.push(tool_round("weather", '{"city": "Oslo"}'), tool_round("echo", '{"text": "x"}'))
         fake.push(answer("Done."))
         allowed = [
-            flag for name in [*SERVER_TOOLS, "weather", "shout"] for flag in ("--allow-tool", name)
+            flag for name in [*server_tools, "weather", "shout"] for flag in ("--allow-tool", name)
         ]
         args = ["prompt", "?", "--mcp", servers, "--functions", "tools.py", "-m", "gpt-4.1"]
         result = run_in(work, fake, *args, *allowed)
@@ -516,7 +525,7 @@ class TestServers:
         # Some allowed, not all: refused, naming the rest.
         partly = run_in(work, fake, *args, "--allow-tool", "echo", "--allow-tool", "weather")
         assert partly.returncode == 3
-        rest = ", ".join(name for name in ["shout", *SERVER_TOOLS] if name != "echo")
+        rest = ", ".join(name for name in ["shout", *server_tools] if name != "echo")
         assert f"for each of {rest}" in one_error_line(partly.stderr)
         assert len(fake.requests) == 3
 
@@ -681,7 +690,9 @@ class TestServers:
             "one from server b, servers.json\n"
         )
 
-    def test_codey_tools(self, fake: FakeProvider, work: Path, marker: str) -> None:
+    def test_codey_tools(
+        self, fake: FakeProvider, work: Path, marker: str, server_tools: list[str]
+    ) -> None:
         servers = servers_file(work, marker)
         text = run_in(work, fake, "tools", "--mcp", servers, "--functions", "tools.py")
         assert text.returncode == 0, text.stderr
@@ -695,7 +706,7 @@ class TestServers:
         as_json = run_in(work, fake, "tools", "--mcp", servers, "--json")
         assert as_json.returncode == 0, as_json.stderr
         rows = [json.loads(line) for line in as_json.stdout.splitlines()]
-        assert [row["name"] for row in rows] == SERVER_TOOLS
+        assert [row["name"] for row in rows] == server_tools
         assert {(row["server"], row["file"]) for row in rows} == {("test", servers)}
         assert rows[0]["parameters"]["properties"]["text"]["type"] == "string"
         assert fake.requests == []
