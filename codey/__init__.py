@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
     from codey._tools import Tool as Tool
+    from codey._types import Citation as Citation
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
@@ -86,6 +87,7 @@ __all__ = [
     "ChatLogError",
     "ChatSettings",
     "ChunkTimeoutError",
+    "Citation",
     "CodeyError",
     "ConnectTimeoutError",
     "DeadlineExceededError",
@@ -160,6 +162,7 @@ _LAZY = {
     "stream_many": "codey._many",
     "ModelInfo": "codey._models",
     "Tool": "codey._tools",
+    "Citation": "codey._types",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",

@@ -88,6 +88,7 @@ __all__ = [
     "interrupted_note",
     "last_role",
     "mark_interrupted",
+    "note",
     "parse_chat",
     "starts_body",
 ]
@@ -143,11 +144,16 @@ class Chat:
     settings: ChatSettings = ChatSettings()
 
 
+def note(text: str) -> str:
+    """A one-line note for the reader, which the parser drops: never sent to a model."""
+    # Keep the note one line long and the comment closed, whatever the text says.
+    text = " ".join(text.split()).replace("--", "- -")
+    return f"<!-- codey: {text} -->"
+
+
 def interrupted_note(reason: str) -> str:
-    """A one-line note, dropped by the parser, saying why an answer stopped early."""
-    # Keep the note one line long and the comment closed, whatever the reason says.
-    reason = " ".join(reason.split()).replace("--", "- -") or "unknown reason"
-    return f"<!-- codey: interrupted: {reason} -->"
+    """A note saying why an answer stopped early."""
+    return note("interrupted: " + (" ".join(reason.split()) or "unknown reason"))
 
 
 def _note_lead(text: str, at: int = 0) -> Optional[bool]:

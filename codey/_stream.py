@@ -43,6 +43,7 @@ from codey._errors import (
 )
 from codey._secrets import scrub
 from codey._types import (
+    Citation,
     Finish,
     ReasoningDelta,
     Replay,
@@ -181,6 +182,7 @@ class Stream:
         self._replay: list[tuple[str, dict[str, Any]]] = []
         self._parts: list[str] = []
         self._reasoning: list[str] = []
+        self._citations: list[Citation] = []
         #: events() handed on a tool-call or reasoning piece of the attempt going on.
         self._shown = False
         self._done = False
@@ -224,6 +226,12 @@ class Stream:
     def reasoning(self) -> str:
         """All reasoning (thinking) text received so far."""
         return _joined(self._reasoning)
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The :class:`~codey.Citation` events received so far: the sources the
+        provider cites, each with the span of :attr:`text` it backs."""
+        return list(self._citations)
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
@@ -287,8 +295,8 @@ class Stream:
 
     def events(self) -> Iterator[Union[TextDelta, ReasoningDelta, Any]]:
         """Typed events in arrival order: ``TextDelta``, ``ReasoningDelta``,
-        ``ToolCallDelta``, ``Usage`` (one per request, the final count), and one
-        final ``Finish``."""
+        ``ToolCallDelta``, ``Citation`` (once the text it cites has arrived),
+        ``Usage`` (one per request, the final count), and one final ``Finish``."""
         pull = self._pull
         try:
             while True:
@@ -308,7 +316,7 @@ class Stream:
                     and piece.__class__ is not ServedModel
                     and piece.__class__ is not Replay
                 ):
-                    if piece.__class__ is ToolCallDelta or piece.__class__ is ReasoningDelta:
+                    if piece.__class__ in (ToolCallDelta, ReasoningDelta, Citation):
                         self._shown = True
                     yield piece
         finally:
@@ -358,6 +366,8 @@ class Stream:
             if piece.__class__ is str:
                 self._parts.append(piece)
             else:
+                if piece.__class__ is Citation:  # counted back from the text before it
+                    piece = piece.moved(len(self.text))  # (see codey._providers._citations)
                 self._apply(piece)
             return piece
         cancelled = self._channel.cancelled
@@ -377,6 +387,8 @@ class Stream:
                     if piece.__class__ is str:
                         self._parts.append(piece)
                     else:
+                        if piece.__class__ is Citation:
+                            piece = piece.moved(len(self.text))
                         self._apply(piece)
                     return piece
             elif item is END:
@@ -428,10 +440,13 @@ class Stream:
             self._served = event.name
         elif isinstance(event, Replay):
             self._replay.append((event.wire, event.item))
+        elif isinstance(event, Citation):
+            self._citations.append(event)
 
     def _restart(self) -> None:
         """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
         self._reasoning.clear()
+        self._citations.clear()
         self._tool_deltas.clear()
         self._replay.clear()
         self.usage = None

@@ -20,7 +20,7 @@ from codey._channel import _STOP, END, Restart
 from codey._errors import CodeyError, TooManyToolRoundsError
 from codey._stream import Stream, Timings
 from codey._tools import Tool, run_call
-from codey._types import Finish, Message, ToolCall, ToolResult, Usage
+from codey._types import Citation, Finish, Message, ToolCall, ToolResult, Usage
 
 __all__ = ["MAX_PAUSES", "ToolStream"]
 
@@ -69,6 +69,9 @@ class ToolStream(Stream):
         self._max_rounds = max_rounds
         self._pending: list[ToolResult] = []
         self._round_parts: list[str] = []
+        #: Where the round going on begins in ``text``: its citations' spans move by it.
+        self._round_start = 0
+        self._round_citations = 0  # how many citations the rounds before it gave
         self._earlier_usage: Optional[Usage] = None
         self._started = monotonic()
         #: (seconds after the start, round) of the rounds before this one.
@@ -174,6 +177,8 @@ class ToolStream(Stream):
                 if piece is _STOP:
                     self.close()
                     return _STOP
+                if piece.__class__ is Citation and self._round_start:
+                    piece = piece.moved(self._round_start)
                 self._apply(piece)
                 return piece
         except BaseException as exc:
@@ -187,9 +192,12 @@ class ToolStream(Stream):
             self.usage = _sum(self._earlier_usage, event)
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
+        elif isinstance(event, Citation):
+            self._citations.append(event)
         elif isinstance(event, Restart):  # the round is retried: as it was before it began
             self.usage = self._earlier_usage
             self.finish_reason = None
+            del self._citations[self._round_citations :]
 
     def _next_round(self) -> bool:
         """Run the round's tool calls and start the next round; False if it made none.
@@ -242,6 +250,8 @@ class ToolStream(Stream):
     def _start_round(self) -> None:
         """Send the conversation so far: the next round begins."""
         self._earlier_usage = self.usage
+        self._round_start = len(self.text)
+        self._round_citations = len(self._citations)
         self._shown = False
         self._earlier.append((self._round_offset, self._round))
         self._round_offset = monotonic() - self._started

@@ -10,6 +10,7 @@ import attrs
 from codey._attachments import Attachment
 
 __all__ = [
+    "Citation",
     "Finish",
     "Message",
     "ReasoningDelta",
@@ -179,6 +180,62 @@ class ToolResult:
     )
 
 
+@attrs.frozen(kw_only=True)
+class Citation:
+    """A source the provider cites for a span of the answer.
+
+    ``Stream.events()`` yields one once its span is known (Anthropic: at the end
+    of the text block it belongs to; the Responses API and Chat Completions: when
+    the annotation arrives); ``Stream.citations`` keeps them all.
+    """
+
+    #: Where the cited span of the answer begins: an offset into ``Stream.text``
+    #: (the whole stream's, every round of a ``run_tools=True`` stream included).
+    start: int
+    #: Where the span ends: ``stream.text[c.start:c.end]`` is the cited part of the
+    #: answer. ``start == end`` when the provider gave no span (OpenRouter sends 0, 0).
+    end: int
+    #: The cited page's URL (a web search result, a ``url_citation``; Anthropic's
+    #: ``search_result_location`` puts its ``source`` here), or None.
+    url: Optional[str] = None
+    #: The source's title (a web page's, a document's, a file's name), or None.
+    title: Optional[str] = None
+    #: The passage of the source the provider quotes for the span, or None (OpenAI
+    #: quotes none).
+    cited_text: Optional[str] = None
+    #: What is cited: ``"web"`` (a web page), ``"document"`` (characters of a plain
+    #: text document), ``"page"`` (pages of a PDF), ``"content_block"`` (blocks of a
+    #: custom-content document), ``"search_result"`` (a search result the caller
+    #: passed in), ``"file"`` (a file of the Responses API's file search or a
+    #: container), or the provider's own word for a kind codey does not know.
+    kind: str = "web"
+    #: The cited document's position among the request's documents (Anthropic's
+    #: ``document_index``, ``search_result_index``), or None.
+    document_index: Optional[int] = None
+    #: The first cited page of a PDF (1-based), or None.
+    page: Optional[int] = None
+    #: The cited file's id (a Files API or container file), or None.
+    file_id: Optional[str] = None
+    #: The provider's citation or annotation object as it came (the locations in
+    #: the source, ``encrypted_index``...): not compared, not shown in the repr.
+    raw: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+
+    def moved(self, offset: int) -> Citation:
+        """This citation with its span ``offset`` characters further on."""
+        return attrs.evolve(self, start=self.start + offset, end=self.end + offset)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The citation as JSON (``--events`` records, batch records): its span,
+        ``url``, ``title``, ``cited_text`` and ``kind``, and ``document_index``,
+        ``page`` and ``file_id`` where they apply; not ``raw``."""
+        fields = {"start": self.start, "end": self.end, "url": self.url, "title": self.title}
+        fields.update(cited_text=self.cited_text, kind=self.kind)
+        for name in ("document_index", "page", "file_id"):
+            if getattr(self, name) is not None:
+                fields[name] = getattr(self, name)
+        return fields
+
+
 @attrs.frozen
 class Finish:
     """The provider said why it stopped (``stop``, ``end_turn``, ``length``...).
@@ -217,4 +274,4 @@ class Replay:
 
 
 #: What a provider adapter makes of one server-sent event.
-Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolResult, Usage, Finish]
+Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolResult, Citation, Usage, Finish]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import codey
-from codey.testing import ToolCall, answer
+from codey.testing import Source, Text, ToolCall, answer
 from tests.helpers import RICH, kwargs_for
 
 
@@ -17,7 +17,9 @@ def weather(city: str) -> str:
 @pytest.mark.parametrize("provider", RICH)
 @pytest.mark.parametrize("run_tools", [False, True], ids=["plain", "run_tools"])
 def test_every_documented_member(fake, provider, run_tools):
-    replies = [answer('{"sky": ', '"blue"}', reasoning=["Hm."], usage=(3, 2))]
+    source = Source(url="https://example.com/sky", title="Sky")
+    blue = Text('"blue"}', citations=[source])
+    replies = [answer('{"sky": ', blue, reasoning=["Hm."], usage=(3, 2))]
     if run_tools:
         call = ToolCall(0, "c1", "weather", '{"city": "Oslo"}')
         replies.insert(0, answer(tool_calls=[call], usage=(1, 1)))
@@ -39,6 +41,10 @@ def test_every_documented_member(fake, provider, run_tools):
         assert stream.json() == {"sky": "blue"}
         assert stream.text == '{"sky": "blue"}'
         assert stream.reasoning == "Hm."
+        [citation] = stream.citations
+        assert stream.text[citation.start : citation.end] == '"blue"}'
+        assert citation.url == "https://example.com/sky"
+        assert citation in rest
         assert stream.finish_reason in ("stop", "end_turn")
         assert stream.usage is not None
         assert stream.usage.input_tokens >= 3

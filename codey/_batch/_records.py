@@ -7,7 +7,7 @@ A success: ``id``, ``model``, ``text``, ``finish_reason``, ``usage``, ``timings`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 import attrs
@@ -15,7 +15,7 @@ import attrs
 from codey._errors import CodeyError
 from codey._retry import error_kind
 from codey._secrets import redact
-from codey._types import Usage
+from codey._types import Citation, Usage
 
 __all__ = ["NO_JSON", "BatchSummary", "Tally", "failure", "success"]
 
@@ -76,10 +76,12 @@ def success(
     total: Optional[float] = None,
     retries: int = 0,
     answer: Any = NO_JSON,
+    citations: Sequence[Citation] = (),
 ) -> dict[str, Any]:
     """A line's record when it was answered: the one shape of a success (``answer``:
-    the JSON of an answer checked against a schema, as ``"json"``)."""
-    record = {
+    the JSON of an answer checked against a schema, as ``"json"``; the sources the
+    answer cites, if any, as ``"citations"``)."""
+    record: dict[str, Any] = {
         "id": line_id,
         "model": model,
         "text": text,
@@ -92,6 +94,8 @@ def success(
     }
     if answer is not NO_JSON:
         record["json"] = answer
+    if citations:
+        record["citations"] = [citation.to_dict() for citation in citations]
     return record
 
 

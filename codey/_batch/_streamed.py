@@ -276,6 +276,7 @@ class _Run:
             total=_seconds(timings.total),
             retries=timings.retries,
             answer=json.loads(text) if options.get("schema") is not None else NO_JSON,
+            citations=answer.citations,
         )
 
 

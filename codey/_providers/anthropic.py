@@ -18,6 +18,7 @@ from codey._providers._base import (
     parse_event_data,
     served_model,
 )
+from codey._providers._citations import anthropic_citation, anthropic_citations
 from codey._types import Finish, ReasoningDelta, Replay, ToolCallDelta, Usage
 
 API_VERSION = "2023-06-01"
@@ -103,7 +104,9 @@ class MessagesParser:
         "_answer_block",
         "_calls",
         "_kept",
+        "_length",
         "_start",
+        "_texts",
         "answer_tool",
         "complete_at_eof",
         "done",
@@ -125,6 +128,10 @@ class MessagesParser:
         #: its signature, redacted thinking, server tools' calls and results),
         #: by index, filled by their deltas until their content_block_stop.
         self._kept: dict[int, dict[str, Any]] = {}
+        #: How much text the answer has so far: where a text block begins.
+        self._length = 0
+        #: The open text blocks, by index: where each begins, and its citations.
+        self._texts: dict[int, tuple[int, list[Any]]] = {}
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if event == "ping":
@@ -139,6 +146,7 @@ class MessagesParser:
                 if text:
                     out.append(text)
                     self.saw_text = True
+                    self._length += len(text)
             elif delta_type == "thinking_delta":
                 thinking = delta.get("thinking")
                 if thinking:
@@ -155,9 +163,16 @@ class MessagesParser:
                     if delta.get("partial_json"):
                         out.append(delta["partial_json"])
                         self.saw_text = True
+                        self._length += len(delta["partial_json"])
                     return
                 if index in self._calls:  # not a server tool's (server_tool_use, mcp_tool_use)
                     out.append(ToolCallDelta(index=index, arguments=delta.get("partial_json", "")))
+            elif delta_type == "citations_delta":
+                # A citation of the text block it arrives in, before the block's text:
+                # https://platform.claude.com/docs/en/build-with-claude/citations#streaming-support
+                opened = self._texts.get(obj.get("index", 0))
+                if opened is not None:
+                    opened[1].append(delta.get("citation"))
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
             # Only tool_use blocks are the caller's to run; the server runs its own.
@@ -168,15 +183,26 @@ class MessagesParser:
                 self._calls.add(index)
                 out.append(ToolCallDelta(index=index, id=block.get("id"), name=block.get("name")))
             elif block.get("type") == "text":
+                self._texts[obj.get("index", 0)] = (
+                    self._length,
+                    list(block.get("citations") or ()),
+                )
                 if block.get("text"):
                     out.append(block["text"])
                     self.saw_text = True
+                    self._length += len(block["text"])
             elif block.get("type"):
                 self._kept[obj.get("index", 0)] = dict(block)
         elif kind == "content_block_stop":
             kept = self._kept.pop(obj.get("index", 0), None)
             if kept is not None:
                 out.append(Replay("messages", _whole(kept)))
+            text = self._texts.pop(obj.get("index", 0), None)
+            if text is not None:  # the block's citations cite all of its text
+                for raw in text[1]:
+                    citation = anthropic_citation(raw, text[0], self._length, self._length)
+                    if citation is not None:
+                        out.append(citation)
         elif kind == "message_start":
             message = obj.get("message") or {}
             served_model(message, out)
@@ -399,12 +425,16 @@ class Messages(ServiceProvider):
             return None
         out: list[Any] = []
         served_model(body, out)
+        length = 0  # of the answer so far: where a text block's citations begin
         for index, block in enumerate(content):
             if not isinstance(block, dict):
                 continue
             kind = block.get("type")
             if kind == "text" and block.get("text"):
-                out.append(str(block["text"]))
+                text = str(block["text"])
+                out.append(text)
+                out.extend(anthropic_citations(block, length, length + len(text)))
+                length += len(text)
             elif kind == "thinking" and block.get("thinking"):
                 out.append(ReasoningDelta(str(block["thinking"])))
             if kind not in ("text", "tool_use"):  # back unchanged, as in a stream
@@ -413,6 +443,7 @@ class Messages(ServiceProvider):
                 arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
                 if request is not None and block.get("name") == request.answer_tool:
                     out.append(arguments)
+                    length += len(arguments)
                     continue
                 out.append(
                     ToolCallDelta(

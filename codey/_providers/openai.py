@@ -23,6 +23,7 @@ from codey._providers._base import (
     parse_event_data,
     served_model,
 )
+from codey._providers._citations import openai_citations
 from codey._types import Finish, Message, ReasoningDelta, ToolCallDelta, Usage
 
 
@@ -174,10 +175,15 @@ class ChatCompletions(ServiceProvider):
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if reasoning and isinstance(reasoning, str):
             out.append(ReasoningDelta(reasoning))
+        length = 0
         for field in ("content", "refusal"):
             text = message.get(field)
             if text and isinstance(text, str):
                 out.append(text)
+                length += len(text)
+        # Search models' url_citation annotations, offsets into the content:
+        # https://platform.openai.com/docs/guides/tools-web-search?api-mode=chat
+        out.extend(openai_citations(message.get("annotations"), 0, length))
         for index, call in enumerate(message.get("tool_calls") or ()):
             function = call.get("function") or {}
             out.append(
@@ -279,7 +285,7 @@ def usage_of(usage: dict[str, Any]) -> Usage:
 class ChatParser:
     """Parses Chat Completions ``data:`` events."""
 
-    __slots__ = ("complete_at_eof", "done", "provider", "saw_text", "served")
+    __slots__ = ("_length", "complete_at_eof", "done", "provider", "saw_text", "served")
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
@@ -287,6 +293,7 @@ class ChatParser:
         self.complete_at_eof = False
         self.saw_text = False
         self.served = False  # every chunk names the model: the first one says it
+        self._length = 0  # of the text so far: annotations count from its start
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         if data == "[DONE]":
@@ -315,6 +322,7 @@ class ChatParser:
                 if content:
                     out.append(content)
                     self.saw_text = True
+                    self._length += len(content)
                 if len(delta) > 1 or content is None:
                     self._extra(delta, out)
             reason = choice.get("finish_reason")
@@ -331,9 +339,12 @@ class ChatParser:
         if refusal:
             out.append(refusal)
             self.saw_text = True
+            self._length += len(refusal)
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and isinstance(reasoning, str):
             out.append(ReasoningDelta(reasoning))
+        if "annotations" in delta:  # offsets into the whole message's content
+            out.extend(openai_citations(delta["annotations"], 0, self._length))
         for call in delta.get("tool_calls") or ():
             function = call.get("function") or {}
             out.append(

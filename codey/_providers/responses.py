@@ -34,6 +34,7 @@ from codey._providers._base import (
     parse_event_data,
     served_model,
 )
+from codey._providers._citations import openai_citation, openai_citations
 from codey._providers.compatible import XAI
 from codey._providers.openai import (
     OPENAI,
@@ -189,6 +190,7 @@ class Responses(ServiceProvider):
         out: list[Any] = []
         served_model(body, out)
         calls = 0
+        length = 0  # of the answer so far: where a part's annotations count from
         for item in body["output"]:
             if not isinstance(item, dict):
                 continue
@@ -200,6 +202,9 @@ class Responses(ServiceProvider):
                     text = part.get("text") or part.get("refusal")  # a refusal is text
                     if text and isinstance(text, str):
                         out.append(text)
+                        length += len(text)
+                        annotations = part.get("annotations")
+                        out.extend(openai_citations(annotations, length - len(text), length))
             elif kind == "reasoning":
                 for part in item.get("summary") or ():
                     text = part.get("text") if isinstance(part, dict) else None
@@ -260,7 +265,7 @@ def _incomplete_reason(response: Any) -> Optional[str]:
 class ResponsesParser:
     """Parses Responses events (``event:`` names, JSON ``data:`` with the same ``type``)."""
 
-    __slots__ = ("_calls", "complete_at_eof", "done", "name", "saw_text")
+    __slots__ = ("_calls", "_length", "_parts", "complete_at_eof", "done", "name", "saw_text")
 
     def __init__(self, name: str = "openai-responses") -> None:
         self.name = name
@@ -269,6 +274,10 @@ class ResponsesParser:
         self.saw_text = False
         #: The index of each function call, by its output_index, in order of arrival.
         self._calls: dict[Any, int] = {}
+        #: How much text the answer has so far, and where each text part began in it,
+        #: by (output_index, content_index): annotations count from there.
+        self._length = 0
+        self._parts: dict[tuple[Any, Any], int] = {}
 
     def feed(self, event: str, data: str, out: list[Any]) -> None:
         obj = parse_event_data(data, self.name)
@@ -278,6 +287,10 @@ class ResponsesParser:
             if delta:
                 out.append(delta)
                 self.saw_text = True
+                self._parts.setdefault(
+                    (obj.get("output_index"), obj.get("content_index")), self._length
+                )
+                self._length += len(delta)
         elif kind in _REASONING_EVENTS:
             delta = obj.get("delta")
             if delta:
@@ -291,6 +304,14 @@ class ResponsesParser:
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(_call_start(index, item))
+        elif kind == "response.output_text.annotation.added":
+            # https://platform.openai.com/docs/api-reference/responses-streaming/response/output_text/annotation/added
+            # start_index and end_index count in the output_text part's own text.
+            part = (obj.get("output_index"), obj.get("content_index"))
+            base = self._parts.get(part, self._length)
+            citation = openai_citation(obj.get("annotation"), base, self._length)
+            if citation is not None:
+                out.append(citation)
         elif kind == "response.output_item.done":
             item = _dict(obj.get("item"))
             if item.get("type") == "reasoning":  # whole now, its encrypted content with it

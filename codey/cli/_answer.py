@@ -24,7 +24,15 @@ import attrs
 import codey
 from codey._many import StreamMany
 from codey._stream import Stream
-from codey._types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolResult, Usage
+from codey._types import (
+    Citation,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolResult,
+    Usage,
+)
 from codey.cli._exit import describe, exit_code, failure, status_of
 from codey.cli._report import extras, other_model, report_extras
 from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
@@ -57,6 +65,8 @@ class Show:
     reasoning: bool = False
     usage: bool = False
     stats: bool = False
+    #: ``--cite``: the numbered sources on standard error after the answer.
+    cite: bool = False
     #: Seconds without text before the status line appears; None for never.
     delay: Optional[float] = None
     #: ``--schema``: plain text is written only once it is checked JSON.
@@ -90,6 +100,7 @@ def error_record(
 
 def _record(event: object) -> Optional[dict[str, Any]]:
     """An event as an ``--events`` record (None for the final ``Finish``)."""
+    record: dict[str, Any]
     if isinstance(event, TextDelta):
         return {"type": "text", "text": event.text}
     if isinstance(event, ReasoningDelta):
@@ -113,8 +124,10 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "output": redact(event.output),  # a key, or an MCP server's env or header value
             "error": None if error is None else _tool_error(error),
         }
+    if isinstance(event, Citation):
+        return {"type": "citation", **event.to_dict()}
     if isinstance(event, Usage):
-        record: dict[str, Any] = {
+        record = {
             "type": "usage",
             "input_tokens": event.input_tokens,
             "output_tokens": event.output_tokens,
@@ -153,6 +166,8 @@ class _Answer:
         self.escape = escape
         self.last = ""  # the last character written, in text mode
         self.reason: Optional[str] = None
+        #: The answer's citations: with --add-delimiters, notes before the user delimiter.
+        self.citations: Sequence[Citation] = ()
         #: The API that answered (``Stream.api``), for the ``finish`` record.
         self.api: Optional[str] = None
         # --add-delimiters writes chat-log text: the answer is escaped as codey save does.
@@ -202,7 +217,13 @@ class _Answer:
             self._line(record)
             return
         if self.show.add_delimiters and settings is not None:
-            self.put((self.escaper.flush() if self.escaper else "") + settings.delimiter("user"))
+            rest = self.escaper.flush() if self.escaper else ""
+            if self.citations:
+                from codey.cli._report import source_notes
+
+                rest += "\n\n" + "\n".join(source_notes(self.citations))
+                rest += "" if settings.delimiter_prefix.startswith("\n") else "\n"
+            self.put(rest + settings.delimiter("user"))
         if self.show.mode == "text":
             self._write("\n")
 
@@ -226,7 +247,7 @@ def stream_one(
     show: Show,
     terminal: Terminal,
     on_text: Optional[Callable[[str], None]] = None,
-    on_done: Optional[Callable[[Optional[str]], None]] = None,
+    on_done: Optional[Callable[[Optional[str], Sequence[Citation]], None]] = None,
     cancel: Optional[threading.Event] = None,
     ask: Optional[Callable[[str], bool]] = None,
     allowed: Collection[str] = (),
@@ -234,7 +255,7 @@ def stream_one(
     """Stream one answer to standard output; return the finished stream.
 
     ``on_text`` gets each piece of text before it is written, and ``on_done``
-    the finish reason once the whole answer has arrived (``save`` and ``chat``
+    the finish reason and the citations once the whole answer has arrived (``save`` and ``chat``
     append to the chat log with them). Errors are raised after the partial answer is
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
@@ -320,9 +341,10 @@ def stream_one(
                     if stream.cancelled and cancel is not None and cancel.is_set():
                         raise KeyboardInterrupt
                     if on_done is not None:
-                        on_done(answer.reason)
+                        on_done(answer.reason, stream.citations)
                     answer.served(stream)
                     answer.api = stream.api
+                    answer.citations = stream.citations
                     answer.end()
             except BrokenPipeError as exc:
                 failed = exc

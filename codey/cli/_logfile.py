@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from codey._attachments import Attachment
     from codey._chatlog import Chat, ChatSettings
+    from codey._types import Citation
     from codey.cli._context import Run
     from codey.cli._status import Terminal
 
@@ -166,15 +167,19 @@ class SaveWriter:
     def write(self, piece: str) -> None:
         self._put(self.escaper.feed(piece))
 
-    def finish(self, reason: Optional[str] = None) -> None:
-        """Close the whole answer; one cut at the token limit gets a note first."""
-        from codey.cli._report import cut_note
+    def finish(self, reason: Optional[str] = None, citations: Sequence[Citation] = ()) -> None:
+        """Close the whole answer; one cut at the token limit gets a note first, and
+        the sources it cites (notes the parser drops: never sent back) after it."""
+        from codey._chatlog import interrupted_note
+        from codey.cli._report import cut_note, source_notes
 
-        note = cut_note(reason)
-        if note is None:
-            self._put(self.escaper.flush() + self.settings.delimiter("user"))
+        cut = cut_note(reason)
+        notes = [] if cut is None else [interrupted_note(cut)]
+        notes += source_notes(citations)
+        if notes:
+            self._close(notes)
         else:
-            self._close(note)
+            self._put(self.escaper.flush() + self.settings.delimiter("user"))
         self.done = True
 
     def interrupted(self, exc: BaseException) -> None:
@@ -190,19 +195,19 @@ class SaveWriter:
         else:
             reason = f"{type(exc).__name__}: {describe(exc)}"
         try:
-            self._close(reason)
+            from codey._chatlog import interrupted_note
+
+            self._close([interrupted_note(reason)])
         except OSError:
             pass  # the original error matters more
 
-    def _close(self, reason: str) -> None:
-        """The answer so far, a note saying why it stopped, and the user delimiter."""
-        from codey._chatlog import interrupted_note
-
+    def _close(self, notes: Sequence[str]) -> None:
+        """The answer so far, notes for the reader (one a line), and the user delimiter."""
         separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
         self._put(
             self.escaper.flush()
             + "\n\n"
-            + interrupted_note(reason)
+            + "\n".join(notes)
             + separator
             + self.settings.delimiter("user")
         )

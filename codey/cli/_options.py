@@ -87,6 +87,7 @@ def show_for(args: argparse.Namespace, config: Config, settings: Optional[ChatSe
         reasoning=args.reasoning,
         usage=args.usage,
         stats=args.stats,
+        cite=getattr(args, "cite", False),
         delay=status_delay(config.status_delay),
         schema=getattr(args, "schema", None) is not None,
     )

@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="print the timings at the end: to headers, to first text, longest gap, "
             "total, retries",
         )
+        shown_group.add_argument(
+            "--cite",
+            action="store_true",
+            help="print the sources the answer cites at the end, numbered (title, URL, the "
+            "passage quoted, shortened); standard output keeps only the answer",
+        )
 
     def attach_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Optional
 
     from codey._stream import Stream
-    from codey._types import Usage
+    from codey._types import Citation, Usage
     from codey.cli._answer import Show
     from codey.cli._status import Terminal
 
@@ -20,6 +21,9 @@ __all__ = [
     "extras",
     "other_model",
     "report_extras",
+    "source_notes",
+    "sources",
+    "sources_text",
     "stats_line",
     "usage_line",
 ]
@@ -39,6 +43,53 @@ def cut_note(reason: Optional[str]) -> Optional[str]:
     if reason == "model_context_window_exceeded":
         return f"the answer was cut: the model's context window is full (finish reason: {reason})"
     return f"the answer was cut at the token limit (finish reason: {reason})"
+
+
+#: How much of a cited passage ``--cite`` and the chat log's notes show.
+QUOTE_LENGTH = 100
+
+
+def sources(citations: Sequence[Citation]) -> list[tuple[str, list[str]]]:
+    """Each source the citations name, once, in the order first cited: ``Title — URL``
+    (or what there is of them), and the passages quoted from it, shortened."""
+    found: dict[str, list[str]] = {}
+    for citation in citations:
+        name = citation.title or citation.file_id
+        if name is None and citation.document_index is not None:
+            name = f"document {citation.document_index}"
+        if citation.page is not None:
+            name = f"{name or 'document'}, page {citation.page}"
+        heading = " — ".join(part for part in (name, citation.url) if part) or "an unnamed source"
+        quotes = found.setdefault(heading, [])
+        if citation.cited_text:
+            quote = " ".join(citation.cited_text.split())
+            if len(quote) > QUOTE_LENGTH:
+                quote = quote[: QUOTE_LENGTH - 1].rstrip() + "…"
+            quote = f"“{quote}”"
+            if quote not in quotes:
+                quotes.append(quote)
+    return list(found.items())
+
+
+def sources_text(citations: Sequence[Citation]) -> str:
+    """``--cite``: the numbered sources, each quote indented under its source."""
+    if not citations:
+        return "codey: the answer cites no sources\n"
+    return "".join(
+        f"[{number}] {heading}\n" + "".join(f"    {quote}\n" for quote in quotes)
+        for number, (heading, quotes) in enumerate(sources(citations), 1)
+    )
+
+
+def source_notes(citations: Sequence[Citation]) -> list[str]:
+    """The numbered sources as chat-log notes (dropped by the parser: never sent back)."""
+    from codey._chatlog import note
+
+    return [
+        note(f"[{number}] {line}")
+        for number, (heading, quotes) in enumerate(sources(citations), 1)
+        for line in (heading, *quotes)
+    ]
 
 
 def other_model(stream: Stream) -> Optional[str]:
@@ -119,6 +170,8 @@ def extras(show: Show, label: str, stream: Stream) -> str:
         lines += usage_line(served or label, stream.usage)  # who answered, at whose price
     if show.stats:
         lines += stats_line(label, stream)
+    if show.cite:
+        lines += sources_text(stream.citations)
     return lines
 
 

@@ -63,6 +63,7 @@ Replies. Each chat/messages request takes the next :class:`Reply` pushed with
 :meth:`FakeProvider.push` (first in, first out); when none is queued it gets
 :attr:`FakeProvider.default`, and when that is ``None`` a 500 JSON error
 "no scripted reply". A reply is a format-neutral script of steps (:class:`Text`,
+with the :class:`Source` values it cites,
 :class:`Reasoning`, :class:`ToolCall`, :class:`UsageStep`, :class:`Finish`,
 :class:`Done`, :class:`ErrorEvent`, :class:`Comment`, :class:`Ping`,
 :class:`Raw`, :class:`Pause`, :class:`Think`, :class:`Stall`, :class:`Close`,
@@ -217,6 +218,7 @@ from codey.testing._steps import (
     Reasoning,
     RedactedThinking,
     Reset,
+    Source,
     Stall,
     Step,
     Text,
@@ -242,6 +244,7 @@ __all__ = [
     "RedactedThinking",
     "Reply",
     "Reset",
+    "Source",
     "Stall",
     "Step",
     "Text",

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from codey.testing._cites import chat_annotations
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
 from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
@@ -18,6 +19,7 @@ class _ChatRenderer(_Renderer):
         self.created = int(time.time())
         self.started = False
         self.tools: set[int] = set()
+        self.length = 0  # of the content so far: annotations count from its start
 
     def data(self, obj: object) -> str:
         return f"data: {_dumps(obj)}{self.eol}{self.eol}"
@@ -42,7 +44,12 @@ class _ChatRenderer(_Renderer):
         return self.chunk({"role": "assistant", "content": ""})
 
     def text(self, step: Text) -> str:
-        return self.start() + self.chunk({"content": step.text})
+        start, self.length = self.length, self.length + len(step.text)
+        delta: dict[str, Any] = {"content": step.text}
+        annotations = chat_annotations(step.citations, start, self.length)
+        if annotations:
+            delta["annotations"] = annotations
+        return self.start() + self.chunk(delta)
 
     def reasoning(self, step: Reasoning) -> str:
         return self.start() + self.chunk({"reasoning_content": step.text})

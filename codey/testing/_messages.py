@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
+from codey.testing._cites import anthropic_citation
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
 from codey.testing._steps import (
@@ -88,6 +89,14 @@ class _AnthropicRenderer(_Renderer):
         return self.event("content_block_delta", event)
 
     def text(self, step: Text) -> str:
+        if step.citations:  # a block of its own, its citations before its text
+            block = {"type": "text", "text": "", "citations": []}
+            out = self.start() + self.open_block(("cited", self.index + 1), block)
+            for source in step.citations:
+                citation = anthropic_citation(source)
+                out += self.delta({"type": "citations_delta", "citation": citation})
+            out += self.delta({"type": "text_delta", "text": step.text})
+            return out + self.close_block()
         out = self.start() + self.open_block(("text", 0), {"type": "text", "text": ""})
         return out + self.delta({"type": "text_delta", "text": step.text})
 

@@ -109,7 +109,7 @@ def expired() -> Reply:
 
 
 def answer(
-    *chunks: str,
+    *chunks: Union[str, Text],
     reasoning: Iterable[str] = (),
     usage: Optional[tuple[int, int]] = (10, 5),
     finish_reason: Optional[str] = None,
@@ -126,6 +126,8 @@ def answer(
     right after ``message_start``). ``think=2.0`` starts the answer after two
     seconds of silence (a :class:`Think` step; ``keepalive`` is its ping interval).
     Other keywords go to :class:`Reply` (``answer("a", gzip=True, split=1)``).
+    A chunk may be a :class:`Text` step: one that cites sources
+    (``Text("Paris.", citations=[Source(url=...)])``).
     """
     steps: list[Step] = []
     if pings:
@@ -133,7 +135,7 @@ def answer(
     if think:
         steps.append(Think(think, keepalive))
     steps.extend(Reasoning(text) for text in reasoning)
-    steps.extend(Text(chunk) for chunk in chunks)
+    steps.extend(chunk if isinstance(chunk, Text) else Text(chunk) for chunk in chunks)
     steps.extend(tool_calls)
     steps.append(Finish(finish_reason))
     if usage is not None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from codey.testing._cites import responses_annotation
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
 from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
@@ -30,6 +31,8 @@ class _ResponsesRenderer(_Renderer):
         self.item: Optional[dict[str, Any]] = None
         self.tool: Optional[int] = None  # the ToolCall index of an open function call
         self.buffer = ""
+        #: The annotations of the open message's output_text part.
+        self.annotations: list[dict[str, Any]] = []
         #: Whether the request asked for ``reasoning.encrypted_content`` (see ``_render._plan``).
         self.encrypted = False
         #: The encrypted content of the latest reasoning item, and, by call_id, that of
@@ -90,6 +93,7 @@ class _ResponsesRenderer(_Renderer):
         out = self.close_item()
         item = {"id": f"{prefix}_fake_{self.index}", **fields}
         self.item, self.tool, self.buffer = item, tool, ""
+        self.annotations = []
         return out + self.event(
             "response.output_item.added", {"output_index": self.index, "item": item}
         )
@@ -106,7 +110,8 @@ class _ResponsesRenderer(_Renderer):
         text, out = self.buffer, ""
         kind = item["type"]
         if kind == "message":
-            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+            annotations = self.annotations
+            part = {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
             place = self.where(content_index=0)
             out += self.event("response.output_text.done", {**place, "text": text, "logprobs": []})
             out += self.event("response.content_part.done", {**place, "part": part})
@@ -140,9 +145,18 @@ class _ResponsesRenderer(_Renderer):
             out += self.open_item("msg", fields)
             part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             out += self.event("response.content_part.added", self.where(content_index=0, part=part))
+        start = len(self.buffer)
         self.buffer += step.text
         delta = self.where(content_index=0, delta=step.text, logprobs=[])
-        return out + self.event("response.output_text.delta", delta)
+        out += self.event("response.output_text.delta", delta)
+        for source in step.citations:
+            annotation = responses_annotation(source, start, len(self.buffer))
+            added = self.where(
+                content_index=0, annotation_index=len(self.annotations), annotation=annotation
+            )
+            self.annotations.append(annotation)
+            out += self.event("response.output_text.annotation.added", added)
+        return out
 
     def reasoning(self, step: Reasoning) -> str:
         out = self.start()

@@ -22,11 +22,48 @@ def _to_bytes(value: Union[bytes, str]) -> bytes:
 
 
 @attrs.frozen
+class Source:
+    """A source that a :class:`Text` piece cites, rendered in each provider's form.
+
+    ``kind``: ``"web"`` (Anthropic ``web_search_result_location``; responses and chat
+    ``url_citation``), ``"document"`` (Anthropic ``char_location``), ``"page"``
+    (``page_location``, from ``page``), ``"content_block"``
+    (``content_block_location``), ``"search_result"`` (``search_result_location``,
+    ``url`` as its ``source``); on the Responses API every kind but ``"web"`` is a
+    ``file_citation`` (``file_id``, ``title`` as its ``filename``), and Chat
+    Completions, which has only ``url_citation``, shows only ``"web"`` sources.
+    """
+
+    url: Optional[str] = None
+    title: Optional[str] = None
+    cited_text: str = ""
+    kind: str = "web"
+    document_index: int = 0
+    page: int = 1
+    file_id: str = "file-fake"
+
+
+def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
 class Text:
     """A piece of answer text (chat ``delta.content``; anthropic ``text_delta``;
-    responses ``response.output_text.delta``)."""
+    responses ``response.output_text.delta``).
+
+    ``citations``: the :class:`Source` values this piece cites, as each API sends
+    them. Anthropic: the piece is a text block of its own, its ``citations_delta``
+    events before its ``text_delta`` (a whole reply: the block's ``citations``).
+    Responses: a ``response.output_text.annotation.added`` per source after the
+    piece's delta, its ``start_index`` and ``end_index`` the piece's place in the
+    ``output_text`` part, and the annotations in the part and item when done.
+    Chat: the ``annotations`` (``url_citation``, offsets into the message's content)
+    in the piece's own chunk (a whole reply: ``message.annotations``).
+    """
 
     text: str
+    citations: tuple[Source, ...] = attrs.field(default=(), converter=_sources)
 
 
 @attrs.frozen

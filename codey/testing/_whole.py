@@ -22,6 +22,7 @@ from typing import Any, Optional
 import attrs
 
 from codey.testing._chat import chat_usage
+from codey.testing._cites import anthropic_citation, chat_annotations
 from codey.testing._common import _dumps, _phrase
 from codey.testing._messages import as_forced_tool
 from codey.testing._render import _wire_format
@@ -181,6 +182,13 @@ def _chat_completion(steps: Sequence[Step], model: str) -> dict[str, Any]:
         "content": "".join(texts) if texts else None,
         "refusal": None,
     }
+    annotations, length = [], 0
+    for step in steps:
+        if isinstance(step, Text):
+            annotations += chat_annotations(step.citations, length, length + len(step.text))
+            length += len(step.text)
+    if annotations:
+        message["annotations"] = annotations
     calls = _tool_calls(steps)
     if calls:
         message["tool_calls"] = [
@@ -220,7 +228,10 @@ def _message(steps: Sequence[Step], model: str) -> dict[str, Any]:
     for step in steps:
         last = blocks[-1] if blocks else None
         if isinstance(step, Text):
-            if last is not None and last["type"] == "text":
+            if step.citations:  # a block of its own, as in a stream
+                citations = [anthropic_citation(source) for source in step.citations]
+                blocks.append({"type": "text", "text": step.text, "citations": citations})
+            elif last is not None and last["type"] == "text" and "citations" not in last:
                 last["text"] += step.text
             else:
                 blocks.append({"type": "text", "text": step.text})

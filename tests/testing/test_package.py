@@ -18,6 +18,7 @@ from tests.helpers import ROOT, TIMEOUT
 LAYERS = [
     "_common",
     "_steps",
+    "_cites",
     "_replies",
     "_sse",
     "_chat",

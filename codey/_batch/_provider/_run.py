@@ -40,7 +40,7 @@ from codey._errors import (
 )
 from codey._providers._base import HTTPRequest, Provider, RequestSpec
 from codey._schema import Schema, checked_json
-from codey._types import Finish, Message, Usage
+from codey._types import Citation, Finish, Message, Usage
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "provider_batch"]
 
@@ -436,7 +436,14 @@ def _record(
         return {**failure(line_id, model, exc), "batch": batch.id}
     usage = next((event for event in events if isinstance(event, Usage)), None)
     finish = next((event for event in events if isinstance(event, Finish)), None)
-    text = "".join(event for event in events if event.__class__ is str)
+    pieces: list[str] = []
+    citations = []
+    for event in events:
+        if event.__class__ is str:
+            pieces.append(event)
+        elif isinstance(event, Citation):  # counted back from the text before it
+            citations.append(event.moved(sum(map(len, pieces))))
+    text = "".join(pieces)
     reason = None if finish is None else finish.reason
     answer: Any = NO_JSON
     if schema is not None:
@@ -445,7 +452,8 @@ def _record(
         except StructuredOutputError as exc:
             exc.partial_text = text
             return {**failure(line_id, model, exc), "batch": batch.id}
-    return {**success(line_id, model, text, reason, usage, answer=answer), "batch": batch.id}
+    record = success(line_id, model, text, reason, usage, answer=answer, citations=citations)
+    return {**record, "batch": batch.id}
 
 
 def provider_batch(
