@@ -12,11 +12,12 @@ import argparse
 
 from codey._options import CONFIG, FLAG, OPTIONS, named
 from codey._version import __version__
-from codey.cli._argtypes import _positive, _positive_int, _schema, of_option
+from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
 from codey.cli._completion import SHELLS
 from codey.cli._config import PRECEDENCE
 from codey.cli._exit import STATUSES
+from codey.cli._tool_args import TOOLS_DESCRIPTION, TOOLS_HELP, mcp_arguments, tools_arguments
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -199,22 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
             "from the log's own folder, the current one for standard input); repeatable",
         )
 
-    def mcp_options(group: argparse._ArgumentGroup) -> None:
-        group.add_argument(
-            "--mcp",
-            action="append",
-            metavar="FILE.json|NAME",
-            help="the tools of the MCP servers in this file (the mcpServers JSON of Claude "
-            "Code's --mcp-config), or of the config file's [mcp_servers.NAME]; each starts "
-            "once and stops when codey ends; repeatable",
-        )
-        group.add_argument(
-            "--mcp-timeout",
-            type=_positive,
-            metavar="SECONDS",
-            help="the most seconds one MCP tool call may take (default: 60)",
-        )
-
     def function_options(group: argparse._ArgumentGroup) -> None:
         group.add_argument(
             "--functions",
@@ -241,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
             "given or every tool is allowed (exit status 3).",
         )
         function_options(group)
-        mcp_options(group)
+        mcp_arguments(group)
         group.add_argument(
             "--yes", action="store_true", help="run the model's tool calls without asking"
         )
@@ -413,22 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     request_options(batch, shown=False)
     batch.set_defaults(command="batch", check=check_batch, subparser=batch, config_needed=True)
 
-    tools = command(
-        "tools",
-        "list the tools of functions and MCP servers",
-        "Print each tool the functions and MCP servers given (with no --mcp, the config "
-        "file's servers) offer: its name, where from, its description and parameters. "
-        "Nothing is sent to a model and no tool runs.",
-    )
+    tools = command("tools", TOOLS_HELP, TOOLS_DESCRIPTION)
     tools_group = tools.add_argument_group("tools")
     function_options(tools_group)
-    mcp_options(tools_group)
-    tools.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object a line: name, server, file, description, parameters (a schema)",
-    )
-    tools.set_defaults(command="tools", config_needed=True)
+    mcp_arguments(tools_group)
+    tools_arguments(tools)
 
     models = command(
         "models",
