@@ -11,6 +11,7 @@ greenlets meanwhile. gevent is imported only if the process already has it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import sys
@@ -74,15 +75,32 @@ def start_thread(target: Callable[[], None], name: str) -> Optional[threading.Th
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
-    """An event loop for the MCP thread: under gevent, over the original selector
-    (gevent's would wait on a hub, and this thread runs none)."""
+    """An event loop for the MCP thread. Under gevent: over the original selector
+    (gevent's would wait on a hub, and this thread runs none), and running what
+    it hands to its executor (a host name's lookup) in its own thread: the default
+    executor's threads would be greenlets of a hub that never runs."""
     import asyncio
 
-    if gevent_patched():
-        from gevent import monkey
+    if not gevent_patched():
+        return asyncio.new_event_loop()
+    from gevent import monkey
 
-        return asyncio.SelectorEventLoop(monkey.get_original("selectors", "DefaultSelector")())
-    return asyncio.new_event_loop()
+    loop = asyncio.SelectorEventLoop(monkey.get_original("selectors", "DefaultSelector")())
+    loop.set_default_executor(_InPlace())
+    return loop
+
+
+class _InPlace(concurrent.futures.ThreadPoolExecutor):
+    """Runs each function at once, in the submitting thread (a ThreadPoolExecutor
+    only because asyncio takes no other: it starts no thread)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine
+            future.set_exception(exc)
+        return future
 
 
 #: How long a server has to exit once its stdin is closed, then once sent SIGTERM
@@ -158,14 +176,28 @@ async def gevent_stdio(
                 status.append(code)
         return bool(status)
 
+    async def exited(seconds: float) -> bool:
+        with anyio.move_on_after(seconds):
+            while not poll():
+                await anyio.sleep(0.01)
+        return poll()
+
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_MAX_LINE)
-    read_pipe, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(stdout_read, "rb", buffering=0)
-    )
-    write_pipe, _ = await loop.connect_write_pipe(
-        asyncio.Protocol, os.fdopen(stdin_write, "wb", buffering=0)
-    )
+    stdout = os.fdopen(stdout_read, "rb", buffering=0)
+    stdin = os.fdopen(stdin_write, "wb", buffering=0)
+    try:
+        read_pipe, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), stdout
+        )
+        write_pipe, _ = await loop.connect_write_pipe(asyncio.Protocol, stdin)
+    except BaseException:  # no server left behind
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        stdout.close()
+        stdin.close()
+        await exited(_EXIT_WAIT)
+        raise
     incoming, read_stream = anyio.create_memory_object_stream[Any](0)
     write_stream, outgoing = anyio.create_memory_object_stream[Any](0)
 
@@ -192,12 +224,6 @@ async def gevent_stdio(
                 data = item.message.model_dump_json(by_alias=True, exclude_unset=True)
                 if not write_pipe.is_closing():
                     write_pipe.write(data.encode() + b"\n")
-
-    async def exited(seconds: float) -> bool:
-        with anyio.move_on_after(seconds):
-            while not poll():
-                await anyio.sleep(0.01)
-        return poll()
 
     async with anyio.create_task_group() as group:
         group.start_soon(read)

@@ -224,6 +224,7 @@ class _Connection:
         try:
             self._loop.run_until_complete(self._main())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.run_until_complete(self._loop.shutdown_default_executor())
         except BaseException as exc:  # kept for the caller, not lost in this thread
             self._error = self._error or exc
         finally:

@@ -221,6 +221,16 @@ def test_a_crash_is_a_tool_call_error_with_the_stderr_tail() -> None:
             call(mcp, "echo", text="anyone?")
 
 
+def test_a_protocol_error_is_a_tool_call_error() -> None:
+    with codey.MCP(TINY, timeout=OPEN, name="tiny") as mcp:
+        with pytest.raises(codey.ToolCallError) as caught:
+            call(mcp, "fail")
+        assert str(caught.value) == (
+            "tool 'fail' of the MCP server 'tiny' failed: the tool table is corrupt"
+        )
+        assert call(mcp, "ping") == "pong"  # the session goes on
+
+
 def test_a_server_that_never_answers_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("codey._mcp.OPEN_TIMEOUT", 1.0)
     command = [
@@ -390,7 +400,14 @@ with codey.MCP(ARGUMENTS, timeout=30, name="g") as mcp:
     except codey.ToolCallError as exc:
         print(str(exc).splitlines()[0])
     print("the hub ran meanwhile:", len(ticks) > before)
+    if CRASH:
+        try:
+            tools["crash"].function()
+        except codey.ToolCallError as exc:
+            print(str(exc).splitlines()[-1])
 background.kill()
+from tests.test_mcp import _children
+print("child processes left:", len(_children()))
 """
 
 
@@ -402,8 +419,10 @@ def test_under_gevent(transport: str, http_url: str) -> None:
     if transport == "stdio":
         arguments = repr(SERVER)
     else:
-        arguments = f"url={http_url!r}, headers={{'Authorization': 'Bearer {TOKEN}'}}"
-    script = GEVENT_SCRIPT.replace("ARGUMENTS", arguments)
+        url = http_url.replace("127.0.0.1", "localhost")  # a name to look up, too
+        arguments = f"url={url!r}, headers={{'Authorization': 'Bearer {TOKEN}'}}"
+    crash = transport == "stdio"  # the HTTP server serves the other tests too
+    script = GEVENT_SCRIPT.replace("ARGUMENTS", arguments).replace("CRASH", str(crash))
     out = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -418,6 +437,8 @@ def test_under_gevent(transport: str, http_url: str) -> None:
         "tool 'hang' of the MCP server 'g' did not answer within 0.5 seconds"
         + ("; the end of its stderr:" if transport == "stdio" else ""),
         "the hub ran meanwhile: True",
+        *(["crash: the server fell over"] if crash else []),
+        "child processes left: 0",
     ]
 
 
@@ -426,8 +447,10 @@ def test_under_gevent(transport: str, http_url: str) -> None:
 
 def test_over_http(http_url: str) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    with codey.MCP(url=http_url, headers=headers, timeout=OPEN) as mcp:
-        assert mcp.name == "127.0.0.1"
+    threads = set(threading.enumerate())
+    url = http_url.replace("127.0.0.1", "localhost")  # looked up in a thread of asyncio's
+    with codey.MCP(url=url, headers=headers, timeout=OPEN) as mcp:
+        assert mcp.name == "localhost"
         assert call(mcp, "echo", text="over HTTP") == "echo: over HTTP"
         _, image = call(mcp, "picture")  # type: ignore[misc]
         assert isinstance(image, codey.Attachment)
@@ -435,6 +458,7 @@ def test_over_http(http_url: str) -> None:
         with pytest.raises(codey.ToolCallError, match=r"did not answer within 0\.5 seconds"):
             call(mcp, "hang")
         assert TOKEN not in repr(mcp)
+    assert set(threading.enumerate()) <= threads  # that one too is gone
 
 
 def test_http_header_values_never_show(http_url: str) -> None:
