@@ -19,6 +19,7 @@ from codey._errors import (
     DeadlineExceededError,
     IncompleteStreamError,
     InvalidAPIKeyError,
+    MCPError,
     MissingAPIKeyError,
     MissingBaseURLError,
     ModelWarning,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from codey._chatlog import parse_chat as parse_chat
     from codey._many import StreamMany as StreamMany
     from codey._many import stream_many as stream_many
+    from codey._mcp import MCP as MCP
     from codey._models import ModelInfo as ModelInfo
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
@@ -94,6 +96,8 @@ __all__ = [
     "Finish",
     "IncompleteStreamError",
     "InvalidAPIKeyError",
+    "MCP",
+    "MCPError",
     "Message",
     "MissingAPIKeyError",
     "MissingBaseURLError",
@@ -155,6 +159,7 @@ _LAZY = {
     "Chat": "codey._chatlog",
     "ChatSettings": "codey._chatlog",
     "parse_chat": "codey._chatlog",
+    "MCP": "codey._mcp",
     "Stream": "codey._stream",
     "Timings": "codey._stream",
     "StreamMany": "codey._many",

@@ -33,6 +33,7 @@ from codey._types import Message, ToolCall
 if TYPE_CHECKING:
     import requests
 
+    from codey._mcp import MCP
     from codey._models import ModelInfo
 
 
@@ -57,7 +58,7 @@ def stream(
     schema: Any = None,
     cache: bool = False,
     attachments: Sequence[Attachment] = (),
-    tools: Sequence[Union[Tool, ServerTool, str, Callable[..., Any]]] = (),
+    tools: Sequence[Union[Tool, ServerTool, str, Callable[..., Any], MCP]] = (),
     run_tools: bool = False,
     max_tool_rounds: int = 5,
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
@@ -96,8 +97,9 @@ def stream(
     :param cache: mark the prompt for the provider's prompt cache (Anthropic; OpenAI-style
         services cache by themselves). ``Stream.usage`` counts what was read and written.
     :param attachments: ``codey.Attachment`` images and PDFs for the last user message.
-    :param tools: functions (or ``codey.Tool`` values) the model may call; their
-        calls stream as ``ToolCallDelta`` events and end up in ``stream.tool_calls``.
+    :param tools: functions (or ``codey.Tool`` values, or ``codey.MCP`` servers: their
+        tools) the model may call; their calls stream as ``ToolCallDelta`` events and
+        end up in ``stream.tool_calls``.
         The provider's own tools mix in by name (``"web_search"``, ``"web_fetch"``,
         ``"code_execution"``, ``"x_search"``) or as :class:`ServerTool` values with
         options: the provider runs them, and each call streams as

@@ -25,9 +25,12 @@
     ├── CancelledError             complete() of a stream closed or cancelled before its end
     ├── DeadlineExceededError      also a TimeoutError: the whole call took longer than deadline
     ├── ToolCallError              also a ValueError: the model called an unknown tool or sent
-    │                              arguments that are not a JSON object (sent back, kept)
+    │                              arguments that are not a JSON object, or an MCP server's
+    │                              tool failed, hung or crashed (sent back, kept)
     ├── TooManyToolRoundsError     run_tools=True: the model still asked for tools after
     │                              max_tool_rounds rounds of them
+    ├── MCPError                   an MCP server that could not be started, initialized or
+    │                              listed (codey.MCP.open()); .server
     ├── BatchInputError            also a ValueError: a malformed batch line, or an id twice
     └── BatchOutputError           a batch's output file is not one, or is in use
 
@@ -61,6 +64,7 @@ __all__ = [
     "DeadlineExceededError",
     "IncompleteStreamError",
     "InvalidAPIKeyError",
+    "MCPError",
     "MissingAPIKeyError",
     "MissingBaseURLError",
     "ModelWarning",
@@ -246,9 +250,12 @@ class DeadlineExceededError(CodeyError, TimeoutError):
 
 
 class ToolCallError(CodeyError, ValueError):
-    """A tool call that could not be run: an unknown tool, or arguments that are not
-    a JSON object. The tool loop sends it back to the model as an error result and
-    keeps it in ``Stream.tool_errors``; it is never raised."""
+    """A tool call that could not be run: an unknown tool, arguments that are not a
+    JSON object, or a ``codey.MCP`` tool that failed (``isError``), did not answer
+    within its ``timeout``, or whose server crashed (the message quotes the end of
+    the server's stderr). The tool loop sends it back to the model as an error
+    result and keeps it in ``Stream.tool_errors``; only calling an MCP tool's
+    ``function`` yourself raises it."""
 
     #: The :class:`codey.ToolCall` the model made.
     call: Any = None
@@ -258,6 +265,17 @@ class TooManyToolRoundsError(CodeyError):
     """With ``run_tools=True``, the model still asked for tools after ``max_tool_rounds``."""
 
     rounds: int = 0
+
+
+class MCPError(CodeyError):
+    """An MCP server that could not be started, initialized or listed (``codey.MCP``),
+    or ``codey.MCP`` without what it needs (the ``mcp`` SDK, Python 3.10).
+
+    The message names the server and quotes the end of its standard error.
+    """
+
+    #: The server's name (``MCP.name``), if one was involved.
+    server: Optional[str] = None
 
 
 class BatchInputError(CodeyError, ValueError):

@@ -307,7 +307,7 @@ OPTIONS: tuple[Option, ...] = (
     _row("cancel", "Optional[threading.Event]", _any, None),
     _row("schema", "Any", _any, None, LINE, BATCH),
     _row("attachments", "Sequence[Attachment]", _any, ()),
-    _row("tools", "Sequence[Union[Tool, ServerTool, str, Callable[..., Any]]]", _any, ()),
+    _row("tools", "Sequence[Union[Tool, ServerTool, str, Callable[..., Any], MCP]]", _any, ()),
     _row("run_tools", "bool", _flag, False),
     _row("max_tool_rounds", "int", _positive_int, 5),
     _row("on_response", "Optional[Callable[[int, Mapping[str, str]], None]]", _any, None),

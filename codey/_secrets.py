@@ -72,13 +72,19 @@ def check_key(key: str, source: str, provider: Optional[str] = None) -> str:
             provider=provider,
             env_var=source if source.isupper() else None,
         )
-    if len(key) >= _MIN_LENGTH:
-        with _lock:
-            _in_use.pop(key, None)
-            _in_use[key] = None
-            if len(_in_use) > _IN_USE_LIMIT:
-                del _in_use[next(iter(_in_use))]
+    remember([key])
     return key
+
+
+def remember(values: Iterable[str]) -> None:
+    """From now on, hide these values too (keys in use, an MCP server's headers and env)."""
+    with _lock:
+        for value in values:
+            if len(value) >= _MIN_LENGTH:
+                _in_use.pop(value, None)
+                _in_use[value] = None
+                if len(_in_use) > _IN_USE_LIMIT:
+                    del _in_use[next(iter(_in_use))]
 
 
 def known_keys() -> list[str]:

@@ -214,7 +214,11 @@ class ToolStream(Stream):
             self._pending.append(result)
             self.messages.append(
                 Message(
-                    "tool", result.output, tool_call_id=call.id, is_error=result.error is not None
+                    "tool",
+                    result.output,
+                    attachments=result.attachments,
+                    tool_call_id=call.id,
+                    is_error=result.error is not None,
                 )
             )
             if self._done:  # closed from another thread while a tool ran

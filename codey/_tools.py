@@ -17,14 +17,18 @@ import json
 import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
 
 import attrs
 
+from codey._attachments import Attachment
 from codey._errors import ToolCallError
 from codey._options import SERVER_TOOLS
 from codey._secrets import redact, scrub
 from codey._types import ToolCall, ToolCallDelta, ToolResult
+
+if TYPE_CHECKING:
+    from codey._mcp import MCP
 
 __all__ = [
     "MAX_TOOL_OUTPUT",
@@ -139,26 +143,44 @@ class ServerTool:
 LOCATION_FIELDS = ("city", "region", "country", "timezone")
 
 
-def to_tools(tools: Iterable[Union[Tool, ServerTool, str, Callable[..., Any]]]) -> tuple[Tool, ...]:
-    """``tools=``'s functions as Tool values (functions made into tools); names must
-    differ. Its server tools are :func:`server_tools`'s."""
+def to_tools(
+    tools: Iterable[Union[Tool, ServerTool, str, Callable[..., Any], MCP]],
+) -> tuple[Tool, ...]:
+    """``tools=`` as Tool values: functions made into tools, each MCP server's tools
+    (the server is opened if it is not yet); names must differ. The provider's own
+    tools among them are :func:`server_tools`'s."""
+    if _is_server(tools):
+        tools = [tools]  # type: ignore[list-item]
     if isinstance(tools, (str, bytes)) or callable(tools):
-        raise TypeError("tools must be a list of functions, codey.Tool or server tool values")
-    result = tuple(
-        item if isinstance(item, Tool) else Tool.from_function(item)
-        for item in tools
-        if not isinstance(item, (str, ServerTool))
-    )
+        raise TypeError("tools must be a list of functions, codey.Tool or codey.MCP values")
+    result: list[Tool] = []
+    for item in tools:
+        if isinstance(item, Tool):
+            result.append(item)
+        elif isinstance(item, (str, ServerTool)):
+            continue  # the provider runs it: server_tools()
+        elif _is_server(item):
+            result.extend(cast("MCP", item).tools)
+        else:
+            result.append(Tool.from_function(cast("Callable[..., Any]", item)))
     names = [tool.name for tool in result]
     for tool_name in names:
         if names.count(tool_name) > 1:
             raise ValueError(f"two tools are named {tool_name!r}")
-    return result
+    return tuple(result)
+
+
+def _is_server(value: object) -> bool:
+    """Whether ``value`` is a codey.MCP: told by its ``tools`` (codey._mcp imports this
+    module, so this one does not import it)."""
+    return not callable(value) and isinstance(getattr(type(value), "tools", None), property)
 
 
 def server_tools(tools: Iterable[Any]) -> tuple[ServerTool, ...]:
     """``tools=``'s server tools: ``ServerTool`` values, and names given alone
     (``"web_search"``); each tool at most once."""
+    if _is_server(tools):  # one MCP server given alone
+        return ()
     result = tuple(
         item if isinstance(item, ServerTool) else ServerTool(item)
         for item in tools
@@ -299,15 +321,23 @@ def assemble_calls(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCall, ...]:
     )
 
 
-def _output(value: Any) -> str:
+def _output(value: Any) -> tuple[str, tuple[Attachment, ...]]:
+    """What a tool returned: its text, and its attachments (an Attachment, or a list
+    of texts and Attachments; the texts are joined by newlines)."""
+    if isinstance(value, Attachment):
+        return "", (value,)
+    if isinstance(value, list) and any(isinstance(item, Attachment) for item in value):
+        texts = [_output(item)[0] for item in value if not isinstance(item, Attachment)]
+        found = tuple(item for item in value if isinstance(item, Attachment))
+        return "\n".join(texts), found
     if isinstance(value, str):
-        return value
+        return value, ()
     if value is None:
-        return ""
+        return "", ()
     try:
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False), ()
     except (TypeError, ValueError):
-        return str(value)
+        return str(value), ()
 
 
 def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
@@ -334,9 +364,12 @@ def run_call(tools: Mapping[str, Tool], call: ToolCall) -> ToolResult:
             error = ToolCallError(f"the arguments of {call.name} are {reason}", call=call)
         else:
             try:
-                return ToolResult(call=call, output=_cut(_output(tool.function(**arguments))))
+                text, attachments = _output(tool.function(**arguments))
+                return ToolResult(call=call, output=_cut(text), attachments=attachments)
             except Exception as exc:  # sent back to the model, and kept on the stream
                 error = exc
+    if isinstance(error, ToolCallError) and error.call is None:  # raised by the tool itself
+        error.call = call
     # A tool's own message can quote a key (a URL with ?key=...): not to the model, nor shown.
     scrub(error)
     return ToolResult(

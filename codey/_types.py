@@ -82,10 +82,11 @@ def _tuple_of(kind: type) -> Any:
 class Message:
     """One message of a conversation.
 
-    ``attachments`` (images, PDFs) go with a user message; ``tool_calls``
-    with an assistant message that called tools. A ``tool`` message is one
-    tool's result: ``content`` is what the tool returned, ``tool_call_id``
-    the call it answers, ``is_error`` whether the tool failed.
+    ``attachments`` (images, PDFs) go with a user message, or with a tool
+    message (what a tool returned besides text); ``tool_calls`` with an
+    assistant message that called tools. A ``tool`` message is one tool's
+    result: ``content`` is the text the tool returned, ``tool_call_id`` the
+    call it answers, ``is_error`` whether the tool failed.
 
     ``replay`` (assistant messages): what the provider sent besides text and
     calls that must go back with the conversation, as it came, as
@@ -112,8 +113,8 @@ class Message:
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.attachments and self.role != "user":
-            raise ValueError(f"attachments go with a user message, not a {self.role} one")
+        if self.attachments and self.role not in ("user", "tool"):
+            raise ValueError(f"attachments go with a user or tool message, not a {self.role} one")
         if self.tool_calls and self.role != "assistant":
             raise ValueError(f"tool_calls go with an assistant message, not a {self.role} one")
         if self.replay and self.role != "assistant":
@@ -169,12 +170,17 @@ class ToolResult:
     """With ``run_tools=True``: a tool call that was run, and what went back to the model.
 
     ``output`` is the text sent back (``"error: Type: message"`` when the
-    call failed); ``error`` the exception, or None.
+    call failed); ``attachments`` the images (or PDFs) sent back with it: a
+    tool may return a :class:`codey.Attachment`, or a list of texts and
+    attachments; ``error`` the exception, or None.
     """
 
     call: ToolCall
     output: str
     error: Optional[BaseException] = attrs.field(default=None, eq=False)
+    attachments: tuple[Attachment, ...] = attrs.field(
+        default=(), converter=_attachments, validator=_tuple_of(Attachment)
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -257,7 +257,7 @@ Two batches cannot write one output file at once.
 
 CONFIG_FILE = r"""
 \fBcodey prompt\fR, \fBsave\fR, \fBchat\fR, \fBbatch\fR, \fBmodels\fR,
-\fBproviders\fR and \fBcompletion\fR read a TOML file,
+\fBproviders\fR, \fBtools\fR and \fBcompletion\fR read a TOML file,
 \fB$CODEY_CONFIG\fR, else \fB$XDG_CONFIG_HOME/codey/config.toml\fR, else
 \fB~/.config/codey/config.toml\fR.
 It is optional; \fBcodey config\fR shows where it is and the settings in force.
@@ -284,6 +284,10 @@ kind = "openai"            # or "anthropic"
 base_url = "https://api.together.xyz/v1"
 api_key_env = "TOGETHER_API_KEY"
 models = ["meta\-llama/Llama\-3.3\-70B\-Instruct\-Turbo"]
+
+[mcp_servers.git]          # an MCP server: \-\-mcp git
+command = "uvx"
+args = ["mcp\-server\-git"]
 .fi
 .RE
 .TP
@@ -317,6 +321,15 @@ Optional: \fBbase_url_env\fR (default NAME_BASE_URL), \fBkey_required\fR,
 \fBmax_tokens_field\fR, \fBinclude_usage\fR.
 A table named after a built\-in provider changes it (for example
 \fB[providers.ollama]\fR with another \fBbase_url\fR).
+.TP
+.B [mcp_servers.NAME]
+an MCP server that \fB\-\-mcp NAME\fR names (and \fBcodey tools\fR lists):
+the keys of an \fBmcpServers\fR entry, \fBcommand\fR, \fBargs\fR, \fBenv\fR
+and \fBcwd\fR for a local server, or \fBurl\fR and \fBheaders\fR (with
+\fBtype = "http"\fR) for a remote one; \fB${VAR}\fR and \fB${VAR:\-default}\fR
+come from the environment.
+\fBcodey config\fR shows the names of \fBenv\fR and \fBheaders\fR, never
+their values.
 .PP
 Precedence, highest first: a command\-line flag, the chat log's front matter,
 the environment (\fBCODEY_MODEL\fR, \fB*_API_KEY\fR, \fB*_BASE_URL\fR), the

@@ -106,10 +106,12 @@ class TestTypes:
             == f"<codey.Attachment image/png {len(PNG)} bytes>"
         )
 
-    def test_only_a_user_message_has_attachments(self):
+    def test_only_a_user_or_tool_message_has_attachments(self):
         image = codey.Attachment.from_bytes(PNG)
         assert codey.Message("user", "look", attachments=[image]).attachments == (image,)
-        with pytest.raises(ValueError, match="user message"):
+        result = codey.Message("tool", "a dot", attachments=[image], tool_call_id="call_1")
+        assert result.attachments == (image,)
+        with pytest.raises(ValueError, match="user or tool message"):
             codey.Message("assistant", "x", attachments=[image])
         with pytest.raises(TypeError, match=r"codey\.Attachment"):
             codey.Message("user", "x", attachments=["a.png"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -31,6 +33,7 @@ from codey.testing import (
     events,
 )
 from tests.helpers import RICH, kwargs_for
+from tests.test_attachments import PNG
 
 
 class Colour(enum.Enum):
@@ -793,3 +796,46 @@ class TestLoopUsage:
             "toolu_01LtHJmixrs9NcWQkK8hu8hj",
             "toolu_01N8a4jWyf116qKTMqKKmjyt",
         ]
+
+
+# -- what a tool returns besides text, and MCP without its SDK ------------------------
+
+
+def test_a_python_tool_may_return_an_image(fake):
+    image = codey.Attachment.from_bytes(PNG)
+
+    def snapshot() -> list[object]:
+        """A picture of the screen."""
+        return ["the screen:", image]
+
+    seen: list[dict[str, Any]] = []
+
+    def responder(request: RecordedRequest) -> Reply:
+        seen.append(request.json)
+        if len(seen) == 1:
+            return answer(tool_calls=[ToolCall(0, "c1", "snapshot", ["{}"])])
+        return answer("I see it.")
+
+    fake.responder = responder
+    stream = codey.stream("Look", tools=[snapshot], run_tools=True, **kwargs_for(fake, "anthropic"))
+    assert "".join(stream) == "I see it."
+    assert stream.tool_results[0].output == "the screen:"
+    assert stream.tool_results[0].attachments == (image,)
+    block = seen[1]["messages"][-1]["content"][0]
+    assert block["content"][1]["source"]["data"] == image.base64()
+
+
+def test_mcp_without_the_sdk_says_what_to_install():
+    code = (
+        "import sys; sys.modules['mcp'] = None\n"
+        "import codey\n"
+        "try:\n"
+        "    codey.MCP(['server'])\n"
+        "except codey.MCPError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    if sys.version_info >= (3, 10):
+        assert out.stdout.strip() == "codey.MCP needs the mcp SDK: pip install 'codey[mcp]'"
+    else:
+        assert out.stdout.startswith("codey.MCP needs Python 3.10 or later (the mcp SDK does)")

@@ -211,6 +211,23 @@ class ServiceProvider:
             f"{self.name} cannot take {attachment.mime} attachments (it takes {', '.join(taken)})"
         )
 
+    def tool_attachments(self, message: Message) -> tuple[str, tuple[Attachment, ...]]:
+        """A tool message's text, and those of its attachments this service takes.
+
+        An attachment it cannot take becomes a line of the text saying so: a
+        tool's picture must not fail the round (a user's attachment does).
+        """
+        kept: list[Attachment] = []
+        lines = [message.content] if message.content else []
+        for attachment in message.attachments:
+            try:
+                self.check_attachment(attachment)
+            except UnsupportedOptionError as exc:
+                lines.append(f"[codey: the tool returned {attachment!r}, not sent: {exc}]")
+            else:
+                kept.append(attachment)
+        return "\n".join(lines), tuple(kept)
+
 
 def server_tool_options(
     provider: str, tool: ServerTool, offered: Mapping[str, tuple[str, ...]]

@@ -372,8 +372,15 @@ class Messages(ServiceProvider):
                     "type": "tool_result",
                     "tool_use_id": message.tool_call_id,
                 }
-                if message.content:
-                    result["content"] = message.content
+                text, attachments = self.tool_attachments(message)
+                if attachments:
+                    # A tool_result's content may be a list of text, image and document
+                    # blocks: https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use
+                    parts = [{"type": "text", "text": text}] if text else []
+                    parts.extend(self._attachment(attachment) for attachment in attachments)
+                    result["content"] = parts
+                elif text:
+                    result["content"] = text
                 if message.is_error:
                     result["is_error"] = True
                 if results is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+from collections.abc import Sequence
 from typing import Any, Optional
 
-from codey._attachments import KNOWN_TYPES
+from codey._attachments import KNOWN_TYPES, Attachment
 from codey._errors import UnsupportedOptionError
 from codey._providers._base import (
     AnswerSchema,
@@ -55,7 +56,7 @@ class ChatCompletions(ServiceProvider):
             )
         body: dict[str, Any] = {
             "model": spec.model,
-            "messages": [self._message(message) for message in spec.messages],
+            "messages": self._messages(spec.messages),
         }
         if stream:
             body["stream"] = True
@@ -88,14 +89,36 @@ class ChatCompletions(ServiceProvider):
     def _response_format(self, schema: AnswerSchema) -> dict[str, Any]:
         return {"type": "json_schema", "json_schema": json_schema(self, schema)}
 
+    def _messages(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        """The conversation in Chat Completions form.
+
+        A tool message takes text only
+        (https://platform.openai.com/docs/api-reference/chat/create: a ``tool``
+        message's content is a string or text parts), and the tool messages must
+        follow their assistant message together: the images (or PDFs) the tools
+        returned go in one user message right after the last of them.
+        """
+        out: list[dict[str, Any]] = []
+        pending: list[dict[str, Any]] = []  # the tool results' attachments, as user parts
+        for message in messages:
+            if message.role != "tool" and pending:
+                out.append({"role": "user", "content": pending})
+                pending = []
+            if message.role != "tool":
+                out.append(self._message(message))
+                continue
+            text, attachments = self.tool_attachments(message)
+            out.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": text})
+            if attachments:
+                lead = f"[codey: what the tool call {message.tool_call_id} returned besides text]"
+                pending.append({"type": "text", "text": lead})
+                pending.extend(self._parts(attachments))
+        if pending:
+            out.append({"role": "user", "content": pending})
+        return out
+
     def _message(self, message: Message) -> dict[str, Any]:
-        """One message in Chat Completions form: content parts, tool calls, tool results."""
-        if message.role == "tool":
-            return {
-                "role": "tool",
-                "tool_call_id": message.tool_call_id,
-                "content": message.content,
-            }
+        """One message in Chat Completions form: content parts, tool calls."""
         if message.tool_calls:
             return {
                 "role": message.role,
@@ -114,7 +137,13 @@ class ChatCompletions(ServiceProvider):
         parts: list[dict[str, Any]] = []
         if message.content:
             parts.append({"type": "text", "text": message.content})
-        for attachment in message.attachments:
+        parts.extend(self._parts(message.attachments))
+        return {"role": message.role, "content": parts}
+
+    def _parts(self, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+        """Attachments as content parts: images, and PDFs as files."""
+        parts: list[dict[str, Any]] = []
+        for attachment in attachments:
             self.check_attachment(attachment)
             if attachment.is_image:
                 parts.append({"type": "image_url", "image_url": {"url": attachment.data_url()}})
@@ -128,7 +157,7 @@ class ChatCompletions(ServiceProvider):
                 parts.append(
                     {"type": "file", "file": {"filename": name, "file_data": attachment.data_url()}}
                 )
-        return {"role": message.role, "content": parts}
+        return parts
 
     def new_parser(self, request: Optional[HTTPRequest] = None) -> ChatParser:
         return ChatParser(self.name)

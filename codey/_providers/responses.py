@@ -16,11 +16,13 @@ incomplete.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import attrs
 
 from codey import _models
+from codey._attachments import Attachment
 from codey._errors import StreamError
 from codey._providers._base import (
     HTTPRequest,
@@ -138,17 +140,18 @@ class Responses(ServiceProvider):
         an assistant's reasoning items (replayed as they came), its text, its function
         calls; a tool result as a ``function_call_output``."""
         if message.role == "tool":
+            text, attachments = self.tool_attachments(message)
+            # An output may be a list of input_text, input_image and input_file items:
+            # https://platform.openai.com/docs/api-reference/responses/create
+            # (input, function_call_output, output).
+            output: Any = self._parts(text, attachments) if attachments else text
             return [
-                {
-                    "type": "function_call_output",
-                    "call_id": message.tool_call_id,
-                    "output": message.content,
-                }
+                {"type": "function_call_output", "call_id": message.tool_call_id, "output": output}
             ]
         # The reasoning items go back before the calls they led to, as the API requires.
         items = [item for wire, item in message.replay if wire == self.wire]
         if message.attachments:
-            content: Any = self._parts(message)
+            content: Any = self._parts(message.content, message.attachments)
         elif message.content or not message.tool_calls:
             content = message.content
         else:
@@ -166,17 +169,17 @@ class Responses(ServiceProvider):
         )
         return items
 
-    def _parts(self, message: Message) -> list[dict[str, Any]]:
-        """A user message's text and attachments as content parts.
+    def _parts(self, text: str, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+        """A message's text and attachments as content parts.
 
         https://platform.openai.com/docs/guides/images-vision (``input_image``) and
         https://platform.openai.com/docs/guides/pdf-files (``input_file``: ``file_data``
         with a ``filename``, or ``file_url``).
         """
         parts: list[dict[str, Any]] = []
-        if message.content:
-            parts.append({"type": "input_text", "text": message.content})
-        for attachment in message.attachments:
+        if text:
+            parts.append({"type": "input_text", "text": text})
+        for attachment in attachments:
             self.check_attachment(attachment)
             if attachment.is_image:
                 parts.append({"type": "input_image", "image_url": attachment.data_url()})

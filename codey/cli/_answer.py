@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from time import monotonic
 from typing import Any, Callable, Optional, Union
 
@@ -117,12 +117,14 @@ def _record(event: object) -> Optional[dict[str, Any]]:
     if isinstance(event, ServerToolCall):  # name, input, status, id, error
         return {"type": "server_tool_call", **attrs.asdict(event)}
     if isinstance(event, ToolResult):
+        from codey._secrets import redact
+
         error = event.error
         return {
             "type": "tool_result",
             "id": event.call.id,
             "name": event.call.name,
-            "output": event.output,
+            "output": redact(event.output),  # a key, or an MCP server's env or header value
             "error": None if error is None else _tool_error(error),
         }
     if isinstance(event, Citation):
@@ -251,6 +253,7 @@ def stream_one(
     on_done: Optional[Callable[[Optional[str], Sequence[Citation]], None]] = None,
     cancel: Optional[threading.Event] = None,
     ask: Optional[Callable[[str], bool]] = None,
+    allowed: Collection[str] = (),
 ) -> Stream:
     """Stream one answer to standard output; return the finished stream.
 
@@ -260,8 +263,9 @@ def stream_one(
     written (and, with ``--events``, the error record). With ``cancel`` set
     (``chat``'s Ctrl-C), the answer stops and ``KeyboardInterrupt`` is raised.
     With ``ask``, each tool call waits for a yes to its question (the status
-    line held meanwhile). Between the rounds of a tool loop, text gets a
-    blank line, except in ``--events`` records.
+    line held meanwhile), except the calls of the tools ``allowed``. Between
+    the rounds of a tool loop, text gets a blank line, except in ``--events``
+    records.
     """
     checked = show.schema and show.mode == "text"  # nothing but checked JSON on stdout
     buffer: Optional[io.StringIO] = io.StringIO() if show.no_stream or checked else None
@@ -294,7 +298,7 @@ def stream_one(
             with status.paused():
                 return ask(question)
 
-        options = {**options, "tools": guarded(options["tools"], held)}
+        options = {**options, "tools": guarded(options["tools"], held, allowed)}
     wrote_text = after_tools = False
     try:
         with status:
@@ -307,8 +311,7 @@ def stream_one(
                         if not began and isinstance(event, _CONTENT):
                             began = True
                         if isinstance(event, ServerToolCall):
-                            done = event.status in ("completed", "failed")
-                            running = None if done else event
+                            running = None if event.status in ("completed", "failed") else event
                             last_text = monotonic()  # the server is at work, not silent
                         if isinstance(event, TextDelta):
                             last_text = monotonic()

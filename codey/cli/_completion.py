@@ -19,7 +19,7 @@ SHELLS = ("bash", "zsh", "fish")
 
 #: Options whose value is a model name, and options whose value is a file.
 MODEL_OPTIONS = frozenset({"--model", "-m"})
-FILE_OPTIONS = frozenset({"--file", "--schema", "--attach", "-a", "--functions"})
+FILE_OPTIONS = frozenset({"--file", "--schema", "--attach", "-a", "--functions", "--mcp"})
 
 
 class _Option:

@@ -23,6 +23,10 @@ Where it is: ``$CODEY_CONFIG`` when set (the file must then exist), else
     api_key_env = "TOGETHER_API_KEY"
     models = ["meta-llama/Llama-3.3-70B-Instruct-Turbo"]   # and/or prefix = "..."
 
+    [mcp_servers.git]           # an MCP server for --mcp git (an mcpServers entry's keys)
+    command = "uvx"
+    args = ["mcp-server-git"]
+
 Precedence, highest first: a command-line flag, the chat log's front matter,
 the environment (``CODEY_MODEL``, ``*_API_KEY``, ``*_BASE_URL``), this file,
 the built-in default. Anything wrong in the file is a :class:`ConfigError`
@@ -32,6 +36,7 @@ command line reads this file; the library never does.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
@@ -41,6 +46,7 @@ from codey._options import APIS, CONFIG, REASONING_EFFORTS, named
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._providers._base import Provider, Service
+    from codey.cli._mcp import ServerSpec
 
 __all__ = [
     "APIS",
@@ -50,6 +56,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ProviderConfig",
+    "read_text",
 ]
 
 PRECEDENCE = "flag > chat-log front matter > environment > config file > built-in default"
@@ -112,6 +119,8 @@ class Config:
             name: dict(values) for name, values in data.get("models", {}).items()
         }
         self.providers = providers
+        #: The ``[mcp_servers.NAME]`` tables, checked (``--mcp NAME`` names one).
+        self.mcp_servers: dict[str, ServerSpec] = dict(data.get("mcp_servers", {}))
 
     def resolve(self, name: str) -> str:
         """The model an alias (or a bare model name of a configured provider) stands for."""
@@ -170,6 +179,27 @@ class Config:
         from codey import _providers
 
         return _providers.register_all([provider.build() for provider in self.providers])
+
+
+def read_text(path: str) -> str:
+    """The file's text: a regular file, at most the input limit (as a chat log):
+    the config file, or an ``--mcp`` file."""
+    import stat
+
+    from codey.cli._io import max_input
+
+    with open(path, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # /dev/zero would never end
+            raise ConfigError(
+                f"{path}: not a regular file; a configuration file must be one", path=path
+            )
+        limit = max_input()
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        from codey.cli._io import too_big
+
+        raise ConfigError(str(too_big(path, limit)), path=path)
+    return data.decode("utf-8-sig")
 
 
 def _nothing() -> None:

@@ -12,15 +12,24 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from codey._errors import UnknownModelError
-from codey.cli._config import MODEL_SETTINGS, Config, ConfigError, ProviderConfig
+from codey.cli._config import MODEL_SETTINGS, Config, ConfigError, ProviderConfig, read_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from codey._providers._base import Service
+    from codey.cli._mcp import ServerSpec
 
 __all__ = ["config_path", "load"]
 
-_TOP_KEYS = ("model", "status_delay", "aliases", "defaults", "models", "providers")
+_TOP_KEYS = (
+    "model",
+    "status_delay",
+    "aliases",
+    "defaults",
+    "models",
+    "providers",
+    "mcp_servers",
+)
 _PROVIDER_KEYS = (
     "wire",
     "kind",  # wire's old name, with its old values ("openai"...): still read
@@ -61,7 +70,7 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
     if path == os.devnull:  # CODEY_CONFIG=/dev/null: no config file at all
         return Config(path, source, exists=False)
     try:
-        text = _read(path)
+        text = read_text(path)
     except FileNotFoundError:
         if source == "$CODEY_CONFIG":
             raise ConfigError(
@@ -74,26 +83,6 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
             f"{path}: cannot read the configuration file: {reason}", path=path
         ) from exc
     return _Checker(path, text).check(source)
-
-
-def _read(path: str) -> str:
-    """The file's text: a regular file, at most the input limit (as a chat log)."""
-    import stat
-
-    from codey.cli._io import max_input
-
-    with open(path, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # /dev/zero would never end
-            raise ConfigError(
-                f"{path}: not a regular file; a configuration file must be one", path=path
-            )
-        limit = max_input()
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        from codey.cli._io import too_big
-
-        raise ConfigError(str(too_big(path, limit)), path=path)
-    return data.decode("utf-8-sig")
 
 
 class _Checker:
@@ -146,6 +135,12 @@ class _Checker:
         providers = tuple(
             self.provider(name, value) for name, value in self.table(data, "providers").items()
         )
+        servers = {}
+        for name, value in self.table(data, "mcp_servers").items():
+            spec = self.mcp_server(name, value)
+            if spec is not None:  # not disabled
+                servers[name] = spec
+        data["mcp_servers"] = servers
         return Config(self.path, source, exists=True, data=data, providers=providers)
 
     # -- the parts
@@ -311,6 +306,29 @@ class _Checker:
             attachments=tuple(attachments),
         )
         return ProviderConfig(service, tuple(models))
+
+    def mcp_server(self, name: str, value: object) -> Optional[ServerSpec]:
+        """A ``[mcp_servers.NAME]`` table: the keys of an ``mcpServers`` entry (``_mcp``)."""
+        from codey.cli._mcp import KEYS, EntryError, server
+
+        where = ("mcp_servers", name)
+        if not isinstance(value, dict):
+            raise self.error(
+                self.line_of(("mcp_servers",), name), f"mcp_servers.{name} must be a table"
+            )
+        for key in value:
+            if key not in KEYS:
+                raise self.error(
+                    self.line_of(where, key),
+                    f"unknown setting {key!r} in [mcp_servers.{_dotted((name,))}] "
+                    f"(known: {', '.join(KEYS)})",
+                )
+        try:
+            label = f"{self.path}: [mcp_servers.{_dotted((name,))}]"
+            return server(name, value, self.path, label)
+        except EntryError as exc:
+            line = self.line_of(where, exc.key) if exc.key else self.line_of(("mcp_servers",), name)
+            raise self.error(line, f"[mcp_servers.{_dotted((name,))}]: {exc}") from None
 
     # -- values
 

@@ -8,6 +8,7 @@ request options, the home of the flag → keyword mapping).
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from codey._types import Message
     from codey.cli._answer import Show
     from codey.cli._config import Config
+    from codey.cli._mcp import ServerSpec
+    from codey.cli._tools import Offered
 
 __all__ = ["Run", "from_args", "needs_config", "problem"]
 
@@ -58,7 +61,12 @@ class Run:
     #: ``--functions`` files and ``-T`` targets, and whether they run unasked.
     functions: tuple[str, ...] = ()
     tool_targets: tuple[str, ...] = ()
+    #: ``--mcp`` files (or config-file server names), and ``--mcp-timeout``.
+    mcp: tuple[str, ...] = ()
+    mcp_timeout: Optional[float] = None
     yes: bool = False
+    #: ``--allow-tool``: the tools that run unasked.
+    allow_tools: tuple[str, ...] = ()
     max_tool_rounds: Optional[int] = None
     #: ``--server-tool``: the provider's own tools, by name.
     server_tools: tuple[str, ...] = ()
@@ -82,7 +90,17 @@ class Run:
     shell: Optional[str] = None
     #: The request and output flags, for ``codey.cli._options`` only.
     flags: argparse.Namespace
-    _tools: list[list[Tool]] = attrs.field(factory=list, init=False, repr=False)
+    _tools: list[list[Offered]] = attrs.field(factory=list, init=False, repr=False)
+    #: What closes at the end of the run, however it ends: the MCP servers.
+    _resources: contextlib.ExitStack = attrs.field(
+        factory=contextlib.ExitStack, init=False, repr=False
+    )
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._resources.close()
 
     @property
     def config(self) -> Config:
@@ -96,13 +114,36 @@ class Run:
         return self.models[0] if self.models else None
 
     def tools(self) -> list[Tool]:
-        """The tools of ``--functions`` and ``-T``, loaded once per run (``codey chat``
-        asks at every turn)."""
+        """The tools of ``--functions``, ``-T`` and ``--mcp``, loaded once per run
+        (``codey chat`` asks at every turn); the MCP servers stay open until the run ends."""
+        return [offered.tool for offered in self.offered()]
+
+    def offered(self) -> list[Offered]:
+        """The tools with where each comes from (``codey tools`` lists them)."""
         if not self._tools:
             from codey.cli._tools import load_tools
 
-            self._tools.append(load_tools(self.functions, self.tool_targets))
+            servers = self.mcp
+            if self.command == "tools" and not servers:  # every server the config file names
+                servers = tuple(self.config.mcp_servers)
+            self._tools.append(
+                load_tools(
+                    self.functions,
+                    self.tool_targets,
+                    self.mcp_servers(servers),
+                    self._resources,
+                    self.mcp_timeout,
+                )
+            )
         return list(self._tools[0])
+
+    def mcp_servers(self, values: Sequence[str]) -> list[ServerSpec]:
+        """The servers of ``--mcp`` values: files, or the config file's server names."""
+        if not values:
+            return []
+        from codey.cli._mcp import servers_named
+
+        return servers_named(tuple(values), self.config.mcp_servers)
 
     def request_options(self, model: str, chat: Chat) -> dict[str, Any]:
         """The keywords for codey.stream(): the model, and only the options given."""
@@ -159,7 +200,10 @@ def from_args(args: argparse.Namespace, config: Optional[Config] = None) -> Run:
         events=get("events", False),
         functions=_tuple(get("functions")),
         tool_targets=_tuple(get("tool")),
+        mcp=_tuple(get("mcp")),
+        mcp_timeout=get("mcp_timeout"),
         yes=get("yes", False),
+        allow_tools=_tuple(get("allow_tool")),
         max_tool_rounds=get("max_tool_rounds"),
         server_tools=_tuple(get("server_tool")),
         schema=get("schema"),

@@ -21,6 +21,7 @@ __all__ = [
     "STATUSES",
     "TRY_WITHOUT_KEY",
     "Status",
+    "UsageError",
     "describe",
     "exit_code",
     "fail",
@@ -34,6 +35,11 @@ TRY_WITHOUT_KEY = "python -m codey.testing serve"
 
 #: The providers ``python -m codey.testing serve`` stands in for.
 _FAKE_PROVIDERS = ("openai", "xai", "anthropic")
+
+
+class UsageError(CodeyError, ValueError):
+    """The command line is wrong in a way only running it shows (exit status 2), such as
+    an ``--allow-tool`` name no tool offered has."""
 
 
 class Status(NamedTuple):
@@ -51,7 +57,7 @@ class Status(NamedTuple):
 STATUSES: dict[str, Status] = {
     "success": Status(0, "", "success"),
     "other": Status(1, "other", "any other error (no input, an unwritable file, a missing extra)"),
-    "usage": Status(2, "", "usage error"),
+    "usage": Status(2, "usage", "usage error"),
     "configuration": Status(
         3,
         "configuration",
@@ -94,6 +100,8 @@ def failure(exc: BaseException) -> str:
         return "broken pipe"
     if isinstance(exc, ConfigError):
         return "configuration"
+    if isinstance(exc, UsageError):
+        return "usage"
     from codey._retry import error_kind
 
     return error_kind(exc)

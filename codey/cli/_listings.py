@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from codey.cli._config import Config
     from codey.cli._context import Run
 
-__all__ = ["mask", "report", "run_completion", "run_config", "run_models", "run_providers"]
+__all__ = [
+    "mask",
+    "report",
+    "run_completion",
+    "run_config",
+    "run_models",
+    "run_providers",
+    "run_tools",
+]
 
 #: How ``codey config`` words where the default model came from (``codey._request.default_model``).
 _SOURCES = {
@@ -54,6 +62,16 @@ def run_config(run: Run) -> int:
     if not run.path:
         for name in config.unmatched_models():
             sys.stderr.write(f"codey: warning: {config.path}: [models.{_key(name)}] {_UNMATCHED}\n")
+    return 0
+
+
+def run_tools(run: Run) -> int:
+    """``codey tools``: what the functions and MCP servers given offer the model."""
+    from codey.cli._tools import list_tools
+
+    out = stdout()
+    out.write(list_tools(run.offered(), run.as_json))
+    out.flush()
     return 0
 
 
@@ -162,4 +180,17 @@ def report(config: Config, environ: Optional[Mapping[str, str]] = None) -> str:
                 lines.append(f"models = {_toml(list(provider.models))}")
             if provider.prefixes:
                 lines.append(f"prefix = {_toml(list(provider.prefixes))}")
+    for name, spec in config.mcp_servers.items():
+        lines += ["", f"[mcp_servers.{_key(name)}]"]
+        if spec.url is not None:  # its password or ?key= shown no more than a key is
+            lines.append(f"url = {_toml(redact(spec.url))}")
+        else:
+            lines.append(f"command = {_toml(redact(spec.command[0]))}")
+            if spec.command[1:]:
+                lines.append(f"args = {_toml([redact(arg) for arg in spec.command[1:]])}")
+            if spec.cwd is not None:
+                lines.append(f"cwd = {_toml(spec.cwd)}")
+        for key, secrets in (("env", spec.env), ("headers", spec.headers)):
+            if secrets:  # their names only
+                lines.append(f"# {key}: {', '.join(secrets)} (values not shown)")
     return "\n".join(lines) + "\n"

@@ -80,6 +80,7 @@ def stream_turn(
             on_done=writer.finish,
             cancel=cancel,
             ask=_tools.asker(run, options),
+            allowed=run.allow_tools,
         )
     except BaseException as exc:
         writer.interrupted(exc)

@@ -36,6 +36,7 @@ COMMANDS = {
     "models": "codey.cli._listings:run_models",
     "providers": "codey.cli._listings:run_providers",
     "config": "codey.cli._listings:run_config",
+    "tools": "codey.cli._listings:run_tools",
     "completion": "codey.cli._listings:run_completion",
     "buffer": "codey.cli._render:run_buffer",
     "format": "codey.cli._render:run_format",
@@ -93,7 +94,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("default", ModelWarning)  # a line, never a failure
             warnings.showwarning = _shown(warnings.showwarning)
-            return command(_context.from_args(args, config))
+            with _context.from_args(args, config) as run:  # closes its MCP servers
+                return command(run)
     except (Exception, KeyboardInterrupt, Terminated) as exc:
         if isinstance(exc, BrokenPipeError):
             # The reader went away (| head -1): the stream is closed by now; exit

@@ -17,6 +17,7 @@ from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments
 from codey.cli._completion import SHELLS
 from codey.cli._config import PRECEDENCE
 from codey.cli._exit import STATUSES
+from codey.cli._tool_args import TOOLS_DESCRIPTION, TOOLS_HELP, mcp_arguments, tools_arguments
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ examples:
   codey prompt "Why?" --model o3 --reasoning --usage --stats
   codey prompt "What is in this picture?" -a photo.png -m gpt-4.1
   codey prompt "Is it warm in Oslo?" --functions tools.py   # asks before each call
+  codey prompt "What changed today?" --mcp servers.json --allow-tool git_log
   codey chat --file chat.md
   codey batch prompts.jsonl --parallel 16 -m gpt-4.1     # writes prompts.out.jsonl
   eval "$(codey completion bash)"
@@ -198,13 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
             "from the log's own folder, the current one for standard input); repeatable",
         )
 
-    def tool_options(sub: argparse.ArgumentParser) -> None:
-        group = sub.add_argument_group(
-            "tools",
-            "Functions the model may call: codey runs each call and sends the result back "
-            "until the model answers. On a terminal codey asks before each call; elsewhere "
-            "it refuses to run tools without --yes (exit status 3).",
-        )
+    def function_options(group: argparse._ArgumentGroup) -> None:
         group.add_argument(
             "--functions",
             action="append",
@@ -220,6 +216,17 @@ def build_parser() -> argparse.ArgumentParser:
             help="this function is a tool, imported from MODULE (the current directory "
             "included); repeatable",
         )
+
+    def tool_options(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group(
+            "tools",
+            "Functions and MCP servers' tools the model may call: codey runs each call and "
+            "sends the result back until the model answers. On a terminal codey asks before "
+            "each call (except for --allow-tool's); elsewhere it refuses unless --yes is "
+            "given or every tool is allowed (exit status 3).",
+        )
+        function_options(group)
+        mcp_arguments(group)
         group.add_argument(
             "--yes", action="store_true", help="run the model's tool calls without asking"
         )
@@ -231,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="let the model use the provider's own tool NAME, which the provider runs "
             "(no question asked): web_search, web_fetch, code_execution or x_search (xAI); "
             "one the provider lacks is an error; repeatable",
+        )
+        group.add_argument(
+            "--allow-tool",
+            action="append",
+            metavar="NAME",
+            help="run this tool's calls (a function's or an MCP server's) without asking; "
+            "off a terminal every tool offered must be allowed, else --yes; repeatable",
         )
         group.add_argument(
             "--max-tool-rounds",
@@ -393,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     request_options(batch, shown=False)
     batch.set_defaults(command="batch", check=check_batch, subparser=batch, config_needed=True)
 
+    tools = command("tools", TOOLS_HELP, TOOLS_DESCRIPTION)
+    tools_group = tools.add_argument_group("tools")
+    function_options(tools_group)
+    mcp_arguments(tools_group)
+    tools_arguments(tools)
+
     models = command(
         "models",
         "list the known models",
@@ -500,8 +520,8 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
         return "argument --add-delimiters: not allowed with several models"
     if len(set(models)) != len(models):
         return "argument -m/--model: each model may be given only once"
-    if len(models) > 1 and (args.functions or args.tool):
-        return "argument --functions/-T/--tool: not allowed with several models"
+    if len(models) > 1 and (args.functions or args.tool or args.mcp):
+        return "argument --functions/-T/--tool/--mcp: not allowed with several models"
     if len(models) > 1 and args.server_tool:
         return "argument --server-tool: not allowed with several models"
     return _check_save(args)

@@ -65,7 +65,8 @@ def run_prompt(run: Run) -> int:
 
     if len(models) > 1:
         return stream_several(chat.messages, requests, show, terminal())
-    stream_one(chat.messages, options, show, terminal(), ask=_tools.asker(run, tools))
+    ask = _tools.asker(run, tools)
+    stream_one(chat.messages, options, show, terminal(), ask=ask, allowed=run.allow_tools)
     return 0
 
 

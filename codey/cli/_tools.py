@@ -1,10 +1,15 @@
-"""``--attach``, ``--functions`` and ``--tool``: attachments and tools from the command line.
+"""``--attach``, ``--functions``, ``--tool`` and ``--mcp``: attachments and tools from the
+command line.
 
 Tools run only with a yes: on a terminal codey asks before each call
 (``Run tool NAME(ARGS)? [y/N]`` on standard error); with ``--yes`` it does
-not ask; anywhere else (standard input or error not a terminal) and without
-``--yes``, it refuses before anything is sent, because a pipe cannot answer
-and running code unasked is not a default.
+not ask, nor for a tool named by ``--allow-tool``; anywhere else (standard
+input or error not a terminal), unless every tool offered is allowed or
+``--yes`` is given, it refuses before anything is sent, naming the tools
+that need a yes, because a pipe cannot answer and running code unasked is
+not a default (and offering the model fewer tools than asked for, silently,
+would be a surprise). An ``--allow-tool`` name that no tool has is a usage
+error: a typo would otherwise leave the tool asking, or refused.
 """
 
 from __future__ import annotations
@@ -16,20 +21,26 @@ import inspect
 import os
 import sys
 
+import attrs
+
 from codey.cli._config import ConfigError
+from codey.cli._exit import UsageError
 from codey.cli._io import InputError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Collection, Iterator, Sequence
+    from contextlib import ExitStack
     from typing import Any, Callable, Optional
 
     from codey._attachments import Attachment
     from codey._chatlog import Chat
     from codey._tools import Tool
     from codey.cli._context import Run
+    from codey.cli._mcp import ServerSpec
 
 __all__ = [
+    "Offered",
     "ToolDeclined",
     "ask_on_terminal",
     "asker",
@@ -37,6 +48,7 @@ __all__ = [
     "attachments",
     "describe_call",
     "guarded",
+    "list_tools",
     "load_tools",
     "on_terminal",
     "read_stdin_bytes",
@@ -49,6 +61,22 @@ _CWD = "."
 
 class ToolDeclined(Exception):
     """The person at the terminal said no; the model is told so."""
+
+
+@attrs.frozen
+class Offered:
+    """A tool offered to the model, and where it comes from."""
+
+    tool: Tool
+    #: The ``--functions`` file, the ``-T`` target, or the file that describes the server.
+    file: str
+    #: The MCP server's name (None for a function).
+    server: Optional[str] = None
+
+    @property
+    def source(self) -> str:
+        """``tools.py`` or ``server git, servers.json``: where ``codey tools`` says it is from."""
+        return self.file if self.server is None else f"server {self.server}, {self.file}"
 
 
 def attachments(run: Run, stdin: Optional[bytes] = None) -> list[Attachment]:
@@ -98,15 +126,51 @@ def attach_to_prompt(chat: Chat, found: Sequence[Attachment]) -> Chat:
     raise InputError("-a/--attach: the chat log has no user message to attach to")
 
 
-def load_tools(functions: Sequence[str], targets: Sequence[str]) -> list[Tool]:
-    """The tools of ``--functions FILE.py`` (its public functions) and ``-T module:function``
-    (``Run.tools`` loads them once per run)."""
-    tools: list[Tool] = []
+def load_tools(
+    functions: Sequence[str],
+    targets: Sequence[str],
+    servers: Sequence[ServerSpec] = (),
+    resources: Optional[ExitStack] = None,
+    timeout: Optional[float] = None,
+) -> list[Offered]:
+    """The tools of ``--functions FILE.py`` (its public functions), ``-T module:function``
+    and the MCP servers, each started and put in ``resources`` to be closed at the end
+    (``Run.tools`` loads them once per run). Two tools of one name are a ConfigError."""
+    offered: list[Offered] = []
     for path in functions:
-        tools.extend(_tool(f"--functions {path}", function) for function in _functions_in(path))
+        offered.extend(
+            Offered(_tool(f"--functions {path}", function), path)
+            for function in _functions_in(path)
+        )
     for target in targets:
-        tools.append(_tool(f"-T {target}", _named_function(target)))
-    return tools
+        offered.append(Offered(_tool(f"-T {target}", _named_function(target)), target))
+    if servers:  # SIGTERM and SIGHUP unwind too, so the servers stop before codey does
+        from codey.cli._signals import terminate_on_signals
+
+        assert resources is not None
+        resources.enter_context(terminate_on_signals())
+    for spec in servers:
+        assert resources is not None
+        offered.extend(
+            Offered(tool, spec.source, spec.name) for tool in _serve(spec, resources, timeout)
+        )
+    seen: dict[str, Offered] = {}
+    for item in offered:
+        first = seen.setdefault(item.tool.name, item)
+        if first is not item:
+            raise ConfigError(
+                f"two tools are named {item.tool.name!r}: one from {first.source}, "
+                f"one from {item.source}"
+            )
+    return offered
+
+
+def _serve(spec: ServerSpec, resources: ExitStack, timeout: Optional[float]) -> list[Tool]:
+    """Start the server (it stops when ``resources`` closes) and list its tools; one that
+    does not start is the library's MCPError (exit status 1), naming it."""
+    from codey.cli._mcp import open_server
+
+    return list(resources.enter_context(open_server(spec, timeout)).tools)
 
 
 def _tool(where: str, function: Callable[..., Any]) -> Tool:
@@ -186,16 +250,27 @@ def _named_function(target: str) -> Callable[..., Any]:
 def tool_options(run: Run, interactive: bool) -> dict[str, Any]:
     """``tools``, ``run_tools`` and ``max_tool_rounds`` for codey.stream(), or nothing.
 
-    Off a terminal, tools need ``--yes``: a ConfigError (exit status 3) before anything is
-    sent. The provider's own tools (``--server-tool``) run on its servers: no question.
+    Off a terminal, tools need ``--yes`` (or ``--allow-tool`` for each): a ConfigError
+    (exit status 3) before anything is sent. An ``--allow-tool`` name no tool has is a
+    UsageError (exit status 2). The provider's own tools (``--server-tool``) run on its
+    servers: no question.
     """
     tools = run.tools()
+    names = [tool.name for tool in tools]
+    for name in run.allow_tools:
+        if name not in names:
+            raise UsageError(
+                f"argument --allow-tool: no tool offered is named {name!r} "
+                f"(the tools: {', '.join(names) or 'none'})"
+            )
     if not tools:
         return {"tools": list(run.server_tools)} if run.server_tools else {}
-    if not interactive and not run.yes:
+    asked = [name for name in names if name not in run.allow_tools]
+    if asked and not interactive and not run.yes:
         raise ConfigError(
             "tools run only after a yes: codey asks before each call when standard input "
-            "and standard error are a terminal; elsewhere, pass --yes to run them unasked"
+            "and standard error are a terminal; elsewhere, pass --yes to run them unasked, "
+            f"or --allow-tool NAME for each of {', '.join(asked)}"
         )
     options: dict[str, Any] = {"tools": [*tools, *run.server_tools], "run_tools": True}
     if run.max_tool_rounds is not None:
@@ -213,12 +288,15 @@ def describe_call(name: str, arguments: dict[str, Any]) -> str:
     return f"{name}({shown})"
 
 
-def guarded(tools: Sequence[Any], ask: Callable[[str], bool]) -> list[Any]:
+def guarded(
+    tools: Sequence[Any], ask: Callable[[str], bool], allowed: Collection[str] = ()
+) -> list[Any]:
     """The tools, each asking ``ask("Run tool NAME(ARGS)? [y/N] ")`` before it runs
-    (a server tool's name, which the provider runs, stays as it is)."""
-    import attrs
+    (except those ``allowed``, by name, and a server tool's name: the provider runs it)."""
 
     def guard(tool: Tool) -> Tool:
+        if tool.name in allowed:
+            return tool
         function = tool.function
         assert function is not None
 
@@ -240,3 +318,75 @@ def ask_on_terminal(question: str) -> bool:
     if not answer.endswith("\n"):
         sys.stderr.write("\n")
     return answer.strip().lower() in ("y", "yes")
+
+
+def list_tools(offered: Sequence[Offered], as_json: bool) -> str:
+    """What ``codey tools`` prints: each tool, where from, its description and parameters
+    (one a line), or with ``as_json`` one JSON object a line (the parameters' schema)."""
+    import json
+
+    if as_json:
+        return "".join(
+            json.dumps(
+                {
+                    "name": item.tool.name,
+                    "server": item.server,
+                    "file": item.file,
+                    "description": item.tool.description,
+                    "parameters": item.tool.parameters,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for item in offered
+        )
+    blocks = []
+    for item in offered:
+        lines = [f"{item.tool.name}  ({item.source})"]
+        description = " ".join(item.tool.description.split())
+        if description:
+            lines.append(f"    {description}")
+        schema = item.tool.parameters
+        required = schema.get("required") or ()
+        for name, parameter in (schema.get("properties") or {}).items():
+            lines.append(f"    {_parameter(name, parameter, name in required)}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _parameter(name: str, schema: Any, required: bool) -> str:
+    """``city: string, required: the city's name``."""
+    if not isinstance(schema, dict):
+        return f"{name}: any"
+    text = f"{name}: {_type_of(schema)}"
+    if required:
+        text += ", required"
+    if "default" in schema:
+        text += f", default {_json_text(schema['default'])}"
+    description = " ".join(str(schema.get("description") or "").split())
+    return f"{text}: {description}" if description else text
+
+
+def _type_of(schema: Any) -> str:
+    """A JSON schema's type in a few words: ``string``, ``array of integer``, ``"a" or "b"``."""
+    if not isinstance(schema, dict):
+        return "any"
+    if "enum" in schema and isinstance(schema["enum"], list):
+        return " or ".join(_json_text(value) for value in schema["enum"])
+    if "const" in schema:
+        return _json_text(schema["const"])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return " or ".join(_type_of(option) for option in schema[key])
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " or ".join(str(item) for item in kind)
+    if kind == "array":
+        return f"array of {_type_of(schema.get('items', {}))}"
+    return str(kind) if kind else "any"
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)

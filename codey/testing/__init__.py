@@ -94,7 +94,14 @@ models (o1, o3, o4-mini, gpt-5 and later), a non-default ``temperature`` or
 tools with ``reasoning_effort`` for gpt-5.4 and gpt-5.5 ("...Please use
 /v1/responses instead."), and function tools for gpt-5.6 (unless
 ``reasoning_effort`` is ``none``) and gpt-6 ("To use function tools, use
-/v1/responses"). A provider batch's item gets the same 400 as its result.
+/v1/responses"). For every model, a tool result that holds a part of a kind
+the wire format does not take there (Chat Completions: text only in a ``tool``
+message; Responses: ``input_text``, ``input_image`` or ``input_file`` in a
+``function_call_output``; Messages: ``text``, ``image``, ``document`` or
+``search_result`` in a ``tool_result``), and, over Chat Completions, tool
+calls not answered by the ``tool`` messages right after them ("An assistant
+message with 'tool_calls' must be followed by tool messages responding to each
+'tool_call_id'..."). A provider batch's item gets the same 400 as its result.
 Claude's thinking in a tool loop: each streamed thinking block is signed (a
 ``signature_delta`` whose value is the block's text hashed) and a
 :class:`RedactedThinking` step is a ``redacted_thinking`` block; the request

@@ -209,3 +209,90 @@ def _unreplayed(request: Any, sealed: Mapping[str, str]) -> Optional[Reply]:
                     "unchanged, before it).",
                 )
     return None
+
+
+#: What a tool result may hold besides text, in each wire format.
+_TOOL_PARTS = {
+    # A tool message's content is a string or text parts (the openai SDK's
+    # ChatCompletionToolMessageParam): images go in a user message after it.
+    "chat": ("text",),
+    # A function_call_output's output items (ResponseFunctionCallOutputItemParam).
+    "responses": ("input_text", "input_image", "input_file"),
+    # A tool_result's content blocks (the anthropic SDK's ToolResultBlockParam).
+    "messages": ("text", "image", "document", "search_result"),
+}
+
+
+def _misshapen(request: Any) -> Optional[Reply]:
+    """The 400 for a conversation whose tool results the real API would refuse: a part
+    of a kind the wire format does not take in a tool result, or (Chat Completions)
+    a message between an assistant's tool calls and the tool messages answering them
+    (the API's words, as quoted in BerriAI/litellm#10083 and aliasrobotics/cai#111)."""
+    body = request.json
+    kind = _route(request.path)[1]
+    if not isinstance(body, dict) or kind not in _TOOL_PARTS:
+        return None
+    allowed = _TOOL_PARTS[kind]
+    for where, parts in _tool_parts(body, kind):
+        for index, part in enumerate(parts):
+            value = part.get("type") if isinstance(part, dict) else None
+            if value not in allowed:
+                shown = ", ".join(f"'{name}'" for name in allowed)
+                return error(
+                    400,
+                    f"Invalid value for '{where}[{index}].type': {value!r}. "
+                    f"Supported values are: {shown}.",
+                )
+    if kind == "chat":
+        return _unanswered(body.get("messages"))
+    return None
+
+
+def _tool_parts(body: dict[str, Any], kind: str) -> list[tuple[str, list[Any]]]:
+    """(where, parts) of each tool result whose content is a list."""
+    found: list[tuple[str, list[Any]]] = []
+    if kind == "responses":
+        items = body.get("input")
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            output = item.get("output") if isinstance(item, dict) else None
+            if isinstance(output, list) and item.get("type") == "function_call_output":
+                found.append((f"input[{index}].output", output))
+        return found
+    messages = body.get("messages")
+    for index, message in enumerate(messages if isinstance(messages, list) else ()):
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if kind == "chat" and message.get("role") == "tool" and isinstance(content, list):
+            found.append((f"messages[{index}].content", content))
+        elif kind == "messages" and isinstance(content, list):
+            for number, block in enumerate(content):
+                inner = block.get("content") if isinstance(block, dict) else None
+                if isinstance(inner, list) and block.get("type") == "tool_result":
+                    found.append((f"messages[{index}].content[{number}].content", inner))
+    return found
+
+
+def _unanswered(messages: Any) -> Optional[Reply]:
+    """Chat Completions: each assistant message's tool calls must be answered by the
+    tool messages right after it."""
+    if not isinstance(messages, list):
+        return None
+    waiting: list[str] = []
+    for message in [*messages, None]:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool" and isinstance(message, dict):
+            if message.get("tool_call_id") in waiting:
+                waiting.remove(message["tool_call_id"])
+            continue
+        if waiting:
+            return error(
+                400,
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(waiting)}",
+            )
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        if role == "assistant" and isinstance(calls, list):
+            waiting = [str(call.get("id")) for call in calls if isinstance(call, dict)]
+    return None

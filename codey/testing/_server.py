@@ -24,7 +24,7 @@ from codey.testing._messages import (
     paused_dropped,
     thinking_dropped,
 )
-from codey.testing._refusals import _refusal, _unreplayed
+from codey.testing._refusals import _misshapen, _refusal, _unreplayed
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
 from codey.testing._requests import RecordedRequest, _route
@@ -261,7 +261,10 @@ class FakeProvider:
         refusal = None
         if self.refuse_like_the_api:
             refusal = (
-                _refusal(request) or _unreplayed(request, self._sealed) or _server_tools(request)
+                _refusal(request)
+                or _unreplayed(request, self._sealed)
+                or _misshapen(request)
+                or _server_tools(request)
             )
         if refusal is not None:
             return refusal

@@ -81,6 +81,7 @@ def test_documents_every_command_and_option(page: str) -> None:
         "completion",
         "models",
         "providers",
+        "tools",
         "buffer",
         "format",
         "color",

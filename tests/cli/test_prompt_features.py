@@ -449,7 +449,7 @@ class TestCompletion:
     @pytest.mark.parametrize(
         ("line", "expected"),
         [
-            ("codey ", [*COMMANDS, "buffer", "format", "color"]),
+            ("codey ", [*COMMANDS, "tools", "buffer", "format", "color"]),
             ("codey pro", ["prompt", "providers"]),
             ("codey --v", ["--version"]),
             ("codey prompt --mo", ["--model"]),
