@@ -111,8 +111,9 @@ class MCP:
         self.timeout = float(timeout)
         self._env = dict(env or {})
         self._headers = dict(headers or {})
-        # Keep their values out of every message and repr, as the providers' keys are.
-        remember([*self._env.values(), *self._headers.values()])
+        # Keep their values out of every message and repr, as the providers' keys are;
+        # env also carries settings ("true", "/usr/bin"), which no token looks like.
+        remember([*filter(_may_be_secret, self._env.values()), *self._headers.values()])
         remember(value.split(None, 1)[1] for value in self._headers.values() if " " in value)
         self.name = name or _default_name(self.command, url)
         self._lock = threading.Lock()
@@ -169,6 +170,11 @@ class MCP:
         return tuple(
             attrs.evolve(tool, function=_ToolFunction(self, names[tool.name])) for tool in listed
         )
+
+
+def _may_be_secret(value: str) -> bool:
+    """An env value worth hiding: long enough for a token, and not a path."""
+    return len(value) >= 8 and not value.startswith(("/", "~", "."))
 
 
 def _default_name(command: Optional[Sequence[str]], url: Optional[str]) -> str:

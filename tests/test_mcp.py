@@ -280,6 +280,19 @@ def test_env_values_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "[REDACTED]" in str(caught.value)
 
 
+def test_env_settings_are_not_taken_for_secrets() -> None:
+    """A short setting or a path in env= stays readable in messages; a token-like value does not."""
+    tell = "import sys; sys.exit('mode=verbose dir=/opt/tools/bin token=' + sys.argv[1])"
+    server = codey.MCP(
+        [sys.executable, "-c", tell, "zq8-token-71c4e2"],
+        env={"MODE": "verbose", "TOOLS": "/opt/tools/bin", "API": "zq8-token-71c4e2"},
+        timeout=OPEN,
+    )
+    with pytest.raises(codey.MCPError) as caught:
+        server.open()
+    assert "mode=verbose dir=/opt/tools/bin token=[REDACTED]" in str(caught.value)
+
+
 # -- closing ----------------------------------------------------------------------------
 
 
