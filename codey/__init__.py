@@ -61,11 +61,13 @@ if TYPE_CHECKING:
     from codey._models import ModelInfo as ModelInfo
     from codey._stream import Stream as Stream
     from codey._stream import Timings as Timings
+    from codey._tools import ServerTool as ServerTool
     from codey._tools import Tool as Tool
     from codey._types import Citation as Citation
     from codey._types import Finish as Finish
     from codey._types import Message as Message
     from codey._types import ReasoningDelta as ReasoningDelta
+    from codey._types import ServerToolCall as ServerToolCall
     from codey._types import TextDelta as TextDelta
     from codey._types import ToolCall as ToolCall
     from codey._types import ToolCallDelta as ToolCallDelta
@@ -107,6 +109,8 @@ __all__ = [
     "ReasoningDelta",
     "RedirectError",
     "ServerError",
+    "ServerTool",
+    "ServerToolCall",
     "Stream",
     "StreamError",
     "StreamMany",
@@ -161,11 +165,13 @@ _LAZY = {
     "StreamMany": "codey._many",
     "stream_many": "codey._many",
     "ModelInfo": "codey._models",
+    "ServerTool": "codey._tools",
     "Tool": "codey._tools",
     "Citation": "codey._types",
     "Finish": "codey._types",
     "Message": "codey._types",
     "ReasoningDelta": "codey._types",
+    "ServerToolCall": "codey._types",
     "TextDelta": "codey._types",
     "ToolCall": "codey._types",
     "ToolCallDelta": "codey._types",

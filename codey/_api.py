@@ -27,7 +27,7 @@ from codey._request import (
     targets,
 )
 from codey._stream import Stream
-from codey._tools import Tool, to_tools
+from codey._tools import ServerTool, Tool, server_tools, to_tools
 from codey._types import Message, ToolCall
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def stream(
     schema: Any = None,
     cache: bool = False,
     attachments: Sequence[Attachment] = (),
-    tools: Sequence[Union[Tool, Callable[..., Any], MCP]] = (),
+    tools: Sequence[Union[Tool, ServerTool, str, Callable[..., Any], MCP]] = (),
     run_tools: bool = False,
     max_tool_rounds: int = 5,
     on_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
@@ -100,6 +100,12 @@ def stream(
     :param tools: functions (or ``codey.Tool`` values, or ``codey.MCP`` servers: their
         tools) the model may call; their calls stream as ``ToolCallDelta`` events and
         end up in ``stream.tool_calls``.
+        The provider's own tools mix in by name (``"web_search"``, ``"web_fetch"``,
+        ``"code_execution"``, ``"x_search"``) or as :class:`ServerTool` values with
+        options: the provider runs them, and each call streams as
+        :class:`ServerToolCall` events (``stream.server_tool_calls``). A tool (or an
+        option) the provider does not offer is an UnsupportedOptionError; OpenAI
+        and xAI offer them over the Responses API only, where ``api=None`` sends them.
     :param run_tools: run the calls and send the results back until the model answers;
         the stream yields the text of every round.
     :param max_tool_rounds: with ``run_tools``, how many rounds of calls may run;
@@ -131,8 +137,9 @@ def stream(
     chunk_timeout, deadline = checked["chunk_timeout"], checked["deadline"]
     conversation = messages(prompt, system, attachments)
     tool_specs = to_tools(tools)
+    servers = server_tools(tools)
     if run_tools and not tool_specs:
-        raise ValueError("run_tools=True needs tools=")
+        raise ValueError("run_tools=True needs tools= (functions: the server runs its own tools)")
     answer_schema = None
     if schema is not None:
         if run_tools:
@@ -143,7 +150,7 @@ def stream(
         answer_schema = to_schema(schema)
     from codey import _transport  # requests and sseclient load with the first stream
 
-    resolved = targets(model, fallbacks, api_key, base_url, api)
+    resolved = targets(model, fallbacks, api_key, base_url, api, server_tools=bool(servers))
     _warn_retired(resolved)
     given = checked["first_chunk_timeout"]
     silences = [first_chunk_timeout_for(target, given, chunk_timeout) for target in resolved]
@@ -161,6 +168,7 @@ def stream(
                         tool_specs,
                         answer_schema,
                         provider=target.provider.name,
+                        server_tools=servers,
                     ),
                     target.key,
                     target.url,
@@ -173,6 +181,8 @@ def stream(
             )
             for target, silence in zip(resolved, silences)
         ]
+
+    ends = None if deadline is None else monotonic() + deadline
 
     def start(conversation: tuple[Message, ...], seconds: Optional[float]) -> Stream:
         plans = plans_for(conversation)
@@ -188,7 +198,21 @@ def stream(
             cancel=cancel,
             schema=answer_schema,
             on_response=on_response,
+            conversation=conversation,
+            resume=next_request,
         )
+
+    def next_request(conversation: tuple[Message, ...]) -> Stream:
+        """The next request of the run (a tool round, a paused answer's next part),
+        within what is left of the deadline."""
+        if ends is None:
+            return start(conversation, None)
+        left = ends - monotonic()
+        if left <= 0:
+            raise DeadlineExceededError(
+                f"{resolved[0].service} did not finish within the {deadline} s deadline"
+            )
+        return start(conversation, left)
 
     if not run_tools:
         return start(conversation, deadline)
@@ -203,19 +227,7 @@ def stream(
             Message("tool", "", tool_call_id=call.id),
         )
     )
-    ends = None if deadline is None else monotonic() + deadline
-
-    def next_round(conversation: tuple[Message, ...]) -> Stream:
-        if ends is None:
-            return start(conversation, None)
-        left = ends - monotonic()
-        if left <= 0:
-            raise DeadlineExceededError(
-                f"the tool loop did not finish within the {deadline} s deadline"
-            )
-        return start(conversation, left)
-
-    return ToolStream(next_round, conversation, tool_specs, max_tool_rounds)
+    return ToolStream(next_request, conversation, tool_specs, max_tool_rounds)
 
 
 def _warn_retired(resolved: Sequence[Target]) -> None:

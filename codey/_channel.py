@@ -1,4 +1,5 @@
-"""``Channel``: what a stream's worker thread and its caller share.
+"""``Channel``: what a stream's worker thread and its caller share (and the one
+thread that watches the channels of the streams given ``cancel=``).
 
 The worker (the transport's producer) puts lists of items on ``queue`` and
 notes its phase, attempt and timings here; the caller reads them. A
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from time import monotonic
 from types import MappingProxyType
@@ -220,3 +222,37 @@ def _work(channel: Channel, producer: Callable[[Channel], None]) -> None:
             channel.queue.put(END)
     finally:
         channel.forget_closer()
+
+
+# -- cancel=threading.Event(): one watcher thread for all streams that have one --
+
+_watched: dict[Channel, threading.Event] = {}
+_watch_lock = threading.Lock()
+_watcher: Optional[threading.Thread] = None
+#: How often the watcher looks at the cancel events, in seconds.
+WATCH_INTERVAL = 0.005
+
+
+def _watch(cancel: threading.Event, channel: Channel) -> None:
+    global _watcher
+    with _watch_lock:
+        _watched[channel] = cancel
+        if _watcher is None:
+            _watcher = threading.Thread(target=_watch_loop, name="codey-cancel-watch", daemon=True)
+            _watcher.start()
+
+
+def _watch_loop() -> None:
+    global _watcher
+    while True:
+        with _watch_lock:
+            for channel, cancel in list(_watched.items()):
+                if cancel.is_set():
+                    channel.cancel()
+                if channel.cancelled.is_set():
+                    del _watched[channel]
+            if not _watched:
+                _watcher = None
+                return
+        # A threading.Event cannot be waited on together with others: poll them.
+        time.sleep(WATCH_INTERVAL)

@@ -28,6 +28,7 @@ __all__ = [
     "LINE",
     "OPTIONS",
     "REASONING_EFFORTS",
+    "SERVER_TOOLS",
     "SPEC",
     "Option",
     "check",
@@ -47,6 +48,9 @@ REASONING_EFFORTS = EFFORTS
 AUTO = "auto"
 #: ``api``'s values: Chat Completions or the Responses API (``codey._providers.APIS``).
 APIS = ("chat", "responses")
+#: The providers' own tools by codey's names, in ``tools=`` (``codey.ServerTool``) and
+#: ``--server-tool``; each provider offers some (``codey._providers``).
+SERVER_TOOLS = ("web_search", "web_fetch", "code_execution", "x_search")
 
 Check = Callable[[str, Any], Any]
 
@@ -303,7 +307,7 @@ OPTIONS: tuple[Option, ...] = (
     _row("cancel", "Optional[threading.Event]", _any, None),
     _row("schema", "Any", _any, None, LINE, BATCH),
     _row("attachments", "Sequence[Attachment]", _any, ()),
-    _row("tools", "Sequence[Union[Tool, Callable[..., Any], MCP]]", _any, ()),
+    _row("tools", "Sequence[Union[Tool, ServerTool, str, Callable[..., Any], MCP]]", _any, ()),
     _row("run_tools", "bool", _flag, False),
     _row("max_tool_rounds", "int", _positive_int, 5),
     _row("on_response", "Optional[Callable[[int, Mapping[str, str]], None]]", _any, None),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import attrs
 
@@ -20,6 +20,9 @@ from codey._attachments import Attachment
 from codey._errors import MissingAPIKeyError, MissingBaseURLError
 from codey._providers._base import AnswerSchema, Provider, RequestSpec, ToolSpec
 from codey._types import ROLES, Message, ToolCall
+
+if TYPE_CHECKING:
+    from codey._tools import ServerTool
 
 __all__ = [
     "Prompt",
@@ -151,14 +154,15 @@ def targets(
     key: Optional[str] = None,
     url: Optional[str] = None,
     api: Optional[str] = None,
+    server_tools: bool = False,
 ) -> list[Target]:
     """The model (default: :func:`default_model`) and its fallbacks, resolved;
     ``key``, ``url`` and ``api`` apply to the first model only (each fallback goes
-    over its own default API: :func:`routed`)."""
+    over its own default API: :func:`routed`, which ``server_tools`` may move)."""
     result = []
     for index, name in enumerate([model or default_model()[0], *fallbacks]):
         provider, api_model = _providers.resolve(name)
-        provider = routed(provider, api_model, api if index == 0 else None)
+        provider = routed(provider, api_model, api if index == 0 else None, server_tools)
         given = key if index == 0 else None
         if given:
             given = _secrets.check_key(given, "api_key=", provider.name)
@@ -174,9 +178,13 @@ def service_name(provider: Provider) -> str:
     return _models.same_service(provider.name)[0]
 
 
-def routed(provider: Provider, model: str, api: Optional[str] = None) -> Provider:
+def routed(
+    provider: Provider, model: str, api: Optional[str] = None, server_tools: bool = False
+) -> Provider:
     """The provider that sends ``model`` over ``api``; None: the API the model table
-    names for it (its row's ``api``).
+    names for it (its row's ``api``), or, with ``server_tools``, the Responses API
+    for OpenAI and xAI (Chat Completions has no server tools; the providers offer
+    them over Responses only).
 
     The table moves a model only from a built-in service to the same service over
     its other API (OpenAI's and xAI's reasoning models to the Responses API, as
@@ -188,6 +196,13 @@ def routed(provider: Provider, model: str, api: Optional[str] = None) -> Provide
     family = _models.same_service(provider.name)
     if provider.name != family[0] or provider not in _providers.BUILT_IN:
         return provider
+    if server_tools and provider.wire == "chat":
+        from codey._errors import UnsupportedOptionError
+
+        try:
+            return _providers.for_api(provider, "responses")
+        except UnsupportedOptionError:  # no Responses API: its request says it has no server tools
+            return provider
     info = _models.find(model, provider.name)
     if info is None or info.api is None or info.api == provider.wire:
         return provider
@@ -238,6 +253,7 @@ def request_spec(
     tools: tuple[ToolSpec, ...] = (),
     schema: Optional[AnswerSchema] = None,
     provider: Optional[str] = None,
+    server_tools: tuple[ServerTool, ...] = (),
 ) -> RequestSpec:
     """The request for ``model``: the options the providers send, taken from ``options``
     (checked already, by :func:`codey._options.check`), shaped to what the model takes
@@ -249,7 +265,14 @@ def request_spec(
         sent["effort"] = sent["reasoning_effort"] = effort
     if provider is not None:
         sent = shaped(model, provider, sent)
-    return RequestSpec(model=model, messages=conversation, tools=tools, schema=schema, **sent)
+    return RequestSpec(
+        model=model,
+        messages=conversation,
+        tools=tools,
+        schema=schema,
+        server_tools=server_tools,
+        **sent,
+    )
 
 
 def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]:

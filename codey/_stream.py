@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import queue
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from time import monotonic
@@ -33,6 +32,7 @@ from codey._channel import (
     Channel,
     ResponseHook,
     Restart,
+    _watch,
     _work,
 )
 from codey._errors import (
@@ -41,6 +41,7 @@ from codey._errors import (
     CodeyError,
     DeadlineExceededError,
 )
+from codey._pauses import MAX_PAUSES, PAUSED, Carried, Resume, add_usage, go_on, restore
 from codey._secrets import scrub
 from codey._types import (
     Citation,
@@ -48,6 +49,7 @@ from codey._types import (
     ReasoningDelta,
     Replay,
     ServedModel,
+    ServerToolCall,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -56,6 +58,7 @@ from codey._types import (
 
 if TYPE_CHECKING:
     from codey._schema import Schema
+    from codey._types import Message
 
 _ids = itertools.count(1)
 _here = threading.local()
@@ -138,9 +141,14 @@ class Stream:
         cancel: Optional[threading.Event] = None,
         schema: Optional[Schema] = None,
         on_response: Optional[ResponseHook] = None,
+        conversation: tuple[Message, ...] = (),
+        resume: Optional[Resume] = None,
     ) -> None:
         self._targets = tuple(targets)
         self._begin_answer(schema)
+        #: What was sent, and how to send it again with more: a paused answer goes on.
+        self._conversation = conversation
+        self._resume = resume
         # The queue item being handed out, and the position in it.
         self._batch: list[Any] = []
         self._position = 0
@@ -187,6 +195,11 @@ class Stream:
         self._shown = False
         self._done = False
         self._ended = False  # the provider's end marker arrived
+        #: The latest event of each server tool call, by its id.
+        self._server_calls: dict[str, ServerToolCall] = {}
+        #: How many times the answer was paused and continued (``pause_turn``).
+        self._pauses = 0
+        self._carried: Optional[Carried] = None
 
     @property
     def model(self) -> str:
@@ -241,6 +254,12 @@ class Stream:
         return assemble_calls(self._tool_deltas)
 
     @property
+    def server_tool_calls(self) -> tuple[ServerToolCall, ...]:
+        """The provider's own tools' calls so far (web search...), each in its latest
+        state: never in :attr:`tool_calls`, never run by ``run_tools=True``."""
+        return tuple(self._server_calls.values())
+
+    @property
     def closed(self) -> bool:
         """Whether the stream has ended, for any reason."""
         return self._done
@@ -271,9 +290,14 @@ class Stream:
         gap = channel.longest_gap
         if end is None and last is not None and now - last > gap:
             gap = now - last  # the silence going on right now counts too
+        headers, first_text = channel.t_headers, channel.t_first_text
+        carried = self._carried
+        if carried is not None:  # a paused answer: from its first part on
+            started, headers = carried.started, carried.headers
+            first_text = carried.first_text or first_text
         return Timings(
-            to_headers=None if channel.t_headers is None else channel.t_headers - started,
-            to_first_text=None if channel.t_first_text is None else channel.t_first_text - started,
+            to_headers=None if headers is None else headers - started,
+            to_first_text=None if first_text is None else first_text - started,
             longest_gap=gap,
             idle=0.0 if end is not None or last is None else now - last,
             total=(now if end is None else end) - started,
@@ -392,6 +416,10 @@ class Stream:
                         self._apply(piece)
                     return piece
             elif item is END:
+                if self.finish_reason == PAUSED and self._pauses < MAX_PAUSES and self._resume:
+                    go_on(self)
+                    cancelled = self._channel.cancelled
+                    continue
                 self._ended = True
                 self.close()
                 if self._schema is not None:  # checked at the end, as the answer's last step
@@ -431,7 +459,8 @@ class Stream:
         if isinstance(event, ReasoningDelta):
             self._reasoning.append(event.text)
         elif isinstance(event, Usage):
-            self.usage = event
+            carried = self._carried
+            self.usage = event if carried is None else add_usage(carried.usage, event)
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
         elif isinstance(event, ToolCallDelta):
@@ -440,17 +469,24 @@ class Stream:
             self._served = event.name
         elif isinstance(event, Replay):
             self._replay.append((event.wire, event.item))
+        elif isinstance(event, ServerToolCall):
+            self._server_calls[event.id or str(len(self._server_calls))] = event
         elif isinstance(event, Citation):
             self._citations.append(event)
 
     def _restart(self) -> None:
-        """A retry starts from nothing: drop what the failed attempt sent (it sent no text)."""
+        """A retry starts from nothing: drop what the failed attempt sent (it sent no
+        text); in a paused answer, from what the parts before it sent."""
+        self.finish_reason = None
+        if self._carried is not None:
+            restore(self, self._carried)
+            return
         self._reasoning.clear()
         self._citations.clear()
         self._tool_deltas.clear()
         self._replay.clear()
+        self._server_calls = {}
         self.usage = None
-        self.finish_reason = None
         self._served = None
 
     def _fail(self, exc: BaseException) -> BaseException:
@@ -512,37 +548,3 @@ def _joined(parts: list[str]) -> str:
     if len(parts) > 1:
         parts[:] = ["".join(parts)]
     return parts[0] if parts else ""
-
-
-# -- cancel=threading.Event(): one watcher thread for all streams that have one --
-
-_watched: dict[Channel, threading.Event] = {}
-_watch_lock = threading.Lock()
-_watcher: Optional[threading.Thread] = None
-#: How often the watcher looks at the cancel events, in seconds.
-WATCH_INTERVAL = 0.005
-
-
-def _watch(cancel: threading.Event, channel: Channel) -> None:
-    global _watcher
-    with _watch_lock:
-        _watched[channel] = cancel
-        if _watcher is None:
-            _watcher = threading.Thread(target=_watch_loop, name="codey-cancel-watch", daemon=True)
-            _watcher.start()
-
-
-def _watch_loop() -> None:
-    global _watcher
-    while True:
-        with _watch_lock:
-            for channel, cancel in list(_watched.items()):
-                if cancel.is_set():
-                    channel.cancel()
-                if channel.cancelled.is_set():
-                    del _watched[channel]
-            if not _watched:
-                _watcher = None
-                return
-        # A threading.Event cannot be waited on together with others: poll them.
-        time.sleep(WATCH_INTERVAL)

@@ -18,30 +18,12 @@ from typing import Any, Callable, Optional
 
 from codey._channel import _STOP, END, Restart
 from codey._errors import CodeyError, TooManyToolRoundsError
+from codey._pauses import MAX_PAUSES, add_usage
 from codey._stream import Stream, Timings
 from codey._tools import Tool, run_call
-from codey._types import Citation, Finish, Message, ToolCall, ToolResult, Usage
+from codey._types import Citation, Finish, Message, ServerToolCall, ToolCall, ToolResult, Usage
 
 __all__ = ["MAX_PAUSES", "ToolStream"]
-
-#: How many times in a row a paused answer (``pause_turn``) is continued.
-MAX_PAUSES = 5
-
-
-def _add(a: Optional[int], b: Optional[int]) -> Optional[int]:
-    return b if a is None else a if b is None else a + b
-
-
-def _sum(first: Optional[Usage], second: Optional[Usage]) -> Optional[Usage]:
-    if first is None or second is None:
-        return first or second
-    return Usage(
-        _add(first.input_tokens, second.input_tokens),
-        _add(first.output_tokens, second.output_tokens),
-        _add(first.cache_read_tokens, second.cache_read_tokens),
-        _add(first.cache_write_tokens, second.cache_write_tokens),
-        _add(first.reasoning_tokens, second.reasoning_tokens),
-    )
 
 
 class ToolStream(Stream):
@@ -80,7 +62,6 @@ class ToolStream(Stream):
         self.tool_results: list[ToolResult] = []
         #: How many rounds of tool calls have run.
         self.rounds = 0
-        self._pauses = 0
         self._round_offset = 0.0
         self._round = start(tuple(self.messages))
 
@@ -128,6 +109,12 @@ class ToolStream(Stream):
     def tool_calls(self) -> tuple[ToolCall, ...]:
         """Every tool call run so far, then those of the round going on."""
         return tuple(result.call for result in self.tool_results) + self._round.tool_calls
+
+    @property
+    def server_tool_calls(self) -> tuple[ServerToolCall, ...]:
+        """The provider's own tools' calls of every round so far (never run here)."""
+        rounds = [stream for _, stream in self._earlier] + [self._round]
+        return tuple(call for stream in rounds for call in stream.server_tool_calls)
 
     @property
     def tool_errors(self) -> list[BaseException]:
@@ -188,8 +175,8 @@ class ToolStream(Stream):
             raise
 
     def _apply(self, event: object) -> None:
-        if isinstance(event, Usage):
-            self.usage = _sum(self._earlier_usage, event)
+        if isinstance(event, Usage):  # the round's, over the parts of a paused answer
+            self.usage = add_usage(self._earlier_usage, self._round.usage)
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
         elif isinstance(event, Citation):
@@ -202,23 +189,15 @@ class ToolStream(Stream):
     def _next_round(self) -> bool:
         """Run the round's tool calls and start the next round; False if it made none.
 
-        A round the provider paused (Anthropic's ``pause_turn``: its server tools
-        ran long) is continued: its partial answer goes back as it came and the
-        model goes on from there (at most ``MAX_PAUSES`` times), as
-        https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
-        says to.
+        A round the provider paused (``pause_turn``) was continued by the round's
+        own stream (``Stream._go_on``): here it is one answer.
         """
         text = "".join(self._round_parts)
         self._round_parts = []
         calls = self._round.tool_calls
         if not calls:
-            if self.finish_reason != "pause_turn" or self._pauses >= MAX_PAUSES:
-                self.messages.append(Message("assistant", text))
-                return False
-            self._pauses += 1
-            self.messages.append(Message("assistant", text, replay=self._round._replay))
-            self._start_round()
-            return True
+            self.messages.append(Message("assistant", text))
+            return False
         if self.rounds >= self._max_rounds:
             raise TooManyToolRoundsError(
                 f"the model still asked for tools after {self.rounds} rounds of them "

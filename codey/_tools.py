@@ -23,13 +23,23 @@ import attrs
 
 from codey._attachments import Attachment
 from codey._errors import ToolCallError
+from codey._options import SERVER_TOOLS
 from codey._secrets import redact, scrub
 from codey._types import ToolCall, ToolCallDelta, ToolResult
 
 if TYPE_CHECKING:
     from codey._mcp import MCP
 
-__all__ = ["MAX_TOOL_OUTPUT", "Tool", "assemble_calls", "run_call", "schema_of", "to_tools"]
+__all__ = [
+    "MAX_TOOL_OUTPUT",
+    "ServerTool",
+    "Tool",
+    "assemble_calls",
+    "run_call",
+    "schema_of",
+    "server_tools",
+    "to_tools",
+]
 
 #: The most characters of one tool result sent to the model (about 25,000 tokens);
 #: beyond it the text is cut, with a note saying so (a 50 MB result would cost a
@@ -75,9 +85,70 @@ class Tool:
         )
 
 
-def to_tools(tools: Iterable[Union[Tool, Callable[..., Any], MCP]]) -> tuple[Tool, ...]:
+def _server_tool_name(instance: object, attribute: object, value: str) -> None:
+    if value not in SERVER_TOOLS:
+        raise ValueError(f"a server tool is one of {', '.join(SERVER_TOOLS)}, not {value!r}")
+
+
+def _domains(value: Optional[Iterable[str]]) -> Optional[tuple[str, ...]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise TypeError("a list of domains must be a list of strings, not one string")
+    return tuple(value)
+
+
+@attrs.frozen
+class ServerTool:
+    """A tool the provider runs on its own servers (``tools=[ServerTool("web_search")]``,
+    or the name alone: ``tools=["web_search"]``), with the options the providers
+    share. An option a provider lacks is an ``UnsupportedOptionError`` naming it,
+    raised before anything is sent; so is a tool the provider does not offer.
+    """
+
+    #: ``web_search``, ``web_fetch``, ``code_execution`` or ``x_search`` (xAI's).
+    name: str = attrs.field(validator=_server_tool_name)
+    #: Only these domains are searched or fetched (``example.com`` covers its subdomains).
+    allowed_domains: Optional[tuple[str, ...]] = attrs.field(default=None, converter=_domains)
+    #: These domains never are.
+    blocked_domains: Optional[tuple[str, ...]] = attrs.field(default=None, converter=_domains)
+    #: At most this many uses of the tool in one request.
+    max_uses: Optional[int] = None
+    #: Where the user roughly is, for local results: any of ``city``, ``region``,
+    #: ``country`` (two letters) and ``timezone`` (IANA).
+    user_location: Optional[dict[str, str]] = attrs.field(default=None, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_uses is not None and (
+            isinstance(self.max_uses, bool)
+            or not isinstance(self.max_uses, int)
+            or self.max_uses < 1
+        ):
+            raise ValueError(f"max_uses must be a positive int, not {self.max_uses!r}")
+        if self.user_location is not None:
+            unknown = set(self.user_location) - set(LOCATION_FIELDS)
+            if unknown:
+                raise ValueError(
+                    f"user_location takes {', '.join(LOCATION_FIELDS)}, not "
+                    f"{', '.join(sorted(unknown))}"
+                )
+
+    def options(self) -> dict[str, Any]:
+        """The options given (not None), by name."""
+        names = ("allowed_domains", "blocked_domains", "max_uses", "user_location")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+#: The fields of ``ServerTool.user_location``.
+LOCATION_FIELDS = ("city", "region", "country", "timezone")
+
+
+def to_tools(
+    tools: Iterable[Union[Tool, ServerTool, str, Callable[..., Any], MCP]],
+) -> tuple[Tool, ...]:
     """``tools=`` as Tool values: functions made into tools, each MCP server's tools
-    (the server is opened if it is not yet); names must differ."""
+    (the server is opened if it is not yet); names must differ. The provider's own
+    tools among them are :func:`server_tools`'s."""
     if _is_server(tools):
         tools = [tools]  # type: ignore[list-item]
     if isinstance(tools, (str, bytes)) or callable(tools):
@@ -86,6 +157,8 @@ def to_tools(tools: Iterable[Union[Tool, Callable[..., Any], MCP]]) -> tuple[Too
     for item in tools:
         if isinstance(item, Tool):
             result.append(item)
+        elif isinstance(item, (str, ServerTool)):
+            continue  # the provider runs it: server_tools()
         elif _is_server(item):
             result.extend(cast("MCP", item).tools)
         else:
@@ -101,6 +174,23 @@ def _is_server(value: object) -> bool:
     """Whether ``value`` is a codey.MCP: told by its ``tools`` (codey._mcp imports this
     module, so this one does not import it)."""
     return not callable(value) and isinstance(getattr(type(value), "tools", None), property)
+
+
+def server_tools(tools: Iterable[Any]) -> tuple[ServerTool, ...]:
+    """``tools=``'s server tools: ``ServerTool`` values, and names given alone
+    (``"web_search"``); each tool at most once."""
+    if _is_server(tools):  # one MCP server given alone
+        return ()
+    result = tuple(
+        item if isinstance(item, ServerTool) else ServerTool(item)
+        for item in tools
+        if isinstance(item, (str, ServerTool))
+    )
+    names = [tool.name for tool in result]
+    for tool_name in names:
+        if names.count(tool_name) > 1:
+            raise ValueError(f"the server tool {tool_name!r} is given twice")
+    return result
 
 
 # -- schemas ------------------------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
     "ReasoningDelta",
     "Replay",
     "ServedModel",
+    "ServerToolCall",
     "TextDelta",
     "ToolCall",
     "ToolCallDelta",
@@ -90,7 +91,9 @@ class Message:
     ``replay`` (assistant messages): what the provider sent besides text and
     calls that must go back with the conversation, as it came, as
     ``(wire, item)`` pairs: the Responses API's ``reasoning`` items with their
-    encrypted content, Claude's signed thinking blocks. Each wire format sends
+    encrypted content and its server tools' items (``web_search_call``...),
+    Claude's signed thinking blocks and its server tools' blocks
+    (``server_tool_use`` and their results). Each wire format sends
     back its own (``"responses"``, ``"messages"``) and ignores the others'.
     Opaque: kept out of the repr, chat logs and ``--events``.
     """
@@ -234,6 +237,30 @@ class Citation:
             if getattr(self, name) is not None:
                 fields[name] = getattr(self, name)
         return fields
+
+
+@attrs.frozen
+class ServerToolCall:
+    """What a provider's server tool did: one event per change of its status.
+
+    ``Stream.events()`` yields one each time the call starts, moves on or ends;
+    ``Stream.server_tool_calls`` keeps the latest of each call. The server ran
+    it: it is never one of ``tool_calls``, and the tool loop never runs it.
+    """
+
+    #: codey's name of the tool: ``web_search``, ``web_fetch``, ``code_execution``, ``x_search``.
+    name: str
+    #: What the tool was given, as the provider gave it (``{"query": ...}``,
+    #: ``{"url": ...}``, ``{"code": ...}``; an OpenAI web search's ``action``);
+    #: ``{}`` until the provider says.
+    input: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    #: ``in_progress``, ``searching`` (a web search under way), ``interpreting``
+    #: (code running), ``completed`` or ``failed``.
+    status: str = "in_progress"
+    #: The provider's id of the call (``srvtoolu_...``, ``ws_...``, ``ci_...``).
+    id: Optional[str] = None
+    #: The provider's error code when the call failed (``max_uses_exceeded``...), else None.
+    error: Optional[str] = None
 
 
 @attrs.frozen

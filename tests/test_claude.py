@@ -233,11 +233,12 @@ class TestStopReasons:
         assert stream.finish_reason == "end_turn"
         assert stream.rounds == 0  # no tool of the caller's ran
         sent = fake.requests[1].json["messages"]
+        # In the order it came: the text, then the server tool's block (no text last).
         assert sent[-1] == {
             "role": "assistant",
             "content": [
-                {**search, "input": {"query": "oslo"}},
                 {"type": "text", "text": "Searching. "},
+                {**search, "input": {"query": "oslo"}},
             ],
         }
 

@@ -28,9 +28,11 @@ def test_stream_signature_matches_the_table() -> None:
 
 def test_the_request_spec_carries_what_the_table_sends() -> None:
     """The options a provider puts on the wire are the RequestSpec's fields (the
-    model, the messages, the tools and the schema are built, not given as is)."""
+    model, the messages, the tools (server tools too) and the schema are built, not
+    given as is)."""
     fields = {field.name for field in attrs.fields(RequestSpec)}
-    assert fields - {"model", "messages", "tools", "schema"} == set(_options.named(_options.SPEC))
+    built = {"model", "messages", "tools", "server_tools", "schema"}
+    assert fields - built == set(_options.named(_options.SPEC))
 
 
 def test_the_library_checks_the_reasoning_effort(fake: FakeProvider) -> None:

@@ -49,6 +49,7 @@ def test_every_documented_member(fake, provider, run_tools):
         assert stream.usage is not None
         assert stream.usage.input_tokens >= 3
         assert [call.name for call in stream.tool_calls] == (["weather"] if run_tools else [])
+        assert stream.server_tool_calls == ()  # the provider ran none of its own
         timings = stream.timings
         assert isinstance(timings, codey.Timings)
         assert timings.to_headers is not None

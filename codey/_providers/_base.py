@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import attrs
 
 from codey._attachments import IMAGE_TYPES, Attachment
 from codey._errors import StreamError, UnsupportedOptionError
 from codey._types import Event, Message, ServedModel
+
+if TYPE_CHECKING:
+    from codey._tools import ServerTool
 
 # The C scanner behind json.loads, without its Python wrapper and its two
 # whitespace regexes: half the cost on a typical event.
@@ -225,6 +229,31 @@ class ServiceProvider:
         return "\n".join(lines), tuple(kept)
 
 
+def server_tool_options(
+    provider: str, tool: ServerTool, offered: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any]:
+    """The options given to ``tool``, held to what ``provider`` offers (``offered``:
+    each of its server tools by codey's name, and the options it takes). A tool or an
+    option it lacks is an UnsupportedOptionError naming it, raised before anything
+    is sent."""
+    if tool.name not in offered:
+        has = f"it offers {', '.join(offered)}" if offered else "it has none"
+        raise UnsupportedOptionError(f"{provider} offers no {tool.name} server tool ({has})")
+    options = tool.options()
+    for name in options:
+        if name not in offered[tool.name]:
+            takes = ", ".join(offered[tool.name]) or "no option"
+            raise UnsupportedOptionError(
+                f"{provider}'s {tool.name} takes no {name} (it takes {takes})"
+            )
+    return options
+
+
+def approximate(location: Mapping[str, str]) -> dict[str, str]:
+    """``ServerTool.user_location`` as OpenAI's and Anthropic's web searches take it."""
+    return {"type": "approximate", **location}
+
+
 class ToolSpec(Protocol):
     """What a provider sends of a tool (a ``codey.Tool`` is one)."""
 
@@ -274,6 +303,8 @@ class RequestSpec:
     #: How hard the model thinks (``none`` ... ``max``), in the provider's form on the
     #: wire; ``reasoning_effort`` is its old name, set to the same by ``request_spec()``.
     effort: Optional[str] = None
+    #: The provider's own tools (web search...) the model may use: the provider runs them.
+    server_tools: tuple[ServerTool, ...] = ()
 
 
 @attrs.frozen
@@ -366,7 +397,9 @@ __all__ = [
     "ServiceProvider",
     "ToolSpec",
     "WIRES",
+    "approximate",
     "error_details",
     "served_model",
+    "server_tool_options",
     "wire_of",
 ]

@@ -19,6 +19,7 @@ from codey._providers._base import (
     served_model,
 )
 from codey._providers._citations import anthropic_citation, anthropic_citations
+from codey._providers._server_tools import MESSAGES_TOOLS, messages_call, messages_tool
 from codey._types import Finish, ReasoningDelta, Replay, ToolCallDelta, Usage
 
 API_VERSION = "2023-06-01"
@@ -105,6 +106,7 @@ class MessagesParser:
         "_calls",
         "_kept",
         "_length",
+        "_server",
         "_start",
         "_texts",
         "answer_tool",
@@ -128,6 +130,8 @@ class MessagesParser:
         #: its signature, redacted thinking, server tools' calls and results),
         #: by index, filled by their deltas until their content_block_stop.
         self._kept: dict[int, dict[str, Any]] = {}
+        #: The server tools' calls so far, by id: codey's name and the input.
+        self._server: dict[str, tuple[str, dict[str, Any]]] = {}
         #: How much text the answer has so far: where a text block begins.
         self._length = 0
         #: The open text blocks, by index: where each begins, and its citations.
@@ -193,10 +197,19 @@ class MessagesParser:
                     self._length += len(block["text"])
             elif block.get("type"):
                 self._kept[obj.get("index", 0)] = dict(block)
+                if block["type"] != "server_tool_use":  # a result comes whole
+                    call = messages_call(block, self._server)
+                    if call is not None:
+                        out.append(call)
         elif kind == "content_block_stop":
             kept = self._kept.pop(obj.get("index", 0), None)
             if kept is not None:
-                out.append(Replay("messages", _whole(kept)))
+                whole = _whole(kept)
+                out.append(Replay("messages", whole))
+                if whole.get("type") == "server_tool_use":  # its input whole now
+                    call = messages_call(whole, self._server)
+                    if call is not None:
+                        out.append(call)
             text = self._texts.pop(obj.get("index", 0), None)
             if text is not None:  # the block's citations cite all of its text
                 for raw in text[1]:
@@ -252,9 +265,13 @@ class Messages(ServiceProvider):
 
     def build_request(self, spec: RequestSpec, api_key: str, base_url: str) -> HTTPRequest:
         body = self.request_body(spec, base_url)
+        headers = self.headers(api_key)
+        betas = [MESSAGES_TOOLS[tool.name][2] for tool in spec.server_tools]
+        if any(betas):
+            headers["anthropic-beta"] = ",".join(beta for beta in betas if beta)
         return HTTPRequest(
             url=join_url(base_url, "/v1/messages"),
-            headers=self.headers(api_key),
+            headers=headers,
             body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
             # A tool the model is made to call, whose input is the answer (below).
             answer_tool=(body.get("tool_choice") or {}).get("name"),
@@ -309,6 +326,8 @@ class Messages(ServiceProvider):
                 }
                 for tool in spec.tools
             )
+        if spec.server_tools:
+            body.setdefault("tools", []).extend(messages_tool(tool) for tool in spec.server_tools)
         if system:
             body["system"] = "\n\n".join(system)
         if spec.temperature is not None:
@@ -370,15 +389,18 @@ class Messages(ServiceProvider):
                 results.append(result)
                 continue
             results = None
-            # Thinking (with its signature), redacted thinking and server tools' blocks
-            # go back unchanged and first, as the API requires of a tool round:
+            # Thinking (with its signature) and redacted thinking go back unchanged and
+            # first, as the API requires of a tool round:
             # https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks
-            blocks: list[dict[str, Any]] = [
-                dict(item) for wire, item in message.replay if wire == "messages"
-            ]
-            if message.tool_calls or blocks:
+            # then the text, then the server tools' blocks unchanged (a paused answer's
+            # content goes back whole, its text first as it came, no whitespace last):
+            # https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons
+            kept = [dict(item) for wire, item in message.replay if wire == "messages"]
+            blocks = [block for block in kept if block.get("type") in _THINKING]
+            if message.tool_calls or kept:
                 if message.content:
                     blocks.append({"type": "text", "text": message.content})
+                blocks.extend(block for block in kept if block.get("type") not in _THINKING)
                 blocks.extend(
                     {
                         "type": "tool_use",
@@ -425,6 +447,7 @@ class Messages(ServiceProvider):
             return None
         out: list[Any] = []
         served_model(body, out)
+        server: dict[str, tuple[str, dict[str, Any]]] = {}
         length = 0  # of the answer so far: where a text block's citations begin
         for index, block in enumerate(content):
             if not isinstance(block, dict):
@@ -439,6 +462,9 @@ class Messages(ServiceProvider):
                 out.append(ReasoningDelta(str(block["thinking"])))
             if kind not in ("text", "tool_use"):  # back unchanged, as in a stream
                 out.append(Replay("messages", block))
+                call = messages_call(block, server)
+                if call is not None:
+                    out.append(call)
             elif kind == "tool_use":
                 arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
                 if request is not None and block.get("name") == request.answer_tool:
@@ -457,6 +483,7 @@ class Messages(ServiceProvider):
         return out
 
 
+_THINKING = ("thinking", "redacted_thinking")
 _EPHEMERAL = {"type": "ephemeral"}
 
 

@@ -47,6 +47,13 @@ class ChatCompletions(ServiceProvider):
 
     def request_body(self, spec: RequestSpec, base_url: str, stream: bool = True) -> dict[str, Any]:
         refuse_thinking_budget(self.name, spec)
+        if spec.server_tools:
+            # OpenAI and xAI offer them over the Responses API only (api=None goes there).
+            names = ", ".join(tool.name for tool in spec.server_tools)
+            raise UnsupportedOptionError(
+                f"{self.name} has no server tools ({names}) over Chat Completions: "
+                "drop api='chat' (they go over the Responses API), or drop them"
+            )
         body: dict[str, Any] = {
             "model": spec.model,
             "messages": self._messages(spec.messages),

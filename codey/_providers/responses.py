@@ -35,6 +35,7 @@ from codey._providers._base import (
     served_model,
 )
 from codey._providers._citations import openai_citation, openai_citations
+from codey._providers._server_tools import SERVER_EVENTS, responses_call, responses_tool
 from codey._providers.compatible import XAI
 from codey._providers.openai import (
     OPENAI,
@@ -43,7 +44,15 @@ from codey._providers.openai import (
     refuse_thinking_budget,
     request_headers,
 )
-from codey._types import Finish, Message, ReasoningDelta, Replay, ToolCallDelta, Usage
+from codey._types import (
+    Finish,
+    Message,
+    ReasoningDelta,
+    Replay,
+    ServerToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 #: ``Finish.reason`` of a ``response.completed``: the Responses API gives no stop
 #: reason, only ``status``, so codey says what Chat Completions would (``tool_calls``
@@ -61,6 +70,10 @@ _REASONING_EVENTS = frozenset(
 #: round can send the item back with nothing stored on the server.
 #: https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
+#: What a request with a web search asks to get back with each search: the sources
+#: it found, which the ``web_search_call`` item's ``action`` lists only when asked.
+#: https://platform.openai.com/docs/guides/tools-web-search#sources
+SEARCH_SOURCES = "web_search_call.action.sources"
 
 
 class Responses(ServiceProvider):
@@ -93,6 +106,11 @@ class Responses(ServiceProvider):
             # https://platform.openai.com/docs/guides/function-calling: flat function
             # tools; parallel calls are the default.
             body["tools"] = [{"type": "function", **function_tool(tool)} for tool in spec.tools]
+        if spec.server_tools:
+            xai = _models.same_service(self.name)[0] == "xai"
+            body.setdefault("tools", []).extend(
+                responses_tool(tool, xai) for tool in spec.server_tools
+            )
         # codey sends the whole conversation every time: nothing to keep.
         body["store"] = False
         if spec.max_tokens is not None:
@@ -109,6 +127,8 @@ class Responses(ServiceProvider):
                 # Each reasoning item comes back with its content encrypted, for the next
                 # round to send back (see _items()): nothing is kept on the server.
                 body["include"] = [ENCRYPTED_REASONING]
+        if any(tool.name == "web_search" for tool in spec.server_tools):
+            body["include"] = [*body.get("include", ()), SEARCH_SOURCES]
         if spec.schema is not None:
             # https://platform.openai.com/docs/guides/structured-outputs: text.format.
             body["text"] = {"format": {"type": "json_schema", **json_schema(self, spec.schema)}}
@@ -214,6 +234,8 @@ class Responses(ServiceProvider):
             elif kind == "function_call":
                 out.append(_call_start(calls, item))
                 calls += 1
+            else:
+                _server_done(item, out)
         usage = _usage(body)
         if usage is not None:
             out.append(usage)
@@ -244,6 +266,15 @@ def _replay(item: dict[str, Any], out: list[Any]) -> None:
         out.append(Replay(Responses.wire, item))
 
 
+def _server_done(item: dict[str, Any], out: list[Any]) -> None:
+    """A server tool's output item done: its last state, and the item itself to go
+    back with a next round (a reasoning item before it needs it there)."""
+    call = responses_call(item)
+    if call is not None:
+        out.append(call)
+        out.append(Replay(Responses.wire, item))
+
+
 def _usage(response: Any) -> Optional[Usage]:
     usage = _dict(response).get("usage")
     if not isinstance(usage, dict):
@@ -265,7 +296,16 @@ def _incomplete_reason(response: Any) -> Optional[str]:
 class ResponsesParser:
     """Parses Responses events (``event:`` names, JSON ``data:`` with the same ``type``)."""
 
-    __slots__ = ("_calls", "_length", "_parts", "complete_at_eof", "done", "name", "saw_text")
+    __slots__ = (
+        "_calls",
+        "_length",
+        "_parts",
+        "_server",
+        "complete_at_eof",
+        "done",
+        "name",
+        "saw_text",
+    )
 
     def __init__(self, name: str = "openai-responses") -> None:
         self.name = name
@@ -274,6 +314,8 @@ class ResponsesParser:
         self.saw_text = False
         #: The index of each function call, by its output_index, in order of arrival.
         self._calls: dict[Any, int] = {}
+        #: The server tools' calls so far, by item id, in their latest state.
+        self._server: dict[Any, ServerToolCall] = {}
         #: How much text the answer has so far, and where each text part began in it,
         #: by (output_index, content_index): annotations count from there.
         self._length = 0
@@ -304,6 +346,8 @@ class ResponsesParser:
             if item.get("type") == "function_call":
                 index = self._calls[obj.get("output_index")] = len(self._calls)
                 out.append(_call_start(index, item))
+            else:
+                self._server_call(responses_call(item), out)
         elif kind == "response.output_text.annotation.added":
             # https://platform.openai.com/docs/api-reference/responses-streaming/response/output_text/annotation/added
             # start_index and end_index count in the output_text part's own text.
@@ -316,6 +360,11 @@ class ResponsesParser:
             item = _dict(obj.get("item"))
             if item.get("type") == "reasoning":  # whole now, its encrypted content with it
                 _replay(item, out)
+            else:
+                call = responses_call(item)
+                if call is not None:  # and the item, to go back with a next round
+                    self._server_call(call, out)
+                    out.append(Replay(Responses.wire, item))
         elif kind == "response.created":
             served_model(obj.get("response"), out)
         elif kind == "response.completed":
@@ -335,6 +384,21 @@ class ResponsesParser:
             )
         elif kind == "error":
             raise self._error(obj, data)
+        elif kind.startswith(SERVER_EVENTS):  # ...in_progress, searching, completed
+            call = self._server.get(obj.get("item_id"))
+            if call is not None:
+                status = kind.rpartition(".")[2]
+                self._server_call(attrs.evolve(call, status=status), out)
+        elif kind == "response.code_interpreter_call_code.done":  # the code, whole
+            call = self._server.get(obj.get("item_id"))
+            if call is not None:
+                self._server_call(attrs.evolve(call, input={"code": obj.get("code") or ""}), out)
+
+    def _server_call(self, call: Optional[ServerToolCall], out: list[Any]) -> None:
+        """Hand ``call`` on when its state changed."""
+        if call is not None and self._server.get(call.id) != call:
+            self._server[call.id] = call
+            out.append(call)
 
     def _end(self, obj: dict[str, Any], out: list[Any], reason: Optional[str]) -> None:
         usage = _usage(obj.get("response"))

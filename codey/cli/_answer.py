@@ -28,6 +28,7 @@ from codey._types import (
     Citation,
     Finish,
     ReasoningDelta,
+    ServerToolCall,
     TextDelta,
     ToolCallDelta,
     ToolResult,
@@ -113,6 +114,8 @@ def _record(event: object) -> Optional[dict[str, Any]]:
             "name": event.name,
             "arguments": event.arguments,
         }
+    if isinstance(event, ServerToolCall):  # name, input, status, id, error
+        return {"type": "server_tool_call", **attrs.asdict(event)}
     if isinstance(event, ToolResult):
         from codey._secrets import redact
 
@@ -270,11 +273,12 @@ def stream_one(
     last_text = monotonic()
     began = False  # the round going on has sent content (text, reasoning, a tool call)
     label = str(options.get("model") or "the model")
+    running: Optional[ServerToolCall] = None  # a server tool the provider is running
 
     def render() -> Optional[str]:
         if stream is None or show.delay is None:
             return None
-        return waiting_message(stream, label, last_text, show.delay, began=began)
+        return waiting_message(stream, label, last_text, show.delay, began=began, running=running)
 
     status = StatusLine(terminal, render, enabled=show.delay is not None)
 
@@ -306,6 +310,9 @@ def stream_one(
                     for event in stream.events():
                         if not began and isinstance(event, _CONTENT):
                             began = True
+                        if isinstance(event, ServerToolCall):
+                            running = None if event.status in ("completed", "failed") else event
+                            last_text = monotonic()  # the server is at work, not silent
                         if isinstance(event, TextDelta):
                             last_text = monotonic()
                             if reasoning_open:

@@ -68,6 +68,8 @@ class Run:
     #: ``--allow-tool``: the tools that run unasked.
     allow_tools: tuple[str, ...] = ()
     max_tool_rounds: Optional[int] = None
+    #: ``--server-tool``: the provider's own tools, by name.
+    server_tools: tuple[str, ...] = ()
     #: ``--schema``: already made a Schema by the parser.
     schema: Any = None
     #: ``codey batch``'s own options.
@@ -203,6 +205,7 @@ def from_args(args: argparse.Namespace, config: Optional[Config] = None) -> Run:
         yes=get("yes", False),
         allow_tools=_tuple(get("allow_tool")),
         max_tool_rounds=get("max_tool_rounds"),
+        server_tools=_tuple(get("server_tool")),
         schema=get("schema"),
         output=get("output"),
         column=get("column"),

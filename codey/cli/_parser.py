@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from codey._options import CONFIG, FLAG, OPTIONS, named
+from codey._options import CONFIG, FLAG, OPTIONS, SERVER_TOOLS, named
 from codey._version import __version__
 from codey.cli._argtypes import _positive_int, _schema, of_option
 from codey.cli._batch_args import BATCH_DESCRIPTION, BATCH_HELP, batch_arguments, check_batch
@@ -229,6 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
         mcp_arguments(group)
         group.add_argument(
             "--yes", action="store_true", help="run the model's tool calls without asking"
+        )
+        group.add_argument(
+            "--server-tool",
+            action="append",
+            choices=SERVER_TOOLS,
+            metavar="NAME",
+            help="let the model use the provider's own tool NAME, which the provider runs "
+            "(no question asked): web_search, web_fetch, code_execution or x_search (xAI); "
+            "one the provider lacks is an error; repeatable",
         )
         group.add_argument(
             "--allow-tool",
@@ -513,6 +522,8 @@ def _check_prompt(args: argparse.Namespace) -> Optional[str]:
         return "argument -m/--model: each model may be given only once"
     if len(models) > 1 and (args.functions or args.tool or args.mcp):
         return "argument --functions/-T/--tool/--mcp: not allowed with several models"
+    if len(models) > 1 and args.server_tool:
+        return "argument --server-tool: not allowed with several models"
     return _check_save(args)
 
 

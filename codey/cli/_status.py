@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Callable, Optional, TextIO
 
     from codey._stream import Stream
+    from codey._types import ServerToolCall
 
 __all__ = [
     "DEFAULT_DELAY",
@@ -271,6 +272,7 @@ def waiting_message(
     delay: float,
     now: Optional[float] = None,
     began: bool = True,
+    running: Optional[ServerToolCall] = None,
 ) -> Optional[str]:
     """The status for one stream that has sent no text for ``delay`` seconds, else None.
 
@@ -279,8 +281,14 @@ def waiting_message(
     it is thinking, which takes its time. Otherwise how long codey has waited
     for text, and how long ago the server last sent anything at all (text,
     reasoning, a ping, a keep-alive): a small number means slow, a growing one
-    means stalled, which only an answer that has begun can be said to be.
+    means stalled, which only an answer that has begun can be said to be. While
+    the provider runs one of its own tools (``running``): which, and on what.
     """
+    if running is not None:
+        given = running.input.get("query") or running.input.get("url")
+        given = given or running.input.get("command")
+        shown = f": {escape_controls(str(given))}" if given else ""
+        return f"codey: {label} is running {running.name} ({running.status}){shown}"
     now = monotonic() if now is None else now
     waited = now - last_text
     if waited < delay:

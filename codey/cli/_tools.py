@@ -205,7 +205,7 @@ def on_terminal() -> bool:
 
 def asker(run: Run, options: dict[str, Any]) -> Optional[Callable[[str], bool]]:
     """How to ask before each tool call: on the terminal, unless ``--yes`` (or no tools)."""
-    if not options.get("tools") or run.yes:
+    if not options.get("run_tools") or run.yes:
         return None
     return ask_on_terminal
 
@@ -252,7 +252,8 @@ def tool_options(run: Run, interactive: bool) -> dict[str, Any]:
 
     Off a terminal, tools need ``--yes`` (or ``--allow-tool`` for each): a ConfigError
     (exit status 3) before anything is sent. An ``--allow-tool`` name no tool has is a
-    UsageError (exit status 2).
+    UsageError (exit status 2). The provider's own tools (``--server-tool``) run on its
+    servers: no question.
     """
     tools = run.tools()
     names = [tool.name for tool in tools]
@@ -263,7 +264,7 @@ def tool_options(run: Run, interactive: bool) -> dict[str, Any]:
                 f"(the tools: {', '.join(names) or 'none'})"
             )
     if not tools:
-        return {}
+        return {"tools": list(run.server_tools)} if run.server_tools else {}
     asked = [name for name in names if name not in run.allow_tools]
     if asked and not interactive and not run.yes:
         raise ConfigError(
@@ -271,7 +272,7 @@ def tool_options(run: Run, interactive: bool) -> dict[str, Any]:
             "and standard error are a terminal; elsewhere, pass --yes to run them unasked, "
             f"or --allow-tool NAME for each of {', '.join(asked)}"
         )
-    options: dict[str, Any] = {"tools": tools, "run_tools": True}
+    options: dict[str, Any] = {"tools": [*tools, *run.server_tools], "run_tools": True}
     if run.max_tool_rounds is not None:
         options["max_tool_rounds"] = run.max_tool_rounds
     return options
@@ -288,10 +289,10 @@ def describe_call(name: str, arguments: dict[str, Any]) -> str:
 
 
 def guarded(
-    tools: Sequence[Tool], ask: Callable[[str], bool], allowed: Collection[str] = ()
-) -> list[Tool]:
+    tools: Sequence[Any], ask: Callable[[str], bool], allowed: Collection[str] = ()
+) -> list[Any]:
     """The tools, each asking ``ask("Run tool NAME(ARGS)? [y/N] ")`` before it runs
-    (except those ``allowed``, by name)."""
+    (except those ``allowed``, by name, and a server tool's name: the provider runs it)."""
 
     def guard(tool: Tool) -> Tool:
         if tool.name in allowed:
@@ -306,7 +307,7 @@ def guarded(
 
         return attrs.evolve(tool, function=run)
 
-    return [guard(tool) for tool in tools]
+    return [tool if isinstance(tool, str) else guard(tool) for tool in tools]
 
 
 def ask_on_terminal(question: str) -> bool:

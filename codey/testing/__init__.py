@@ -112,6 +112,19 @@ must send those blocks back first and unchanged, or gets the API's 400
 ``disabled``. ``Finish("refusal")``, ``Finish("pause_turn")`` and
 ``Finish("model_context_window_exceeded")`` are Claude's other stop reasons.
 
+Server tools. A :class:`ServerToolUse` step is a call of the provider's own tool
+and its result, in each format's documented blocks (Anthropic's
+``server_tool_use`` and ``web_search_tool_result`` / ``web_fetch_tool_result`` /
+``code_execution_tool_result`` with ``encrypted_content``; the Responses API's
+``web_search_call`` and ``code_interpreter_call`` items with their status
+events); Chat Completions has none. A Messages reply that ends with
+``Finish("pause_turn")`` must be continued by a request whose last assistant
+message sends its server tool blocks back unchanged, or gets a 400. A tool
+definition the API does not take (an unknown ``type``, a field the tool lacks,
+OpenAI's ``code_interpreter`` without its ``container``, Anthropic's
+``web_fetch_20250910`` without its ``anthropic-beta`` header)
+gets the API's 400.
+
 Whole replies. A request whose JSON body does not say ``"stream": true`` is
 answered, as the APIs answer it, with one JSON object (``application/json``): a
 ``chat.completion``, a Messages ``message`` or a Responses ``response`` made
@@ -218,6 +231,7 @@ from codey.testing._steps import (
     Reasoning,
     RedactedThinking,
     Reset,
+    ServerToolUse,
     Source,
     Stall,
     Step,
@@ -244,6 +258,7 @@ __all__ = [
     "RedactedThinking",
     "Reply",
     "Reset",
+    "ServerToolUse",
     "Source",
     "Stall",
     "Step",

@@ -16,6 +16,7 @@ from codey.testing._steps import (
     Finish,
     Reasoning,
     RedactedThinking,
+    ServerToolUse,
     Step,
     Text,
     ToolCall,
@@ -125,6 +126,15 @@ class _AnthropicRenderer(_Renderer):
             out += self.delta({"type": "input_json_delta", "partial_json": piece})
         return out
 
+    def server_tool(self, step: ServerToolUse) -> str:
+        self.server_calls += 1
+        block = server_tool_use(step, self.server_calls)
+        out = self.start() + self.open_block(("server", self.index + 1), {**block, "input": {}})
+        out += self.delta({"type": "input_json_delta", "partial_json": _dumps(step.input)})
+        out += self.close_block()
+        result = server_tool_result(step, block["id"])
+        return out + self.open_block(("result", self.index + 1), result) + self.close_block()
+
     def finish(self, step: Finish) -> str:
         reason = step.reason or ("tool_use" if self.any_tool else "end_turn")
         message_delta = {
@@ -148,6 +158,104 @@ class _AnthropicRenderer(_Renderer):
 
     def ping(self) -> str:
         return self.start() + self.event("ping", '{"type": "ping"}')
+
+
+# -- Server tools, their blocks as documented:
+# https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool
+# https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-fetch-tool
+# https://platform.claude.com/docs/en/agents-and-tools/tool-use/code-execution-tool
+
+
+def server_tool_use(step: ServerToolUse, number: int) -> dict[str, Any]:
+    """The ``server_tool_use`` block of ``step`` (the ``number``-th of its reply), whole."""
+    name = step.name
+    if name == "code_execution" and "code" not in step.input:
+        name = "bash_code_execution"  # code_execution_20250825 runs commands
+    return {
+        "type": "server_tool_use",
+        "id": step.id or f"srvtoolu_fake_{number}",
+        "name": name,
+        "input": dict(step.input),
+    }
+
+
+def _sealed(url: str) -> str:
+    """The fake's ``encrypted_content`` of a search result: opaque, the same each time."""
+    return base64.b64encode(b"fake-encrypted:" + url.encode("utf-8")).decode("ascii")
+
+
+def server_tool_result(step: ServerToolUse, call_id: str) -> dict[str, Any]:
+    """The result block that follows ``step``'s ``server_tool_use``."""
+    if step.name == "web_search":
+        kind, error = "web_search_tool_result", "web_search_tool_result_error"
+        content: Any = [
+            {
+                "type": "web_search_result",
+                "url": url,
+                "title": f"Result {number}",
+                "encrypted_content": _sealed(url),
+                "page_age": None,
+            }
+            for number, url in enumerate(step.sources, 1)
+        ]
+    elif step.name == "web_fetch":
+        kind, error = "web_fetch_tool_result", "web_fetch_tool_error"
+        url = step.sources[0] if step.sources else str(step.input.get("url", ""))
+        content = {
+            "type": "web_fetch_result",
+            "url": url,
+            "content": {
+                "type": "document",
+                "source": {"type": "text", "media_type": "text/plain", "data": step.output},
+                "title": url,
+            },
+            "retrieved_at": "2026-12-07T12:00:00Z",
+        }
+    else:  # a code input: code_execution_20250522's form; a command: bash, as 20250825 runs
+        tool = "code_execution" if "code" in step.input else "bash_code_execution"
+        kind, error = f"{tool}_tool_result", f"{tool}_tool_result_error"
+        content = {
+            "type": f"{tool}_result",
+            "stdout": step.output,
+            "stderr": "",
+            "return_code": 0,
+            "content": [],
+        }
+    if step.error is not None:
+        content = {"type": error, "error_code": step.error}
+    return {"type": kind, "tool_use_id": call_id, "content": content}
+
+
+def issued_server_blocks(steps: Sequence[Step]) -> tuple[dict[str, Any], ...]:
+    """The server tools' blocks a streamed reply of ``steps`` carries, in order, when
+    it ends paused (``Finish("pause_turn")``): what the continuation must send back."""
+    if not any(isinstance(step, Finish) and step.reason == "pause_turn" for step in steps):
+        return ()
+    blocks: list[dict[str, Any]] = []
+    for step in steps:
+        if isinstance(step, ServerToolUse):
+            block = server_tool_use(step, len(blocks) // 2 + 1)
+            blocks += [block, server_tool_result(step, block["id"])]
+    return tuple(blocks)
+
+
+def paused_dropped(body: Any, issued: Sequence[dict[str, Any]]) -> Optional[str]:
+    """The 400 for a continuation of a paused turn whose last assistant message does
+    not carry the paused turn's server tool blocks unchanged; ``None`` when it does."""
+    if not issued or not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return None
+    messages = body["messages"]
+    last = messages[-1] if messages else {}
+    content = last.get("content") if isinstance(last, dict) else None
+    sent = content if last.get("role") == "assistant" and isinstance(content, list) else []
+    for block in issued:
+        if block not in sent:
+            what = block.get("id") or block.get("tool_use_id")
+            return (
+                f"messages.{len(messages) - 1}: the paused turn must be sent back as it came "
+                f"(its `{block['type']}` block {what} is missing or altered)"
+            )
+    return None
 
 
 def forced_tool(body: Any) -> Optional[str]:

@@ -69,7 +69,9 @@ def _plan(
     steps = as_forced_tool(reply.steps, request) if wire_format == "messages" else reply.steps
     renderer = _RENDERERS[wire_format](model, reply.line_ending, steps)
     if isinstance(renderer, _ResponsesRenderer) and isinstance(request, dict):
-        renderer.encrypted = "reasoning.encrypted_content" in (request.get("include") or ())
+        include = request.get("include") or ()
+        renderer.encrypted = "reasoning.encrypted_content" in include
+        renderer.search_sources = "web_search_call.action.sources" in include
     for step in steps:
         if isinstance(step, (Pause, Stall, Close, Reset)):
             actions.append(step)

@@ -12,7 +12,16 @@ from typing import Any, Optional
 from codey.testing._cites import responses_annotation
 from codey.testing._common import _dumps
 from codey.testing._sse import _Renderer
-from codey.testing._steps import ErrorEvent, Finish, Reasoning, Step, Text, ToolCall, UsageStep
+from codey.testing._steps import (
+    ErrorEvent,
+    Finish,
+    Reasoning,
+    ServerToolUse,
+    Step,
+    Text,
+    ToolCall,
+    UsageStep,
+)
 
 #: ``Finish`` reasons that end with ``response.completed`` (any other: ``response.incomplete``).
 _COMPLETED = (None, "stop")
@@ -35,6 +44,8 @@ class _ResponsesRenderer(_Renderer):
         self.annotations: list[dict[str, Any]] = []
         #: Whether the request asked for ``reasoning.encrypted_content`` (see ``_render._plan``).
         self.encrypted = False
+        #: Whether it asked for ``web_search_call.action.sources`` (else an action has none).
+        self.search_sources = True
         #: The encrypted content of the latest reasoning item, and, by call_id, that of
         #: the reasoning each function call followed: the next round must send it back.
         self.last_sealed: Optional[str] = None
@@ -188,6 +199,46 @@ class _ResponsesRenderer(_Renderer):
             self.buffer += piece
             delta = self.where(delta=piece)
             out += self.event("response.function_call_arguments.delta", delta)
+        return out
+
+    def server_tool(self, step: ServerToolUse) -> str:
+        """A server tool's output item, its events, and the item done, as in
+        https://platform.openai.com/docs/api-reference/responses-streaming"""
+        out = self.start() + self.close_item()
+        failed = step.error is not None
+        if step.name == "code_execution":
+            kind, prefix, event = "code_interpreter_call", "ci", "response.code_interpreter_call"
+            code = str(step.input.get("code", ""))
+            fields: dict[str, Any] = {"code": "", "container_id": "cntr_fake", "outputs": None}
+            logs = [{"type": "logs", "logs": step.output}]
+            done: dict[str, Any] = {"code": code, "outputs": None if failed else logs}
+            middle = ["in_progress", "interpreting"]
+        else:
+            kind, prefix, event = f"{step.name}_call", "ws", f"response.{step.name}_call"
+            fields = {}
+            action: dict[str, Any] = {"type": "search", "query": str(step.input.get("query", ""))}
+            if self.search_sources:
+                action["sources"] = [{"type": "url", "url": url} for url in step.sources]
+            done = {"action": action}
+            middle = ["in_progress", "searching"]
+        item_id = step.id or f"{prefix}_fake_{self.index}"
+        item = {"id": item_id, "type": kind, "status": "in_progress", **fields}
+        place = {"output_index": self.index, "item_id": item_id}
+        out += self.event("response.output_item.added", {"output_index": self.index, "item": item})
+        for status in middle:
+            out += self.event(f"{event}.{status}", place)
+            if status == "in_progress" and step.name == "code_execution":
+                out += self.event(
+                    "response.code_interpreter_call_code.delta", {**place, "delta": code}
+                )
+                out += self.event(
+                    "response.code_interpreter_call_code.done", {**place, "code": code}
+                )
+        if not failed:
+            out += self.event(f"{event}.completed", place)
+        whole = {**item, **done, "status": "failed" if failed else "completed"}
+        out += self.event("response.output_item.done", {"output_index": self.index, "item": whole})
+        self.output.append(whole)
         return out
 
     def finish(self, step: Finish) -> str:

@@ -18,11 +18,17 @@ from codey.testing._batches import _Batches
 from codey.testing._batchwire import FakeBatch
 from codey.testing._common import _DEFAULT_MODEL, FAKE_API_KEY, _dumps, _unknown_provider
 from codey.testing._connection import _Connection, _wait_readable
-from codey.testing._messages import issued_thinking, thinking_dropped
+from codey.testing._messages import (
+    issued_server_blocks,
+    issued_thinking,
+    paused_dropped,
+    thinking_dropped,
+)
 from codey.testing._refusals import _misshapen, _refusal, _unreplayed
 from codey.testing._render import _RENDERERS
 from codey.testing._replies import Reply, error
 from codey.testing._requests import RecordedRequest, _route
+from codey.testing._servertools import _server_tools
 from codey.testing._whole import _whole_reply
 
 
@@ -70,6 +76,9 @@ class FakeProvider:
         #: The thinking blocks streamed with each Messages tool call (by its id): the
         #: request after it must send them back unchanged (see refuse_like_the_api).
         self._thinking: dict[str, tuple[dict[str, Any], ...]] = {}
+        #: The server tool blocks of the latest Messages reply that ended paused
+        #: (``pause_turn``): its continuation must send them back unchanged.
+        self._paused: tuple[dict[str, Any], ...] = ()
         self._threads: list[threading.Thread] = []
         self._count = 0
         self._batches = _Batches(self)
@@ -251,12 +260,19 @@ class FakeProvider:
     def _next_reply(self, request: RecordedRequest) -> Reply:
         refusal = None
         if self.refuse_like_the_api:
-            refusal = _refusal(request) or _unreplayed(request, self._sealed) or _misshapen(request)
+            refusal = (
+                _refusal(request)
+                or _unreplayed(request, self._sealed)
+                or _misshapen(request)
+                or _server_tools(request)
+            )
         if refusal is not None:
             return refusal
         if self.refuse_like_the_api and _route(request.path)[1] == "messages":
             with self._lock:
                 dropped = thinking_dropped(request.json, self._thinking)
+                dropped = dropped or paused_dropped(request.json, self._paused)
+                self._paused = ()
             if dropped is not None:
                 return error(400, dropped)
         with self._lock:
@@ -291,6 +307,7 @@ class FakeProvider:
             elif kind == "messages":
                 with self._lock:
                     self._thinking.update(issued_thinking(reply.steps))
+                    self._paused = issued_server_blocks(reply.steps)
             return reply, model
         return error(404, f"no such path: {request.path}"), _DEFAULT_MODEL
 

@@ -14,6 +14,7 @@ from codey.testing._steps import (
     Ping,
     Reasoning,
     RedactedThinking,
+    ServerToolUse,
     Step,
     Text,
     ToolCall,
@@ -37,6 +38,7 @@ class _Renderer:
         self.input_tokens = usage.input_tokens if usage is not None else 0
         self.output_tokens = usage.output_tokens if usage is not None else 0
         self.first_usage = usage
+        self.server_calls = 0  # the server tools' calls so far, for their ids
 
     def render(self, step: Step) -> str:
         """The SSE text of ``step`` (``""`` when it shows nothing in this format)."""
@@ -48,6 +50,8 @@ class _Renderer:
             return self.tool_call(step)
         if isinstance(step, RedactedThinking):
             return self.redacted_thinking(step)
+        if isinstance(step, ServerToolUse):
+            return self.server_tool(step)
         if isinstance(step, Finish):
             return self.finish(step)
         if isinstance(step, UsageStep):
@@ -76,6 +80,9 @@ class _Renderer:
 
     def redacted_thinking(self, step: RedactedThinking) -> str:
         return ""  # Anthropic's alone
+
+    def server_tool(self, step: ServerToolUse) -> str:
+        return ""  # Chat Completions has none
 
     def finish(self, step: Finish) -> str:
         raise NotImplementedError

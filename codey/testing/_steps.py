@@ -3,8 +3,8 @@ wire format of the request (see ``_render``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Optional, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, Union
 
 import attrs
 
@@ -107,6 +107,44 @@ class ToolCall:
     id: Optional[str] = None
     name: str = "tool"
     arguments: tuple[str, ...] = attrs.field(default=(), converter=_pieces)
+
+
+def _input(value: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    return dict(value or {})
+
+
+@attrs.frozen
+class ServerToolUse:
+    """The provider ran one of its own tools (``web_search``, ``web_fetch``,
+    ``code_execution``) and has its result, in the documented form of each format.
+
+    Anthropic: a ``server_tool_use`` block (``srvtoolu_fake_<n>``; its ``input``
+    in one ``input_json_delta``), then its result block, whole in its
+    ``content_block_start``: ``web_search_tool_result`` (one ``web_search_result``
+    per source, with ``encrypted_content``), ``web_fetch_tool_result`` (the
+    first source as a text ``document`` of ``output``) or, for code,
+    ``bash_code_execution_tool_result`` (``output`` as ``stdout``; a ``command``
+    input) or ``code_execution_tool_result`` (a ``code`` input). With ``error``
+    (``max_uses_exceeded``, ``unavailable``...) the result's content is the
+    tool's error object with that ``error_code``.
+    Responses: a ``web_search_call`` item (``ws_fake_<n>``) with its
+    ``response.web_search_call.in_progress``, ``.searching`` and ``.completed``
+    events, done with ``action: {type: search, query, sources}``; or a
+    ``code_interpreter_call`` (``ci_fake_<n>``: ``.in_progress``, the code in
+    ``response.code_interpreter_call_code.delta`` and ``.done``, ``.interpreting``,
+    ``.completed``; its ``outputs`` the logs of ``output``); ``status: failed``
+    with ``error``. Chat Completions has no server tools: nothing.
+    A later :class:`Text` cites the search's sources with its ``citations``.
+    """
+
+    name: str = "web_search"
+    input: dict[str, Any] = attrs.field(factory=dict, converter=_input, hash=False)
+    id: Optional[str] = None
+    #: The URLs a search found, or the page a fetch read.
+    sources: tuple[str, ...] = attrs.field(default=("https://example.com/",), converter=tuple)
+    #: A fetched page's text, or the code's standard output.
+    output: str = ""
+    error: Optional[str] = None
 
 
 @attrs.frozen
@@ -254,6 +292,7 @@ Step = Union[
     Reasoning,
     RedactedThinking,
     ToolCall,
+    ServerToolUse,
     UsageStep,
     Finish,
     Done,

@@ -27,6 +27,7 @@ LAYERS = [
     "_render",
     "_requests",
     "_refusals",
+    "_servertools",
     "_whole",
     "_batchwire",
     "_batches",
