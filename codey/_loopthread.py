@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -34,6 +35,10 @@ def gevent_patched() -> bool:
     return bool(monkey.is_module_patched("threading"))
 
 
+#: Under gevent, the longest a caller's wait goes without a timer on its hub.
+_KEEP_ALIVE = 1.0
+
+
 class Signal:
     """A one-shot event set from the loop's thread and waited on by the caller.
 
@@ -43,7 +48,8 @@ class Signal:
 
     def __init__(self) -> None:
         self._event: Any
-        if gevent_patched():
+        self._gevent = gevent_patched()
+        if self._gevent:
             import gevent.event
 
             self._event = gevent.event.Event()
@@ -57,7 +63,18 @@ class Signal:
         return bool(self._event.is_set())
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        return bool(self._event.wait(timeout))
+        if not self._gevent:
+            return bool(self._event.wait(timeout))
+        # A hub with nothing else to wait for raises LoopExit, though another OS
+        # thread will set the event: a timer keeps it waiting (a set from there
+        # still wakes the caller at once).
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = _KEEP_ALIVE if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return self.is_set()
+            if self._event.wait(min(left, _KEEP_ALIVE)):
+                return True
 
 
 def start_thread(target: Callable[[], None], name: str) -> Optional[threading.Thread]:

@@ -390,6 +390,57 @@ def test_open_inside_a_running_event_loop() -> None:
     assert asyncio.run(main()) == "pong"
 
 
+def test_a_tool_loop_inside_a_running_event_loop(server: codey.MCP, fake: FakeProvider) -> None:
+    """Issue 25's done-when, from a coroutine: the model calls the server's tool and answers."""
+    fake.push(
+        answer(tool_calls=[ToolCall(0, "c1", "echo", '{"text": "from the loop"}')]),
+        answer("It echoed."),
+    )
+
+    async def main() -> str:
+        return codey.complete(
+            "Echo something", tools=[server], run_tools=True, **kwargs_for(fake, "anthropic")
+        )
+
+    assert asyncio.run(main()) == "It echoed."
+    assert "echo: from the loop" in json.dumps(fake.requests[-1].json)
+
+
+GEVENT_LOOP_SCRIPT = """
+from gevent import monkey
+monkey.patch_all()
+import json, sys, codey
+
+with codey.MCP(SERVER, timeout=30, name="g") as mcp:
+    print(codey.complete("Echo something", tools=[mcp], run_tools=True, **json.loads(sys.argv[1])))
+"""
+
+
+def test_a_tool_loop_under_gevent(fake: FakeProvider) -> None:
+    """Issue 25's done-when, in a process gevent patched first (the fake serves from here)."""
+    pytest.importorskip("gevent")
+    fake.push(
+        answer(tool_calls=[ToolCall(0, "c1", "echo", '{"text": "from gevent"}')]),
+        answer("It echoed."),
+    )
+    options = kwargs_for(fake, "openai")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            GEVENT_LOOP_SCRIPT.replace("SERVER", repr(SERVER)),
+            json.dumps(options),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "It echoed.\n"
+    assert "echo: from gevent" in json.dumps(fake.requests[-1].json)
+
+
 GEVENT_SCRIPT = """
 from gevent import monkey
 monkey.patch_all()
