@@ -120,13 +120,21 @@ def _record(event: object) -> Optional[dict[str, Any]]:
         from codey._secrets import redact
 
         error = event.error
-        return {
+        record: dict[str, Any] = {
             "type": "tool_result",
             "id": event.call.id,
             "name": event.call.name,
             "output": redact(event.output),  # a key, or an MCP server's env or header value
             "error": None if error is None else _tool_error(error),
         }
+        if event.attachments:  # what went back besides text: its type and size, not its bytes
+            record["attachments"] = [
+                {"mime": item.mime, "bytes": None if item.data is None else len(item.data)}
+                if item.url is None
+                else {"mime": item.mime, "url": redact(item.url)}
+                for item in event.attachments
+            ]
+        return record
     if isinstance(event, Citation):
         return {"type": "citation", **event.to_dict()}
     if isinstance(event, Usage):

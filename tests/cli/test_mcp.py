@@ -497,6 +497,21 @@ class TestServers:
             assert block["type"] == "tool_result"
             assert block["content"] == "echo: git log --since=midnight"
 
+    def test_events_say_what_went_back_besides_text(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        """A tool_result record names the image a tool returned (type, size), not its bytes."""
+        servers = servers_file(work, marker)
+        fake.push(tool_round("picture", "{}"), answer("A red dot."))
+        result = run_in(
+            work, fake, "prompt", "?", "--mcp", servers, "--yes", "--events", "-m", "gpt-4.1"
+        )
+        assert result.returncode == 0, result.stderr
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        [shown] = [record for record in records if record["type"] == "tool_result"]
+        assert shown["output"] == "a red dot"
+        assert shown["attachments"] == [{"mime": "image/png", "bytes": 70}]
+
     def test_off_a_terminal_without_yes_nothing_starts_to_be_sent(
         self, fake: FakeProvider, work: Path, marker: str, server_tools: list[str]
     ) -> None:
