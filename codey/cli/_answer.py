@@ -120,7 +120,7 @@ def _record(event: object) -> Optional[dict[str, Any]]:
         from codey._secrets import redact
 
         error = event.error
-        record: dict[str, Any] = {
+        record = {
             "type": "tool_result",
             "id": event.call.id,
             "name": event.call.name,
