@@ -133,6 +133,7 @@ class Run:
                     self.mcp_servers(servers),
                     self._resources,
                     self.mcp_timeout,
+                    self.config.status_delay,
                 )
             )
         return list(self._tools[0])

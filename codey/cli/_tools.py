@@ -132,6 +132,7 @@ def load_tools(
     servers: Sequence[ServerSpec] = (),
     resources: Optional[ExitStack] = None,
     timeout: Optional[float] = None,
+    status_delay: Optional[float] = None,
 ) -> list[Offered]:
     """The tools of ``--functions FILE.py`` (its public functions), ``-T module:function``
     and the MCP servers, each started and put in ``resources`` to be closed at the end
@@ -152,7 +153,8 @@ def load_tools(
     for spec in servers:
         assert resources is not None
         offered.extend(
-            Offered(tool, spec.source, spec.name) for tool in _serve(spec, resources, timeout)
+            Offered(tool, spec.source, spec.name)
+            for tool in _serve(spec, resources, timeout, status_delay)
         )
     seen: dict[str, Offered] = {}
     for item in offered:
@@ -165,12 +167,29 @@ def load_tools(
     return offered
 
 
-def _serve(spec: ServerSpec, resources: ExitStack, timeout: Optional[float]) -> list[Tool]:
+def _serve(
+    spec: ServerSpec, resources: ExitStack, timeout: Optional[float], delay: Optional[float]
+) -> list[Tool]:
     """Start the server (it stops when ``resources`` closes) and list its tools; one that
-    does not start is the library's MCPError (exit status 1), naming it."""
-    from codey.cli._mcp import open_server
+    does not start is the library's MCPError (exit status 1), naming it. On a terminal, a
+    status line says so while it starts (``npx`` or ``uvx`` may first download it)."""
+    from time import monotonic
 
-    return list(resources.enter_context(open_server(spec, timeout)).tools)
+    from codey.cli._mcp import open_server
+    from codey.cli._status import StatusLine, Terminal, status_delay
+
+    started, after = monotonic(), status_delay(delay)
+
+    def starting() -> Optional[str]:
+        waited = monotonic() - started
+        return (
+            None
+            if waited < after
+            else f"codey: starting the MCP server {spec.name!r}: {waited:.0f} s"
+        )
+
+    with StatusLine(Terminal(sys.stdout, sys.stderr), starting):
+        return list(resources.enter_context(open_server(spec, timeout)).tools)
 
 
 def _tool(where: str, function: Callable[..., Any]) -> Tool:

@@ -497,6 +497,23 @@ class TestServers:
             assert block["type"] == "tool_result"
             assert block["content"] == "echo: git log --since=midnight"
 
+    def test_a_status_line_while_a_server_starts(
+        self, fake: FakeProvider, work: Path, marker: str
+    ) -> None:
+        """A server slow to start (npx downloading it) gets a status line on a terminal,
+        erased once it is up; stdout is only the listing."""
+        slow = f"sleep 1.5; exec {sys.executable} {ROOT / 'tests' / 'mcp_servers' / 'tiny.py'}"
+        write_json(
+            work, {"mcpServers": {"slow": {"command": "/bin/sh", "args": ["-c", slow, marker]}}}
+        )
+        env = pty_env(environment(fake, CODEY_CONFIG="/dev/null"), CODEY_STATUS_DELAY="0.2")
+        args = ["tools", "--mcp", str(work / "servers.json")]
+        with Pty(args, env, pipe_stdout=True) as term:
+            term.read_until(b"codey: starting the MCP server 'slow': ")
+            assert term.wait() == 0
+            assert b"ping" in term.stdout()
+        assert term.output.endswith(b"\r\x1b[K")  # erased: nothing left on the terminal
+
     def test_events_say_what_went_back_besides_text(
         self, fake: FakeProvider, work: Path, marker: str
     ) -> None:
