@@ -32,9 +32,9 @@ from codey._types import (
     TextDelta,
     ToolCallDelta,
     ToolResult,
-    Usage,
 )
-from codey.cli._exit import describe, exit_code, failure, status_of
+from codey.cli._exit import describe, exit_code
+from codey.cli._records import error_record, event_record, json_line, tool_error
 from codey.cli._report import extras, other_model, report_extras
 from codey.cli._status import StatusLine, Terminal, escape_controls, waiting_message
 
@@ -43,15 +43,7 @@ if TYPE_CHECKING:
     from codey._chatlog import ChatSettings, Escaper
     from codey._types import Message
 
-__all__ = [
-    "Show",
-    "error_record",
-    "json_line",
-    "stream_one",
-    "stream_several",
-]
-
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+__all__ = ["Show", "stream_one", "stream_several"]
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -75,80 +67,6 @@ class Show:
     #: ``--add-delimiters``: what goes before the assistant delimiter (the prompt INPUT
     #: adds to a piped chat log), so the output appended to the log continues it.
     lead: str = ""
-
-
-def json_line(record: dict[str, Any]) -> str:
-    """A ``--chunk`` or ``--events`` line: compact JSON, non-ASCII kept as is."""
-    return _encoder.encode(record) + "\n"
-
-
-def error_record(
-    exc: BaseException, partial_length: int, model: Optional[str] = None
-) -> dict[str, Any]:
-    """The final ``--events`` record of an answer that failed."""
-    status = status_of(failure(exc))
-    record: dict[str, Any] = {} if model is None else {"model": model}
-    record.update(
-        type="error",
-        kind=status.kind,
-        error=type(exc).__name__,
-        message=describe(exc),
-        exit_code=status.code,
-        partial_text_length=partial_length,
-    )
-    return record
-
-
-def _record(event: object) -> Optional[dict[str, Any]]:
-    """An event as an ``--events`` record (None for the final ``Finish``)."""
-    record: dict[str, Any]
-    if isinstance(event, TextDelta):
-        return {"type": "text", "text": event.text}
-    if isinstance(event, ReasoningDelta):
-        return {"type": "reasoning", "text": event.text}
-    if isinstance(event, ToolCallDelta):
-        return {
-            "type": "tool_call",
-            "index": event.index,
-            "id": event.id,
-            "name": event.name,
-            "arguments": event.arguments,
-        }
-    if isinstance(event, ServerToolCall):  # name, input, status, id, error
-        return {"type": "server_tool_call", **attrs.asdict(event)}
-    if isinstance(event, ToolResult):
-        from codey._secrets import redact
-
-        error = event.error
-        record = {
-            "type": "tool_result",
-            "id": event.call.id,
-            "name": event.call.name,
-            "output": redact(event.output),  # a key, or an MCP server's env or header value
-            "error": None if error is None else _tool_error(error),
-        }
-        if event.attachments:  # what went back besides text: its type and size, not its bytes
-            record["attachments"] = [
-                {"mime": item.mime, "bytes": None if item.data is None else len(item.data)}
-                if item.url is None
-                else {"mime": item.mime, "url": redact(item.url)}
-                for item in event.attachments
-            ]
-        return record
-    if isinstance(event, Citation):
-        return {"type": "citation", **event.to_dict()}
-    if isinstance(event, Usage):
-        record = {
-            "type": "usage",
-            "input_tokens": event.input_tokens,
-            "output_tokens": event.output_tokens,
-        }
-        # only when reported
-        for name in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
-            if getattr(event, name) is not None:
-                record[name] = getattr(event, name)
-        return record
-    return None
 
 
 # -- one model ----------------------------------------------------------------
@@ -347,7 +265,7 @@ def stream_one(
                             last_text = monotonic()
                             reasoning_open = not event.text.endswith("\n")
                             status.write(terminal.dim(_shown(event.text, terminal)), err=True)
-                        record = _record(event)
+                        record = event_record(event)
                         if record is not None:
                             answer.event(record)
                     if reasoning_open:
@@ -391,13 +309,6 @@ def _shown(reasoning: str, terminal: Terminal) -> str:
     return escape_controls(reasoning) if terminal.err_tty else reasoning
 
 
-def _tool_error(error: BaseException) -> str:
-    """``Type: message``, on one line, as the model was told (keys redacted)."""
-    from codey._secrets import redact
-
-    return redact(" ".join(f"{type(error).__name__}: {error}".split()))
-
-
 def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> None:
     """A failed call on standard error, always; one that ran, on a terminal only."""
     from codey.cli._tools import describe_call
@@ -412,7 +323,7 @@ def _tool_note(status: StatusLine, terminal: Terminal, result: ToolResult) -> No
         else f"{result.call.name}({result.call.arguments[:200]})"
     )
     if result.error is not None:
-        status.write(f"codey: tool {call} failed: {_tool_error(result.error)}\n", err=True)
+        status.write(f"codey: tool {call} failed: {tool_error(result.error)}\n", err=True)
     elif terminal.err_tty:
         status.write(terminal.dim(f"codey: ran {call}") + "\n", err=True)
 
@@ -534,7 +445,7 @@ def stream_several(
                         continue
                     if isinstance(item, ReasoningDelta):
                         state.reasoning.append(item.text)
-                    record = _record(item)
+                    record = event_record(item)
                     if record is not None:
                         answers[label].event(record)
             except KeyboardInterrupt as exc:

@@ -55,7 +55,7 @@ def run_prompt(run: Run) -> int:
             options = {**run.request_options(model, chat), **tools}
     except Exception as exc:
         if run.events:  # the consumer still gets its one final record
-            from codey.cli._answer import error_record, json_line
+            from codey.cli._records import error_record, json_line
 
             out = stdout()
             out.write(json_line(error_record(exc, 0)))
