@@ -153,7 +153,7 @@ def note(text: str) -> str:
 
 def interrupted_note(reason: str) -> str:
     """A note saying why an answer stopped early."""
-    return note("interrupted: " + (" ".join(reason.split()) or "unknown reason"))
+    return note("interrupted: " + (reason.strip() or "unknown reason"))  # note() folds spaces
 
 
 def _note_lead(text: str, at: int = 0) -> Optional[bool]:

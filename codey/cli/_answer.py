@@ -148,11 +148,11 @@ class _Answer:
         if self.show.add_delimiters and settings is not None:
             rest = self.escaper.flush() if self.escaper else ""
             if self.citations:
-                from codey.cli._report import source_notes
+                from codey.cli._report import closing_notes, source_notes
 
-                rest += "\n\n" + "\n".join(source_notes(self.citations))
-                rest += "" if settings.delimiter_prefix.startswith("\n") else "\n"
-            self.put(rest + settings.delimiter("user"))
+                self.put(rest + closing_notes(source_notes(self.citations), settings))
+            else:
+                self.put(rest + settings.delimiter("user"))
         if self.show.mode == "text":
             self._write("\n")
 

@@ -203,14 +203,9 @@ class SaveWriter:
 
     def _close(self, notes: Sequence[str]) -> None:
         """The answer so far, notes for the reader (one a line), and the user delimiter."""
-        separator = "" if self.settings.delimiter_prefix.startswith("\n") else "\n"
-        self._put(
-            self.escaper.flush()
-            + "\n\n"
-            + "\n".join(notes)
-            + separator
-            + self.settings.delimiter("user")
-        )
+        from codey.cli._report import closing_notes
+
+        self._put(self.escaper.flush() + closing_notes(notes, self.settings))
 
 
 def check_log_file(path: str) -> None:

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Optional
 
+    from codey._chatlog import ChatSettings
     from codey._stream import Stream
     from codey._types import Citation, Usage
     from codey.cli._answer import Show
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUT_REASONS",
     "api_name",
+    "closing_notes",
     "cut_note",
     "extras",
     "other_model",
@@ -90,6 +92,13 @@ def source_notes(citations: Sequence[Citation]) -> list[str]:
         for number, (heading, quotes) in enumerate(sources(citations), 1)
         for line in (heading, *quotes)
     ]
+
+
+def closing_notes(notes: Sequence[str], settings: ChatSettings) -> str:
+    """Notes for the reader after an answer (a blank line before them, one a line),
+    then the user delimiter."""
+    separator = "" if settings.delimiter_prefix.startswith("\n") else "\n"
+    return "\n\n" + "\n".join(notes) + separator + settings.delimiter("user")
 
 
 def other_model(stream: Stream) -> Optional[str]:

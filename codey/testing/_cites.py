@@ -10,7 +10,7 @@ Responses API and Chat Completions).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from codey.testing._steps import Source
 
@@ -63,15 +63,19 @@ def responses_annotation(source: Source, start: int, end: int) -> dict[str, Any]
     }
 
 
-def chat_annotation(source: Source, start: int, end: int) -> Optional[dict[str, Any]]:
-    """A Chat Completions annotation of ``source`` (``start:end`` of the content), or
-    None: Chat Completions cites only URLs."""
-    if source.kind != "web":
-        return None
-    fields = {"start_index": start, "end_index": end, "url": source.url, "title": source.title}
-    return {"type": "url_citation", "url_citation": fields}
-
-
 def chat_annotations(sources: tuple[Source, ...], start: int, end: int) -> list[dict[str, Any]]:
-    annotations = (chat_annotation(source, start, end) for source in sources)
-    return [annotation for annotation in annotations if annotation is not None]
+    """The Chat Completions annotations of ``sources`` (``start:end`` of the content):
+    Chat Completions cites only URLs, so only the ``"web"`` sources have one."""
+    return [
+        {
+            "type": "url_citation",
+            "url_citation": {
+                "start_index": start,
+                "end_index": end,
+                "url": source.url,
+                "title": source.title,
+            },
+        }
+        for source in sources
+        if source.kind == "web"
+    ]

@@ -31,6 +31,8 @@ _RENDERERS: dict[str, type[_Renderer]] = {
 _PROVIDER_FORMATS = {"openai": "chat", "xai": "chat", "anthropic": "messages"}
 
 _Control = Union[Pause, Stall, Close, Reset]
+#: The steps that shape the delivery, not the answer (``_Control``'s, for isinstance).
+_CONTROLS = (Pause, Stall, Close, Reset)
 _Action = Union[bytes, _Control]
 
 
@@ -73,7 +75,7 @@ def _plan(
         renderer.encrypted = "reasoning.encrypted_content" in include
         renderer.search_sources = "web_search_call.action.sources" in include
     for step in steps:
-        if isinstance(step, (Pause, Stall, Close, Reset)):
+        if isinstance(step, _CONTROLS):
             actions.append(step)
         elif isinstance(step, Raw):
             if step.data:

@@ -25,14 +25,13 @@ from codey.testing._chat import chat_usage
 from codey.testing._cites import anthropic_citation, chat_annotations
 from codey.testing._common import _dumps, _phrase
 from codey.testing._messages import as_forced_tool
-from codey.testing._render import _wire_format
+from codey.testing._render import _CONTROLS, _wire_format
 from codey.testing._replies import Reply, _error_body
 from codey.testing._responses import _ResponsesRenderer
 from codey.testing._steps import (
     Close,
     ErrorEvent,
     Finish,
-    Pause,
     Raw,
     Reasoning,
     RedactedThinking,
@@ -43,9 +42,6 @@ from codey.testing._steps import (
     ToolCall,
     UsageStep,
 )
-
-#: The steps that shape the delivery, not the answer.
-_CONTROLS = (Pause, Stall, Close, Reset)
 
 #: The signature of every thinking block (as the streamed format's signature_delta).
 _SIGNATURE = "ZmFrZS1zaWduYXR1cmU="
