@@ -488,13 +488,12 @@ def _content(server: str, tool: str, result: Any) -> Union[str, list[Union[str, 
             parts.append(f"[{label} ({mime or 'of no type'}) that codey cannot send to a model]")
     texts = [part for part in parts if isinstance(part, str)]
     if result.structured_content is not None and not texts:
-        parts.insert(0, json.dumps(result.structured_content, ensure_ascii=False))
+        texts = [json.dumps(result.structured_content, ensure_ascii=False)]
+        parts.insert(0, texts[0])
     if result.is_error:
-        said = "\n".join(part for part in parts if isinstance(part, str)) or "(no message)"
+        said = "\n".join(texts) or "(no message)"
         raise ToolCallError(f"tool {tool!r} of the MCP server {server!r} failed: {said}")
-    if all(isinstance(part, str) for part in parts):
-        return "\n".join(part for part in parts if isinstance(part, str))
-    return parts
+    return "\n".join(texts) if len(texts) == len(parts) else parts
 
 
 def _describe(error: Optional[BaseException], seconds: float) -> str:
