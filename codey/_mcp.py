@@ -165,10 +165,11 @@ class MCP:
         Each one's ``function`` calls the server; it keeps this ``MCP`` alive.
         """
         connection = self.open()._connection
-        listed = () if connection is None else connection.tools  # None: closed meanwhile
-        names = {} if connection is None else connection.names
+        if connection is None:  # closed meanwhile
+            return ()
         return tuple(
-            attrs.evolve(tool, function=_ToolFunction(self, names[tool.name])) for tool in listed
+            attrs.evolve(tool, function=_ToolFunction(self, connection.names[tool.name]))
+            for tool in connection.tools
         )
 
 
@@ -192,7 +193,6 @@ class _Connection:
     """
 
     def __init__(self, spec: MCP) -> None:
-
         self.name = spec.name
         # Starting a server may mean downloading it first (npx, uvx): more than a call.
         self.open_timeout = max(spec.timeout, OPEN_TIMEOUT)
