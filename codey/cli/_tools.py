@@ -115,8 +115,6 @@ def attach_to_prompt(chat: Chat, found: Sequence[Attachment]) -> Chat:
     """The chat with ``found`` attached to its last user message (the prompt)."""
     if not found:
         return chat
-    import attrs
-
     messages = list(chat.messages)
     for index in range(len(messages) - 1, -1, -1):
         if messages[index].role == "user":
