@@ -148,12 +148,11 @@ def load_tools(
 
         assert resources is not None
         resources.enter_context(terminate_on_signals())
-    for spec in servers:
-        assert resources is not None
-        offered.extend(
-            Offered(tool, spec.source, spec.name)
-            for tool in _serve(spec, resources, timeout, status_delay)
-        )
+        for spec in servers:
+            offered.extend(
+                Offered(tool, spec.source, spec.name)
+                for tool in _serve(spec, resources, timeout, status_delay)
+            )
     seen: dict[str, Offered] = {}
     for item in offered:
         first = seen.setdefault(item.tool.name, item)
