@@ -165,10 +165,11 @@ class MCP:
         Each one's ``function`` calls the server; it keeps this ``MCP`` alive.
         """
         connection = self.open()._connection
-        listed = () if connection is None else connection.tools  # None: closed meanwhile
-        names = {} if connection is None else connection.names
+        if connection is None:  # closed meanwhile
+            return ()
         return tuple(
-            attrs.evolve(tool, function=_ToolFunction(self, names[tool.name])) for tool in listed
+            attrs.evolve(tool, function=_ToolFunction(self, connection.names[tool.name]))
+            for tool in connection.tools
         )
 
 
@@ -192,7 +193,6 @@ class _Connection:
     """
 
     def __init__(self, spec: MCP) -> None:
-
         self.name = spec.name
         # Starting a server may mean downloading it first (npx, uvx): more than a call.
         self.open_timeout = max(spec.timeout, OPEN_TIMEOUT)
@@ -488,13 +488,12 @@ def _content(server: str, tool: str, result: Any) -> Union[str, list[Union[str, 
             parts.append(f"[{label} ({mime or 'of no type'}) that codey cannot send to a model]")
     texts = [part for part in parts if isinstance(part, str)]
     if result.structured_content is not None and not texts:
-        parts.insert(0, json.dumps(result.structured_content, ensure_ascii=False))
+        texts = [json.dumps(result.structured_content, ensure_ascii=False)]
+        parts.insert(0, texts[0])
     if result.is_error:
-        said = "\n".join(part for part in parts if isinstance(part, str)) or "(no message)"
+        said = "\n".join(texts) or "(no message)"
         raise ToolCallError(f"tool {tool!r} of the MCP server {server!r} failed: {said}")
-    if all(isinstance(part, str) for part in parts):
-        return "\n".join(part for part in parts if isinstance(part, str))
-    return parts
+    return "\n".join(texts) if len(texts) == len(parts) else parts
 
 
 def _describe(error: Optional[BaseException], seconds: float) -> str:

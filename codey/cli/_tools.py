@@ -115,8 +115,6 @@ def attach_to_prompt(chat: Chat, found: Sequence[Attachment]) -> Chat:
     """The chat with ``found`` attached to its last user message (the prompt)."""
     if not found:
         return chat
-    import attrs
-
     messages = list(chat.messages)
     for index in range(len(messages) - 1, -1, -1):
         if messages[index].role == "user":
@@ -150,12 +148,11 @@ def load_tools(
 
         assert resources is not None
         resources.enter_context(terminate_on_signals())
-    for spec in servers:
-        assert resources is not None
-        offered.extend(
-            Offered(tool, spec.source, spec.name)
-            for tool in _serve(spec, resources, timeout, status_delay)
-        )
+        for spec in servers:
+            offered.extend(
+                Offered(tool, spec.source, spec.name)
+                for tool in _serve(spec, resources, timeout, status_delay)
+            )
     seen: dict[str, Offered] = {}
     for item in offered:
         first = seen.setdefault(item.tool.name, item)
