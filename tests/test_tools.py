@@ -825,6 +825,23 @@ def test_a_python_tool_may_return_an_image(fake):
     assert block["content"][1]["source"]["data"] == image.base64()
 
 
+def test_a_tools_pdf_by_url_over_chat_completions_is_a_line_not_a_failed_round(fake):
+    """Chat Completions takes a PDF as data only: a tool's PDF URL is said in its text."""
+    report = codey.Attachment.from_url("https://example.com/report.pdf")
+
+    def fetch() -> list[object]:
+        """The report."""
+        return ["the report:", report]
+
+    fake.push(answer(tool_calls=[ToolCall(0, "c1", "fetch", ["{}"])]), answer("Noted."))
+    options = kwargs_for(fake, "openai", model="gpt-4.1", api="chat")
+    assert codey.complete("Read", tools=[fetch], run_tools=True, **options) == "Noted."
+    sent = fake.requests[1].json["messages"]
+    assert sent[-1]["role"] == "tool"
+    assert sent[-1]["content"].startswith("the report:\n[codey: the tool returned ")
+    assert "takes a PDF as data, not a URL" in sent[-1]["content"]
+
+
 def test_mcp_without_the_sdk_says_what_to_install():
     code = (
         "import sys; sys.modules['mcp'] = None\n"

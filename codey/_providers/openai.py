@@ -140,6 +140,16 @@ class ChatCompletions(ServiceProvider):
         parts.extend(self._parts(message.attachments))
         return {"role": message.role, "content": parts}
 
+    def check_attachment(self, attachment: Attachment) -> None:
+        """The service's types, and a PDF as data: Chat Completions' ``file`` part takes
+        no URL (a tool's PDF by URL then becomes a line of its text, not a failed round)."""
+        super().check_attachment(attachment)
+        if attachment.data is None and not attachment.is_image:
+            raise UnsupportedOptionError(
+                f"{self.name} takes a PDF as data, not a URL: download {attachment.url} "
+                "and attach the file"
+            )
+
     def _parts(self, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
         """Attachments as content parts: images, and PDFs as files."""
         parts: list[dict[str, Any]] = []
@@ -147,11 +157,6 @@ class ChatCompletions(ServiceProvider):
             self.check_attachment(attachment)
             if attachment.is_image:
                 parts.append({"type": "image_url", "image_url": {"url": attachment.data_url()}})
-            elif attachment.data is None:
-                raise UnsupportedOptionError(
-                    f"{self.name} takes a PDF as data, not a URL: download {attachment.url} "
-                    "and attach the file"
-                )
             else:
                 name = attachment.name or "document.pdf"
                 parts.append(
