@@ -17,8 +17,9 @@ import attrs
 
 from codey import _models, _options, _providers, _secrets
 from codey._attachments import Attachment
-from codey._errors import MissingAPIKeyError, MissingBaseURLError
+from codey._errors import MissingAPIKeyError, MissingBaseURLError, UnsupportedOptionError
 from codey._providers._base import AnswerSchema, Provider, RequestSpec, ToolSpec
+from codey._providers.anthropic import ADAPTIVE_EFFORTS, EFFORT_BUDGETS, budget_for
 from codey._types import ROLES, Message, ToolCall
 
 if TYPE_CHECKING:
@@ -197,8 +198,6 @@ def routed(
     if provider.name != family[0] or provider not in _providers.BUILT_IN:
         return provider
     if server_tools and provider.wire == "chat":
-        from codey._errors import UnsupportedOptionError
-
         try:
             return _providers.for_api(provider, "responses")
         except UnsupportedOptionError:  # no Responses API: its request says it has no server tools
@@ -284,10 +283,6 @@ def shaped(model: str, provider: str, sent: Mapping[str, Any]) -> dict[str, Any]
     model the table does not know gets what was given, unchecked (its provider
     decides). A model that thinks on a budget gets its effort as a budget.
     """
-    from codey import _models
-    from codey._errors import UnsupportedOptionError
-    from codey._providers.anthropic import ADAPTIVE_EFFORTS, EFFORT_BUDGETS, budget_for
-
     sent = dict(sent)
     effort = sent.get("effort")
     info = _models.find(model, provider)
@@ -347,8 +342,6 @@ def first_chunk_timeout_for(
         return None if given is None else float(given)
     if chunk_timeout is None:
         return None
-    from codey import _models  # the table loads with the first stream that needs it
-
     if _models.reasons(target.model, target.provider.name):
         return max(chunk_timeout, THINKING_TIMEOUT)
     return chunk_timeout

@@ -50,8 +50,8 @@ class ToolStream(Stream):
         self._tools = {tool.name: tool for tool in tools}
         self._max_rounds = max_rounds
         self._pending: list[ToolResult] = []
-        self._round_parts: list[str] = []
-        #: Where the round going on begins in ``text``: its citations' spans move by it.
+        #: Where the round going on begins in ``text``: its citations' spans move by it,
+        #: and its assistant message's text starts there.
         self._round_start = 0
         self._round_citations = 0  # how many citations the rounds before it gave
         self._earlier_usage: Optional[Usage] = None
@@ -153,7 +153,6 @@ class ToolStream(Stream):
                 piece = self._round._pull()
                 if piece.__class__ is str:
                     self._parts.append(piece)
-                    self._round_parts.append(piece)
                     return piece
                 if piece is END:
                     if self._next_round():
@@ -190,10 +189,9 @@ class ToolStream(Stream):
         """Run the round's tool calls and start the next round; False if it made none.
 
         A round the provider paused (``pause_turn``) was continued by the round's
-        own stream (``Stream._go_on``): here it is one answer.
+        own stream (``codey._pauses.go_on``): here it is one answer.
         """
-        text = "".join(self._round_parts)
-        self._round_parts = []
+        text = self.text[self._round_start :]
         calls = self._round.tool_calls
         if not calls:
             self.messages.append(Message("assistant", text))

@@ -38,9 +38,9 @@ def _int(value: Any) -> Optional[int]:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def anthropic_citation(raw: Any, start: int, end: int, here: int) -> Optional[Citation]:
-    """One of a text block's ``citations``, for the block's span ``start:end`` of the
-    answer, whose text so far is ``here`` long.
+def anthropic_citation(raw: Any, start: int, end: int) -> Optional[Citation]:
+    """One of a text block's ``citations``, for the block's span ``start:end``, the
+    end of the answer so far.
 
     Anthropic cites whole text blocks: the span is the block's text.
     """
@@ -49,8 +49,8 @@ def anthropic_citation(raw: Any, start: int, end: int, here: int) -> Optional[Ci
     kind = raw.get("type")
     index = raw.get("document_index", raw.get("search_result_index"))
     return Citation(
-        start=start - here,
-        end=end - here,
+        start=start - end,
+        end=0,
         url=_str(raw.get("url")) or _str(raw.get("source")),
         title=_str(raw.get("title")) or _str(raw.get("document_title")),
         cited_text=_str(raw.get("cited_text")),
@@ -62,13 +62,12 @@ def anthropic_citation(raw: Any, start: int, end: int, here: int) -> Optional[Ci
     )
 
 
-def anthropic_citations(block: dict[str, Any], start: int, end: int) -> list[Citation]:
-    """The citations of a whole text block that spans ``start:end``, the end of the
-    answer so far."""
-    found = block.get("citations")
+def anthropic_citations(found: Any, start: int, end: int) -> list[Citation]:
+    """A whole text block's ``citations``, the block spanning ``start:end``, the end
+    of the answer so far."""
     if not isinstance(found, list):
         return []
-    citations = (anthropic_citation(raw, start, end, end) for raw in found)
+    citations = (anthropic_citation(raw, start, end) for raw in found)
     return [citation for citation in citations if citation is not None]
 
 

@@ -18,7 +18,7 @@ from codey._providers._base import (
     parse_event_data,
     served_model,
 )
-from codey._providers._citations import anthropic_citation, anthropic_citations
+from codey._providers._citations import anthropic_citations
 from codey._providers._server_tools import MESSAGES_TOOLS, messages_call, messages_tool
 from codey._types import Finish, ReasoningDelta, Replay, ToolCallDelta, Usage
 
@@ -212,10 +212,7 @@ class MessagesParser:
                         out.append(call)
             text = self._texts.pop(obj.get("index", 0), None)
             if text is not None:  # the block's citations cite all of its text
-                for raw in text[1]:
-                    citation = anthropic_citation(raw, text[0], self._length, self._length)
-                    if citation is not None:
-                        out.append(citation)
+                out.extend(anthropic_citations(text[1], text[0], self._length))
         elif kind == "message_start":
             message = obj.get("message") or {}
             served_model(message, out)
@@ -456,7 +453,7 @@ class Messages(ServiceProvider):
             if kind == "text" and block.get("text"):
                 text = str(block["text"])
                 out.append(text)
-                out.extend(anthropic_citations(block, length, length + len(text)))
+                out.extend(anthropic_citations(block.get("citations"), length, length + len(text)))
                 length += len(text)
             elif kind == "thinking" and block.get("thinking"):
                 out.append(ReasoningDelta(str(block["thinking"])))
