@@ -301,4 +301,6 @@ class Replay:
 
 
 #: What a provider adapter makes of one server-sent event.
-Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolResult, Citation, Usage, Finish]
+Event = Union[
+    TextDelta, ReasoningDelta, ToolCallDelta, ToolResult, Citation, ServerToolCall, Usage, Finish
+]
